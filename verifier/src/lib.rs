@@ -1,0 +1,32 @@
+//! The pure core of creditlog: what a court, an auditor or an enterprise runs to check the log
+//! without trusting the operator.
+//!
+//! Nothing in this crate does I/O, reads a clock or keeps state: time, keys and bytes are
+//! arguments. The Merkle math and the signed-note format come from the `tlog_tiles` and
+//! `signed_note` crates (a port of the Go checksum database's `tlog` and `note` packages); this
+//! crate adds the strict parsing and the plain-language errors around them.
+//!
+//! - [`tile_path`]: the C2SP tlog-tiles path grammar (<https://c2sp.org/tlog-tiles#apis>).
+//! - [`bundle`]: entry bundles, `uint16` big-endian length-prefixed entries
+//!   (<https://c2sp.org/tlog-tiles#log-entries>).
+//! - [`checkpoint`]: opening a signed checkpoint (<https://c2sp.org/tlog-checkpoint>,
+//!   <https://c2sp.org/signed-note>).
+//! - [`proof`]: inclusion and consistency checks (RFC 6962 §2.1.1, §2.1.2).
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod proof;
+pub mod tile_path;
+
+pub use bundle::{parse_bundle, BundleError};
+pub use checkpoint::{open_checkpoint, CheckpointError, OpenedCheckpoint};
+pub use proof::{leaf_hash, verify_consistency, verify_inclusion, ProofError};
+pub use tile_path::{TileKind, TilePath, TilePathError};
+pub use tlog_tiles::Hash;
+
+/// Height of every tile this project writes and reads (C2SP tlog-tiles fixes it at 8).
+pub const TILE_HEIGHT: u8 = 8;
+/// Number of hashes in a full hash tile, and of entries in a full entry bundle.
+pub const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
+/// Largest entry the log accepts: an entry bundle prefixes each entry with a `uint16` length.
+pub const MAX_ENTRY_SIZE: usize = u16::MAX as usize;
