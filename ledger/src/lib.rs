@@ -1,1 +1,592 @@
-//! placeholder
+//! A general verifiable log that knows nothing about credit.
+//!
+//! Entries (1 to 65,535 bytes of opaque data) are sequenced in batches (group commit) into an
+//! RFC 6962 Merkle tree kept as C2SP tlog-tiles (<https://c2sp.org/tlog-tiles>), made durable
+//! through a [`storage::LogStorage`] backend, and published as C2SP checkpoints
+//! (<https://c2sp.org/tlog-checkpoint>) signed as C2SP signed notes
+//! (<https://c2sp.org/signed-note>) with the log's Ed25519 key.
+//!
+//! Guarantees:
+//! - [`Log::append`] returns only after the batch holding the entries is on stable storage
+//!   (`fdatasync`), so an acknowledged entry survives power loss.
+//! - A checkpoint is published only for a tree whose every entry is durable, and every
+//!   published checkpoint is kept, so a consistency proof can be given from any of them.
+//! - The tree math is `tlog_tiles`'; this crate only moves bytes and hashes around.
+
+pub mod check;
+pub mod fs;
+pub mod keys;
+pub mod storage;
+pub mod tree;
+
+use crate::fs::{FileStorage, OpenMode, RecoveryReport};
+use crate::keys::LogKey;
+use crate::storage::{Commit, LogStorage, StorageError};
+use crate::tree::{BatchBuilder, Frontier, TileHashReader};
+use signed_note::Note;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+use verifier::{Hash, TileKind, TilePath, MAX_ENTRY_SIZE, TILE_WIDTH};
+
+pub use verifier;
+
+/// Errors from the log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// An entry is empty or longer than an entry bundle allows.
+    #[error("entry {position} of the batch is {size} bytes; an entry must be 1 to 65535 bytes")]
+    EntrySize {
+        /// Position in the submitted batch.
+        position: usize,
+        /// Its size.
+        size: usize,
+    },
+    /// A batch with no entries.
+    #[error("the batch holds no entries")]
+    EmptyBatch,
+    /// The sequencer stopped after a storage failure; restart to recover.
+    #[error("the log stopped accepting entries after a storage failure ({0}); restart the server to recover")]
+    Stopped(String),
+    /// A storage failure.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The log key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// The stored log failed a consistency check.
+    #[error("the stored log failed its check: {0}")]
+    Check(String),
+    /// An entry index at or past the tree size.
+    #[error(
+        "entry index {index} is not in a tree of {size} entries (indices run from 0 to size - 1)"
+    )]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
+    /// A tree size larger than the latest checkpoint.
+    #[error("tree size {size} is larger than the latest checkpoint's size {latest}")]
+    SizeBeyondCheckpoint {
+        /// The size asked for.
+        size: u64,
+        /// The latest checkpoint's size.
+        latest: u64,
+    },
+    /// A tree size of zero, where a non-empty tree is needed.
+    #[error("{0} must be at least 1: an empty tree has no entries to prove")]
+    ZeroSize(&'static str),
+    /// Consistency asked from a larger to a smaller tree.
+    #[error(
+        "consistency goes from an older tree to a newer one: from={from} is larger than to={to}"
+    )]
+    FromAfterTo {
+        /// Older size asked for.
+        from: u64,
+        /// Newer size asked for.
+        to: u64,
+    },
+    /// The tree math failed (a stored hash was missing or unreadable).
+    #[error("could not compute a proof from the stored tiles: {0}")]
+    Proof(String),
+}
+
+/// Tuning of the sequencer and publisher.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Minimum time between two published checkpoints.
+    pub checkpoint_interval: Duration,
+    /// Most entries sequenced in one batch (one `fdatasync` round).
+    pub max_batch_entries: usize,
+    /// Append requests that may wait for the sequencer before callers are slowed down.
+    pub queue_depth: usize,
+    /// Full hash tiles kept in memory for proofs (about 16 KiB each).
+    pub cached_tiles: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval: Duration::from_millis(20),
+            max_batch_entries: 16_384,
+            queue_depth: 4096,
+            cached_tiles: 8192,
+        }
+    }
+}
+
+/// A published, signed checkpoint.
+#[derive(Debug, Clone)]
+pub struct SignedCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed note, as served at `/checkpoint`.
+    pub note: Arc<[u8]>,
+}
+
+struct AppendRequest {
+    entries: Vec<Vec<u8>>,
+    ack: oneshot::Sender<Result<u64, LedgerError>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    committed: Commit,
+    failed: Option<String>,
+    closed: bool,
+}
+
+/// A running log: sequencer and checkpoint publisher threads over one storage backend.
+/// Cheap to clone; the threads stop when the last clone is dropped.
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Arc<dyn LogStorage>,
+    reader: TileHashReader<dyn LogStorage>,
+    key: LogKey,
+    tx: Option<mpsc::Sender<AppendRequest>>,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+    published: watch::Receiver<Arc<SignedCheckpoint>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// Stops the sequencer (after its current batch) and the publisher (after publishing what
+    /// is committed), and waits for both, so the storage can be reopened at once.
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.inner.key.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs a checkpoint body for `size` and `root` with the log key.
+///
+/// # Panics
+///
+/// If the key name is not a valid origin, which [`LogKey`] rules out.
+pub fn sign_checkpoint(key: &LogKey, size: u64, root: Hash) -> Vec<u8> {
+    let body = tlog_tiles::Checkpoint::new(&key.name, size, root, "")
+        .expect("valid origin")
+        .to_bytes();
+    let mut note = Note::new(&body, &[]).expect("a checkpoint is a valid note text");
+    note.add_sigs(&[&key.signer]).expect("valid key name");
+    note.to_bytes()
+}
+
+impl Log {
+    /// Opens the log in `dir` (the `log/` part of a data folder), repairing a torn tail, runs the
+    /// quick check and starts sequencing.
+    ///
+    /// # Errors
+    ///
+    /// If storage cannot be opened, or the stored log fails the quick check.
+    pub fn open(
+        dir: &Path,
+        key: LogKey,
+        config: LogConfig,
+    ) -> Result<(Self, RecoveryReport), LedgerError> {
+        let (storage, report) = FileStorage::open(dir, OpenMode::Repair)?;
+        let storage: Arc<dyn LogStorage> = Arc::new(storage);
+        let log = Self::start(storage, key, config)?;
+        Ok((log, report))
+    }
+
+    /// Starts a log over any storage backend.
+    ///
+    /// # Errors
+    ///
+    /// If the stored log fails the quick check.
+    pub fn start(
+        storage: Arc<dyn LogStorage>,
+        key: LogKey,
+        config: LogConfig,
+    ) -> Result<Self, LedgerError> {
+        let reader = TileHashReader::new(storage.clone(), config.cached_tiles);
+        let committed = storage.last_commit()?.unwrap_or(Commit {
+            size: 0,
+            root: tlog_tiles::EMPTY_HASH,
+        });
+        check::quick(&*storage, &reader, &key)?;
+        let frontier = Frontier::load(committed.size, &reader)
+            .map_err(|e| LedgerError::Check(format!("loading the right edge of the tree: {e}")))?;
+        if frontier.root() != committed.root {
+            return Err(LedgerError::Check(
+                "the hash tiles do not hash to the root in the last commit record".into(),
+            ));
+        }
+        // Publish at once if the last run acknowledged entries it did not get to publish.
+        let latest = match storage.latest_checkpoint()? {
+            Some((size, note)) if size == committed.size => SignedCheckpoint {
+                size,
+                root: committed.root,
+                note: note.into(),
+            },
+            _ => {
+                let note = sign_checkpoint(&key, committed.size, committed.root);
+                storage.publish_checkpoint(committed.size, &note)?;
+                SignedCheckpoint {
+                    size: committed.size,
+                    root: committed.root,
+                    note: note.into(),
+                }
+            }
+        };
+        let (pub_tx, pub_rx) = watch::channel(Arc::new(latest));
+        let shared = Arc::new((
+            Mutex::new(Shared {
+                committed,
+                failed: None,
+                closed: false,
+            }),
+            Condvar::new(),
+        ));
+        let (tx, rx) = mpsc::channel(config.queue_depth);
+
+        let seq_storage = storage.clone();
+        let seq_shared = shared.clone();
+        let max = config.max_batch_entries;
+        let sequencer = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || sequence(rx, frontier, &*seq_storage, &seq_shared, max))
+            .map_err(|e| LedgerError::Stopped(e.to_string()))?;
+
+        let pub_storage = storage.clone();
+        let pub_shared = shared.clone();
+        let pub_key = key.clone();
+        let interval = config.checkpoint_interval;
+        let publisher = std::thread::Builder::new()
+            .name("publisher".into())
+            .spawn(move || publish(&*pub_storage, &pub_shared, &pub_key, interval, &pub_tx))
+            .map_err(|e| LedgerError::Stopped(e.to_string()))?;
+
+        Ok(Self {
+            inner: Arc::new(Inner {
+                storage,
+                reader,
+                key,
+                tx: Some(tx),
+                shared,
+                published: pub_rx,
+                threads: vec![sequencer, publisher],
+            }),
+        })
+    }
+
+    /// The log's origin (its key name).
+    pub fn origin(&self) -> &str {
+        &self.inner.key.name
+    }
+
+    /// The verifier key string clients pin.
+    pub fn verifier_key(&self) -> &str {
+        &self.inner.key.verifier_key
+    }
+
+    /// Appends entries and returns the index of the first once they are durable.
+    ///
+    /// # Errors
+    ///
+    /// [`LedgerError::EntrySize`] or [`LedgerError::EmptyBatch`] before anything is sequenced;
+    /// [`LedgerError::Stopped`] if the log has failed.
+    pub async fn append(&self, entries: Vec<Vec<u8>>) -> Result<u64, LedgerError> {
+        if entries.is_empty() {
+            return Err(LedgerError::EmptyBatch);
+        }
+        if let Some((position, e)) = entries
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.is_empty() || e.len() > MAX_ENTRY_SIZE)
+        {
+            return Err(LedgerError::EntrySize {
+                position,
+                size: e.len(),
+            });
+        }
+        let (ack, rx) = oneshot::channel();
+        let tx = self
+            .inner
+            .tx
+            .as_ref()
+            .ok_or_else(|| LedgerError::Stopped("the log is closing".into()))?;
+        tx.send(AppendRequest { entries, ack })
+            .await
+            .map_err(|_| LedgerError::Stopped("sequencer has exited".into()))?;
+        rx.await
+            .map_err(|_| LedgerError::Stopped("sequencer has exited".into()))?
+    }
+
+    /// The latest published checkpoint.
+    pub fn latest(&self) -> Arc<SignedCheckpoint> {
+        self.inner.published.borrow().clone()
+    }
+
+    /// A receiver that sees every newly published checkpoint.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<SignedCheckpoint>> {
+        self.inner.published.clone()
+    }
+
+    /// Waits until a published checkpoint covers `size` entries.
+    ///
+    /// # Errors
+    ///
+    /// [`LedgerError::Stopped`] if the publisher exits first.
+    pub async fn wait_for_checkpoint(
+        &self,
+        size: u64,
+    ) -> Result<Arc<SignedCheckpoint>, LedgerError> {
+        let mut rx = self.subscribe();
+        let cp = rx
+            .wait_for(|c| c.size >= size)
+            .await
+            .map_err(|_| LedgerError::Stopped("publisher has exited".into()))?;
+        Ok(cp.clone())
+    }
+
+    /// Number of durable (acknowledged) entries; may be ahead of the latest checkpoint.
+    pub fn committed_size(&self) -> u64 {
+        self.inner.shared.0.lock().expect("lock").committed.size
+    }
+
+    /// A tile, if the latest checkpoint covers it; `None` otherwise (serve 404).
+    ///
+    /// # Errors
+    ///
+    /// If the storage fails to read it.
+    pub fn read_tile(&self, tile: TilePath) -> Result<Option<Vec<u8>>, LedgerError> {
+        let size = self.latest().size;
+        let items = match tile.kind {
+            TileKind::Entries => size,
+            TileKind::Hash(level) => size.checked_shr(u32::from(level) * 8).unwrap_or(0),
+        };
+        let needed = tile
+            .index
+            .saturating_mul(TILE_WIDTH)
+            .saturating_add(tile.width());
+        if needed > items {
+            return Ok(None);
+        }
+        Ok(self.inner.storage.read_tile(tile)?)
+    }
+
+    /// The entry at `index`, once durable.
+    ///
+    /// # Errors
+    ///
+    /// [`LedgerError::IndexOutOfRange`] past the committed size; storage errors.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        let size = self.committed_size();
+        if index >= size {
+            return Err(LedgerError::IndexOutOfRange { index, size });
+        }
+        let width = index % TILE_WIDTH + 1;
+        let tile = TilePath {
+            kind: TileKind::Entries,
+            index: index / TILE_WIDTH,
+            partial: u8::try_from(width).ok(),
+        };
+        let data = self.inner.storage.read_tile(tile)?.ok_or_else(|| {
+            LedgerError::Storage(StorageError::Corrupt {
+                path: tile.full().to_path(),
+                problem: format!("entry {index} is missing"),
+            })
+        })?;
+        let entries = verifier::parse_bundle(&data).map_err(|e| {
+            LedgerError::Storage(StorageError::Corrupt {
+                path: tile.full().to_path(),
+                problem: e.to_string(),
+            })
+        })?;
+        Ok(entries[usize::try_from(index % TILE_WIDTH).expect("small")].to_vec())
+    }
+
+    fn check_size(&self, size: u64, what: &'static str) -> Result<(), LedgerError> {
+        let latest = self.latest().size;
+        if size == 0 {
+            return Err(LedgerError::ZeroSize(what));
+        }
+        if size > latest {
+            return Err(LedgerError::SizeBeyondCheckpoint { size, latest });
+        }
+        Ok(())
+    }
+
+    /// Root hash of the tree of `size` entries (at most the latest checkpoint's size).
+    ///
+    /// # Errors
+    ///
+    /// If `size` is beyond the latest checkpoint or a stored hash is unreadable.
+    pub fn tree_hash(&self, size: u64) -> Result<Hash, LedgerError> {
+        if size > self.latest().size {
+            return Err(LedgerError::SizeBeyondCheckpoint {
+                size,
+                latest: self.latest().size,
+            });
+        }
+        tlog_tiles::tree_hash(size, &self.inner.reader)
+            .map_err(|e| LedgerError::Proof(e.to_string()))
+    }
+
+    /// RFC 6962 inclusion proof of entry `index` in the tree of `size` entries.
+    ///
+    /// # Errors
+    ///
+    /// If `size` is zero or beyond the latest checkpoint, or `index >= size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(size, "size")?;
+        if index >= size {
+            return Err(LedgerError::IndexOutOfRange { index, size });
+        }
+        tlog_tiles::prove_record(size, index, &self.inner.reader)
+            .map_err(|e| LedgerError::Proof(e.to_string()))
+    }
+
+    /// RFC 6962 consistency proof from the tree of `from` entries to the tree of `to` entries.
+    ///
+    /// # Errors
+    ///
+    /// If a size is zero or beyond the latest checkpoint, or `from > to`.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(from, "from")?;
+        self.check_size(to, "to")?;
+        if from > to {
+            return Err(LedgerError::FromAfterTo { from, to });
+        }
+        tlog_tiles::prove_tree(to, from, &self.inner.reader)
+            .map_err(|e| LedgerError::Proof(e.to_string()))
+    }
+
+    /// The checkpoint published at exactly `size`, if any.
+    ///
+    /// # Errors
+    ///
+    /// If the history cannot be read.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.inner.storage.checkpoint_at(size)?)
+    }
+}
+
+/// The sequencer thread: drain requests into a batch, commit it, acknowledge.
+fn sequence(
+    mut rx: mpsc::Receiver<AppendRequest>,
+    mut frontier: Frontier,
+    storage: &dyn LogStorage,
+    shared: &(Mutex<Shared>, Condvar),
+    max_batch: usize,
+) {
+    let mut failed: Option<String> = None;
+    while let Some(first) = rx.blocking_recv() {
+        let mut requests = vec![first];
+        let mut count = requests[0].entries.len();
+        while count < max_batch {
+            match rx.try_recv() {
+                Ok(r) => {
+                    count += r.entries.len();
+                    requests.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        if let Some(reason) = &failed {
+            for r in requests {
+                let _ = r.ack.send(Err(LedgerError::Stopped(reason.clone())));
+            }
+            continue;
+        }
+        let mut builder = BatchBuilder::new(&mut frontier);
+        let mut firsts = Vec::with_capacity(requests.len());
+        for r in &requests {
+            let mut first = None;
+            for e in &r.entries {
+                let i = builder.push(e);
+                first.get_or_insert(i);
+            }
+            firsts.push(first.expect("batches are non-empty"));
+        }
+        let batch = builder.finish();
+        match storage.commit(&batch) {
+            Ok(()) => {
+                {
+                    let (lock, cv) = shared;
+                    lock.lock().expect("lock").committed = batch.commit;
+                    cv.notify_all();
+                }
+                for (r, first) in requests.into_iter().zip(firsts) {
+                    let _ = r.ack.send(Ok(first));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "storage failed during a commit; the log stops accepting entries until restarted");
+                let reason = e.to_string();
+                shared.0.lock().expect("lock").failed = Some(reason.clone());
+                for r in requests {
+                    let _ = r.ack.send(Err(LedgerError::Stopped(reason.clone())));
+                }
+                failed = Some(reason);
+            }
+        }
+    }
+    let (lock, cv) = shared;
+    lock.lock().expect("lock").closed = true;
+    cv.notify_all();
+}
+
+/// The publisher thread: at most once per interval, sign and durably record a checkpoint
+/// for the newest commit.
+fn publish(
+    storage: &dyn LogStorage,
+    shared: &(Mutex<Shared>, Condvar),
+    key: &LogKey,
+    interval: Duration,
+    tx: &watch::Sender<Arc<SignedCheckpoint>>,
+) {
+    let mut published = tx.borrow().size;
+    let mut last = Instant::now() - interval;
+    loop {
+        let (lock, cv) = shared;
+        let mut g = lock.lock().expect("lock");
+        while g.committed.size == published && !g.closed {
+            g = cv.wait(g).expect("lock");
+        }
+        if g.committed.size == published {
+            return; // closed and nothing left to publish
+        }
+        drop(g);
+        let wait = interval.saturating_sub(last.elapsed());
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        let commit = lock.lock().expect("lock").committed;
+        let note = sign_checkpoint(key, commit.size, commit.root);
+        if let Err(e) = storage.publish_checkpoint(commit.size, &note) {
+            tracing::error!(error = %e, "could not record a checkpoint; retrying after the interval");
+            last = Instant::now();
+            continue;
+        }
+        last = Instant::now();
+        published = commit.size;
+        tx.send_replace(Arc::new(SignedCheckpoint {
+            size: commit.size,
+            root: commit.root,
+            note: note.into(),
+        }));
+    }
+}

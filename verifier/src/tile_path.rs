@@ -23,7 +23,7 @@ pub enum TileKind {
 }
 
 /// A parsed, canonical tile path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TilePath {
     /// Hash tile (with its level) or entry bundle.
     pub kind: TileKind,
