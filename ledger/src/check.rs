@@ -19,9 +19,7 @@ use crate::tree::{BatchBuilder, Frontier, TileHashReader};
 use crate::LedgerError;
 use std::path::Path;
 use std::sync::Arc;
-use verifier::{
-    leaf_hash, open_checkpoint, parse_bundle, verify_consistency, TileKind, TilePath, TILE_WIDTH,
-};
+use verifier::{leaf_hash, open_checkpoint, parse_bundle, verify_consistency, TileKind, TilePath, TILE_WIDTH};
 
 fn fail(msg: impl Into<String>) -> LedgerError {
     LedgerError::Check(msg.into())
@@ -37,13 +35,10 @@ pub fn quick(
     reader: &TileHashReader<dyn LogStorage>,
     key: &LogKey,
 ) -> Result<(), LedgerError> {
-    let commit = storage.last_commit()?.unwrap_or(Commit {
-        size: 0,
-        root: tlog_tiles::EMPTY_HASH,
-    });
+    let commit = storage.last_commit()?.unwrap_or(Commit { size: 0, root: tlog_tiles::EMPTY_HASH });
     let size = commit.size;
-    let root = tlog_tiles::tree_hash(size, reader)
-        .map_err(|e| fail(format!("reading the right edge of the tree: {e}")))?;
+    let root =
+        tlog_tiles::tree_hash(size, reader).map_err(|e| fail(format!("reading the right edge of the tree: {e}")))?;
     if root != commit.root {
         return Err(fail(format!(
             "the hash tiles along the right edge (tile/0/{} and above) do not hash to the root recorded by the last commit",
@@ -57,30 +52,15 @@ pub fn quick(
         let last = (size - 1) / TILE_WIDTH;
         let width = (size - 1) % TILE_WIDTH + 1;
         let partial = u8::try_from(width).ok();
-        let bundle_path = TilePath {
-            kind: TileKind::Entries,
-            index: last,
-            partial,
-        };
-        let hashes_path = TilePath {
-            kind: TileKind::Hash(0),
-            index: last,
-            partial,
-        };
-        let bundle = storage.read_tile(bundle_path)?.ok_or_else(|| {
-            fail(format!(
-                "{}: holds fewer than {width} entries",
-                bundle_path.full()
-            ))
-        })?;
-        let hashes = storage.read_tile(hashes_path)?.ok_or_else(|| {
-            fail(format!(
-                "{}: holds fewer than {width} hashes",
-                hashes_path.full()
-            ))
-        })?;
-        let entries =
-            parse_bundle(&bundle).map_err(|e| fail(format!("{}: {e}", bundle_path.full())))?;
+        let bundle_path = TilePath { kind: TileKind::Entries, index: last, partial };
+        let hashes_path = TilePath { kind: TileKind::Hash(0), index: last, partial };
+        let bundle = storage
+            .read_tile(bundle_path)?
+            .ok_or_else(|| fail(format!("{}: holds fewer than {width} entries", bundle_path.full())))?;
+        let hashes = storage
+            .read_tile(hashes_path)?
+            .ok_or_else(|| fail(format!("{}: holds fewer than {width} hashes", hashes_path.full())))?;
+        let entries = parse_bundle(&bundle).map_err(|e| fail(format!("{}: {e}", bundle_path.full())))?;
         for (i, e) in entries.iter().enumerate() {
             if leaf_hash(e).0 != hashes[i * 32..i * 32 + 32] {
                 return Err(fail(format!(
@@ -103,15 +83,9 @@ fn check_full_tiles_present(storage: &dyn LogStorage, size: u64) -> Result<(), L
             TileKind::Hash(l) => size >> (u32::from(l) * 8),
         };
         for n in 0..count / TILE_WIDTH {
-            let tile = TilePath {
-                kind,
-                index: n,
-                partial: None,
-            };
+            let tile = TilePath { kind, index: n, partial: None };
             if !storage.full_tile_present(tile)? {
-                return Err(fail(format!(
-                    "{tile}: a full tile the last commit covers is missing or short"
-                )));
+                return Err(fail(format!("{tile}: a full tile the last commit covers is missing or short")));
             }
         }
     }
@@ -125,8 +99,8 @@ fn check_checkpoint(
     committed: u64,
     reader: &TileHashReader<dyn LogStorage>,
 ) -> Result<verifier::OpenedCheckpoint, LedgerError> {
-    let cp = open_checkpoint(note, &key.verifier_key)
-        .map_err(|e| fail(format!("checkpoint of size {cp_size}: {e}")))?;
+    let cp =
+        open_checkpoint(note, &key.verifier_key).map_err(|e| fail(format!("checkpoint of size {cp_size}: {e}")))?;
     if cp.size != cp_size {
         return Err(fail(format!(
             "the checkpoint history files a checkpoint of size {} under size {cp_size}",
@@ -134,18 +108,12 @@ fn check_checkpoint(
         )));
     }
     if cp.size > committed {
-        return Err(fail(format!(
-            "checkpoint of size {} is larger than the {committed} entries committed",
-            cp.size
-        )));
+        return Err(fail(format!("checkpoint of size {} is larger than the {committed} entries committed", cp.size)));
     }
-    let root = tlog_tiles::tree_hash(cp.size, reader)
-        .map_err(|e| fail(format!("reading tiles for size {}: {e}", cp.size)))?;
+    let root =
+        tlog_tiles::tree_hash(cp.size, reader).map_err(|e| fail(format!("reading tiles for size {}: {e}", cp.size)))?;
     if root != cp.root {
-        return Err(fail(format!(
-            "checkpoint of size {}: the stored tiles hash to a different root",
-            cp.size
-        )));
+        return Err(fail(format!("checkpoint of size {}: the stored tiles hash to a different root", cp.size)));
     }
     Ok(cp)
 }
@@ -172,36 +140,19 @@ pub fn full(dir: &Path, key: &LogKey) -> Result<FsckReport, LedgerError> {
     let (files, uncommitted) = FileStorage::open(dir, OpenMode::ReadOnly)?;
     let files = Arc::new(files);
     let storage: Arc<dyn LogStorage> = files.clone();
-    let commit = storage.last_commit()?.unwrap_or(Commit {
-        size: 0,
-        root: tlog_tiles::EMPTY_HASH,
-    });
-    let mut report = FsckReport {
-        uncommitted,
-        ..FsckReport::default()
-    };
+    let commit = storage.last_commit()?.unwrap_or(Commit { size: 0, root: tlog_tiles::EMPTY_HASH });
+    let mut report = FsckReport { uncommitted, ..FsckReport::default() };
 
     // 1. Replay every entry through the same sequencing code and compare the tiles it makes.
     let mut frontier = Frontier::default();
     let bundles = commit.size.div_ceil(TILE_WIDTH);
     for n in 0..bundles {
         let width = (commit.size - n * TILE_WIDTH).min(TILE_WIDTH);
-        let partial = if width == TILE_WIDTH {
-            None
-        } else {
-            u8::try_from(width).ok()
-        };
-        let path = TilePath {
-            kind: TileKind::Entries,
-            index: n,
-            partial,
-        };
-        let data = storage.read_tile(path)?.ok_or_else(|| {
-            fail(format!(
-                "{}: holds fewer than the {width} entries committed",
-                path.full()
-            ))
-        })?;
+        let partial = if width == TILE_WIDTH { None } else { u8::try_from(width).ok() };
+        let path = TilePath { kind: TileKind::Entries, index: n, partial };
+        let data = storage
+            .read_tile(path)?
+            .ok_or_else(|| fail(format!("{}: holds fewer than the {width} entries committed", path.full())))?;
         let entries = parse_bundle(&data).map_err(|e| fail(format!("{}: {e}", path.full())))?;
         let mut builder = BatchBuilder::new(&mut frontier);
         for e in &entries {
@@ -213,8 +164,8 @@ pub fn full(dir: &Path, key: &LogKey) -> Result<FsckReport, LedgerError> {
                 continue;
             }
             let stored = read_hashes(&*storage, a.tile, a.end_width)?;
-            let range = usize::try_from(a.start_width * 32).expect("small")
-                ..usize::try_from(a.end_width * 32).expect("small");
+            let range =
+                usize::try_from(a.start_width * 32).expect("small")..usize::try_from(a.end_width * 32).expect("small");
             if stored[range.clone()] != a.data[..] {
                 let first_bad = (range.start..range.end)
                     .step_by(32)
@@ -235,9 +186,7 @@ pub fn full(dir: &Path, key: &LogKey) -> Result<FsckReport, LedgerError> {
         report.tiles += 1;
     }
     if frontier.root() != commit.root {
-        return Err(fail(
-            "the entries hash to a root different from the one in the last commit record (commit)",
-        ));
+        return Err(fail("the entries hash to a root different from the one in the last commit record (commit)"));
     }
 
     // 2. Every kept checkpoint: signed, no larger than the log, consistent with the latest.
@@ -249,10 +198,7 @@ pub fn full(dir: &Path, key: &LogKey) -> Result<FsckReport, LedgerError> {
         for (size, note) in &checkpoints {
             let cp = check_checkpoint(note, *size, key, commit.size, &reader)?;
             if cp.size < previous {
-                return Err(fail(format!(
-                    "checkpoints: size {} was published after size {previous}",
-                    cp.size
-                )));
+                return Err(fail(format!("checkpoints: size {} was published after size {previous}", cp.size)));
             }
             previous = cp.size;
             if cp.size > 0 {
@@ -269,23 +215,9 @@ pub fn full(dir: &Path, key: &LogKey) -> Result<FsckReport, LedgerError> {
     Ok(report)
 }
 
-fn read_hashes(
-    storage: &dyn LogStorage,
-    tile: TilePath,
-    width: u64,
-) -> Result<Vec<u8>, LedgerError> {
-    let path = if width == TILE_WIDTH {
-        tile.full()
-    } else {
-        TilePath {
-            partial: u8::try_from(width).ok(),
-            ..tile
-        }
-    };
-    storage.read_tile(path)?.ok_or_else(|| {
-        fail(format!(
-            "{}: holds fewer than the {width} hashes the entries imply",
-            tile.full()
-        ))
-    })
+fn read_hashes(storage: &dyn LogStorage, tile: TilePath, width: u64) -> Result<Vec<u8>, LedgerError> {
+    let path = if width == TILE_WIDTH { tile.full() } else { TilePath { partial: u8::try_from(width).ok(), ..tile } };
+    storage
+        .read_tile(path)?
+        .ok_or_else(|| fail(format!("{}: holds fewer than the {width} hashes the entries imply", tile.full())))
 }

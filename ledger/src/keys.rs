@@ -24,9 +24,7 @@ pub struct LogKey {
 
 impl std::fmt::Debug for LogKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogKey")
-            .field("verifier_key", &self.verifier_key)
-            .finish_non_exhaustive()
+        f.debug_struct("LogKey").field("verifier_key", &self.verifier_key).finish_non_exhaustive()
     }
 }
 
@@ -63,26 +61,17 @@ pub enum KeyError {
 
 impl LogKey {
     fn from_signer_string(text: &str, path: &Path) -> Result<Self, KeyError> {
-        let malformed = || KeyError::Malformed {
-            path: path.display().to_string(),
-        };
+        let malformed = || KeyError::Malformed { path: path.display().to_string() };
         let signer = StandardSigner::new(text.trim()).map_err(|_| malformed())?;
         let name = signed_note::Signer::name(&signer).to_owned();
         // Derive the verifier key from the private key rather than storing it twice.
         let parts: Vec<&str> = text.trim().splitn(5, '+').collect();
         let raw = base64_decode(parts.get(4).copied().unwrap_or_default()).ok_or_else(malformed)?;
-        let seed: [u8; 32] = raw
-            .get(1..33)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(malformed)?;
+        let seed: [u8; 32] = raw.get(1..33).and_then(|s| s.try_into().ok()).ok_or_else(malformed)?;
         let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
         let verifier_key = signed_note::new_ed25519_verifier_key(&name, &sk.verifying_key());
         StandardVerifier::new(&verifier_key).map_err(|_| malformed())?;
-        Ok(Self {
-            signer,
-            verifier_key,
-            name,
-        })
+        Ok(Self { signer, verifier_key, name })
     }
 
     /// Loads the key from `dir`, or creates it there (mode 0600) named `origin`.
@@ -90,25 +79,15 @@ impl LogKey {
     /// # Errors
     ///
     /// If the file is unreadable or malformed, or `origin` differs from the existing name.
-    pub fn load_or_create(
-        dir: &Path,
-        origin: Option<&str>,
-        default_origin: &str,
-    ) -> Result<(Self, bool), KeyError> {
+    pub fn load_or_create(dir: &Path, origin: Option<&str>, default_origin: &str) -> Result<(Self, bool), KeyError> {
         let path = dir.join(KEY_FILE);
-        let ioerr = |source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let ioerr = |source| KeyError::Io { path: path.display().to_string(), source };
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let key = Self::from_signer_string(&text, &path)?;
                 if let Some(o) = origin {
                     if o != key.name {
-                        return Err(KeyError::OriginMismatch {
-                            existing: key.name,
-                            requested: o.to_owned(),
-                        });
+                        return Err(KeyError::OriginMismatch { existing: key.name, requested: o.to_owned() });
                     }
                 }
                 Ok((key, false))
@@ -120,17 +99,10 @@ impl LogKey {
                 }
                 std::fs::create_dir_all(dir).map_err(ioerr)?;
                 let (skey, _vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, name);
-                let mut f = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(ioerr)?;
+                let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(ioerr)?;
                 f.write_all(format!("{skey}\n").as_bytes()).map_err(ioerr)?;
                 f.sync_all().map_err(ioerr)?;
-                std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(ioerr)?;
+                std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(ioerr)?;
                 Ok((Self::from_signer_string(&skey, &path)?, true))
             }
             Err(e) => Err(ioerr(e)),
@@ -144,10 +116,8 @@ impl LogKey {
     /// If there is no key in `dir` or it is malformed.
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
         let path = dir.join(KEY_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
         Self::from_signer_string(&text, &path)
     }
 }

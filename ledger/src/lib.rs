@@ -60,9 +60,7 @@ pub enum LedgerError {
     #[error("the stored log failed its check: {0}")]
     Check(String),
     /// An entry index at or past the tree size.
-    #[error(
-        "entry index {index} is not in a tree of {size} entries (indices run from 0 to size - 1)"
-    )]
+    #[error("entry index {index} is not in a tree of {size} entries (indices run from 0 to size - 1)")]
     IndexOutOfRange {
         /// The index asked for.
         index: u64,
@@ -81,9 +79,7 @@ pub enum LedgerError {
     #[error("{0} must be at least 1: an empty tree has no entries to prove")]
     ZeroSize(&'static str),
     /// Consistency asked from a larger to a smaller tree.
-    #[error(
-        "consistency goes from an older tree to a newer one: from={from} is larger than to={to}"
-    )]
+    #[error("consistency goes from an older tree to a newer one: from={from} is larger than to={to}")]
     FromAfterTo {
         /// Older size asked for.
         from: u64,
@@ -172,9 +168,7 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Log")
-            .field("origin", &self.inner.key.name)
-            .finish_non_exhaustive()
+        f.debug_struct("Log").field("origin", &self.inner.key.name).finish_non_exhaustive()
     }
 }
 
@@ -184,9 +178,7 @@ impl std::fmt::Debug for Log {
 ///
 /// If the key name is not a valid origin, which [`LogKey`] rules out.
 pub fn sign_checkpoint(key: &LogKey, size: u64, root: Hash) -> Vec<u8> {
-    let body = tlog_tiles::Checkpoint::new(&key.name, size, root, "")
-        .expect("valid origin")
-        .to_bytes();
+    let body = tlog_tiles::Checkpoint::new(&key.name, size, root, "").expect("valid origin").to_bytes();
     let mut note = Note::new(&body, &[]).expect("a checkpoint is a valid note text");
     note.add_sigs(&[&key.signer]).expect("valid key name");
     note.to_bytes()
@@ -199,11 +191,7 @@ impl Log {
     /// # Errors
     ///
     /// If storage cannot be opened, or the stored log fails the quick check.
-    pub fn open(
-        dir: &Path,
-        key: LogKey,
-        config: LogConfig,
-    ) -> Result<(Self, RecoveryReport), LedgerError> {
+    pub fn open(dir: &Path, key: LogKey, config: LogConfig) -> Result<(Self, RecoveryReport), LedgerError> {
         let (storage, report) = FileStorage::open(dir, OpenMode::Repair)?;
         let storage: Arc<dyn LogStorage> = Arc::new(storage);
         let log = Self::start(storage, key, config)?;
@@ -215,58 +203,41 @@ impl Log {
     /// # Errors
     ///
     /// If the stored log fails the quick check.
-    pub fn start(
-        storage: Arc<dyn LogStorage>,
-        key: LogKey,
-        config: LogConfig,
-    ) -> Result<Self, LedgerError> {
+    pub fn start(storage: Arc<dyn LogStorage>, key: LogKey, config: LogConfig) -> Result<Self, LedgerError> {
         let reader = TileHashReader::new(storage.clone(), config.cached_tiles);
-        let committed = storage.last_commit()?.unwrap_or(Commit {
-            size: 0,
-            root: tlog_tiles::EMPTY_HASH,
-        });
+        let committed = storage.last_commit()?.unwrap_or(Commit { size: 0, root: tlog_tiles::EMPTY_HASH });
         check::quick(&*storage, &reader, &key)?;
         let frontier = Frontier::load(committed.size, &reader)
             .map_err(|e| LedgerError::Check(format!("loading the right edge of the tree: {e}")))?;
         if frontier.root() != committed.root {
-            return Err(LedgerError::Check(
-                "the hash tiles do not hash to the root in the last commit record".into(),
-            ));
+            return Err(LedgerError::Check("the hash tiles do not hash to the root in the last commit record".into()));
         }
         // Publish at once if the last run acknowledged entries it did not get to publish.
         let latest = match storage.latest_checkpoint()? {
-            Some((size, note)) if size == committed.size => SignedCheckpoint {
-                size,
-                root: committed.root,
-                note: note.into(),
-            },
+            Some((size, note)) if size == committed.size => {
+                SignedCheckpoint { size, root: committed.root, note: note.into() }
+            }
             _ => {
                 let note = sign_checkpoint(&key, committed.size, committed.root);
                 storage.publish_checkpoint(committed.size, &note)?;
-                SignedCheckpoint {
-                    size: committed.size,
-                    root: committed.root,
-                    note: note.into(),
-                }
+                SignedCheckpoint { size: committed.size, root: committed.root, note: note.into() }
             }
         };
         let (pub_tx, pub_rx) = watch::channel(Arc::new(latest));
-        let shared = Arc::new((
-            Mutex::new(Shared {
-                committed,
-                failed: None,
-                closed: false,
-            }),
-            Condvar::new(),
-        ));
+        let shared = Arc::new((Mutex::new(Shared { committed, failed: None, closed: false }), Condvar::new()));
         let (tx, rx) = mpsc::channel(config.queue_depth);
 
-        let seq_storage = storage.clone();
-        let seq_shared = shared.clone();
+        let (to_committer, committer_rx) = std::sync::mpsc::sync_channel(1);
         let max = config.max_batch_entries;
         let sequencer = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || sequence(rx, frontier, &*seq_storage, &seq_shared, max))
+            .spawn(move || sequence(rx, frontier, to_committer, max))
+            .map_err(|e| LedgerError::Stopped(e.to_string()))?;
+        let com_storage = storage.clone();
+        let com_shared = shared.clone();
+        let committer = std::thread::Builder::new()
+            .name("committer".into())
+            .spawn(move || commit_batches(committer_rx, &*com_storage, &com_shared))
             .map_err(|e| LedgerError::Stopped(e.to_string()))?;
 
         let pub_storage = storage.clone();
@@ -286,7 +257,7 @@ impl Log {
                 tx: Some(tx),
                 shared,
                 published: pub_rx,
-                threads: vec![sequencer, publisher],
+                threads: vec![sequencer, committer, publisher],
             }),
         })
     }
@@ -311,27 +282,16 @@ impl Log {
         if entries.is_empty() {
             return Err(LedgerError::EmptyBatch);
         }
-        if let Some((position, e)) = entries
-            .iter()
-            .enumerate()
-            .find(|(_, e)| e.is_empty() || e.len() > MAX_ENTRY_SIZE)
+        if let Some((position, e)) = entries.iter().enumerate().find(|(_, e)| e.is_empty() || e.len() > MAX_ENTRY_SIZE)
         {
-            return Err(LedgerError::EntrySize {
-                position,
-                size: e.len(),
-            });
+            return Err(LedgerError::EntrySize { position, size: e.len() });
         }
         let (ack, rx) = oneshot::channel();
-        let tx = self
-            .inner
-            .tx
-            .as_ref()
-            .ok_or_else(|| LedgerError::Stopped("the log is closing".into()))?;
+        let tx = self.inner.tx.as_ref().ok_or_else(|| LedgerError::Stopped("the log is closing".into()))?;
         tx.send(AppendRequest { entries, ack })
             .await
             .map_err(|_| LedgerError::Stopped("sequencer has exited".into()))?;
-        rx.await
-            .map_err(|_| LedgerError::Stopped("sequencer has exited".into()))?
+        rx.await.map_err(|_| LedgerError::Stopped("sequencer has exited".into()))?
     }
 
     /// The latest published checkpoint.
@@ -349,15 +309,10 @@ impl Log {
     /// # Errors
     ///
     /// [`LedgerError::Stopped`] if the publisher exits first.
-    pub async fn wait_for_checkpoint(
-        &self,
-        size: u64,
-    ) -> Result<Arc<SignedCheckpoint>, LedgerError> {
+    pub async fn wait_for_checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, LedgerError> {
         let mut rx = self.subscribe();
-        let cp = rx
-            .wait_for(|c| c.size >= size)
-            .await
-            .map_err(|_| LedgerError::Stopped("publisher has exited".into()))?;
+        let cp =
+            rx.wait_for(|c| c.size >= size).await.map_err(|_| LedgerError::Stopped("publisher has exited".into()))?;
         Ok(cp.clone())
     }
 
@@ -377,10 +332,7 @@ impl Log {
             TileKind::Entries => size,
             TileKind::Hash(level) => size.checked_shr(u32::from(level) * 8).unwrap_or(0),
         };
-        let needed = tile
-            .index
-            .saturating_mul(TILE_WIDTH)
-            .saturating_add(tile.width());
+        let needed = tile.index.saturating_mul(TILE_WIDTH).saturating_add(tile.width());
         if needed > items {
             return Ok(None);
         }
@@ -398,11 +350,7 @@ impl Log {
             return Err(LedgerError::IndexOutOfRange { index, size });
         }
         let width = index % TILE_WIDTH + 1;
-        let tile = TilePath {
-            kind: TileKind::Entries,
-            index: index / TILE_WIDTH,
-            partial: u8::try_from(width).ok(),
-        };
+        let tile = TilePath { kind: TileKind::Entries, index: index / TILE_WIDTH, partial: u8::try_from(width).ok() };
         let data = self.inner.storage.read_tile(tile)?.ok_or_else(|| {
             LedgerError::Storage(StorageError::Corrupt {
                 path: tile.full().to_path(),
@@ -410,10 +358,7 @@ impl Log {
             })
         })?;
         let entries = verifier::parse_bundle(&data).map_err(|e| {
-            LedgerError::Storage(StorageError::Corrupt {
-                path: tile.full().to_path(),
-                problem: e.to_string(),
-            })
+            LedgerError::Storage(StorageError::Corrupt { path: tile.full().to_path(), problem: e.to_string() })
         })?;
         Ok(entries[usize::try_from(index % TILE_WIDTH).expect("small")].to_vec())
     }
@@ -436,13 +381,9 @@ impl Log {
     /// If `size` is beyond the latest checkpoint or a stored hash is unreadable.
     pub fn tree_hash(&self, size: u64) -> Result<Hash, LedgerError> {
         if size > self.latest().size {
-            return Err(LedgerError::SizeBeyondCheckpoint {
-                size,
-                latest: self.latest().size,
-            });
+            return Err(LedgerError::SizeBeyondCheckpoint { size, latest: self.latest().size });
         }
-        tlog_tiles::tree_hash(size, &self.inner.reader)
-            .map_err(|e| LedgerError::Proof(e.to_string()))
+        tlog_tiles::tree_hash(size, &self.inner.reader).map_err(|e| LedgerError::Proof(e.to_string()))
     }
 
     /// RFC 6962 inclusion proof of entry `index` in the tree of `size` entries.
@@ -455,8 +396,7 @@ impl Log {
         if index >= size {
             return Err(LedgerError::IndexOutOfRange { index, size });
         }
-        tlog_tiles::prove_record(size, index, &self.inner.reader)
-            .map_err(|e| LedgerError::Proof(e.to_string()))
+        tlog_tiles::prove_record(size, index, &self.inner.reader).map_err(|e| LedgerError::Proof(e.to_string()))
     }
 
     /// RFC 6962 consistency proof from the tree of `from` entries to the tree of `to` entries.
@@ -470,8 +410,7 @@ impl Log {
         if from > to {
             return Err(LedgerError::FromAfterTo { from, to });
         }
-        tlog_tiles::prove_tree(to, from, &self.inner.reader)
-            .map_err(|e| LedgerError::Proof(e.to_string()))
+        tlog_tiles::prove_tree(to, from, &self.inner.reader).map_err(|e| LedgerError::Proof(e.to_string()))
     }
 
     /// The checkpoint published at exactly `size`, if any.
@@ -484,15 +423,20 @@ impl Log {
     }
 }
 
-/// The sequencer thread: drain requests into a batch, commit it, acknowledge.
+/// A built batch on its way to the committer, with the requests it answers.
+struct Sequenced {
+    batch: storage::TileBatch,
+    requests: Vec<(AppendRequest, u64)>,
+}
+
+/// The sequencer thread: drain requests into a batch and hand it to the committer. Building
+/// the next batch (hashing) overlaps with making the previous one durable.
 fn sequence(
     mut rx: mpsc::Receiver<AppendRequest>,
     mut frontier: Frontier,
-    storage: &dyn LogStorage,
-    shared: &(Mutex<Shared>, Condvar),
+    committer: std::sync::mpsc::SyncSender<Sequenced>,
     max_batch: usize,
 ) {
-    let mut failed: Option<String> = None;
     while let Some(first) = rx.blocking_recv() {
         let mut requests = vec![first];
         let mut count = requests[0].entries.len();
@@ -505,12 +449,6 @@ fn sequence(
                 Err(_) => break,
             }
         }
-        if let Some(reason) = &failed {
-            for r in requests {
-                let _ = r.ack.send(Err(LedgerError::Stopped(reason.clone())));
-            }
-            continue;
-        }
         let mut builder = BatchBuilder::new(&mut frontier);
         let mut firsts = Vec::with_capacity(requests.len());
         for r in &requests {
@@ -522,6 +460,28 @@ fn sequence(
             firsts.push(first.expect("batches are non-empty"));
         }
         let batch = builder.finish();
+        if committer.send(Sequenced { batch, requests: requests.into_iter().zip(firsts).collect() }).is_err() {
+            return;
+        }
+    }
+}
+
+/// The committer thread: make each batch durable, then acknowledge its requests. After a
+/// storage failure it refuses everything: the files may hold bytes past the last commit until
+/// a restart cuts them.
+fn commit_batches(
+    rx: std::sync::mpsc::Receiver<Sequenced>,
+    storage: &dyn LogStorage,
+    shared: &(Mutex<Shared>, Condvar),
+) {
+    let mut failed: Option<String> = None;
+    for Sequenced { batch, requests } in rx {
+        if let Some(reason) = &failed {
+            for (r, _) in requests {
+                let _ = r.ack.send(Err(LedgerError::Stopped(reason.clone())));
+            }
+            continue;
+        }
         match storage.commit(&batch) {
             Ok(()) => {
                 {
@@ -529,7 +489,7 @@ fn sequence(
                     lock.lock().expect("lock").committed = batch.commit;
                     cv.notify_all();
                 }
-                for (r, first) in requests.into_iter().zip(firsts) {
+                for (r, first) in requests {
                     let _ = r.ack.send(Ok(first));
                 }
             }
@@ -537,7 +497,7 @@ fn sequence(
                 tracing::error!(error = %e, "storage failed during a commit; the log stops accepting entries until restarted");
                 let reason = e.to_string();
                 shared.0.lock().expect("lock").failed = Some(reason.clone());
-                for r in requests {
+                for (r, _) in requests {
                     let _ = r.ack.send(Err(LedgerError::Stopped(reason.clone())));
                 }
                 failed = Some(reason);
@@ -583,10 +543,6 @@ fn publish(
         }
         last = Instant::now();
         published = commit.size;
-        tx.send_replace(Arc::new(SignedCheckpoint {
-            size: commit.size,
-            root: commit.root,
-            note: note.into(),
-        }));
+        tx.send_replace(Arc::new(SignedCheckpoint { size: commit.size, root: commit.root, note: note.into() }));
     }
 }

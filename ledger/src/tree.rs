@@ -10,8 +10,8 @@ use crate::storage::{Commit, LogStorage, StorageError, TileAppend, TileBatch};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use tlog_tiles::{
-    node_hash, split_stored_hash_index, stored_hash_index, stored_hashes_for_record_hash,
-    tree_hash, Hash, HashReader, HASH_SIZE,
+    node_hash, split_stored_hash_index, stored_hash_index, stored_hashes_for_record_hash, tree_hash, Hash, HashReader,
+    HASH_SIZE,
 };
 use verifier::bundle::push_entry;
 use verifier::{leaf_hash, TileKind, TilePath, TILE_HEIGHT, TILE_WIDTH};
@@ -32,10 +32,7 @@ impl Frontier {
     ///
     /// If a stored hash cannot be read.
     pub fn load(size: u64, reader: &impl HashReader) -> Result<Self, tlog_tiles::Error> {
-        let mut f = Frontier {
-            levels: Vec::new(),
-            size,
-        };
+        let mut f = Frontier { levels: Vec::new(), size };
         let mut level = 0u8;
         while level < 64 && (size >> level) > 0 {
             let n = (size >> level) - 1;
@@ -55,8 +52,8 @@ impl Frontier {
     /// Adds a leaf and returns the stored hashes it completes as `(level, n, hash)`, leaf first.
     pub fn push(&mut self, leaf: Hash) -> Vec<(u8, u64, Hash)> {
         let n = self.size;
-        let hashes = stored_hashes_for_record_hash(n, leaf, &*self)
-            .expect("the frontier holds every hash a new leaf needs");
+        let hashes =
+            stored_hashes_for_record_hash(n, leaf, &*self).expect("the frontier holds every hash a new leaf needs");
         let mut out = Vec::with_capacity(hashes.len());
         for (level, hash) in hashes.into_iter().enumerate() {
             let level = u8::try_from(level).expect("at most 64 levels");
@@ -104,10 +101,7 @@ pub struct BatchBuilder<'a> {
 impl<'a> BatchBuilder<'a> {
     /// Starts a batch at the frontier's size.
     pub fn new(frontier: &'a mut Frontier) -> Self {
-        Self {
-            frontier,
-            appends: BTreeMap::new(),
-        }
+        Self { frontier, appends: BTreeMap::new() }
     }
 
     fn append(&mut self, tile: TilePath, position: u64, bytes: impl FnOnce(&mut Vec<u8>)) {
@@ -125,11 +119,7 @@ impl<'a> BatchBuilder<'a> {
     /// Sequences one entry (1 to 65,535 bytes, checked by the caller) and returns its index.
     pub fn push(&mut self, entry: &[u8]) -> u64 {
         let index = self.frontier.size();
-        self.append(
-            TilePath::entries(index / TILE_WIDTH),
-            index % TILE_WIDTH,
-            |d| push_entry(d, entry),
-        );
+        self.append(TilePath::entries(index / TILE_WIDTH), index % TILE_WIDTH, |d| push_entry(d, entry));
         for (level, node, hash) in self.frontier.push(leaf_hash(entry)) {
             if level % TILE_HEIGHT == 0 {
                 let tile = TilePath::hash(level / TILE_HEIGHT, node / TILE_WIDTH);
@@ -143,10 +133,7 @@ impl<'a> BatchBuilder<'a> {
     pub fn finish(self) -> TileBatch {
         TileBatch {
             appends: self.appends.into_values().collect(),
-            commit: Commit {
-                size: self.frontier.size(),
-                root: self.frontier.root(),
-            },
+            commit: Commit { size: self.frontier.size(), root: self.frontier.root() },
         }
     }
 }
@@ -160,16 +147,11 @@ struct ExpandedTile {
 
 impl ExpandedTile {
     fn new(data: &[u8]) -> Self {
-        let mut levels = vec![data
-            .chunks_exact(HASH_SIZE)
-            .map(|c| Hash(c.try_into().expect("32 bytes")))
-            .collect::<Vec<_>>()];
+        let mut levels =
+            vec![data.chunks_exact(HASH_SIZE).map(|c| Hash(c.try_into().expect("32 bytes"))).collect::<Vec<_>>()];
         while levels.last().expect("one level").len() > 1 {
             let below = levels.last().expect("one level");
-            let above = below
-                .chunks_exact(2)
-                .map(|p| node_hash(p[0], p[1]))
-                .collect();
+            let above = below.chunks_exact(2).map(|p| node_hash(p[0], p[1])).collect();
             levels.push(above);
         }
         Self { levels }
@@ -188,11 +170,7 @@ pub struct TileHashReader<S: ?Sized> {
 impl<S: LogStorage + ?Sized> TileHashReader<S> {
     /// A reader caching at most `capacity` full tiles (about 16 KiB each).
     pub fn new(storage: Arc<S>, capacity: usize) -> Self {
-        Self {
-            storage,
-            cache: RwLock::new(HashMap::new()),
-            capacity,
-        }
+        Self { storage, cache: RwLock::new(HashMap::new()), capacity }
     }
 
     fn full_tile(&self, level: u8, index: u64) -> Result<Option<Arc<ExpandedTile>>, StorageError> {
@@ -232,16 +210,13 @@ impl<S: LogStorage + ?Sized> TileHashReader<S> {
             index: tile_index,
             partial: u8::try_from(offset + count).ok(),
         };
-        let data = self
-            .storage
-            .read_tile(partial)?
-            .ok_or_else(|| StorageError::Corrupt {
-                path: partial.to_path(),
-                problem: format!(
-                    "hash tile is missing or shorter than the {} hashes the last commit covers",
-                    offset + count
-                ),
-            })?;
+        let data = self.storage.read_tile(partial)?.ok_or_else(|| StorageError::Corrupt {
+            path: partial.to_path(),
+            problem: format!(
+                "hash tile is missing or shorter than the {} hashes the last commit covers",
+                offset + count
+            ),
+        })?;
         let start = usize::try_from(offset).expect("small") * HASH_SIZE;
         Ok(tlog_tiles::Tile::subtree_hash(&data[start..]))
     }
@@ -284,16 +259,9 @@ mod tests {
         let mut frontier = Frontier::default();
         for i in 0..600u64 {
             let data = format!("entry {i}");
-            memory
-                .0
-                .extend(tlog_tiles::stored_hashes(i, data.as_bytes(), &memory).unwrap());
+            memory.0.extend(tlog_tiles::stored_hashes(i, data.as_bytes(), &memory).unwrap());
             frontier.push(leaf_hash(data.as_bytes()));
-            assert_eq!(
-                frontier.root(),
-                tree_hash(i + 1, &memory).unwrap(),
-                "size {}",
-                i + 1
-            );
+            assert_eq!(frontier.root(), tree_hash(i + 1, &memory).unwrap(), "size {}", i + 1);
             let reloaded = Frontier::load(i + 1, &memory).unwrap();
             assert_eq!(reloaded.root(), frontier.root());
         }

@@ -9,10 +9,7 @@ use std::time::Duration;
 use verifier::{leaf_hash, open_checkpoint, verify_consistency, verify_inclusion, TilePath};
 
 fn config() -> LogConfig {
-    LogConfig {
-        checkpoint_interval: Duration::from_millis(2),
-        ..LogConfig::default()
-    }
+    LogConfig { checkpoint_interval: Duration::from_millis(2), ..LogConfig::default() }
 }
 
 fn open(dir: &Path) -> Log {
@@ -25,11 +22,7 @@ fn entry(i: u64) -> Vec<u8> {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 async fn append_range(log: &Log, from: u64, to: u64, batch: u64) {
@@ -84,18 +77,9 @@ fn reopen_keeps_everything_and_fsck_passes() {
     rt.block_on(append_range(&log, 700, 1000, 100));
     rt.block_on(log.wait_for_checkpoint(1000)).unwrap();
     // A tile the checkpoint covers is served; one past it is not.
-    assert!(log
-        .read_tile(TilePath::parse("tile/entries/003.p/232").unwrap())
-        .unwrap()
-        .is_some());
-    assert!(log
-        .read_tile(TilePath::parse("tile/entries/003.p/233").unwrap())
-        .unwrap()
-        .is_none());
-    assert!(log
-        .read_tile(TilePath::parse("tile/0/003").unwrap())
-        .unwrap()
-        .is_none());
+    assert!(log.read_tile(TilePath::parse("tile/entries/003.p/232").unwrap()).unwrap().is_some());
+    assert!(log.read_tile(TilePath::parse("tile/entries/003.p/233").unwrap()).unwrap().is_none());
+    assert!(log.read_tile(TilePath::parse("tile/0/003").unwrap()).unwrap().is_none());
     drop(log);
     let key = LogKey::load(dir.path()).unwrap();
     let report = check::full(&dir.path().join("log"), &key).unwrap();
@@ -108,27 +92,11 @@ fn rejects_bad_entries_without_appending() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     let rt = rt();
-    let err = rt
-        .block_on(log.append(vec![b"ok".to_vec(), vec![]]))
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            LedgerError::EntrySize {
-                position: 1,
-                size: 0
-            }
-        ),
-        "{err}"
-    );
-    let err = rt
-        .block_on(log.append(vec![vec![1u8; 65_536]]))
-        .unwrap_err();
+    let err = rt.block_on(log.append(vec![b"ok".to_vec(), vec![]])).unwrap_err();
+    assert!(matches!(err, LedgerError::EntrySize { position: 1, size: 0 }), "{err}");
+    let err = rt.block_on(log.append(vec![vec![1u8; 65_536]])).unwrap_err();
     assert!(err.to_string().contains("1 to 65535"), "{err}");
-    assert!(matches!(
-        rt.block_on(log.append(vec![])),
-        Err(LedgerError::EmptyBatch)
-    ));
+    assert!(matches!(rt.block_on(log.append(vec![])), Err(LedgerError::EmptyBatch)));
     assert_eq!(log.committed_size(), 0);
     rt.block_on(log.append(vec![vec![9u8; 65_535]])).unwrap();
     assert_eq!(log.entry(0).unwrap().len(), 65_535);
@@ -171,10 +139,7 @@ fn torn_tail_is_cut_and_corruption_is_named() {
     data[4] ^= 0x20;
     std::fs::write(&old, &data).unwrap();
     let err = check::full(&logdir, &key).unwrap_err().to_string();
-    assert!(
-        err.contains("tile/0/000") && err.contains("tile/entries/000"),
-        "{err}"
-    );
+    assert!(err.contains("tile/0/000") && err.contains("tile/entries/000"), "{err}");
     data[4] ^= 0x20;
     std::fs::write(&old, &data).unwrap();
 
@@ -182,12 +147,7 @@ fn torn_tail_is_cut_and_corruption_is_named() {
     let full = logdir.join("tile/0/001");
     let data = std::fs::read(&full).unwrap();
     std::fs::write(&full, &data[..data.len() - 32]).unwrap();
-    let err = Log::open(&logdir, key.clone(), config())
-        .unwrap_err()
-        .to_string();
+    let err = Log::open(&logdir, key.clone(), config()).unwrap_err().to_string();
     assert!(err.contains("tile/0/001"), "{err}");
-    assert!(check::full(&logdir, &key)
-        .unwrap_err()
-        .to_string()
-        .contains("tile/0/001"));
+    assert!(check::full(&logdir, &key).unwrap_err().to_string().contains("tile/0/001"));
 }

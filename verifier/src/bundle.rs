@@ -32,11 +32,7 @@ pub enum BundleError {
 pub fn parse_bundle(data: &[u8]) -> Result<Vec<&[u8]>, BundleError> {
     let (entries, rest) = parse_bundle_prefix(data)?;
     if rest != data.len() {
-        return Err(BundleError::Truncated {
-            entry: entries.len(),
-            offset: rest,
-            len: data.len(),
-        });
+        return Err(BundleError::Truncated { entry: entries.len(), offset: rest, len: data.len() });
     }
     Ok(entries)
 }
@@ -53,9 +49,7 @@ pub fn parse_bundle_prefix(data: &[u8]) -> Result<(Vec<&[u8]>, usize), BundleErr
     while offset + 2 <= data.len() {
         let len = usize::from(u16::from_be_bytes([data[offset], data[offset + 1]]));
         if len == 0 {
-            return Err(BundleError::Empty {
-                entry: entries.len(),
-            });
+            return Err(BundleError::Empty { entry: entries.len() });
         }
         let end = offset + 2 + len;
         if end > data.len() {
@@ -89,19 +83,13 @@ mod tests {
         let mut b = Vec::new();
         push_entry(&mut b, b"entry 0");
         push_entry(&mut b, &[7u8; 300]);
-        assert_eq!(
-            parse_bundle(&b).unwrap(),
-            vec![&b"entry 0"[..], &[7u8; 300][..]]
-        );
+        assert_eq!(parse_bundle(&b).unwrap(), vec![&b"entry 0"[..], &[7u8; 300][..]]);
         assert_eq!(&b[..2], &[0, 7]);
         for cut in 1..b.len() {
             if cut == 9 {
                 continue; // a clean boundary between the two entries
             }
-            assert!(
-                matches!(parse_bundle(&b[..cut]), Err(BundleError::Truncated { .. })),
-                "cut {cut}"
-            );
+            assert!(matches!(parse_bundle(&b[..cut]), Err(BundleError::Truncated { .. })), "cut {cut}");
         }
         let (entries, used) = parse_bundle_prefix(&b[..20]).unwrap();
         assert_eq!((entries.len(), used), (1, 9));

@@ -58,29 +58,15 @@ pub enum CheckpointError {
 /// # Errors
 ///
 /// A [`CheckpointError`] saying which of the checks failed.
-pub fn open_checkpoint(
-    note: &[u8],
-    verifier_key: &str,
-) -> Result<OpenedCheckpoint, CheckpointError> {
-    let verifier = StandardVerifier::new(verifier_key)
-        .map_err(|e| CheckpointError::VerifierKey(e.to_string()))?;
+pub fn open_checkpoint(note: &[u8], verifier_key: &str) -> Result<OpenedCheckpoint, CheckpointError> {
+    let verifier = StandardVerifier::new(verifier_key).map_err(|e| CheckpointError::VerifierKey(e.to_string()))?;
     let key_name = signed_note::Verifier::name(&verifier).to_owned();
     let note = Note::from_bytes(note).map_err(|e| CheckpointError::Note(e.to_string()))?;
     note.verify(&VerifierList::new(vec![Box::new(verifier)]))
-        .map_err(|e| CheckpointError::Signature {
-            key: key_name.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| CheckpointError::Signature { key: key_name.clone(), reason: e.to_string() })?;
     let body = Checkpoint::from_bytes(note.text()).map_err(|_| CheckpointError::Body)?;
     if body.origin() != key_name {
-        return Err(CheckpointError::Origin {
-            origin: body.origin().to_owned(),
-            key_name,
-        });
+        return Err(CheckpointError::Origin { origin: body.origin().to_owned(), key_name });
     }
-    Ok(OpenedCheckpoint {
-        origin: body.origin().to_owned(),
-        size: body.size(),
-        root: *body.hash(),
-    })
+    Ok(OpenedCheckpoint { origin: body.origin().to_owned(), size: body.size(), root: *body.hash() })
 }

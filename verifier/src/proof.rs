@@ -40,15 +40,8 @@ pub fn leaf_hash(entry: &[u8]) -> Hash {
 /// # Errors
 ///
 /// [`ProofError::Inclusion`] if the proof is wrong, too short, too long or out of range.
-pub fn verify_inclusion(
-    leaf: Hash,
-    index: u64,
-    size: u64,
-    root: Hash,
-    proof: &[Hash],
-) -> Result<(), ProofError> {
-    check_record(&proof.to_vec(), size, root, index, leaf)
-        .map_err(|_| ProofError::Inclusion { index, size })
+pub fn verify_inclusion(leaf: Hash, index: u64, size: u64, root: Hash, proof: &[Hash]) -> Result<(), ProofError> {
+    check_record(&proof.to_vec(), size, root, index, leaf).map_err(|_| ProofError::Inclusion { index, size })
 }
 
 /// Checks that the tree of `old_size` entries with root `old_root` is a prefix of the tree of

@@ -62,20 +62,12 @@ pub enum TilePathError {
 impl TilePath {
     /// A full hash tile.
     pub fn hash(level: u8, index: u64) -> Self {
-        Self {
-            kind: TileKind::Hash(level),
-            index,
-            partial: None,
-        }
+        Self { kind: TileKind::Hash(level), index, partial: None }
     }
 
     /// A full entry bundle.
     pub fn entries(index: u64) -> Self {
-        Self {
-            kind: TileKind::Entries,
-            index,
-            partial: None,
-        }
+        Self { kind: TileKind::Entries, index, partial: None }
     }
 
     /// Width in hashes or entries: the partial width, or 256 for a full tile.
@@ -85,10 +77,7 @@ impl TilePath {
 
     /// The same tile, full.
     pub fn full(self) -> Self {
-        Self {
-            partial: None,
-            ..self
-        }
+        Self { partial: None, ..self }
     }
 
     /// Parses a path such as `tile/0/x001/234.p/7` or `tile/entries/000`.
@@ -113,10 +102,7 @@ impl TilePath {
                 let width = parse_canonical_decimal(w)
                     .filter(|w| (1..TILE_WIDTH).contains(w))
                     .ok_or_else(|| TilePathError::Width(w.to_owned()))?;
-                (
-                    index_part,
-                    Some(u8::try_from(width).map_err(|_| TilePathError::Width(w.to_owned()))?),
-                )
+                (index_part, Some(u8::try_from(width).map_err(|_| TilePathError::Width(w.to_owned()))?))
             }
             None => (rest, None),
         };
@@ -125,12 +111,10 @@ impl TilePath {
         let mut index: u64 = 0;
         for (i, element) in elements.iter().enumerate() {
             let digits = if i < last {
-                element
-                    .strip_prefix('x')
-                    .ok_or_else(|| TilePathError::IndexElement {
-                        element: (*element).to_owned(),
-                        rule: "every element but the last starts with 'x'",
-                    })?
+                element.strip_prefix('x').ok_or_else(|| TilePathError::IndexElement {
+                    element: (*element).to_owned(),
+                    rule: "every element but the last starts with 'x'",
+                })?
             } else {
                 element
             };
@@ -141,16 +125,9 @@ impl TilePath {
                 });
             }
             let value: u64 = digits.parse().map_err(|_| TilePathError::Index)?;
-            index = index
-                .checked_mul(1000)
-                .and_then(|n| n.checked_add(value))
-                .ok_or(TilePathError::Index)?;
+            index = index.checked_mul(1000).and_then(|n| n.checked_add(value)).ok_or(TilePathError::Index)?;
         }
-        let parsed = Self {
-            kind,
-            index,
-            partial,
-        };
+        let parsed = Self { kind, index, partial };
         // Leading "x000/" elements would give a second name to the same tile.
         if parsed.to_path() != path {
             return Err(TilePathError::IndexElement {
@@ -206,31 +183,13 @@ mod tests {
         for (path, kind, index, partial) in [
             ("tile/0/000", TileKind::Hash(0), 0, None),
             ("tile/0/x001/x234/067", TileKind::Hash(0), 1_234_067, None),
-            (
-                "tile/1/x001/x234/067.p/8",
-                TileKind::Hash(1),
-                1_234_067,
-                Some(8),
-            ),
-            (
-                "tile/entries/x001/x234/067.p/255",
-                TileKind::Entries,
-                1_234_067,
-                Some(255),
-            ),
+            ("tile/1/x001/x234/067.p/8", TileKind::Hash(1), 1_234_067, Some(8)),
+            ("tile/entries/x001/x234/067.p/255", TileKind::Entries, 1_234_067, Some(255)),
             ("tile/entries/999", TileKind::Entries, 999, None),
             ("tile/63/001", TileKind::Hash(63), 1, None),
         ] {
             let parsed = TilePath::parse(path).unwrap();
-            assert_eq!(
-                parsed,
-                TilePath {
-                    kind,
-                    index,
-                    partial
-                },
-                "{path}"
-            );
+            assert_eq!(parsed, TilePath { kind, index, partial }, "{path}");
             assert_eq!(parsed.to_path(), path);
         }
     }
@@ -265,10 +224,7 @@ mod tests {
             "tile/8/0/000",
             "tile/0/x018/x446/x744/x073/x709/x551/616",
         ] {
-            assert!(
-                TilePath::parse(path).is_err(),
-                "{path:?} should be rejected"
-            );
+            assert!(TilePath::parse(path).is_err(), "{path:?} should be rejected");
         }
     }
 

@@ -58,10 +58,7 @@ struct Memory(Vec<Hash>);
 
 impl HashReader for Memory {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-        Ok(indexes
-            .iter()
-            .map(|&i| self.0[usize::try_from(i).unwrap()])
-            .collect())
+        Ok(indexes.iter().map(|&i| self.0[usize::try_from(i).unwrap()]).collect())
     }
 }
 
@@ -80,11 +77,7 @@ fn tree_roots_match_go() {
     let tree = memory_tree(1100);
     for (size, root) in &v.roots {
         let size: u64 = size.parse().unwrap();
-        assert_eq!(
-            tree_hash(size, &tree).unwrap(),
-            hash(root),
-            "root of size {size}"
-        );
+        assert_eq!(tree_hash(size, &tree).unwrap(), hash(root), "root of size {size}");
     }
 }
 
@@ -97,19 +90,10 @@ fn inclusion_proofs_match_go_and_verify() {
         assert_eq!(leaf_hash(&entry(case.index)), hash(&case.leaf_hash));
         let ours = tlog_tiles::prove_record(case.tree_size, case.index, &tree).unwrap();
         assert_eq!(ours, proof, "proof of {} in {}", case.index, case.tree_size);
-        verify_inclusion(
-            hash(&case.leaf_hash),
-            case.index,
-            case.tree_size,
-            hash(&case.root),
-            &proof,
-        )
-        .unwrap();
+        verify_inclusion(hash(&case.leaf_hash), case.index, case.tree_size, hash(&case.root), &proof).unwrap();
         // A proof for a different entry must fail.
         let wrong = leaf_hash(b"not an entry");
-        assert!(
-            verify_inclusion(wrong, case.index, case.tree_size, hash(&case.root), &proof).is_err()
-        );
+        assert!(verify_inclusion(wrong, case.index, case.tree_size, hash(&case.root), &proof).is_err());
     }
 }
 
@@ -121,14 +105,7 @@ fn consistency_proofs_match_go_and_verify() {
         let proof: Vec<Hash> = case.proof.iter().map(|p| hash(p)).collect();
         let ours = tlog_tiles::prove_tree(case.new_size, case.old_size, &tree).unwrap();
         assert_eq!(ours, proof, "proof {} -> {}", case.old_size, case.new_size);
-        verify_consistency(
-            case.old_size,
-            hash(&case.old_root),
-            case.new_size,
-            hash(&case.new_root),
-            &proof,
-        )
-        .unwrap();
+        verify_consistency(case.old_size, hash(&case.old_root), case.new_size, hash(&case.new_root), &proof).unwrap();
         let mut tampered = proof.clone();
         if let Some(first) = tampered.first_mut() {
             first.0[0] ^= 1;

@@ -8,10 +8,7 @@ struct Memory(Vec<Hash>);
 
 impl HashReader for Memory {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-        Ok(indexes
-            .iter()
-            .map(|&i| self.0[usize::try_from(i).unwrap()])
-            .collect())
+        Ok(indexes.iter().map(|&i| self.0[usize::try_from(i).unwrap()]).collect())
     }
 }
 
