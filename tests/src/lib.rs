@@ -1,1 +1,261 @@
-//! e2e
+//! Harness for the end-to-end tests: builds and starts the real `creditlog` binary on
+//! loopback with its own data folder, and talks to it over HTTP only.
+//!
+//! One oracle, [`check_log`], re-verifies the whole log through the public read side (signed
+//! checkpoint, every tile, every entry's inclusion) after each step of a test.
+
+use base64::prelude::*;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use verifier::{
+    leaf_hash, open_checkpoint, parse_bundle, verify_consistency, verify_inclusion, Hash, OpenedCheckpoint,
+};
+
+/// Path of the `creditlog` binary, built once per test process.
+pub fn binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "creditlog", "--bin", "creditlog"])
+            .current_dir(&root)
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building creditlog failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        target.join("debug").join("creditlog")
+    })
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The log's verifier key as printed at start-up.
+    pub verifier_key: String,
+    /// Everything the server printed on stdout before it started listening.
+    pub banner: Vec<String>,
+}
+
+impl Server {
+    /// Starts `creditlog serve --data DIR --listen 127.0.0.1:0 ARGS...` and waits until it
+    /// listens.
+    ///
+    /// # Panics
+    ///
+    /// If the server does not start within 60 seconds.
+    pub fn start(data: &Path, args: &[&str]) -> Self {
+        Self::try_start(data, args).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Like [`Server::start`], returning the server's error output if it refuses to start.
+    ///
+    /// # Errors
+    ///
+    /// The server's stderr if it exits before listening.
+    pub fn try_start(data: &Path, args: &[&str]) -> Result<Self, String> {
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning creditlog");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        let mut verifier_key = String::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.wait();
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    std::io::Read::read_to_string(&mut e, &mut err).ok();
+                }
+                return Err(err);
+            };
+            banner.push(line.clone());
+            if let Some(k) = line.strip_prefix("verifier key: ") {
+                verifier_key = k.to_owned();
+            }
+            if let Some(url) = line.strip_prefix("listening on ") {
+                // Keep draining stdout so the server never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return Ok(Self { child, url: url.to_owned(), verifier_key, banner });
+            }
+            assert!(Instant::now() < deadline, "server start timed out");
+        }
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// GET a path; returns status and body.
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        match ureq::get(&format!("{}{path}", self.url)).timeout(Duration::from_secs(30)).call() {
+            Ok(r) => (r.status(), read_body(r)),
+            Err(ureq::Error::Status(code, r)) => (code, read_body(r)),
+            Err(e) => panic!("GET {path}: {e}"),
+        }
+    }
+
+    /// GET a path and parse JSON, asserting 200.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).expect("JSON body")
+    }
+
+    /// POST raw entries (`--raw-append`); returns status and JSON body.
+    pub fn append_raw(&self, entries: &[Vec<u8>]) -> Result<(u16, serde_json::Value), ureq::Error> {
+        let body =
+            serde_json::json!({ "entries": entries.iter().map(|e| BASE64_STANDARD.encode(e)).collect::<Vec<_>>() });
+        match ureq::post(&format!("{}/v1/log/entries", self.url)).timeout(Duration::from_secs(30)).send_json(body) {
+            Ok(r) => Ok((r.status(), r.into_json().expect("JSON"))),
+            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_json().unwrap_or(serde_json::Value::Null))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits until the published checkpoint covers `size` entries.
+    ///
+    /// # Panics
+    ///
+    /// After 30 seconds.
+    pub fn wait_for_size(&self, size: u64) -> OpenedCheckpoint {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let cp = self.checkpoint();
+            if cp.size >= size {
+                return cp;
+            }
+            assert!(Instant::now() < deadline, "checkpoint stuck at {} < {size}", cp.size);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Fetches and opens `/checkpoint` with the verifier key printed at start-up.
+    pub fn checkpoint(&self) -> OpenedCheckpoint {
+        let (status, note) = self.get("/checkpoint");
+        assert_eq!(status, 200);
+        open_checkpoint(&note, &self.verifier_key).expect("checkpoint signed by the log key")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Memory<'a>(&'a [Hash]);
+
+impl tlog_tiles::HashReader for Memory<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        Ok(indexes.iter().map(|&i| self.0[usize::try_from(i).expect("small")]).collect())
+    }
+}
+
+fn read_body(r: ureq::Response) -> Vec<u8> {
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut v).expect("body");
+    v
+}
+
+/// Decodes a base64 hash.
+pub fn hash(b64: &str) -> Hash {
+    Hash(BASE64_STANDARD.decode(b64).expect("base64").try_into().expect("32 bytes"))
+}
+
+/// The tile path for entry bundle `n` in a tree of `size` entries.
+pub fn bundle_path(n: u64, size: u64) -> String {
+    let width = (size - n * 256).min(256);
+    let p = verifier::TilePath {
+        kind: verifier::TileKind::Entries,
+        index: n,
+        partial: if width == 256 { None } else { Some(u8::try_from(width).expect("small")) },
+    };
+    format!("/{}", p.to_path())
+}
+
+/// The invariant oracle: using only public endpoints, opens the checkpoint, reads every entry
+/// bundle, and verifies every entry's inclusion proof against the checkpoint root. Returns the
+/// checkpoint and all entries.
+///
+/// # Panics
+///
+/// On the first check that fails.
+pub fn check_log(server: &Server) -> (OpenedCheckpoint, Vec<Vec<u8>>) {
+    let cp = server.checkpoint();
+    let mut entries = Vec::new();
+    for n in 0..cp.size.div_ceil(256) {
+        let path = bundle_path(n, cp.size);
+        let (status, data) = server.get(&path);
+        assert_eq!(status, 200, "{path}");
+        entries.extend(parse_bundle(&data).expect("well-formed bundle").into_iter().map(<[u8]>::to_vec));
+    }
+    assert_eq!(entries.len() as u64, cp.size);
+    // The level-0 hash tiles hold exactly the leaf hashes of the entries, and all tiles
+    // together hash to the checkpoint's root.
+    for n in 0..cp.size.div_ceil(256) {
+        let path = bundle_path(n, cp.size).replace("/tile/entries/", "/tile/0/");
+        let (status, tile) = server.get(&path);
+        assert_eq!(status, 200, "{path}");
+        let start = usize::try_from(n * 256).expect("small");
+        for (k, h) in tile.chunks(32).enumerate() {
+            assert_eq!(h, leaf_hash(&entries[start + k]).0, "{path}: hash {k}");
+        }
+    }
+    let mut stored = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let more = tlog_tiles::stored_hashes(i as u64, e, &Memory(&stored)).expect("in memory");
+        stored.extend(more);
+    }
+    assert_eq!(
+        tlog_tiles::tree_hash(cp.size, &Memory(&stored)).expect("in memory"),
+        cp.root,
+        "entries hash to the root"
+    );
+    // The root recomputed from all entries already proves every entry's inclusion; the
+    // server's own proofs are checked for every entry of small logs and a spread of larger ones.
+    let step = (entries.len() / 1000).max(1);
+    for (i, e) in entries.iter().enumerate().filter(|(i, _)| i % step == 0 || *i + 1 == entries.len()) {
+        let v = server.get_json(&format!("/v1/proof/inclusion?index={i}&size={}", cp.size));
+        let proof: Vec<Hash> =
+            v["proof"].as_array().expect("proof").iter().map(|h| hash(h.as_str().expect("str"))).collect();
+        verify_inclusion(leaf_hash(e), i as u64, cp.size, cp.root, &proof)
+            .unwrap_or_else(|err| panic!("entry {i}: {err}"));
+    }
+    (cp, entries)
+}
+
+/// Checks, over HTTP, that the tree `old` is a prefix of the tree `new`.
+///
+/// # Panics
+///
+/// If the consistency proof does not verify.
+pub fn check_consistency(server: &Server, old: &OpenedCheckpoint, new: &OpenedCheckpoint) {
+    if old.size == 0 || old.size == new.size {
+        assert!(old.size != new.size || old.root == new.root, "same size, different roots");
+        return;
+    }
+    let v = server.get_json(&format!("/v1/proof/consistency?from={}&to={}", old.size, new.size));
+    let proof: Vec<Hash> =
+        v["proof"].as_array().expect("proof").iter().map(|h| hash(h.as_str().expect("str"))).collect();
+    verify_consistency(old.size, old.root, new.size, new.root, &proof)
+        .unwrap_or_else(|e| panic!("{} -> {}: {e}", old.size, new.size));
+}
