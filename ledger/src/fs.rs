@@ -326,12 +326,11 @@ fn parse_history(data: &[u8]) -> Vec<(u64, u64, &[u8])> {
     out
 }
 
+/// The newest checkpoint in the history: its size and signed note.
+type LatestCheckpoint = Option<(u64, Vec<u8>)>;
+
 /// Brings the sled index up to date with the history file and cuts a torn last record.
-fn index_history(
-    path: &Path,
-    index: &sled::Tree,
-    mode: OpenMode,
-) -> Result<(Option<(u64, Vec<u8>)>, u64), StorageError> {
+fn index_history(path: &Path, index: &sled::Tree, mode: OpenMode) -> Result<(LatestCheckpoint, u64), StorageError> {
     let data = read_optional(path)?.unwrap_or_default();
     let records = parse_history(&data);
     let valid_len = records.last().map_or(0, |(off, _, note)| off + 44 + note.len() as u64);
@@ -428,7 +427,7 @@ impl LogStorage for FileStorage {
         let mut dirs_to_sync = BTreeSet::new();
         let mut touched = Vec::with_capacity(batch.appends.len());
         for a in &batch.appends {
-            if !w.open.contains_key(&a.tile) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = w.open.entry(a.tile) {
                 let path = self.dir.join(a.tile.to_path());
                 let parent = path.parent().expect("tile paths have a parent").to_owned();
                 if !parent.exists() {
@@ -451,7 +450,7 @@ impl LogStorage for FileStorage {
                     dirs_to_sync.insert(parent);
                 }
                 let len = file.metadata().map_err(io("reading metadata of", &path))?.len();
-                w.open.insert(a.tile, OpenTile { file, len });
+                slot.insert(OpenTile { file, len });
             }
             let t = w.open.get_mut(&a.tile).expect("just opened");
             if let TileKind::Hash(_) = a.tile.kind {

@@ -119,14 +119,15 @@ impl Server {
         serde_json::from_slice(&body).expect("JSON body")
     }
 
-    /// POST raw entries (`--raw-append`); returns status and JSON body.
-    pub fn append_raw(&self, entries: &[Vec<u8>]) -> Result<(u16, serde_json::Value), ureq::Error> {
+    /// POST raw entries (`--raw-append`); returns status and JSON body, or `None` if the
+    /// connection failed (the server died).
+    pub fn append_raw(&self, entries: &[Vec<u8>]) -> Option<(u16, serde_json::Value)> {
         let body =
             serde_json::json!({ "entries": entries.iter().map(|e| BASE64_STANDARD.encode(e)).collect::<Vec<_>>() });
         match ureq::post(&format!("{}/v1/log/entries", self.url)).timeout(Duration::from_secs(30)).send_json(body) {
-            Ok(r) => Ok((r.status(), r.into_json().expect("JSON"))),
-            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_json().unwrap_or(serde_json::Value::Null))),
-            Err(e) => Err(e),
+            Ok(r) => Some((r.status(), r.into_json().ok()?)),
+            Err(ureq::Error::Status(code, r)) => Some((code, r.into_json().unwrap_or(serde_json::Value::Null))),
+            Err(_) => None,
         }
     }
 
