@@ -12,19 +12,25 @@
 //! `GET /v1/proof/consistency?from=M&to=N`, `GET /v1/checkpoints/{size}`. Errors are RFC 9457
 //! `application/problem+json` documents naming the parameter and the rule it broke.
 
+pub mod auth;
 mod problem;
 
 pub use problem::Problem;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::prelude::*;
 use ledger::{LedgerError, Log};
+use registry::{Outcome, Registry, RegistryError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
+use verifier::envelope::Envelope;
+use verifier::identity::Principal;
 use verifier::{Hash, TilePath};
 
 /// What the handlers share.
@@ -32,8 +38,22 @@ use verifier::{Hash, TilePath};
 pub struct AppState {
     /// The log this server serves.
     pub log: Log,
-    /// Whether `POST /v1/log/entries` (unauthenticated raw appends) is enabled.
+    /// Whether `POST /v1/log/entries` (unauthenticated raw appends) is enabled; the registry is
+    /// then off (a ledger-only server for ledger tests and benchmarks).
     pub raw_append: bool,
+    /// The credit registry over the log (absent in ledger-only mode).
+    pub registry: Option<Registry>,
+    /// Nonces of signed requests seen in the replay window.
+    pub nonces: Arc<auth::NonceCache>,
+    /// Accepted clock difference for request signatures, seconds.
+    pub signature_window: u64,
+}
+
+impl AppState {
+    /// A server for `log` with the registry on.
+    pub fn new(log: Log, registry: Option<Registry>, raw_append: bool) -> Self {
+        Self { log, raw_append, registry, nonces: Arc::default(), signature_window: 300 }
+    }
 }
 
 /// The router of the whole server.
@@ -46,6 +66,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proof/inclusion", get(inclusion))
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/checkpoints/{size}", get(checkpoint_at))
+        .route("/v1/records", post(submit_records))
+        .route("/v1/identities", post(submit_identity))
+        .route("/v1/entries/{index}", get(read_entry))
+        .route("/v1/enterprises/{uscc}/history", get(history))
+        .layer(DefaultBodyLimit::max(64 << 20))
         .fallback(not_found)
         .with_state(state)
 }
@@ -305,4 +330,208 @@ impl From<LedgerError> for Problem {
             }
         }
     }
+}
+
+fn registry(s: &AppState) -> Result<&Registry, Problem> {
+    s.registry.as_ref().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "registry-off",
+            "Registry is off",
+            "this server runs the ledger alone (--raw-append); records and identities are not served",
+        )
+    })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Checks the request signature; `Ok(None)` for an unsigned request when `required` is false.
+fn authenticate(
+    s: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    required: bool,
+) -> Result<Option<Principal>, Problem> {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if !required && h("signature-input").is_none() && h("signature").is_none() {
+        return Ok(None);
+    }
+    let unauthorized = |e: auth::AuthError| {
+        Problem::new(StatusCode::UNAUTHORIZED, "request-signature", "Request signature not accepted", e.to_string())
+            .with_field("Signature")
+    };
+    let req = auth::parse(h("signature-input"), h("signature")).map_err(unauthorized)?;
+    let reg = registry(s)?;
+    let (principal, public) =
+        reg.principal(&req.keyid).map_err(|e| unauthorized(auth::AuthError::Key(e.to_string())))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).map_err(|_| Problem::internal())?;
+    req.verify(
+        method.as_str(),
+        uri.path(),
+        uri.query().unwrap_or(""),
+        body,
+        h("content-digest"),
+        &key,
+        now(),
+        s.signature_window,
+        &s.nonces,
+    )
+    .map_err(unauthorized)?;
+    Ok(Some(principal))
+}
+
+impl From<RegistryError> for Problem {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not entitled", detail)
+            }
+            RegistryError::NoEntry { .. } => {
+                Problem::new(StatusCode::NOT_FOUND, "no-entry", "No such entry", e.to_string()).with_field("index")
+            }
+            RegistryError::Ledger(l) => Problem::from(l),
+            other => {
+                tracing::error!(error = %other, "registry failure");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+/// `POST /v1/records` body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecordBatch {
+    /// DSSE envelopes of department-signed records.
+    pub records: Vec<Envelope>,
+}
+
+/// Most records in one request.
+pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
+
+async fn submit_records(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let principal = authenticate(&s, &method, &uri, &headers, &body, true)?.expect("required");
+    if !matches!(principal, Principal::Department(_)) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "not-a-department",
+            "Only departments submit records",
+            format!(
+                "records are submitted by departments (谁产生、谁提供、谁负责); this request is signed by {principal}"
+            ),
+        ));
+    }
+    let batch: RecordBatch = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected {{\"records\": [DSSE envelope, ...]}}: {e}"),
+        )
+        .with_field("records")
+    })?;
+    if batch.records.len() > MAX_RECORDS_PER_REQUEST {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-many-records",
+            "Too many records",
+            format!("{} records in one request; send at most {MAX_RECORDS_PER_REQUEST}", batch.records.len()),
+        )
+        .with_field("records"));
+    }
+    let results = registry(&s)?.submit_records(batch.records).await?;
+    Ok(Json(serde_json::json!({ "results": results })).into_response())
+}
+
+async fn submit_identity(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope: {e}"),
+        )
+    })?;
+    // The operator's first statement registers the key that signs it, so it cannot be checked
+    // against the log before it is on it; every later statement needs a signed request.
+    authenticate(&s, &method, &uri, &headers, &body, true)?;
+    match registry(&s)?.submit_identity(envelope).await? {
+        Outcome::Appended { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
+        }
+        Outcome::Duplicate { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
+        }
+        Outcome::Rejected(r) => Err(Problem::new(
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            "identity-rejected",
+            "Identity statement refused",
+            r.rule,
+        )
+        .with_field(r.field)),
+    }
+}
+
+fn parse_index(raw: &str) -> Result<u64, Problem> {
+    let mut q = HashMap::new();
+    q.insert("index".to_owned(), raw.to_owned());
+    param(&q, "index")
+}
+
+async fn read_entry(
+    State(s): State<AppState>,
+    Path(index): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let index = parse_index(&index)?;
+    let caller = authenticate(&s, &method, &uri, &headers, &[], false)?;
+    let view = registry(&s)?.entry(index, caller.as_ref())?;
+    Ok(Json(view).into_response())
+}
+
+async fn history(
+    State(s): State<AppState>,
+    Path(uscc): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let uscc = verifier::uscc::Uscc::parse(&uscc).map_err(|e| {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-uscc", "Malformed Unified Social Credit Code", e.to_string())
+            .with_field("uscc")
+    })?;
+    let caller = authenticate(&s, &method, &uri, &headers, &[], true)?.expect("required");
+    let reg = registry(&s)?;
+    let entries = reg.history(uscc.as_str(), &caller)?;
+    // Prove against a checkpoint that covers every entry returned.
+    let cp = s.log.wait_for_checkpoint(entries.last().map_or(0, |e| e.index + 1)).await?;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let proof = s.log.inclusion_proof(e.index, cp.size)?;
+        out.push(serde_json::json!({ "index": e.index, "header": e.header, "content": e.content, "proof": proof.iter().map(b64).collect::<Vec<_>>() }));
+    }
+    Ok(Json(serde_json::json!({
+        "uscc": uscc.as_str(),
+        "checkpoint": String::from_utf8_lossy(&cp.note),
+        "size": cp.size,
+        "entries": out,
+    }))
+    .into_response())
 }

@@ -260,3 +260,60 @@ pub fn check_consistency(server: &Server, old: &OpenedCheckpoint, new: &OpenedCh
     verify_consistency(old.size, old.root, new.size, new.root, &proof)
         .unwrap_or_else(|e| panic!("{} -> {}: {e}", old.size, new.size));
 }
+
+/// A key holder talking to the server with signed requests (RFC 9421).
+#[derive(Debug)]
+pub struct Signer {
+    /// Server URL.
+    pub url: String,
+    /// The key.
+    pub key: ed25519_dalek::SigningKey,
+}
+
+static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+}
+
+impl Signer {
+    /// Headers for one request, with a fresh nonce.
+    pub fn headers(&self, method: &str, path: &str, query: &str, body: Option<&[u8]>) -> Vec<(&'static str, String)> {
+        let n = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nonce = format!("e2e-{}-{n:08}", std::process::id());
+        api::auth::sign_request(method, path, query, body, &self.key, unix_now(), &nonce)
+    }
+
+    /// Sends a POST with the given headers; returns status and JSON.
+    pub fn send_post(&self, path: &str, body: &[u8], headers: &[(&'static str, String)]) -> (u16, serde_json::Value) {
+        let mut req = ureq::post(&format!("{}{path}", self.url)).set("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        json_answer(req.send_bytes(body))
+    }
+
+    /// Signed POST of a JSON value.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let bytes = serde_json::to_vec(body).expect("JSON");
+        let headers = self.headers("POST", path, "", Some(&bytes));
+        self.send_post(path, &bytes, &headers)
+    }
+
+    /// Signed GET.
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let mut req = ureq::get(&format!("{}{path}", self.url));
+        for (k, v) in self.headers("GET", path, "", None) {
+            req = req.set(k, &v);
+        }
+        json_answer(req.call())
+    }
+}
+
+fn json_answer(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
+    match r {
+        Ok(r) => (r.status(), r.into_json().expect("JSON answer")),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(serde_json::Value::Null)),
+        Err(e) => panic!("request failed: {e}"),
+    }
+}

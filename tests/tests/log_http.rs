@@ -40,7 +40,7 @@ fn thousand_entries_verify_over_http_and_stay_consistent() {
 
     // A checkpoint does not open under another log's key.
     let (_, note) = server.get("/checkpoint");
-    let other = "other.example/log+5fd9b78c+AYn2gl/QsWpeSja/UBdlEnYEPr1iYnJWPvqwGteAA+mZ";
+    let other = "other.example/log+95e38626+AYn2gl/QsWpeSja/UBdlEnYEPr1iYnJWPvqwGteAA+mZ";
     assert!(verifier::open_checkpoint(&note, other).is_err());
 
     // Full tiles are immutable; partial ones and the checkpoint are not cached for long.

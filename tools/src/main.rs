@@ -1,6 +1,8 @@
 //! `creditlog`: one binary for the server and its tools.
 
 mod bench;
+mod client;
+mod registry_cmds;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -44,6 +46,74 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// Key files.
+    Key {
+        #[command(subcommand)]
+        command: registry_cmds::KeyCommand,
+    },
+    /// Unified Social Credit Codes (统一社会信用代码).
+    Uscc {
+        #[command(subcommand)]
+        command: UsccCommand,
+    },
+    /// Departments.
+    Dept {
+        #[command(subcommand)]
+        command: registry_cmds::DeptCommand,
+    },
+    /// Role keys, rotations, revocations, enterprise key bindings.
+    Identity {
+        #[command(subcommand)]
+        command: registry_cmds::IdentityCommand,
+    },
+    /// Submit records from a JSONL file (signed envelopes, or payloads signed with --key).
+    Submit {
+        /// The JSONL file.
+        file: PathBuf,
+        /// Department key file: signs unsigned lines and every request.
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// Records per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// Import a department export (CSV, one record of one kind per row).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Record kind of every row.
+        #[arg(long)]
+        kind: String,
+        /// Department key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// Records per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// List the record kinds and their CSV columns.
+    Kinds,
+    /// Rebuild every registry view from the log and the contents; checks the result is identical.
+    Rebuild {
+        /// Data folder (the server must be stopped).
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UsccCommand {
+    /// Check a code; exits 1 if it is invalid, naming the rule.
+    Check {
+        /// The code.
+        code: String,
     },
 }
 
@@ -113,6 +183,20 @@ pub fn open_log(args: &LogArgs) -> Result<(Log, bool)> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let (log, created) = open_log(&args.log)?;
+    let operator_existed = args.log.data.join(registry::OPERATOR_KEY_FILE).exists();
+    let registry = if args.raw_append {
+        println!("ledger-only mode (--raw-append): the registry is off; raw entries are accepted unauthenticated");
+        None
+    } else {
+        let r = registry::Registry::open(&args.log.data, log.clone()).await.context("opening the registry")?;
+        if !operator_existed {
+            println!(
+                "created the operator key in {} (mode 0600): it registers departments and role keys",
+                args.log.data.join(registry::OPERATOR_KEY_FILE).display()
+            );
+        }
+        Some(r)
+    };
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
@@ -124,7 +208,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("size: {}", log.latest().size);
     println!("verifier key: {}", log.verifier_key());
     println!("listening on http://{addr}");
-    let app = api::app(api::AppState { log, raw_append: args.raw_append });
+    let app = api::app(api::AppState::new(log, registry, args.raw_append));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
     Ok(())
 }
@@ -164,6 +248,98 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Fsck { data } => fsck(&data),
         Command::Bench { command } => bench::run(command),
+        Command::Key { command } => registry_cmds::key(command),
+        Command::Uscc { command: UsccCommand::Check { code } } => match verifier::uscc::Uscc::parse(&code) {
+            Ok(u) => {
+                println!("{u}: valid Unified Social Credit Code (统一社会信用代码)");
+                Ok(())
+            }
+            Err(e) => Err(Failure(format!("{code}: invalid: {e}")).into()),
+        },
+        Command::Dept { command } => registry_cmds::dept(command),
+        Command::Identity { command } => registry_cmds::identity(command),
+        Command::Submit { file, key, server, batch } => {
+            if registry_cmds::submit(&file, &key, &server, batch)? {
+                Ok(())
+            } else {
+                Err(Partial.into())
+            }
+        }
+        Command::Import { file, kind, key, server, batch } => {
+            if registry_cmds::import(&file, &kind, &key, &server, batch)? {
+                Ok(())
+            } else {
+                Err(Partial.into())
+            }
+        }
+        Command::Kinds => {
+            for k in verifier::record::RecordKind::ALL {
+                println!("{} ({}): {}", k.as_str(), k.chinese_name(), verifier::record::csv_columns(*k).join(","));
+            }
+            Ok(())
+        }
+        Command::Rebuild { data } => rebuild(&data),
+    }
+}
+
+/// A plain failure message, printed as it is.
+#[derive(Debug)]
+struct Failure(String);
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Failure {}
+
+/// Some rows or records were rejected (each already reported); exit code 2.
+#[derive(Debug)]
+struct Partial;
+impl std::fmt::Display for Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("some records were rejected (see above); the others were appended")
+    }
+}
+impl std::error::Error for Partial {}
+
+fn rebuild(data: &Path) -> Result<()> {
+    let rt = runtime()?;
+    let args = LogArgs { data: data.to_owned(), origin: None, checkpoint_interval_ms: 20 };
+    let views = data.join("registry");
+    let before = if views.exists() {
+        let (log, _) = open_log(&args)?;
+        let r = rt.block_on(registry::Registry::open(data, log))?;
+        let d = r.views_digest()?;
+        r.flush()?;
+        Some(d)
+    } else {
+        None
+    };
+    let aside = data.join("registry.before-rebuild");
+    if views.exists() {
+        if aside.exists() {
+            std::fs::remove_dir_all(&aside)?;
+        }
+        std::fs::rename(&views, &aside).context("moving the old views aside")?;
+    }
+    let (log, _) = open_log(&args)?;
+    let size = log.committed_size();
+    let r = rt.block_on(registry::Registry::open(data, log)).context("rebuilding the views from the log")?;
+    let after = r.views_digest()?;
+    r.flush()?;
+    println!("rebuilt the registry views from {size} log entries: digest {after}");
+    match before {
+        Some(b) if b == after => {
+            println!("identical to the views before the rebuild");
+            std::fs::remove_dir_all(&aside).ok();
+            Ok(())
+        }
+        Some(b) => Err(Failure(format!(
+            "the rebuilt views differ from the old ones (old digest {b}); the old views are kept in {}",
+            aside.display()
+        ))
+        .into()),
+        None => Ok(()),
     }
 }
 
@@ -184,6 +360,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Partial>() => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -15,14 +15,23 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod date;
+pub mod entry;
+pub mod envelope;
+pub mod identity;
 pub mod proof;
+pub mod record;
 pub mod tile_path;
+pub mod uscc;
 
 pub use bundle::{parse_bundle, BundleError};
 pub use checkpoint::{open_checkpoint, CheckpointError, OpenedCheckpoint};
+pub use date::{Date, DateError};
 pub use proof::{leaf_hash, verify_consistency, verify_inclusion, ProofError};
+pub use record::{csv_columns, Record, RecordError, RecordFields, RecordKind};
 pub use tile_path::{TileKind, TilePath, TilePathError};
 pub use tlog_tiles::Hash;
+pub use uscc::{Uscc, UsccError};
 
 /// Height of every tile this project writes and reads (C2SP tlog-tiles fixes it at 8).
 pub const TILE_HEIGHT: u8 = 8;

@@ -1,0 +1,64 @@
+//! A small blocking client for the server: signs every request (RFC 9421) with a key file.
+
+use anyhow::{bail, Context, Result};
+use ed25519_dalek::SigningKey;
+use rand::RngCore;
+use std::time::Duration;
+
+/// A server URL and the key that signs requests to it.
+pub struct Client {
+    base: String,
+    key: SigningKey,
+    agent: ureq::Agent,
+}
+
+fn nonce() -> String {
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Client {
+    /// A client for `server` (e.g. `http://127.0.0.1:8080`) signing with `key`.
+    pub fn new(server: &str, key: SigningKey) -> Self {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
+        Self { base: server.trim_end_matches('/').to_owned(), key, agent }
+    }
+
+    /// Signed POST of a JSON body; returns the status and the JSON answer.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> Result<(u16, serde_json::Value)> {
+        let bytes = serde_json::to_vec(body)?;
+        let mut req = self.agent.post(&format!("{}{path}", self.base)).set("content-type", "application/json");
+        for (k, v) in api::auth::sign_request("POST", path, "", Some(&bytes), &self.key, now(), &nonce()) {
+            req = req.set(k, &v);
+        }
+        Self::answer(req.send_bytes(&bytes), path)
+    }
+
+    /// Signed GET; returns the status and the JSON answer.
+    pub fn get(&self, path_and_query: &str) -> Result<(u16, serde_json::Value)> {
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let mut req = self.agent.get(&format!("{}{path_and_query}", self.base));
+        for (k, v) in api::auth::sign_request("GET", path, query, None, &self.key, now(), &nonce()) {
+            req = req.set(k, &v);
+        }
+        Self::answer(req.call(), path)
+    }
+
+    fn answer(r: Result<ureq::Response, ureq::Error>, path: &str) -> Result<(u16, serde_json::Value)> {
+        match r {
+            Ok(r) => Ok((r.status(), r.into_json().context("reading the answer")?)),
+            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_json().unwrap_or(serde_json::Value::Null))),
+            Err(e) => bail!("{path}: {e}"),
+        }
+    }
+}
+
+/// The `detail` of a problem answer, or the whole answer.
+pub fn problem_detail(v: &serde_json::Value) -> String {
+    v.get("detail").and_then(|d| d.as_str()).map_or_else(|| v.to_string(), str::to_owned)
+}

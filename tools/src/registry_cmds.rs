@@ -1,0 +1,357 @@
+//! Commands of departments, operators and enterprises: keys, identities, submissions, imports.
+
+use crate::client::{problem_detail, Client};
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use registry::keyfile;
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use verifier::envelope::{Envelope, IDENTITY_TYPE, RECORD_TYPE};
+use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+use verifier::record::{Record, RecordKind};
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create a new Ed25519 key file (mode 0600).
+    New {
+        /// Where to write it; refuses to overwrite.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a key file's key id and public key.
+    Show {
+        /// The key file.
+        file: PathBuf,
+    },
+}
+
+pub fn key(cmd: KeyCommand) -> Result<()> {
+    match cmd {
+        KeyCommand::New { out } => {
+            let k = keyfile::generate();
+            keyfile::write(&out, &k)?;
+            println!("key id:     {}", verifier::envelope::key_id(&k.verifying_key()));
+            println!("public key: {}", keyfile::public_b64(&k));
+            println!("written to {} (mode 0600); keep it secret", out.display());
+        }
+        KeyCommand::Show { file } => {
+            let k = keyfile::read(&file)?;
+            println!("key id:     {}", verifier::envelope::key_id(&k.verifying_key()));
+            println!("public key: {}", keyfile::public_b64(&k));
+        }
+    }
+    Ok(())
+}
+
+/// Signs and submits one identity statement.
+fn submit_statement(server: &str, signer: &Path, st: &Statement) -> Result<u64> {
+    let key = keyfile::read(signer)?;
+    let env = Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), &key);
+    let client = Client::new(server, key);
+    let (status, v) = client.post("/v1/identities", &serde_json::to_value(&env)?)?;
+    if status != 200 {
+        bail!("the server refused the statement ({status}): {}", problem_detail(&v));
+    }
+    let index = v["index"].as_u64().context("answer without index")?;
+    println!(
+        "{} at entry {index}{}",
+        st.action(),
+        if v["outcome"] == "duplicate" { " (already on the log)" } else { "" }
+    );
+    Ok(index)
+}
+
+fn public_of(path: &Path) -> Result<String> {
+    Ok(keyfile::public_b64(&keyfile::read(path).with_context(|| format!("reading key {}", path.display()))?))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeptCommand {
+    /// Register a department and its first key (signed by the operator key).
+    Add {
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// The operator key file (DATA/operator.key).
+        #[arg(long)]
+        key: PathBuf,
+        /// Department code, e.g. zibo-amr.
+        #[arg(long)]
+        code: String,
+        /// Department name.
+        #[arg(long)]
+        name: String,
+        /// Record kinds it may submit, comma-separated (see `creditlog kinds`).
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<String>,
+        /// Supervision domains, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        domains: Vec<String>,
+        /// The department's key file (its public key is registered).
+        #[arg(long)]
+        dept_key: PathBuf,
+    },
+}
+
+pub fn dept(cmd: DeptCommand) -> Result<()> {
+    let DeptCommand::Add { server, key, code, name, kinds, domains, dept_key } = cmd;
+    for k in &kinds {
+        k.parse::<RecordKind>().map_err(|e| anyhow::anyhow!("--kinds: {e}"))?;
+    }
+    let st = Statement::RegisterDepartment {
+        kind: IDENTITY_STATEMENT.into(),
+        code,
+        name,
+        kinds: kinds.into_iter().collect(),
+        domains: domains.into_iter().filter(|d| !d.is_empty()).collect::<BTreeSet<_>>(),
+        key: public_of(&dept_key)?,
+    };
+    submit_statement(&server, &key, &st).map(|_| ())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdentityCommand {
+    /// Register a key for a role (signed by the operator key).
+    RegisterKey {
+        #[arg(long)]
+        server: String,
+        /// Operator key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// grading_authority, auditor, court or witness.
+        #[arg(long)]
+        role: String,
+        /// Holder's name.
+        #[arg(long)]
+        name: String,
+        /// The holder's key file.
+        #[arg(long)]
+        holder_key: PathBuf,
+    },
+    /// Replace a key with a new one (signed by the operator or the old key).
+    Rotate {
+        #[arg(long)]
+        server: String,
+        /// Signing key file (operator, or the old key).
+        #[arg(long)]
+        key: PathBuf,
+        /// Key id of the key to replace.
+        #[arg(long)]
+        old: String,
+        /// The new key file.
+        #[arg(long)]
+        new_key: PathBuf,
+    },
+    /// Revoke a key (signed by the operator).
+    Revoke {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// Key id to revoke.
+        #[arg(long)]
+        old: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Bind an enterprise's key to its USCC (signed by a department key, as at a service counter).
+    BindEnterprise {
+        #[arg(long)]
+        server: String,
+        /// Department key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The enterprise's Unified Social Credit Code.
+        #[arg(long)]
+        uscc: String,
+        /// The enterprise's key file.
+        #[arg(long)]
+        enterprise_key: PathBuf,
+    },
+}
+
+pub fn identity(cmd: IdentityCommand) -> Result<()> {
+    let t = || IDENTITY_STATEMENT.to_owned();
+    let (server, key, st) = match cmd {
+        IdentityCommand::RegisterKey { server, key, role, name, holder_key } => {
+            let role: Role = serde_json::from_value(serde_json::Value::String(role.clone())).map_err(|_| {
+                anyhow::anyhow!("--role {role:?}: expected grading_authority, auditor, court or witness")
+            })?;
+            (server, key, Statement::RegisterKey { kind: t(), role, name, key: public_of(&holder_key)? })
+        }
+        IdentityCommand::Rotate { server, key, old, new_key } => {
+            (server, key, Statement::RotateKey { kind: t(), old, key: public_of(&new_key)? })
+        }
+        IdentityCommand::Revoke { server, key, old, reason } => {
+            (server, key, Statement::RevokeKey { kind: t(), old, reason })
+        }
+        IdentityCommand::BindEnterprise { server, key, uscc, enterprise_key } => {
+            let uscc = verifier::uscc::Uscc::parse(&uscc).map_err(|e| anyhow::anyhow!("--uscc: {e}"))?;
+            (
+                server,
+                key,
+                Statement::BindEnterpriseKey {
+                    kind: t(),
+                    subject: uscc.as_str().to_owned(),
+                    key: public_of(&enterprise_key)?,
+                },
+            )
+        }
+    };
+    submit_statement(&server, &key, &st).map(|_| ())
+}
+
+/// Submits envelopes in requests of `batch`, printing every rejection; returns
+/// (appended, duplicates, rejected).
+pub fn submit_envelopes(
+    client: &Client,
+    envelopes: Vec<(String, Envelope)>,
+    batch: usize,
+    progress: &indicatif::ProgressBar,
+) -> Result<(u64, u64, u64)> {
+    let (mut appended, mut duplicates, mut rejected) = (0, 0, 0);
+    for chunk in envelopes.chunks(batch.max(1)) {
+        let body = serde_json::json!({ "records": chunk.iter().map(|(_, e)| e).collect::<Vec<_>>() });
+        let (status, v) = client.post("/v1/records", &body)?;
+        if status != 200 {
+            bail!("the server refused the request ({status}): {}", problem_detail(&v));
+        }
+        let results = v["results"].as_array().context("answer without results")?;
+        for ((place, _), r) in chunk.iter().zip(results) {
+            match r["outcome"].as_str() {
+                Some("appended") => appended += 1,
+                Some("duplicate") => duplicates += 1,
+                _ => {
+                    rejected += 1;
+                    progress.suspend(|| {
+                        eprintln!(
+                            "{place}: rejected: {}: {}",
+                            r["field"].as_str().unwrap_or("?"),
+                            r["rule"].as_str().unwrap_or("?")
+                        )
+                    });
+                }
+            }
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    Ok((appended, duplicates, rejected))
+}
+
+fn progress_bar(n: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(n);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records {per_sec} eta {eta}").expect("template"),
+    );
+    bar
+}
+
+/// `creditlog submit FILE.jsonl`: each line is a signed envelope, or a record payload to sign
+/// with `--key`.
+pub fn submit(file: &Path, key_path: &Path, server: &str, batch: usize) -> Result<bool> {
+    let key = keyfile::read(key_path)?;
+    let reader =
+        std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
+    let mut envelopes = Vec::new();
+    let mut bad = 0;
+    for (i, line) in reader.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let place = format!("{}:{}", file.display(), i + 1);
+        let value: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("{place}: not JSON: {e}");
+                bad += 1;
+                continue;
+            }
+        };
+        if value.get("payloadType").is_some() {
+            match serde_json::from_value::<Envelope>(value) {
+                Ok(env) => envelopes.push((place, env)),
+                Err(e) => {
+                    eprintln!("{place}: malformed envelope: {e}");
+                    bad += 1;
+                }
+            }
+        } else {
+            let payload = serde_json::to_vec(&value)?;
+            match Record::parse(&payload) {
+                Ok(_) => envelopes.push((place, Envelope::sign(RECORD_TYPE, &payload, &key))),
+                Err(e) => {
+                    eprintln!("{place}: {e}");
+                    bad += 1;
+                }
+            }
+        }
+    }
+    let bar = progress_bar(envelopes.len() as u64);
+    let client = Client::new(server, key);
+    let (a, d, r) = submit_envelopes(&client, envelopes, batch, &bar)?;
+    bar.finish_and_clear();
+    println!("{a} appended, {d} already on the log, {} rejected", r + bad);
+    Ok(r + bad == 0)
+}
+
+/// `creditlog import FILE.csv --kind KIND`: one record per row, columns as `creditlog kinds`
+/// lists them; every bad row is reported with line and column, the good rows go in.
+pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usize) -> Result<bool> {
+    let kind: RecordKind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+    let key = keyfile::read(key_path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let headers = reader.headers().with_context(|| format!("{}: reading the header row", file.display()))?.clone();
+    let known = verifier::record::csv_columns(kind);
+    for (col, h) in headers.iter().enumerate() {
+        if !known.contains(&h) {
+            bail!(
+                "{}:1:{}: unknown column {h:?} for {}; the columns are: {}",
+                file.display(),
+                col + 1,
+                kind.as_str(),
+                known.join(",")
+            );
+        }
+    }
+    let mut envelopes = Vec::new();
+    let mut bad = 0u64;
+    for row in reader.records() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                eprintln!("{}:{line}: malformed CSV row: {e}", file.display());
+                bad += 1;
+                continue;
+            }
+        };
+        let line = row.position().map_or(0, |p| p.line());
+        let cells: Vec<(&str, &str)> = headers.iter().zip(row.iter()).collect();
+        match Record::from_flat(kind, &cells) {
+            Ok(record) => {
+                let payload = record.to_json_bytes();
+                envelopes.push((format!("{}:{line}", file.display()), Envelope::sign(RECORD_TYPE, &payload, &key)));
+            }
+            Err(e) => {
+                let col = headers
+                    .iter()
+                    .position(|h| h == e.field || e.field.ends_with(&format!(".{h}")))
+                    .map_or(0, |c| c + 1);
+                eprintln!("{}:{line}:{col}: {e}", file.display());
+                bad += 1;
+            }
+        }
+    }
+    let bar = progress_bar(envelopes.len() as u64);
+    let client = Client::new(server, key);
+    let (a, d, r) = submit_envelopes(&client, envelopes, batch, &bar)?;
+    bar.finish_and_clear();
+    println!("{a} appended, {d} already on the log, {} rejected", r + bad);
+    Ok(r + bad == 0)
+}

@@ -1,0 +1,193 @@
+//! Author signatures: a DSSE envelope (<https://github.com/secure-systems-lab/dsse>) with
+//! Ed25519, over the exact payload bytes the author produced (invariant 3: never over a
+//! re-serialisation).
+//!
+//! Signed message, the DSSE pre-authentication encoding (PAE):
+//!
+//! ```text
+//! "DSSEv1" SP LEN(payloadType) SP payloadType SP LEN(payload) SP payload
+//! ```
+//!
+//! where `LEN` is the byte length in ASCII decimal and `SP` is one space (0x20). The payload
+//! type binds the signature to what it is: a record ([`RECORD_TYPE`]) cannot be replayed as an
+//! identity statement ([`IDENTITY_TYPE`]).
+//!
+//! Key ids are `hex(SHA-256("creditlog/v1/key\0" || public key))[..32]`: 128 bits, enough to
+//! name a key, never enough to stand in for it; the public key itself is on the log.
+
+use base64::prelude::*;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Payload type of a department record.
+pub const RECORD_TYPE: &str = "application/vnd.creditlog.record+json";
+/// Payload type of an identity statement (registrations, rotations, revocations, bindings).
+pub const IDENTITY_TYPE: &str = "application/vnd.creditlog.identity+json";
+
+/// The id of an Ed25519 public key.
+pub fn key_id(key: &VerifyingKey) -> String {
+    let mut h = Sha256::new();
+    h.update(b"creditlog/v1/key\0");
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// DSSE pre-authentication encoding: the exact bytes an author signs.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(payload.len() + payload_type.len() + 32);
+    m.extend_from_slice(format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).as_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+/// A signed payload as submitted and stored: JSON with base64 payload and one signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// What the payload is.
+    #[serde(rename = "payloadType")]
+    pub payload_type: String,
+    /// The payload, standard base64.
+    pub payload: String,
+    /// Exactly one signature.
+    pub signatures: Vec<EnvelopeSignature>,
+}
+
+/// One DSSE signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeSignature {
+    /// [`key_id`] of the signing key.
+    pub keyid: String,
+    /// Ed25519 signature over [`pae`], standard base64.
+    pub sig: String,
+}
+
+/// Why an envelope was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// Not exactly one signature.
+    #[error("an envelope carries exactly one signature; this one has {0}")]
+    SignatureCount(usize),
+    /// Bad base64 in a field.
+    #[error("{0} is not standard base64")]
+    Base64(&'static str),
+    /// The payload type is not the one expected here.
+    #[error("payloadType is {found:?}; expected {expected:?}")]
+    PayloadType {
+        /// What the envelope says.
+        found: String,
+        /// What this endpoint takes.
+        expected: &'static str,
+    },
+    /// The signature does not verify with the named key.
+    #[error("the signature does not verify with key {keyid}: the payload was changed after signing, or signed by another key")]
+    BadSignature {
+        /// The key id the envelope names.
+        keyid: String,
+    },
+    /// The envelope names a key other than the one given to check it.
+    #[error("the envelope names key {named}, but key {given} was given to check it")]
+    KeyMismatch {
+        /// Key id in the envelope.
+        named: String,
+        /// Key id of the key given.
+        given: String,
+    },
+}
+
+impl Envelope {
+    /// Signs `payload` as `payload_type` with `key`.
+    pub fn sign(payload_type: &str, payload: &[u8], key: &SigningKey) -> Self {
+        let sig = key.sign(&pae(payload_type, payload));
+        Self {
+            payload_type: payload_type.to_owned(),
+            payload: BASE64_STANDARD.encode(payload),
+            signatures: vec![EnvelopeSignature {
+                keyid: key_id(&key.verifying_key()),
+                sig: BASE64_STANDARD.encode(sig.to_bytes()),
+            }],
+        }
+    }
+
+    /// The key id of the single signature.
+    ///
+    /// # Errors
+    ///
+    /// [`EnvelopeError::SignatureCount`] unless there is exactly one signature.
+    pub fn keyid(&self) -> Result<&str, EnvelopeError> {
+        match self.signatures.as_slice() {
+            [s] => Ok(&s.keyid),
+            other => Err(EnvelopeError::SignatureCount(other.len())),
+        }
+    }
+
+    /// Decodes the payload and signature without checking the signature.
+    ///
+    /// # Errors
+    ///
+    /// If the type is not `expected`, there is not exactly one signature, or base64 is bad.
+    pub fn decode(&self, expected: &'static str) -> Result<(Vec<u8>, [u8; 64]), EnvelopeError> {
+        if self.payload_type != expected {
+            return Err(EnvelopeError::PayloadType { found: self.payload_type.clone(), expected });
+        }
+        let keyid_sig = match self.signatures.as_slice() {
+            [s] => s,
+            other => return Err(EnvelopeError::SignatureCount(other.len())),
+        };
+        let payload = BASE64_STANDARD.decode(&self.payload).map_err(|_| EnvelopeError::Base64("payload"))?;
+        let sig: [u8; 64] = BASE64_STANDARD
+            .decode(&keyid_sig.sig)
+            .ok()
+            .and_then(|s| s.try_into().ok())
+            .ok_or(EnvelopeError::Base64("signatures[0].sig (64 bytes)"))?;
+        Ok((payload, sig))
+    }
+
+    /// Checks the signature with `key` and returns the exact payload bytes.
+    ///
+    /// # Errors
+    ///
+    /// Any [`EnvelopeError`].
+    pub fn open(&self, expected: &'static str, key: &VerifyingKey) -> Result<Vec<u8>, EnvelopeError> {
+        let (payload, sig) = self.decode(expected)?;
+        let named = self.keyid()?;
+        let given = key_id(key);
+        if named != given {
+            return Err(EnvelopeError::KeyMismatch { named: named.to_owned(), given });
+        }
+        key.verify(&pae(expected, &payload), &Signature::from_bytes(&sig))
+            .map_err(|_| EnvelopeError::BadSignature { keyid: given })?;
+        Ok(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pae_matches_the_dsse_spec_example() {
+        // From the DSSE protocol document.
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+        );
+    }
+
+    #[test]
+    fn sign_open_and_tamper() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let env = Envelope::sign(RECORD_TYPE, b"{\"a\":1}", &key);
+        assert_eq!(env.open(RECORD_TYPE, &key.verifying_key()).unwrap(), b"{\"a\":1}");
+        assert!(matches!(env.open(IDENTITY_TYPE, &key.verifying_key()), Err(EnvelopeError::PayloadType { .. })));
+        let mut t = env.clone();
+        t.payload = BASE64_STANDARD.encode(b"{\"a\":2}");
+        assert!(matches!(t.open(RECORD_TYPE, &key.verifying_key()), Err(EnvelopeError::BadSignature { .. })));
+        let other = SigningKey::from_bytes(&[8u8; 32]);
+        assert!(matches!(env.open(RECORD_TYPE, &other.verifying_key()), Err(EnvelopeError::KeyMismatch { .. })));
+    }
+}

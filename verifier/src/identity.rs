@@ -1,0 +1,501 @@
+//! Identities and keys, all as log entries (invariant 8), and the rule that decides whether a
+//! signature counts: its key must be registered by an entry *before* the signed entry and not
+//! revoked or rotated out by an entry before it. Time is log order, so a court replaying the
+//! identity entries up to index `i` knows exactly which keys were valid for entry `i`.
+//!
+//! Statements are JSON payloads of type [`crate::envelope::IDENTITY_TYPE`]:
+//!
+//! | action | signed by | effect |
+//! | --- | --- | --- |
+//! | `register_operator` | the key itself; only as the first identity entry | the operator |
+//! | `register_department` | operator | a department (code, name, record kinds, domains) and its first key |
+//! | `add_department_key` | operator | another key for a department |
+//! | `register_key` | operator | a key for a role: grading authority, auditor, court, witness |
+//! | `rotate_key` | operator, or the old key itself | the new key takes the old key's place; the old one stops counting |
+//! | `revoke_key` | operator | the key stops counting |
+//! | `bind_enterprise_key` | a department key | binds an enterprise's key to its USCC, as at a service counter |
+
+use base64::prelude::*;
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The `type` of every identity statement.
+pub const IDENTITY_STATEMENT: &str = "creditlog.identity/v1";
+
+/// Roles that are not departments or enterprises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Publishes models and runs re-grading.
+    GradingAuthority,
+    /// Reads everything, changes nothing.
+    Auditor,
+    /// Reads everything, changes nothing.
+    Court,
+    /// Cosigns checkpoints.
+    Witness,
+}
+
+/// Who a key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Principal {
+    /// The log operator.
+    Operator,
+    /// A department, by code.
+    Department(String),
+    /// A role holder, by role and name.
+    Role(Role, String),
+    /// An enterprise, by USCC.
+    Enterprise(String),
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::Operator => write!(f, "the operator"),
+            Principal::Department(c) => write!(f, "department {c}"),
+            Principal::Role(r, n) => {
+                write!(f, "{} {n}", serde_json::to_string(r).unwrap_or_default().trim_matches('"'))
+            }
+            Principal::Enterprise(u) => write!(f, "enterprise {u}"),
+        }
+    }
+}
+
+/// An identity statement, as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Statement {
+    /// See the module table.
+    RegisterOperator {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// Operator's name.
+        name: String,
+        /// Public key, base64.
+        key: String,
+    },
+    /// See the module table.
+    RegisterDepartment {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// Short code, e.g. `zibo-amr`.
+        code: String,
+        /// Full name.
+        name: String,
+        /// Record kinds it may submit.
+        kinds: BTreeSet<String>,
+        /// Supervision domains, e.g. `market`, `tax`.
+        #[serde(default)]
+        domains: BTreeSet<String>,
+        /// Its first public key, base64.
+        key: String,
+    },
+    /// See the module table.
+    AddDepartmentKey {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// Department code.
+        code: String,
+        /// Public key, base64.
+        key: String,
+    },
+    /// See the module table.
+    RegisterKey {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// The role.
+        role: Role,
+        /// Holder's name.
+        name: String,
+        /// Public key, base64.
+        key: String,
+    },
+    /// See the module table.
+    RotateKey {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// Key id of the key being replaced.
+        old: String,
+        /// The new public key, base64.
+        key: String,
+    },
+    /// See the module table.
+    RevokeKey {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// Key id of the key.
+        old: String,
+        /// Why.
+        reason: String,
+    },
+    /// See the module table.
+    BindEnterpriseKey {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// The enterprise's USCC.
+        subject: String,
+        /// The enterprise's public key, base64.
+        key: String,
+    },
+}
+
+impl Statement {
+    /// The action name, as in the header kind `identity/<action>`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Statement::RegisterOperator { .. } => "register_operator",
+            Statement::RegisterDepartment { .. } => "register_department",
+            Statement::AddDepartmentKey { .. } => "add_department_key",
+            Statement::RegisterKey { .. } => "register_key",
+            Statement::RotateKey { .. } => "rotate_key",
+            Statement::RevokeKey { .. } => "revoke_key",
+            Statement::BindEnterpriseKey { .. } => "bind_enterprise_key",
+        }
+    }
+
+    /// The enterprise this statement is about, if any (its content is then private).
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Statement::BindEnterpriseKey { subject, .. } => Some(subject),
+            _ => None,
+        }
+    }
+
+    /// Parses and checks the `type` field.
+    ///
+    /// # Errors
+    ///
+    /// An [`IdentityError::Malformed`] naming the problem.
+    pub fn parse(payload: &[u8]) -> Result<Self, IdentityError> {
+        let s: Statement = serde_json::from_slice(payload).map_err(|e| IdentityError::Malformed(e.to_string()))?;
+        let kind = match &s {
+            Statement::RegisterOperator { kind, .. }
+            | Statement::RegisterDepartment { kind, .. }
+            | Statement::AddDepartmentKey { kind, .. }
+            | Statement::RegisterKey { kind, .. }
+            | Statement::RotateKey { kind, .. }
+            | Statement::RevokeKey { kind, .. }
+            | Statement::BindEnterpriseKey { kind, .. } => kind,
+        };
+        if kind != IDENTITY_STATEMENT {
+            return Err(IdentityError::Malformed(format!("type must be {IDENTITY_STATEMENT:?}, not {kind:?}")));
+        }
+        Ok(s)
+    }
+
+    /// Serialises a statement deterministically (field order of the enum).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a statement serialises")
+    }
+}
+
+/// A registered key and its life on the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The Ed25519 public key.
+    pub public: [u8; 32],
+    /// Whose key it is.
+    pub principal: Principal,
+    /// Index of the entry that registered it.
+    pub registered: u64,
+    /// Index of the entry that revoked or rotated it out, if any.
+    pub revoked: Option<u64>,
+}
+
+impl KeyRecord {
+    /// The verifying key.
+    ///
+    /// # Panics
+    ///
+    /// Never for a record built by [`KeyBook`], which checks keys on registration.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey::from_bytes(&self.public).expect("checked at registration")
+    }
+}
+
+/// A registered department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    /// Full name.
+    pub name: String,
+    /// Record kinds it may submit.
+    pub kinds: BTreeSet<String>,
+    /// Supervision domains.
+    pub domains: BTreeSet<String>,
+}
+
+/// Why an identity statement or a signature does not count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The statement is not valid JSON of a known action.
+    #[error("malformed identity statement: {0}")]
+    Malformed(String),
+    /// The key is not on the log.
+    #[error("key {0} is not registered on the log")]
+    UnknownKey(String),
+    /// The key was registered after the entry.
+    #[error("key {key} was registered at entry {registered}, after entry {at}")]
+    NotYetValid {
+        /// Key id.
+        key: String,
+        /// When it was registered.
+        registered: u64,
+        /// The entry being checked.
+        at: u64,
+    },
+    /// The key was revoked or rotated out before the entry.
+    #[error("key {key} stopped counting at entry {revoked} (revoked or rotated out), before entry {at}")]
+    Revoked {
+        /// Key id.
+        key: String,
+        /// When it stopped counting.
+        revoked: u64,
+        /// The entry being checked.
+        at: u64,
+    },
+    /// The signer may not make this statement.
+    #[error("{signer} may not {action}: {rule}")]
+    NotAllowed {
+        /// Who signed.
+        signer: String,
+        /// What was attempted.
+        action: &'static str,
+        /// The rule.
+        rule: &'static str,
+    },
+    /// A public key is not a valid Ed25519 key in base64.
+    #[error("key is not a base64 Ed25519 public key of 32 bytes")]
+    BadKey,
+    /// The key is already registered.
+    #[error("key {0} is already registered")]
+    Duplicate(String),
+    /// An unknown department.
+    #[error("department {0:?} is not registered")]
+    UnknownDepartment(String),
+}
+
+/// Decodes a base64 Ed25519 public key.
+///
+/// # Errors
+///
+/// [`IdentityError::BadKey`].
+pub fn decode_key(b64: &str) -> Result<VerifyingKey, IdentityError> {
+    let bytes: [u8; 32] =
+        BASE64_STANDARD.decode(b64).ok().and_then(|b| b.try_into().ok()).ok_or(IdentityError::BadKey)?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| IdentityError::BadKey)
+}
+
+/// Every key and department, as the identity entries up to some index make them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyBook {
+    /// Keys by key id.
+    pub keys: BTreeMap<String, KeyRecord>,
+    /// Departments by code.
+    pub departments: BTreeMap<String, Department>,
+    /// Key id of the operator's current key.
+    pub operator: Option<String>,
+}
+
+impl KeyBook {
+    /// The key `keyid` if it counts for entry `at`.
+    ///
+    /// # Errors
+    ///
+    /// Unknown, not yet valid, or revoked.
+    pub fn valid_at(&self, keyid: &str, at: u64) -> Result<&KeyRecord, IdentityError> {
+        let k = self.keys.get(keyid).ok_or_else(|| IdentityError::UnknownKey(keyid.to_owned()))?;
+        if k.registered >= at {
+            return Err(IdentityError::NotYetValid { key: keyid.to_owned(), registered: k.registered, at });
+        }
+        if let Some(revoked) = k.revoked {
+            if revoked <= at {
+                return Err(IdentityError::Revoked { key: keyid.to_owned(), revoked, at });
+            }
+        }
+        Ok(k)
+    }
+
+    fn add_key(&mut self, b64: &str, principal: Principal, at: u64) -> Result<String, IdentityError> {
+        let key = decode_key(b64)?;
+        let id = crate::envelope::key_id(&key);
+        if self.keys.contains_key(&id) {
+            return Err(IdentityError::Duplicate(id));
+        }
+        self.keys.insert(id.clone(), KeyRecord { public: key.to_bytes(), principal, registered: at, revoked: None });
+        Ok(id)
+    }
+
+    /// Checks whether `statement`, signed by `signer`, may be appended at index `at`, without
+    /// changing anything.
+    ///
+    /// # Errors
+    ///
+    /// The rule it breaks.
+    pub fn check(&self, statement: &Statement, signer: &str, at: u64) -> Result<(), IdentityError> {
+        self.clone().apply(statement, signer, at)
+    }
+
+    /// Applies a statement signed by key `signer` at entry `at`.
+    ///
+    /// # Errors
+    ///
+    /// The rule it breaks; the book is then unchanged.
+    pub fn apply(&mut self, statement: &Statement, signer: &str, at: u64) -> Result<(), IdentityError> {
+        let mut next = self.clone();
+        next.apply_in_place(statement, signer, at)?;
+        *self = next;
+        Ok(())
+    }
+
+    fn apply_in_place(&mut self, statement: &Statement, signer: &str, at: u64) -> Result<(), IdentityError> {
+        let action = statement.action();
+        if let Statement::RegisterOperator { key, .. } = statement {
+            if self.operator.is_some() {
+                return Err(IdentityError::NotAllowed {
+                    signer: signer.to_owned(),
+                    action,
+                    rule: "the operator is registered once, by the first identity entry",
+                });
+            }
+            if crate::envelope::key_id(&decode_key(key)?) != signer {
+                return Err(IdentityError::NotAllowed {
+                    signer: signer.to_owned(),
+                    action,
+                    rule: "the operator's registration is signed by the key it registers",
+                });
+            }
+            let id = self.add_key(key, Principal::Operator, at)?;
+            self.operator = Some(id);
+            return Ok(());
+        }
+        let author = self.valid_at(signer, at)?.clone();
+        let by_operator = author.principal == Principal::Operator;
+        let deny = |rule| IdentityError::NotAllowed { signer: author.principal.to_string(), action, rule };
+        match statement {
+            Statement::RegisterOperator { .. } => unreachable!("handled above"),
+            Statement::RegisterDepartment { code, name, kinds, domains, key, .. } => {
+                if !by_operator {
+                    return Err(deny("only the operator registers departments"));
+                }
+                if self.departments.contains_key(code) {
+                    return Err(IdentityError::Duplicate(format!("department {code}")));
+                }
+                self.add_key(key, Principal::Department(code.clone()), at)?;
+                self.departments.insert(
+                    code.clone(),
+                    Department { name: name.clone(), kinds: kinds.clone(), domains: domains.clone() },
+                );
+            }
+            Statement::AddDepartmentKey { code, key, .. } => {
+                if !by_operator {
+                    return Err(deny("only the operator adds department keys"));
+                }
+                if !self.departments.contains_key(code) {
+                    return Err(IdentityError::UnknownDepartment(code.clone()));
+                }
+                self.add_key(key, Principal::Department(code.clone()), at)?;
+            }
+            Statement::RegisterKey { role, name, key, .. } => {
+                if !by_operator {
+                    return Err(deny("only the operator registers role keys"));
+                }
+                self.add_key(key, Principal::Role(*role, name.clone()), at)?;
+            }
+            Statement::RotateKey { old, key, .. } => {
+                let old_record = self.valid_at(old, at)?.clone();
+                if !by_operator && signer != old {
+                    return Err(deny("a key is rotated by the operator or by the key itself"));
+                }
+                let id = self.add_key(key, old_record.principal.clone(), at)?;
+                self.keys.get_mut(old).expect("checked").revoked = Some(at);
+                if old_record.principal == Principal::Operator {
+                    self.operator = Some(id);
+                }
+            }
+            Statement::RevokeKey { old, .. } => {
+                if !by_operator {
+                    return Err(deny("only the operator revokes keys"));
+                }
+                self.valid_at(old, at)?;
+                if self.operator.as_deref() == Some(old.as_str()) {
+                    return Err(deny("the operator's own key is rotated, not revoked"));
+                }
+                self.keys.get_mut(old).expect("checked").revoked = Some(at);
+            }
+            Statement::BindEnterpriseKey { subject, key, .. } => {
+                if !matches!(author.principal, Principal::Department(_)) {
+                    return Err(deny("enterprise keys are bound by a department, as at a service counter"));
+                }
+                crate::uscc::Uscc::parse(subject).map_err(|e| IdentityError::Malformed(format!("subject: {e}")))?;
+                self.add_key(key, Principal::Enterprise(subject.clone()), at)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::key_id;
+    use ed25519_dalek::SigningKey;
+
+    fn k(n: u8) -> (SigningKey, String, String) {
+        let s = SigningKey::from_bytes(&[n; 32]);
+        let b64 = BASE64_STANDARD.encode(s.verifying_key().as_bytes());
+        let id = key_id(&s.verifying_key());
+        (s, b64, id)
+    }
+
+    fn t() -> String {
+        IDENTITY_STATEMENT.to_owned()
+    }
+
+    #[test]
+    fn keys_count_only_between_registration_and_revocation() {
+        let (_, op_b64, op) = k(1);
+        let (_, d_b64, d) = k(2);
+        let (_, d2_b64, d2) = k(3);
+        let mut book = KeyBook::default();
+        book.apply(&Statement::RegisterOperator { kind: t(), name: "ops".into(), key: op_b64.clone() }, &op, 0)
+            .unwrap();
+        // A second operator registration is refused.
+        assert!(book
+            .check(&Statement::RegisterOperator { kind: t(), name: "x".into(), key: d_b64.clone() }, &d, 1)
+            .is_err());
+        let reg = Statement::RegisterDepartment {
+            kind: t(),
+            code: "zibo-amr".into(),
+            name: "市场监管局".into(),
+            kinds: ["administrative_penalty".to_owned()].into(),
+            domains: BTreeSet::new(),
+            key: d_b64.clone(),
+        };
+        // Only the operator registers departments.
+        assert!(matches!(book.check(&reg, &d, 1), Err(IdentityError::UnknownKey(_))));
+        book.apply(&reg, &op, 1).unwrap();
+        assert!(matches!(book.valid_at(&d, 1), Err(IdentityError::NotYetValid { .. })));
+        assert!(book.valid_at(&d, 2).is_ok());
+        // The department rotates its own key at entry 5.
+        book.apply(&Statement::RotateKey { kind: t(), old: d.clone(), key: d2_b64 }, &d, 5).unwrap();
+        assert!(book.valid_at(&d, 4).is_ok(), "still valid for entries before the rotation");
+        assert!(matches!(book.valid_at(&d, 5), Err(IdentityError::Revoked { revoked: 5, .. })));
+        assert_eq!(book.valid_at(&d2, 6).unwrap().principal, Principal::Department("zibo-amr".into()));
+        // A department may not revoke; the operator may.
+        let revoke = Statement::RevokeKey { kind: t(), old: d2.clone(), reason: "lost".into() };
+        assert!(matches!(book.check(&revoke, &d2, 7), Err(IdentityError::NotAllowed { .. })));
+        book.apply(&revoke, &op, 7).unwrap();
+        assert!(book.valid_at(&d2, 8).is_err());
+    }
+}
