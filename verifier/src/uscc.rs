@@ -173,7 +173,7 @@ impl Uscc {
 /// Value of `c` at 1-based `position`, or why it cannot be there.
 fn value_at(c: char, position: usize) -> Result<u32, UsccError> {
     if let Some(value) = ALPHABET.find(c) {
-        if (3..=7).contains(&position) && !c.is_ascii_digit() {
+        if (3..=8).contains(&position) && !c.is_ascii_digit() {
             return Err(UsccError::Region { position, found: c });
         }
         // `find` returns a byte offset, which is the value: the alphabet is ASCII.
