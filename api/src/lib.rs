@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/identities", post(submit_identity))
         .route("/v1/entries/{index}", get(read_entry))
         .route("/v1/enterprises/{uscc}/history", get(history))
+        .route("/v1/keys/{keyid}", get(key_info))
         .layer(DefaultBodyLimit::max(64 << 20))
         .fallback(not_found)
         .with_state(state)
@@ -532,6 +533,35 @@ async fn history(
         "checkpoint": String::from_utf8_lossy(&cp.note),
         "size": cp.size,
         "entries": out,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/keys/{keyid}`: a registered key and its life on the log. Keys of departments, the
+/// operator and role holders are public, so anyone can check a signature; enterprise keys are not
+/// listed (the binding names the USCC).
+async fn key_info(State(s): State<AppState>, Path(keyid): Path<String>) -> Result<Response, Problem> {
+    let book = registry(&s)?.key_book();
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-key",
+            "No such public key",
+            format!("no public key {keyid} is registered on this log"),
+        )
+        .with_field("keyid")
+    };
+    let k = book.keys.get(&keyid).ok_or_else(not_found)?;
+    if matches!(k.principal, Principal::Enterprise(_)) {
+        return Err(not_found());
+    }
+    Ok(Json(serde_json::json!({
+        "key_id": keyid,
+        "public_key": BASE64_STANDARD.encode(k.public),
+        "principal": k.principal,
+        "holder": k.principal.to_string(),
+        "registered_at_entry": k.registered,
+        "revoked_at_entry": k.revoked,
     }))
     .into_response())
 }

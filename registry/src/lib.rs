@@ -13,7 +13,7 @@ pub mod keyfile;
 use base64::prelude::*;
 use content::{ContentError, ContentStore};
 use ledger::{LedgerError, Log};
-use rand::RngCore;
+use rand::{RngCore, SeedableRng};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -114,12 +114,12 @@ pub struct EntryView {
 struct Views {
     dedup: sled::Tree,
     subjects: sled::Tree,
-    heads: sled::Tree,
     identities: sled::Tree,
     meta: sled::Tree,
 }
 
 struct Prepared {
+    author: String,
     envelope: Envelope,
     kind: String,
     subject: Option<String>,
@@ -169,10 +169,10 @@ fn subject_key(uscc: &str, index: u64) -> Vec<u8> {
     k
 }
 
-fn fresh_salts() -> [[u8; 32]; 3] {
+fn fresh_salts(rng: &mut impl RngCore) -> [[u8; 32]; 3] {
     let mut s = [[0u8; 32]; 3];
     for salt in &mut s {
-        rand::rngs::OsRng.fill_bytes(salt);
+        rng.fill_bytes(salt);
     }
     s
 }
@@ -186,13 +186,17 @@ impl Registry {
     ///
     /// Storage failures, or a log whose contents are missing.
     pub async fn open(data: &Path, log: Log) -> Result<Self, RegistryError> {
-        let db = sled::Config::new().path(data.join("registry")).cache_capacity(64 << 20).open()?;
+        let db = sled::Config::new()
+            .path(data.join("registry"))
+            .cache_capacity(256 << 20)
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(Some(2000))
+            .open()?;
         let meta = db.open_tree("meta")?;
         let contents = ContentStore::open(&data.join("contents"), db.open_tree("contents")?, meta.clone())?;
         let views = Views {
             dedup: db.open_tree("dedup")?,
             subjects: db.open_tree("subjects")?,
-            heads: db.open_tree("heads")?,
             identities: db.open_tree("identities")?,
             meta,
         };
@@ -316,27 +320,47 @@ impl Registry {
         header: &EntryHeader,
         content: &EntryContent,
     ) -> Result<(), RegistryError> {
+        self.apply_all(&[(index, bytes, header, content)])
+    }
+
+    /// Applies entries to the views, one sled batch per tree.
+    fn apply_all(&self, items: &[(u64, &[u8], &EntryHeader, &EntryContent)]) -> Result<(), RegistryError> {
         let v = &self.inner.views;
-        v.dedup.insert(dedup_key(&content.envelope), &index.to_be_bytes())?;
-        if let Some(uscc) = &content.subject {
-            v.subjects.insert(subject_key(uscc, index), &[])?;
-            v.heads.insert(uscc.as_bytes(), &leaf_hash(bytes).0)?;
+        let (mut dedup, mut subjects) = (sled::Batch::default(), sled::Batch::default());
+        for &(index, bytes, header, content) in items {
+            dedup.insert(&dedup_key(&content.envelope)[..], &index.to_be_bytes());
+            if let Some(uscc) = &content.subject {
+                // The value is the entry's leaf hash: the newest key of a USCC is its chain head.
+                subjects.insert(subject_key(uscc, index), &leaf_hash(bytes).0);
+            }
+            if header.kind.starts_with("identity/") {
+                v.identities.insert(index.to_be_bytes(), &[])?;
+                let mut book = self.inner.book.write().expect("lock");
+                apply_identity(&mut book, index, header, content)?;
+            }
         }
-        if header.kind.starts_with("identity/") {
-            v.identities.insert(index.to_be_bytes(), &[])?;
-            let mut book = self.inner.book.write().expect("lock");
-            apply_identity(&mut book, index, header, content)?;
-        }
+        v.dedup.apply_batch(dedup)?;
+        v.subjects.apply_batch(subjects)?;
         Ok(())
     }
 
     /// Checks one record envelope against the key book as of entry `at`.
-    fn prepare_record(&self, book: &KeyBook, envelope: Envelope, at: u64) -> Result<Prepared, Rejection> {
+    /// `verified`: the signature was already checked by a batch verification.
+    fn prepare_record(
+        &self,
+        book: &KeyBook,
+        envelope: Envelope,
+        at: u64,
+        verified: bool,
+    ) -> Result<Prepared, Rejection> {
         let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?.to_owned();
         let key = book.valid_at(&keyid, at).map_err(|e| Rejection::new(403, "signatures[0].keyid", e.to_string()))?;
-        let payload = envelope
-            .open(RECORD_TYPE, &key.verifying_key())
-            .map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
+        let payload = if verified {
+            envelope.decode(RECORD_TYPE).map(|(p, _)| p)
+        } else {
+            envelope.open(RECORD_TYPE, &key.verifying_key())
+        }
+        .map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
         if payload.len() > MAX_ENTRY_SIZE {
             return Err(Rejection::new(
                 413,
@@ -390,6 +414,7 @@ impl Registry {
         }
         let dedup = dedup_key(&envelope);
         Ok(Prepared {
+            author: keyid,
             envelope,
             kind: format!("record/{kind}"),
             subject: Some(record.subject().as_str().to_owned()),
@@ -405,32 +430,51 @@ impl Registry {
     ///
     /// Storage failures only (then nothing of this call was acknowledged).
     pub async fn submit_records(&self, envelopes: Vec<Envelope>) -> Result<Vec<Outcome>, RegistryError> {
+        // Signatures and fields are checked before taking the intake lock, on all cores, so
+        // that concurrent requests validate in parallel; only sequencing is serial.
+        let this = self.clone();
+        let checked = tokio::task::spawn_blocking(move || this.prepare_all(envelopes))
+            .await
+            .map_err(|e| RegistryError::Inconsistent { index: 0, problem: format!("validation task failed: {e}") })?;
         let _guard = self.inner.intake.lock().await;
         let at = self.inner.log.committed_size();
-        let mut outcomes = Vec::with_capacity(envelopes.len());
+        let mut outcomes = Vec::with_capacity(checked.len());
         let mut prepared = Vec::new();
         {
             let book = self.inner.book.read().expect("lock");
             let mut seen = HashSet::new();
-            for env in envelopes {
-                match self.prepare_record(&book, env, at) {
-                    Ok(p) => {
-                        if let Some(i) = self.inner.views.dedup.get(p.dedup)? {
-                            outcomes.push(Some(Outcome::Duplicate {
-                                index: u64::from_be_bytes(i.as_ref().try_into().unwrap_or([0; 8])),
-                            }));
-                        } else if !seen.insert(p.dedup) {
+            for p in checked {
+                let p = match p {
+                    // A key revoked while the batch was being checked no longer counts.
+                    Ok(p) => match book.valid_at(&p.author, at) {
+                        Ok(_) => p,
+                        Err(e) => {
                             outcomes.push(Some(Outcome::Rejected(Rejection::new(
-                                400,
-                                "records",
-                                "the same signed record appears twice in this request",
+                                403,
+                                "signatures[0].keyid",
+                                e.to_string(),
                             ))));
-                        } else {
-                            outcomes.push(None);
-                            prepared.push(p);
+                            continue;
                         }
+                    },
+                    Err(r) => {
+                        outcomes.push(Some(Outcome::Rejected(r)));
+                        continue;
                     }
-                    Err(r) => outcomes.push(Some(Outcome::Rejected(r))),
+                };
+                if let Some(i) = self.inner.views.dedup.get(p.dedup)? {
+                    outcomes.push(Some(Outcome::Duplicate {
+                        index: u64::from_be_bytes(i.as_ref().try_into().unwrap_or([0; 8])),
+                    }));
+                } else if !seen.insert(p.dedup) {
+                    outcomes.push(Some(Outcome::Rejected(Rejection::new(
+                        400,
+                        "records",
+                        "the same signed record appears twice in this request",
+                    ))));
+                } else {
+                    outcomes.push(None);
+                    prepared.push(p);
                 }
             }
         }
@@ -440,6 +484,37 @@ impl Registry {
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Outcome::Appended { index: it.next().expect("one index each") }))
             .collect())
+    }
+
+    /// Checks every envelope against the key book as it is now, split over the machine's cores.
+    fn prepare_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<Prepared, Rejection>> {
+        let at = self.inner.log.committed_size();
+        let book = self.inner.book.read().expect("lock");
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // Batch-verify a chunk; if any signature in it is bad, check that chunk one by one.
+        let check_chunk = |chunk: Vec<Envelope>| -> Vec<Result<Prepared, Rejection>> {
+            let keyed: Vec<(&Envelope, ed25519_dalek::VerifyingKey)> = chunk
+                .iter()
+                .filter_map(|e| Some((e, book.valid_at(e.keyid().ok()?, at).ok()?.verifying_key())))
+                .collect();
+            let all_good = keyed.len() == chunk.len() && verifier::envelope::verify_all(&keyed, RECORD_TYPE);
+            chunk.into_iter().map(|e| self.prepare_record(&book, e, at, all_good)).collect()
+        };
+        if envelopes.len() < 64 || threads == 1 {
+            return check_chunk(envelopes);
+        }
+        let chunk = envelopes.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<Envelope>> = Vec::new();
+        let mut rest = envelopes;
+        while !rest.is_empty() {
+            let tail = rest.split_off(chunk.min(rest.len()));
+            chunks.push(rest);
+            rest = tail;
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks.into_iter().map(|c| scope.spawn(|| check_chunk(c))).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("validation thread panicked")).collect()
+        })
     }
 
     /// Validates and appends one identity statement.
@@ -458,6 +533,7 @@ impl Registry {
             let book = self.inner.book.read().expect("lock");
             match check_identity(&book, &envelope, at) {
                 Ok(st) => Prepared {
+                    author: envelope.keyid().unwrap_or_default().to_owned(),
                     kind: format!("identity/{}", st.action()),
                     subject: st.subject().map(str::to_owned),
                     envelope,
@@ -480,17 +556,24 @@ impl Registry {
         let mut headers = Vec::with_capacity(prepared.len());
         let mut contents = Vec::with_capacity(prepared.len());
         let mut parsed = Vec::with_capacity(prepared.len());
+        // Salts from a ChaCha stream keyed by the OS generator once per batch.
+        let mut rng = rand::rngs::StdRng::from_rng(rand::rngs::OsRng).expect("the OS random source works");
         for p in prepared {
             let previous = match &p.subject {
                 Some(u) => match heads.get(u) {
                     Some(h) => Some(*h),
-                    None => self.inner.views.heads.get(u.as_bytes())?.and_then(|v| v.as_ref().try_into().ok()),
+                    None => self.chain_head(u)?,
                 },
                 None => None,
             };
-            let (header, content) =
-                EntryContent::seal(p.envelope, p.kind, now, p.subject.as_deref().map(|u| (u, previous)), fresh_salts())
-                    .map_err(|e| RegistryError::Inconsistent { index: 0, problem: e.to_string() })?;
+            let (header, content) = EntryContent::seal(
+                p.envelope,
+                p.kind,
+                now,
+                p.subject.as_deref().map(|u| (u, previous)),
+                fresh_salts(&mut rng),
+            )
+            .map_err(|e| RegistryError::Inconsistent { index: 0, problem: e.to_string() })?;
             let bytes = header.to_bytes();
             let leaf = leaf_hash(&bytes).0;
             if let Some(u) = &p.subject {
@@ -503,10 +586,13 @@ impl Registry {
         // Contents first, durably: an acknowledged header always has its content.
         self.inner.contents.append(&contents)?;
         let first = self.inner.log.append(headers.clone()).await?;
-        for (i, (bytes, (header, content))) in headers.iter().zip(&parsed).enumerate() {
-            let index = first + i as u64;
-            self.apply(index, bytes, header, content)?;
-        }
+        let items: Vec<(u64, &[u8], &EntryHeader, &EntryContent)> = headers
+            .iter()
+            .zip(&parsed)
+            .enumerate()
+            .map(|(i, (b, (h, c)))| (first + i as u64, b.as_slice(), h, c))
+            .collect();
+        self.apply_all(&items)?;
         // The intake lock makes the registry the only writer, so these are the newest entries.
         self.inner.views.meta.insert(b"applied", &(first + headers.len() as u64).to_be_bytes())?;
         Ok((first..first + headers.len() as u64).collect())
@@ -552,6 +638,16 @@ impl Registry {
         Ok(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content })
     }
 
+    /// Leaf hash of the newest entry about `uscc`, if any.
+    fn chain_head(&self, uscc: &str) -> Result<Option<[u8; 32]>, RegistryError> {
+        let mut prefix = uscc.as_bytes().to_vec();
+        prefix.push(0);
+        match self.inner.views.subjects.scan_prefix(&prefix).next_back() {
+            Some(item) => Ok(item?.1.as_ref().try_into().ok()),
+            None => Ok(None),
+        }
+    }
+
     /// Every entry about enterprise `uscc` that `caller` may read, oldest first.
     ///
     /// # Errors
@@ -593,9 +689,7 @@ impl Registry {
     pub fn views_digest(&self) -> Result<String, RegistryError> {
         let mut h = Sha256::new();
         let v = &self.inner.views;
-        for (name, tree) in
-            [("dedup", &v.dedup), ("subjects", &v.subjects), ("heads", &v.heads), ("identities", &v.identities)]
-        {
+        for (name, tree) in [("dedup", &v.dedup), ("subjects", &v.subjects), ("identities", &v.identities)] {
             h.update(name.as_bytes());
             for item in tree.iter() {
                 let (k, val) = item?;

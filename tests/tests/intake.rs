@@ -200,6 +200,33 @@ fn departments_submit_enterprises_verify_others_are_refused() {
         assert!(!text.contains(secret), "public bundles reveal {secret:?}");
     }
 
+    // The same check from the command line, pinning the log key.
+    let (ok, out, err) = cli(&[
+        "history",
+        "--uscc",
+        FIRM_A,
+        "--key",
+        dir.path().join("a.key").to_str().unwrap(),
+        "--server",
+        &url,
+        "--log-key",
+        &server.verifier_key,
+    ]);
+    assert!(ok && out.contains("ok: 4 entries"), "{out}{err}");
+    assert!(out.contains("signed by department zibo-amr"), "{out}");
+    let (ok, _, err) = cli(&[
+        "history",
+        "--uscc",
+        FIRM_A,
+        "--key",
+        dir.path().join("b.key").to_str().unwrap(),
+        "--server",
+        &url,
+        "--log-key",
+        &server.verifier_key,
+    ]);
+    assert!(!ok && err.contains("403"), "{err}");
+
     server.kill();
     // Rebuilding the views from the log gives the identical result.
     let (ok, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);

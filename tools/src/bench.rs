@@ -28,6 +28,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// Department-signed records through the real HTTP server on loopback, signed requests.
+    Ingest {
+        #[command(flatten)]
+        log: LogArgs,
+        /// Number of records.
+        #[arg(long)]
+        records: u64,
+        /// Records per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Requests in flight at once (client threads).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Offered load in records per second (0: as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
@@ -37,7 +54,110 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ledger_bench(log, entries, entry_size, batch, concurrency, rate))
         }
+        BenchCommand::Ingest { log, records, batch, concurrency, rate } => {
+            anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
+            crate::runtime()?.block_on(ingest_bench(log, records, batch, concurrency, rate))
+        }
     }
+}
+
+async fn ingest_bench(args: LogArgs, n: u64, batch: usize, concurrency: usize, rate: u64) -> Result<()> {
+    use verifier::envelope::{Envelope, RECORD_TYPE};
+    use verifier::identity::{Statement, IDENTITY_STATEMENT};
+    let (log, _) = open_log(&args)?;
+    let reg = registry::Registry::open(&args.data, log.clone()).await?;
+    let operator = registry::keyfile::read(&args.data.join(registry::OPERATOR_KEY_FILE))?;
+    // A fresh department for this run.
+    let dept = registry::keyfile::generate();
+    let code = format!("bench-{}", verifier::envelope::key_id(&dept.verifying_key())[..8].to_owned());
+    let st = Statement::RegisterDepartment {
+        kind: IDENTITY_STATEMENT.into(),
+        code: code.clone(),
+        name: "基准测试部门".into(),
+        kinds: ["administrative_penalty".to_owned()].into(),
+        domains: Default::default(),
+        key: registry::keyfile::public_b64(&dept),
+    };
+    match reg.submit_identity(Envelope::sign(verifier::envelope::IDENTITY_TYPE, &st.to_bytes(), &operator)).await? {
+        registry::Outcome::Appended { .. } => {}
+        other => anyhow::bail!("registering the bench department: {other:?}"),
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = api::app(api::AppState::new(log.clone(), Some(reg), false));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Sign every record before the clock starts: signing is the departments' cost, not ours.
+    eprintln!("signing {n} records...");
+    let mut bodies = Vec::new();
+    let mut i = 0u64;
+    while i < n {
+        let end = (i + batch as u64).min(n);
+        let envelopes: Vec<Envelope> = (i..end)
+            .map(|k| {
+                let body = format!("91370303MA{:07}", k % 9_999_999);
+                let uscc = verifier::uscc::Uscc::from_parts(&body).expect("valid body");
+                let record = serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty",
+                    "subject": uscc.as_str(), "department": code, "date": "2026-11-20", "reference": format!("bench {k}"),
+                    "fields": {"violation_type": "无照经营", "violation": "未取得营业执照从事经营活动", "penalties": ["warning"],
+                               "fine_amount_fen": 0, "severity": "minor", "publicity_months": 3}});
+                Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&record).expect("json"), &dept)
+            })
+            .collect();
+        bodies.push(serde_json::json!({ "records": envelopes }));
+        i = end;
+    }
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut threads = Vec::new();
+    for _ in 0..concurrency {
+        let (bodies, next, url, dept) = (bodies.clone(), next.clone(), url.clone(), dept.clone());
+        threads.push(std::thread::spawn(move || -> Result<Vec<(Duration, usize)>> {
+            let client = crate::client::Client::new(&url, dept);
+            let mut lat = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(body) = bodies.get(k) else { break };
+                if rate > 0 {
+                    let due = started + Duration::from_secs_f64((k * batch) as f64 / rate as f64);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+                let t = Instant::now();
+                let (status, v) = client.post("/v1/records", body)?;
+                anyhow::ensure!(status == 200, "request refused ({status}): {v}");
+                let results = v["results"].as_array().context("results")?;
+                let appended = results.iter().filter(|r| r["outcome"] == "appended").count();
+                anyhow::ensure!(appended == results.len(), "some records were not appended: {v}");
+                lat.push((t.elapsed(), results.len()));
+            }
+            Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in threads {
+        lat.extend(t.join().map_err(|_| anyhow::anyhow!("client thread panicked"))??);
+    }
+    let elapsed = started.elapsed();
+    let mut per_record: Vec<Duration> = lat.iter().flat_map(|(d, k)| std::iter::repeat_n(*d, *k)).collect();
+    per_record.sort();
+    println!(
+        "records:                {n} in {:.3} s ({batch} per request, {concurrency} in flight{})",
+        elapsed.as_secs_f64(),
+        if rate > 0 { format!(", offered {rate}/s") } else { String::new() }
+    );
+    println!(
+        "throughput:             {:.0} records/s durable, signed requests over HTTP",
+        n as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "acknowledgement:        p50 {:.2} ms, p99 {:.2} ms (whole request)",
+        ms(percentile(&per_record, 50.0)),
+        ms(percentile(&per_record, 99.0))
+    );
+    Ok(())
 }
 
 /// p-th percentile (0..=100) of sorted values.

@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod registry_cmds;
+mod simulate;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -100,6 +101,25 @@ enum Command {
     },
     /// List the record kinds and their CSV columns.
     Kinds,
+    /// Read an enterprise's history and verify it: checkpoint signature, every inclusion proof,
+    /// every commitment, every author signature and the chain linking the entries.
+    History {
+        /// The enterprise's Unified Social Credit Code.
+        #[arg(long)]
+        uscc: String,
+        /// Key file of the enterprise (or of an auditor or court).
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// The log's verifier key to pin (as printed by `creditlog log key`); without it the
+        /// key the server announces at /v1/log is used, which proves less.
+        #[arg(long)]
+        log_key: Option<String>,
+    },
+    /// Write a synthetic jurisdiction (departments, keys, firms, signed records) to load into a server.
+    Simulate(simulate::SimulateArgs),
     /// Rebuild every registry view from the log and the contents; checks the result is identical.
     Rebuild {
         /// Data folder (the server must be stopped).
@@ -278,7 +298,11 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Simulate(args) => simulate::run(args),
         Command::Rebuild { data } => rebuild(&data),
+        Command::History { uscc, key, server, log_key } => {
+            registry_cmds::history(&uscc, &key, &server, log_key.as_deref())
+        }
     }
 }
 

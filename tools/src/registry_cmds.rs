@@ -355,3 +355,72 @@ pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usi
     println!("{a} appended, {d} already on the log, {} rejected", r + bad);
     Ok(r + bad == 0)
 }
+
+/// `creditlog history`: fetch and verify an enterprise's history.
+pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>) -> Result<()> {
+    use base64::prelude::*;
+    use verifier::entry::{EntryContent, EntryHeader};
+    let uscc = verifier::uscc::Uscc::parse(uscc).map_err(|e| anyhow::anyhow!("--uscc: {e}"))?;
+    let client = Client::new(server, keyfile::read(key_path)?);
+    let (status, log) = client.get("/v1/log")?;
+    if status != 200 {
+        bail!("GET /v1/log: {}", problem_detail(&log));
+    }
+    let vkey = match log_key {
+        Some(k) => k.to_owned(),
+        None => {
+            eprintln!("note: trusting the log key the server announces; pin it with --log-key for a real check");
+            log["verifier_key"].as_str().context("verifier_key")?.to_owned()
+        }
+    };
+    let (status, h) = client.get(&format!("/v1/enterprises/{}/history", uscc.as_str()))?;
+    if status != 200 {
+        bail!("the server refused ({status}): {}", problem_detail(&h));
+    }
+    let cp = verifier::open_checkpoint(h["checkpoint"].as_str().context("checkpoint")?.as_bytes(), &vkey)
+        .context("the checkpoint is not signed by the log key")?;
+    println!("checkpoint: {} entries, signed by {} (verified)", cp.size, cp.origin);
+    let mut previous: Option<String> = None;
+    let entries = h["entries"].as_array().context("entries")?;
+    for e in entries {
+        let index = e["index"].as_u64().context("index")?;
+        let header_bytes = BASE64_STANDARD.decode(e["header"].as_str().context("header")?)?;
+        let header = EntryHeader::parse(&header_bytes)?;
+        let content: EntryContent = serde_json::from_value(e["content"].clone())?;
+        content.check(&header).with_context(|| format!("entry {index}"))?;
+        if content.previous_leaf != previous {
+            bail!("entry {index} does not link to the entry shown before it: an entry may be hidden");
+        }
+        previous = Some(BASE64_STANDARD.encode(verifier::leaf_hash(&header_bytes).0));
+        let proof: Vec<verifier::Hash> = e["proof"]
+            .as_array()
+            .context("proof")?
+            .iter()
+            .map(|p| {
+                Ok(verifier::Hash(
+                    BASE64_STANDARD
+                        .decode(p.as_str().context("hash")?)?
+                        .try_into()
+                        .map_err(|_| anyhow::anyhow!("hash length"))?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        verifier::verify_inclusion(verifier::leaf_hash(&header_bytes), index, cp.size, cp.root, &proof)
+            .with_context(|| format!("entry {index}"))?;
+        // The author's signature, with the author's key as registered on the log.
+        let (status, k) = client.get(&format!("/v1/keys/{}", header.author))?;
+        let signed = if status == 200 {
+            let vk = verifier::identity::decode_key(k["public_key"].as_str().unwrap_or_default())?;
+            content
+                .envelope
+                .open(if header.kind.starts_with("identity/") { IDENTITY_TYPE } else { RECORD_TYPE }, &vk)
+                .with_context(|| format!("entry {index}"))?;
+            format!("signed by {}", k["holder"].as_str().unwrap_or("?"))
+        } else {
+            "author key not public".to_owned()
+        };
+        println!("entry {index}: {} — in the log, content matches, {signed}", header.kind);
+    }
+    println!("ok: {} entries about {} verified, none hidden between them", entries.len(), uscc.as_str());
+    Ok(())
+}

@@ -165,6 +165,27 @@ impl Envelope {
     }
 }
 
+/// Checks many envelopes at once with Ed25519 batch verification (about twice as fast per
+/// signature as one at a time). `true` only if every signature is valid, every envelope decodes
+/// and names the key given with it; on `false`, check them one by one with [`Envelope::open`]
+/// to find which failed.
+pub fn verify_all(items: &[(&Envelope, VerifyingKey)], expected: &'static str) -> bool {
+    let mut messages = Vec::with_capacity(items.len());
+    let mut signatures = Vec::with_capacity(items.len());
+    let mut keys = Vec::with_capacity(items.len());
+    for (env, key) in items {
+        let Ok((payload, sig)) = env.decode(expected) else { return false };
+        if env.keyid().ok() != Some(key_id(key).as_str()) {
+            return false;
+        }
+        messages.push(pae(expected, &payload));
+        signatures.push(Signature::from_bytes(&sig));
+        keys.push(*key);
+    }
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    ed25519_dalek::verify_batch(&refs, &signatures, &keys).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +197,19 @@ mod tests {
             pae("http://example.com/HelloWorld", b"hello world"),
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
         );
+    }
+
+    #[test]
+    fn batch_verification_accepts_good_and_rejects_one_bad() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let envs: Vec<Envelope> =
+            (0..10).map(|i| Envelope::sign(RECORD_TYPE, format!("{i}").as_bytes(), &key)).collect();
+        let items: Vec<(&Envelope, VerifyingKey)> = envs.iter().map(|e| (e, key.verifying_key())).collect();
+        assert!(verify_all(&items, RECORD_TYPE));
+        let mut bad = envs.clone();
+        bad[4].payload = BASE64_STANDARD.encode(b"x");
+        let items: Vec<(&Envelope, VerifyingKey)> = bad.iter().map(|e| (e, key.verifying_key())).collect();
+        assert!(!verify_all(&items, RECORD_TYPE));
     }
 
     #[test]

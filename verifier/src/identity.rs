@@ -296,6 +296,15 @@ pub fn decode_key(b64: &str) -> Result<VerifyingKey, IdentityError> {
     VerifyingKey::from_bytes(&bytes).map_err(|_| IdentityError::BadKey)
 }
 
+/// What one statement changes in a [`KeyBook`].
+#[derive(Debug, Default)]
+struct Change {
+    new_key: Option<(String, KeyRecord)>,
+    department: Option<(String, Department)>,
+    revoke: Option<String>,
+    operator: Option<String>,
+}
+
 /// Every key and department, as the identity entries up to some index make them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyBook {
@@ -326,14 +335,13 @@ impl KeyBook {
         Ok(k)
     }
 
-    fn add_key(&mut self, b64: &str, principal: Principal, at: u64) -> Result<String, IdentityError> {
+    fn new_key(&self, b64: &str, principal: Principal, at: u64) -> Result<(String, KeyRecord), IdentityError> {
         let key = decode_key(b64)?;
         let id = crate::envelope::key_id(&key);
         if self.keys.contains_key(&id) {
             return Err(IdentityError::Duplicate(id));
         }
-        self.keys.insert(id.clone(), KeyRecord { public: key.to_bytes(), principal, registered: at, revoked: None });
-        Ok(id)
+        Ok((id, KeyRecord { public: key.to_bytes(), principal, registered: at, revoked: None }))
     }
 
     /// Checks whether `statement`, signed by `signer`, may be appended at index `at`, without
@@ -343,22 +351,37 @@ impl KeyBook {
     ///
     /// The rule it breaks.
     pub fn check(&self, statement: &Statement, signer: &str, at: u64) -> Result<(), IdentityError> {
-        self.clone().apply(statement, signer, at)
+        self.plan(statement, signer, at).map(|_| ())
     }
 
     /// Applies a statement signed by key `signer` at entry `at`.
     ///
     /// # Errors
     ///
-    /// The rule it breaks; the book is then unchanged.
+    /// The rule it breaks; the book is then unchanged (every rule is checked before anything
+    /// is written).
     pub fn apply(&mut self, statement: &Statement, signer: &str, at: u64) -> Result<(), IdentityError> {
-        let mut next = self.clone();
-        next.apply_in_place(statement, signer, at)?;
-        *self = next;
+        let change = self.plan(statement, signer, at)?;
+        if let Some((id, record)) = change.new_key {
+            self.keys.insert(id, record);
+        }
+        if let Some((code, dept)) = change.department {
+            self.departments.insert(code, dept);
+        }
+        if let Some(old) = change.revoke {
+            if let Some(k) = self.keys.get_mut(&old) {
+                k.revoked = Some(at);
+            }
+        }
+        if let Some(op) = change.operator {
+            self.operator = Some(op);
+        }
         Ok(())
     }
 
-    fn apply_in_place(&mut self, statement: &Statement, signer: &str, at: u64) -> Result<(), IdentityError> {
+    /// Checks every rule and returns what the statement changes.
+    fn plan(&self, statement: &Statement, signer: &str, at: u64) -> Result<Change, IdentityError> {
+        let mut change = Change::default();
         let action = statement.action();
         if let Statement::RegisterOperator { key, .. } = statement {
             if self.operator.is_some() {
@@ -375,9 +398,10 @@ impl KeyBook {
                     rule: "the operator's registration is signed by the key it registers",
                 });
             }
-            let id = self.add_key(key, Principal::Operator, at)?;
-            self.operator = Some(id);
-            return Ok(());
+            let (id, record) = self.new_key(key, Principal::Operator, at)?;
+            change.operator = Some(id.clone());
+            change.new_key = Some((id, record));
+            return Ok(change);
         }
         let author = self.valid_at(signer, at)?.clone();
         let by_operator = author.principal == Principal::Operator;
@@ -391,11 +415,11 @@ impl KeyBook {
                 if self.departments.contains_key(code) {
                     return Err(IdentityError::Duplicate(format!("department {code}")));
                 }
-                self.add_key(key, Principal::Department(code.clone()), at)?;
-                self.departments.insert(
+                change.new_key = Some(self.new_key(key, Principal::Department(code.clone()), at)?);
+                change.department = Some((
                     code.clone(),
                     Department { name: name.clone(), kinds: kinds.clone(), domains: domains.clone() },
-                );
+                ));
             }
             Statement::AddDepartmentKey { code, key, .. } => {
                 if !by_operator {
@@ -404,24 +428,25 @@ impl KeyBook {
                 if !self.departments.contains_key(code) {
                     return Err(IdentityError::UnknownDepartment(code.clone()));
                 }
-                self.add_key(key, Principal::Department(code.clone()), at)?;
+                change.new_key = Some(self.new_key(key, Principal::Department(code.clone()), at)?);
             }
             Statement::RegisterKey { role, name, key, .. } => {
                 if !by_operator {
                     return Err(deny("only the operator registers role keys"));
                 }
-                self.add_key(key, Principal::Role(*role, name.clone()), at)?;
+                change.new_key = Some(self.new_key(key, Principal::Role(*role, name.clone()), at)?);
             }
             Statement::RotateKey { old, key, .. } => {
                 let old_record = self.valid_at(old, at)?.clone();
                 if !by_operator && signer != old {
                     return Err(deny("a key is rotated by the operator or by the key itself"));
                 }
-                let id = self.add_key(key, old_record.principal.clone(), at)?;
-                self.keys.get_mut(old).expect("checked").revoked = Some(at);
+                let (id, record) = self.new_key(key, old_record.principal.clone(), at)?;
                 if old_record.principal == Principal::Operator {
-                    self.operator = Some(id);
+                    change.operator = Some(id.clone());
                 }
+                change.new_key = Some((id, record));
+                change.revoke = Some(old.clone());
             }
             Statement::RevokeKey { old, .. } => {
                 if !by_operator {
@@ -431,17 +456,17 @@ impl KeyBook {
                 if self.operator.as_deref() == Some(old.as_str()) {
                     return Err(deny("the operator's own key is rotated, not revoked"));
                 }
-                self.keys.get_mut(old).expect("checked").revoked = Some(at);
+                change.revoke = Some(old.clone());
             }
             Statement::BindEnterpriseKey { subject, key, .. } => {
                 if !matches!(author.principal, Principal::Department(_)) {
                     return Err(deny("enterprise keys are bound by a department, as at a service counter"));
                 }
                 crate::uscc::Uscc::parse(subject).map_err(|e| IdentityError::Malformed(format!("subject: {e}")))?;
-                self.add_key(key, Principal::Enterprise(subject.clone()), at)?;
+                change.new_key = Some(self.new_key(key, Principal::Enterprise(subject.clone()), at)?);
             }
         }
-        Ok(())
+        Ok(change)
     }
 }
 
