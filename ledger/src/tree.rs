@@ -164,13 +164,16 @@ impl ExpandedTile {
 pub struct TileHashReader<S: ?Sized> {
     storage: Arc<S>,
     cache: RwLock<HashMap<(u8, u64), Arc<ExpandedTile>>>,
+    /// The growing tile at each level, as far as it was last read. Committed hashes never
+    /// change, so a copy stays valid for every node inside its width.
+    partial: RwLock<HashMap<(u8, u64), Arc<ExpandedTile>>>,
     capacity: usize,
 }
 
 impl<S: LogStorage + ?Sized> TileHashReader<S> {
     /// A reader caching at most `capacity` full tiles (about 16 KiB each).
     pub fn new(storage: Arc<S>, capacity: usize) -> Self {
-        Self { storage, cache: RwLock::new(HashMap::new()), capacity }
+        Self { storage, cache: RwLock::new(HashMap::new()), partial: RwLock::new(HashMap::new()), capacity }
     }
 
     fn full_tile(&self, level: u8, index: u64) -> Result<Option<Arc<ExpandedTile>>, StorageError> {
@@ -202,28 +205,36 @@ impl<S: LogStorage + ?Sized> TileHashReader<S> {
         let count = 1u64 << k;
         let tile_index = first / TILE_WIDTH;
         let offset = first % TILE_WIDTH;
-        if let Some(t) = self.full_tile(tile_level, tile_index)? {
-            return Ok(t.levels[usize::from(k)][usize::try_from(offset >> k).expect("small")]);
+        let pick = |t: &ExpandedTile| t.levels[usize::from(k)][usize::try_from(offset >> k).expect("small")];
+        let needed = offset + count;
+        if let Some(t) = self.partial.read().expect("cache lock").get(&(tile_level, tile_index)) {
+            if t.levels[0].len() as u64 >= needed {
+                return Ok(pick(t));
+            }
         }
-        let partial = TilePath {
-            kind: TileKind::Hash(tile_level),
-            index: tile_index,
-            partial: u8::try_from(offset + count).ok(),
-        };
-        let data = self.storage.read_tile(partial)?.ok_or_else(|| StorageError::Corrupt {
-            path: partial.to_path(),
-            problem: format!(
-                "hash tile is missing or shorter than the {} hashes the last commit covers",
-                offset + count
-            ),
+        if let Some(t) = self.full_tile(tile_level, tile_index)? {
+            self.partial.write().expect("cache lock").remove(&(tile_level, tile_index));
+            return Ok(pick(&t));
+        }
+        let path = TilePath { kind: TileKind::Hash(tile_level), index: tile_index, partial: u8::try_from(needed).ok() };
+        let data = self.storage.read_tile(path)?.ok_or_else(|| StorageError::Corrupt {
+            path: path.to_path(),
+            problem: format!("hash tile is missing or shorter than the {needed} hashes the last commit covers"),
         })?;
-        let start = usize::try_from(offset).expect("small") * HASH_SIZE;
-        Ok(tlog_tiles::Tile::subtree_hash(&data[start..]))
+        let tile = Arc::new(ExpandedTile::new(&data));
+        let hash = pick(&tile);
+        let mut partial = self.partial.write().expect("cache lock");
+        if partial.len() > 256 {
+            partial.clear();
+        }
+        partial.insert((tile_level, tile_index), tile);
+        Ok(hash)
     }
 
     /// Forgets cached tiles (after a repair or in tests).
     pub fn clear_cache(&self) {
         self.cache.write().expect("cache lock").clear();
+        self.partial.write().expect("cache lock").clear();
     }
 }
 

@@ -841,10 +841,10 @@ const EVENTS: [(Event, [f64; 4]); 16] = [
     (Event::TaxGrade, [14.0, 12.0, 8.0, 6.0]),
     (Event::Penalty, [0.6, 5.0, 12.0, 14.0]),
     (Event::Abnormal, [0.1, 1.5, 6.0, 8.0]),
-    (Event::Serious, [0.0, 0.0, 0.4, 6.0]),
+    (Event::Serious, [0.0, 0.0, 0.1, 6.0]),
     (Event::Commendation, [3.0, 0.5, 0.0, 0.0]),
     (Event::RedList, [2.0, 0.3, 0.0, 0.0]),
-    (Event::BlackList, [0.0, 0.1, 1.5, 6.0]),
+    (Event::BlackList, [0.0, 0.05, 0.4, 6.0]),
     (Event::Commitment, [6.0, 6.0, 4.0, 2.0]),
     (Event::Complaint, [1.0, 3.0, 5.0, 6.0]),
     (Event::Judgment, [0.5, 2.0, 4.0, 6.0]),
@@ -931,66 +931,12 @@ impl Generator {
         loop {
             let i = self.rng.weighted(&weights);
             let done = match EVENTS[i].0 {
-                // A firm files one report and gets one grade a year; once all years are
+                // A firm files one report and gets one grade a year; once all its years are
                 // taken, something else happens to it.
                 Event::AnnualReport => self.annual_report(f),
                 Event::TaxGrade => self.tax_grade(f),
-                Event::Licence => {
-                    self.licence(f);
-                    true
-                }
-                Event::Inspection => {
-                    self.inspection(f);
-                    true
-                }
-                Event::Penalty => {
-                    self.penalty(f, PenaltySpec::default());
-                    true
-                }
-                Event::Abnormal => {
-                    self.abnormal(f);
-                    true
-                }
-                Event::Serious => {
-                    self.serious(f);
-                    true
-                }
-                Event::Commendation => {
-                    self.commendation(f);
-                    true
-                }
-                Event::RedList => {
-                    self.red_list(f);
-                    true
-                }
-                Event::BlackList => {
-                    self.black_list(f);
-                    true
-                }
-                Event::Commitment => {
-                    self.commitment(f);
-                    true
-                }
-                Event::Complaint => {
-                    self.complaint(f);
-                    true
-                }
-                Event::Judgment => {
-                    let day = self.any_day();
-                    self.judgment(f, day, None);
-                    true
-                }
-                Event::Arrears => {
-                    let day = self.any_day();
-                    self.arrears(f, day, None);
-                    true
-                }
-                Event::Environment => {
-                    self.environment(f);
-                    true
-                }
-                Event::Accident => {
-                    self.accident(f);
+                other => {
+                    self.happen(f, other);
                     true
                 }
             };
@@ -998,6 +944,35 @@ impl Generator {
                 return;
             }
             weights[i] = 0.0;
+        }
+    }
+
+    /// An event that can always happen.
+    fn happen(&mut self, f: usize, event: Event) {
+        match event {
+            Event::Licence => self.licence(f),
+            Event::Inspection => self.inspection(f),
+            Event::Penalty => {
+                self.penalty(f, PenaltySpec::default());
+            }
+            Event::Abnormal => self.abnormal(f),
+            Event::Serious => self.serious(f),
+            Event::Commendation => self.commendation(f),
+            Event::RedList => self.red_list(f),
+            Event::BlackList => self.black_list(f),
+            Event::Commitment => self.commitment(f),
+            Event::Complaint => self.complaint(f),
+            Event::Judgment => {
+                let day = self.any_day();
+                self.judgment(f, day, None);
+            }
+            Event::Arrears => {
+                let day = self.any_day();
+                self.arrears(f, day, None);
+            }
+            Event::Environment => self.environment(f),
+            Event::Accident => self.accident(f),
+            Event::AnnualReport | Event::TaxGrade => unreachable!("handled by event()"),
         }
     }
 
@@ -1178,7 +1153,7 @@ impl Generator {
         let weights = [
             [0.60, 0.37, 0.0, 0.0, 0.03],
             [0.20, 0.65, 0.13, 0.0, 0.02],
-            [0.0, 0.35, 0.50, 0.15, 0.0],
+            [0.0, 0.35, 0.58, 0.07, 0.0],
             [0.0, 0.05, 0.35, 0.60, 0.0],
         ][c];
         let grade = grades[self.rng.weighted(&weights)];
@@ -1204,7 +1179,7 @@ impl Generator {
     fn penalty(&mut self, f: usize, spec: PenaltySpec) -> usize {
         let c = self.class(f);
         let severity = spec.severity.unwrap_or_else(|| {
-            self.rng.weighted(&[[1.0, 0.0, 0.0], [0.7, 0.3, 0.0], [0.3, 0.62, 0.08], [0.05, 0.45, 0.5]][c])
+            self.rng.weighted(&[[1.0, 0.0, 0.0], [0.7, 0.3, 0.0], [0.3, 0.66, 0.04], [0.05, 0.45, 0.5]][c])
         });
         let industrial = self.industry(f).industrial;
         let dept = spec.dept.unwrap_or_else(|| {
@@ -1616,7 +1591,7 @@ impl Generator {
 
     fn environment(&mut self, f: usize) {
         let c = self.class(f);
-        let severity = self.rng.weighted(&[[1.0, 0.0, 0.0], [0.7, 0.3, 0.0], [0.35, 0.55, 0.1], [0.1, 0.5, 0.4]][c]);
+        let severity = self.rng.weighted(&[[1.0, 0.0, 0.0], [0.7, 0.3, 0.0], [0.35, 0.6, 0.05], [0.1, 0.5, 0.4]][c]);
         let options: Vec<Violation> =
             violations(EEB).iter().copied().filter(|v| usize::from(v.min) <= severity).collect();
         let violation = self.rng.pick(&options);
@@ -1652,7 +1627,7 @@ impl Generator {
         ]);
         let (deaths, injuries, loss) = match c {
             0 | 1 => (0, self.rng.range(1, 2), self.rng.yuan(20_000, 500_000, 1000)),
-            2 => (self.rng.range(0, 1), self.rng.range(1, 3), self.rng.yuan(50_000, 2_000_000, 1000)),
+            2 => (u64::from(self.rng.chance(0.2)), self.rng.range(1, 3), self.rng.yuan(50_000, 2_000_000, 1000)),
             _ if self.rng.chance(0.15) => {
                 (self.rng.range(3, 5), self.rng.range(0, 6), self.rng.yuan(3_000_000, 15_000_000, 10_000))
             }
@@ -2099,13 +2074,13 @@ appended a second time, so the registry would count every record twice.
 
 What is in it
 -------------
-Firms: {classes} intended risk classes, in the proportions of a real
-distribution (A 65%, B 25%, C 8%, D 1.5%; shared/DOMAIN.md section 1). Most are companies
+Firms: {firms}, each given an intended risk class ({classes}) in the proportions
+of a real distribution (A 65%, B 25%, C 8%, D 1.5%; shared/DOMAIN.md section 1). Most are companies
 (type 1), some individual businesses (type 2) and farmers' co-operatives (type 3), in eight
 districts and counties with GB/T 2260 codes 370302-370323.
 
-Records are drawn firm by firm: a few firms have many records, most have few, and riskier
-firms have more. What happens to a firm depends on its intended class: an A firm gets licences,
+Records are spread over the firms with a heavy tail: a few firms have many records, most have
+few (some none), and riskier firms have more. What happens to a firm depends on its intended class: an A firm gets licences,
 annual reports filed on time, inspections without findings, tax credit grade A or B,
 commendations and red lists, commitments it keeps; a D firm gets serious penalties, late or
 missing annual reports, abnormal-operations and serious-dishonesty listings, black lists, tax
