@@ -385,3 +385,108 @@ fn bad_records_are_rejected_precisely_and_append_nothing() {
     let (ok, _, err) = cli(&["uscc", "check", "11370306004220465X"]);
     assert!(!ok && err.contains("'W'"), "{err}");
 }
+
+/// Invariant 2 for records: every acknowledged record survives SIGKILL with its content, and the
+/// views rebuilt from the log are identical to the ones the restarted server keeps.
+#[test]
+fn acknowledged_records_and_contents_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &["--checkpoint-interval-ms", "5"]);
+    let url = server.url.clone();
+    let op = Signer { url: url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
+    let dept_key = new_key(dir.path(), "dept.key");
+    let auditor_key = new_key(dir.path(), "auditor.key");
+    let t = || IDENTITY_STATEMENT.to_owned();
+    statement(
+        &op,
+        &Statement::RegisterDepartment {
+            kind: t(),
+            code: "zibo-amr".into(),
+            name: "市场监管局".into(),
+            kinds: ["administrative_penalty".to_owned()].into(),
+            domains: Default::default(),
+            key: keyfile::public_b64(&dept_key),
+        },
+    );
+    statement(
+        &op,
+        &Statement::RegisterKey {
+            kind: t(),
+            role: verifier::identity::Role::Auditor,
+            name: "审计".into(),
+            key: keyfile::public_b64(&auditor_key),
+        },
+    );
+    let mut acknowledged = Vec::new();
+    let mut server = Some(server);
+    for round in 0..3u64 {
+        let s = server.take().unwrap_or_else(|| Server::start(&data, &["--checkpoint-interval-ms", "5"]));
+        let dept = Signer { url: s.url.clone(), key: dept_key.clone() };
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            let dept_key = dept_key.clone();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let mut k = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let envs: Vec<Envelope> = (k..k + 25)
+                        .map(|i| sign(&penalty(FIRM_A, &format!("r{round}-{i}"), 100 + i), &dept_key))
+                        .collect();
+                    k += 25;
+                    let bytes = serde_json::to_vec(&json!({ "records": envs })).unwrap();
+                    let headers = dept.headers("POST", "/v1/records", "", Some(&bytes));
+                    let mut req = ureq::post(&format!("{}/v1/records", dept.url));
+                    for (h, v) in &headers {
+                        req = req.set(h, v);
+                    }
+                    match req.send_bytes(&bytes) {
+                        Ok(r) => {
+                            let v: Value = r.into_json().unwrap();
+                            for (r, e) in v["results"].as_array().unwrap().iter().zip(envs) {
+                                assert_eq!(r["outcome"], "appended", "{r}");
+                                acked.push((r["index"].as_u64().unwrap(), e));
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                acked
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300 + 100 * round));
+        let killed =
+            Command::new("pkill").args(["-KILL", "-f", &format!("serve --data {}", data.display())]).status().unwrap();
+        assert!(killed.success());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        acknowledged.extend(writer.join().unwrap());
+        drop(s);
+    }
+    assert!(!acknowledged.is_empty());
+    let s = Server::start(&data, &[]);
+    let auditor = Signer { url: s.url.clone(), key: auditor_key };
+    let (status, h) = auditor.get(&format!("/v1/enterprises/{FIRM_A}/history"));
+    assert_eq!(status, 200, "{h}");
+    let by_index: std::collections::HashMap<u64, Value> =
+        h["entries"].as_array().unwrap().iter().map(|e| (e["index"].as_u64().unwrap(), e.clone())).collect();
+    let mut previous: Option<String> = None;
+    let mut indices: Vec<u64> = by_index.keys().copied().collect();
+    indices.sort_unstable();
+    for i in &indices {
+        let e = &by_index[i];
+        let header_bytes = BASE64_STANDARD.decode(e["header"].as_str().unwrap()).unwrap();
+        let content: EntryContent = serde_json::from_value(e["content"].clone()).unwrap();
+        content.check(&EntryHeader::parse(&header_bytes).unwrap()).unwrap();
+        assert_eq!(content.previous_leaf, previous, "the chain survives the crashes");
+        previous = Some(BASE64_STANDARD.encode(leaf_hash(&header_bytes).0));
+    }
+    for (index, env) in &acknowledged {
+        let e = by_index.get(index).unwrap_or_else(|| panic!("acknowledged record {index} is missing"));
+        let content: EntryContent = serde_json::from_value(e["content"].clone()).unwrap();
+        assert_eq!(&content.envelope, env, "acknowledged record {index} changed");
+    }
+    s.kill();
+    let (ok, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
+    assert!(ok && out.contains("identical"), "{out}{err}");
+}

@@ -249,6 +249,12 @@ fn fsck(data: &Path) -> Result<()> {
         "ok: {} entries re-hashed, {} tiles compared, {} checkpoints checked against the log key and the latest one",
         report.entries, report.tiles, report.checkpoints
     );
+    if report.index_lag > 0 {
+        println!(
+            "note: the checkpoint index lags the history by {} checkpoints (a crash); the next start indexes them",
+            report.index_lag
+        );
+    }
     if !report.uncommitted.truncated.is_empty() || !report.uncommitted.removed.is_empty() {
         println!(
             "note: an unacknowledged tail from a crash ({} files) will be cut at the next start",
