@@ -240,6 +240,23 @@ pub fn submit_envelopes(
     Ok((appended, duplicates, rejected))
 }
 
+/// Sends prepared envelopes with a progress bar and prints the tally; `Ok(false)` if anything
+/// (including `bad` lines rejected before sending) was rejected.
+fn send_all(
+    server: &str,
+    key: ed25519_dalek::SigningKey,
+    envelopes: Vec<(String, Envelope)>,
+    batch: usize,
+    bad: u64,
+) -> Result<bool> {
+    let bar = progress_bar(envelopes.len() as u64);
+    let client = Client::new(server, key);
+    let (a, d, r) = submit_envelopes(&client, envelopes, batch, &bar)?;
+    bar.finish_and_clear();
+    println!("{a} appended, {d} already on the log, {} rejected", r + bad);
+    Ok(r + bad == 0)
+}
+
 fn progress_bar(n: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(n);
     bar.set_style(
@@ -255,7 +272,7 @@ pub fn submit(file: &Path, key_path: &Path, server: &str, batch: usize) -> Resul
     let reader =
         std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
     let mut envelopes = Vec::new();
-    let mut bad = 0;
+    let mut bad = 0u64;
     for (i, line) in reader.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -289,12 +306,7 @@ pub fn submit(file: &Path, key_path: &Path, server: &str, batch: usize) -> Resul
             }
         }
     }
-    let bar = progress_bar(envelopes.len() as u64);
-    let client = Client::new(server, key);
-    let (a, d, r) = submit_envelopes(&client, envelopes, batch, &bar)?;
-    bar.finish_and_clear();
-    println!("{a} appended, {d} already on the log, {} rejected", r + bad);
-    Ok(r + bad == 0)
+    send_all(server, key, envelopes, batch, bad)
 }
 
 /// `creditlog import FILE.csv --kind KIND`: one record per row, columns as `creditlog kinds`
@@ -348,12 +360,7 @@ pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usi
             }
         }
     }
-    let bar = progress_bar(envelopes.len() as u64);
-    let client = Client::new(server, key);
-    let (a, d, r) = submit_envelopes(&client, envelopes, batch, &bar)?;
-    bar.finish_and_clear();
-    println!("{a} appended, {d} already on the log, {} rejected", r + bad);
-    Ok(r + bad == 0)
+    send_all(server, key, envelopes, batch, bad)
 }
 
 /// `creditlog history`: fetch and verify an enterprise's history.
