@@ -380,8 +380,12 @@ impl Log {
     ///
     /// If `size` is beyond the latest checkpoint or a stored hash is unreadable.
     pub fn tree_hash(&self, size: u64) -> Result<Hash, LedgerError> {
-        if size > self.latest().size {
-            return Err(LedgerError::SizeBeyondCheckpoint { size, latest: self.latest().size });
+        let latest = self.latest();
+        if size > latest.size {
+            return Err(LedgerError::SizeBeyondCheckpoint { size, latest: latest.size });
+        }
+        if size == latest.size {
+            return Ok(latest.root);
         }
         tlog_tiles::tree_hash(size, &self.inner.reader).map_err(|e| LedgerError::Proof(e.to_string()))
     }

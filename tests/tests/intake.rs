@@ -33,6 +33,8 @@ fn sign(record: &Value, key: &SigningKey) -> Envelope {
 fn new_key(dir: &Path, name: &str) -> SigningKey {
     let out = Command::new(binary()).args(["key", "new", "--out"]).arg(dir.join(name)).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.join(name)).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "key files are private to their owner");
     keyfile::read(&dir.join(name)).unwrap()
 }
 

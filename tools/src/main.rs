@@ -101,6 +101,11 @@ enum Command {
     },
     /// List the record kinds and their CSV columns.
     Kinds,
+    /// Scoring models.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
     /// Read an enterprise's history and verify it: checkpoint signature, every inclusion proof,
     /// every commitment, every author signature and the chain linking the entries.
     History {
@@ -125,6 +130,15 @@ enum Command {
         /// Data folder (the server must be stopped).
         #[arg(long)]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelCommand {
+    /// Validate a model file offline; every error names its place in the file.
+    Check {
+        /// The model file (TOML).
+        file: PathBuf,
     },
 }
 
@@ -306,6 +320,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Simulate(args) => simulate::run(args),
         Command::Rebuild { data } => rebuild(&data),
+        Command::Model { command: ModelCommand::Check { file } } => model_check(&file),
         Command::History { uscc, key, server, log_key } => {
             registry_cmds::history(&uscc, &key, &server, log_key.as_deref())
         }
@@ -331,6 +346,26 @@ impl std::fmt::Display for Partial {
     }
 }
 impl std::error::Error for Partial {}
+
+fn model_check(file: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let model = verifier::model::Model::parse(&text).map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+    fn count(ind: &verifier::model::Indicator) -> (usize, usize) {
+        ind.children.iter().map(count).fold((1, ind.points.len()), |(a, b), (c, d)| (a + c, b + d))
+    }
+    let (indicators, points) = model.indicators.iter().map(count).fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    println!("{}: valid model {:?} ({}), domain {}", file.display(), model.id, model.name, model.domain);
+    println!("hash (how decisions cite it): {}", verifier::model::Model::hash(text.as_bytes()));
+    println!(
+        "{} first-level indicators, {indicators} indicators in all, {points} observation points, {} overrides",
+        model.indicators.len(),
+        model.overrides.len()
+    );
+    let classes: Vec<String> =
+        model.classes.iter().map(|c| format!("{} ({}) from {}", c.label, c.name, c.min)).collect();
+    println!("classes: {}", classes.join(", "));
+    Ok(())
+}
 
 fn rebuild(data: &Path) -> Result<()> {
     let rt = runtime()?;

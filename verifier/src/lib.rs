@@ -19,6 +19,7 @@ pub mod date;
 pub mod entry;
 pub mod envelope;
 pub mod identity;
+pub mod model;
 pub mod proof;
 pub mod record;
 pub mod tile_path;
