@@ -71,6 +71,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/entries/{index}", get(read_entry))
         .route("/v1/enterprises/{uscc}/history", get(history))
         .route("/v1/keys/{keyid}", get(key_info))
+        .route("/v1/models", post(publish_model))
+        .route("/v1/models/{hash}", get(model_file))
+        .route("/v1/regrade", post(regrade))
+        .route("/v1/enterprises/{uscc}", get(grades))
+        .route("/v1/stats/grades", get(grade_stats))
         .layer(DefaultBodyLimit::max(64 << 20))
         .fallback(not_found)
         .with_state(state)
@@ -395,6 +400,9 @@ impl From<RegistryError> for Problem {
                 Problem::new(StatusCode::NOT_FOUND, "no-entry", "No such entry", e.to_string()).with_field("index")
             }
             RegistryError::Ledger(l) => Problem::from(l),
+            RegistryError::NoModel(_) => {
+                Problem::new(StatusCode::NOT_FOUND, "no-model", "No such model", e.to_string()).with_field("model")
+            }
             other => {
                 tracing::error!(error = %other, "registry failure");
                 Problem::internal()
@@ -564,4 +572,160 @@ async fn key_info(State(s): State<AppState>, Path(keyid): Path<String>) -> Resul
         "revoked_at_entry": k.revoked,
     }))
     .into_response())
+}
+
+fn require(principal: &Principal, allowed: impl Fn(&Principal) -> bool, what: &str) -> Result<(), Problem> {
+    if allowed(principal) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not entitled",
+            format!("{what}; this request is signed by {principal}"),
+        ))
+    }
+}
+
+fn is_grading_authority(p: &Principal) -> bool {
+    matches!(p, Principal::Role(verifier::identity::Role::GradingAuthority, _))
+}
+
+fn is_supervisor(p: &Principal) -> bool {
+    use verifier::identity::Role;
+    matches!(
+        p,
+        Principal::Department(_)
+            | Principal::Role(Role::GradingAuthority | Role::Auditor | Role::Court, _)
+            | Principal::Operator
+    )
+}
+
+async fn publish_model(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let principal = authenticate(&s, &method, &uri, &headers, &body, true)?.expect("required");
+    require(&principal, is_grading_authority, "scoring models are published by the grading authority")?;
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope of the model file: {e}"),
+        )
+    })?;
+    match registry(&s)?.publish_model(envelope).await? {
+        Outcome::Appended { index } | Outcome::Duplicate { index } => {
+            let hash =
+                registry(&s)?.models().into_iter().find(|(_, m)| m.index == index).map(|(h, _)| h).unwrap_or_default();
+            Ok(Json(serde_json::json!({ "index": index, "model": hash })).into_response())
+        }
+        Outcome::Rejected(r) => Err(Problem::new(
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            "model-rejected",
+            "Model refused",
+            r.rule,
+        )
+        .with_field(r.field)),
+    }
+}
+
+async fn model_file(State(s): State<AppState>, Path(hash): Path<String>) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let pm = reg.models().get(&hash).cloned().ok_or_else(|| RegistryError::NoModel(hash.clone()))?;
+    let view = reg.entry(pm.index, None)?;
+    let payload = BASE64_STANDARD.decode(&view.content.envelope.payload).map_err(|_| Problem::internal())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/toml; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+        ],
+        payload,
+    )
+        .into_response())
+}
+
+/// `POST /v1/regrade` body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RegradeRequest {
+    /// SHA-256 of the model.
+    pub model: String,
+    /// As-of date (default: today).
+    #[serde(default)]
+    pub as_of: Option<verifier::date::Date>,
+}
+
+async fn regrade(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let principal = authenticate(&s, &method, &uri, &headers, &body, true)?.expect("required");
+    require(&principal, is_grading_authority, "re-grading is run by the grading authority")?;
+    let req: RegradeRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected {{\"model\": hash, \"as_of\": \"YYYY-MM-DD\"}}: {e}"),
+        )
+    })?;
+    let as_of = req.as_of.unwrap_or_else(registry::grading::today);
+    let (summary, index) = registry(&s)?.regrade(&req.model, as_of, &|_, _| {}).await?;
+    Ok(Json(serde_json::json!({ "summary": summary, "index": index })).into_response())
+}
+
+async fn grades(
+    State(s): State<AppState>,
+    Path(uscc): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let uscc = verifier::uscc::Uscc::parse(&uscc).map_err(|e| {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-uscc", "Malformed Unified Social Credit Code", e.to_string())
+            .with_field("uscc")
+    })?;
+    let caller = authenticate(&s, &method, &uri, &headers, &[], true)?.expect("required");
+    let own = matches!(&caller, Principal::Enterprise(u) if u == uscc.as_str());
+    if !own && !is_supervisor(&caller) {
+        return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not entitled", format!("risk classes are internal to supervising departments and visible to the enterprise itself (DOMAIN §8); {caller} may not read them")));
+    }
+    let reg = registry(&s)?;
+    let mut out = Vec::new();
+    for g in reg.current_grades(uscc.as_str())? {
+        let decision = reg.decision(g.decision)?;
+        out.push(serde_json::json!({ "model": g.model, "class": g.class, "score": g.score, "as_of": g.as_of, "decision_index": g.decision, "decision": decision }));
+    }
+    Ok(Json(serde_json::json!({ "uscc": uscc.as_str(), "grades": out })).into_response())
+}
+
+async fn grade_stats(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let caller = authenticate(&s, &method, &uri, &headers, &[], true)?.expect("required");
+    require(&caller, is_supervisor, "the class distribution is internal to supervising departments")?;
+    let reg = registry(&s)?;
+    let models = reg.models();
+    let stats = reg.grade_stats()?;
+    let mut out = Vec::new();
+    for (hash, counts) in stats {
+        let total: u64 = counts.values().sum();
+        let classes: Vec<serde_json::Value> = models.get(&hash).map(|m| m.model.classes.clone()).unwrap_or_default().iter().map(|c| {
+            let n = counts.get(&c.label).copied().unwrap_or(0);
+            // Per mille, integer: no floats in anything a court may recompute.
+            serde_json::json!({ "class": c.label, "name": c.name, "firms": n, "per_mille": if total == 0 { 0 } else { n * 1000 / total } })
+        }).collect();
+        out.push(serde_json::json!({ "model": hash, "id": models.get(&hash).map(|m| m.model.id.clone()), "firms": total, "classes": classes }));
+    }
+    Ok(Json(serde_json::json!({ "models": out })).into_response())
 }

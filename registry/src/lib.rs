@@ -8,6 +8,7 @@
 //! from the log and the contents ([`Registry::rebuild_digest`]).
 
 pub mod content;
+pub mod grading;
 pub mod keyfile;
 
 use base64::prelude::*;
@@ -55,6 +56,9 @@ pub enum RegistryError {
     /// The caller may not see this.
     #[error("{0}")]
     Forbidden(String),
+    /// No published model with that hash.
+    #[error("no model with hash {0} is published on this log")]
+    NoModel(String),
     /// No such entry.
     #[error("entry {index} does not exist: the log holds {size} entries")]
     NoEntry {
@@ -112,6 +116,8 @@ pub struct EntryView {
 }
 
 struct Views {
+    models: sled::Tree,
+    grades: sled::Tree,
     dedup: sled::Tree,
     subjects: sled::Tree,
     identities: sled::Tree,
@@ -139,6 +145,8 @@ struct Inner {
     contents: ContentStore,
     book: RwLock<KeyBook>,
     intake: tokio::sync::Mutex<()>,
+    models: RwLock<BTreeMap<String, grading::PublishedModel>>,
+    signer: RwLock<Option<ed25519_dalek::SigningKey>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -195,15 +203,27 @@ impl Registry {
         let meta = db.open_tree("meta")?;
         let contents = ContentStore::open(&data.join("contents"), db.open_tree("contents")?, meta.clone())?;
         let views = Views {
+            models: db.open_tree("models")?,
+            grades: db.open_tree("grades")?,
             dedup: db.open_tree("dedup")?,
             subjects: db.open_tree("subjects")?,
             identities: db.open_tree("identities")?,
             meta,
         };
         let registry = Self {
-            inner: Arc::new(Inner { log, db, views, contents, book: RwLock::default(), intake: Default::default() }),
+            inner: Arc::new(Inner {
+                log,
+                db,
+                views,
+                contents,
+                book: RwLock::default(),
+                intake: Default::default(),
+                models: RwLock::default(),
+                signer: RwLock::default(),
+            }),
         };
         registry.load_book()?;
+        registry.load_models()?;
         registry.catch_up()?;
         if registry.inner.book.read().expect("lock").operator.is_none() {
             let path = data.join(OPERATOR_KEY_FILE);
@@ -228,6 +248,17 @@ impl Registry {
                         problem: format!("registering the operator: {}", r.rule),
                     })
                 }
+            }
+        }
+        // The server signs grade decisions with the operator key, when it holds it.
+        let path = data.join(OPERATOR_KEY_FILE);
+        if path.exists() {
+            let key = keyfile::read(&path)?;
+            let id = verifier::envelope::key_id(&key.verifying_key());
+            if registry.inner.book.read().expect("lock").operator.as_deref() == Some(id.as_str()) {
+                *registry.inner.signer.write().expect("lock") = Some(key);
+            } else {
+                tracing::warn!("operator.key is not the operator's current key; grade decisions are disabled");
             }
         }
         Ok(registry)
@@ -337,6 +368,9 @@ impl Registry {
                 v.identities.insert(index.to_be_bytes(), &[])?;
                 let mut book = self.inner.book.write().expect("lock");
                 apply_identity(&mut book, index, header, content)?;
+            }
+            if header.kind.starts_with("model/") || header.kind.starts_with("decision/") {
+                self.apply_grading(index, header, content)?;
             }
         }
         v.dedup.apply_batch(dedup)?;
@@ -478,7 +512,18 @@ impl Registry {
                 }
             }
         }
+        let appended_kinds: Vec<(String, String)> = prepared
+            .iter()
+            .map(|p| (p.kind.trim_start_matches("record/").to_owned(), p.subject.clone().unwrap_or_default()))
+            .collect();
         let indices = self.append_prepared(prepared).await?;
+        drop(_guard);
+        // Records a model marks as triggers re-grade their firm at once (动态调整).
+        let appended: Vec<(u64, String, String)> =
+            indices.iter().zip(appended_kinds).map(|(i, (k, u))| (*i, k, u)).collect();
+        if let Err(e) = self.instant_regrade(&appended).await {
+            tracing::error!(error = %e, "instant re-grading failed; the records are appended and the next scheduled run will grade them");
+        }
         let mut it = indices.into_iter();
         Ok(outcomes
             .into_iter()

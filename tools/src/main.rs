@@ -101,6 +101,33 @@ enum Command {
     },
     /// List the record kinds and their CSV columns.
     Kinds,
+    /// Run a scheduled full re-grade under a model (signed by a grading authority key).
+    Regrade {
+        /// SHA-256 of the model (as `creditlog model check` prints it).
+        #[arg(long)]
+        model: String,
+        /// As-of date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Grading authority key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+    },
+    /// Show a firm's current grades with the breakdown (the firm itself, departments, auditors).
+    Grades {
+        /// The enterprise's Unified Social Credit Code.
+        #[arg(long)]
+        uscc: String,
+        /// Key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+    },
     /// Scoring models.
     Model {
         #[command(subcommand)]
@@ -139,6 +166,17 @@ enum ModelCommand {
     Check {
         /// The model file (TOML).
         file: PathBuf,
+    },
+    /// Publish a model to the log (signed by a grading authority key).
+    Publish {
+        /// The model file (TOML); its exact bytes are signed and logged.
+        file: PathBuf,
+        /// Grading authority key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
     },
 }
 
@@ -321,6 +359,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Rebuild { data } => rebuild(&data),
         Command::Model { command: ModelCommand::Check { file } } => model_check(&file),
+        Command::Model { command: ModelCommand::Publish { file, key, server } } => {
+            registry_cmds::publish_model(&file, &key, &server)
+        }
+        Command::Regrade { model, as_of, key, server } => {
+            registry_cmds::regrade(&model, as_of.as_deref(), &key, &server)
+        }
+        Command::Grades { uscc, key, server } => registry_cmds::grades(&uscc, &key, &server),
         Command::History { uscc, key, server, log_key } => {
             registry_cmds::history(&uscc, &key, &server, log_key.as_deref())
         }

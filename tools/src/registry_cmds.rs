@@ -431,3 +431,98 @@ pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>)
     println!("ok: {} entries about {} verified, none hidden between them", entries.len(), uscc.as_str());
     Ok(())
 }
+
+/// `creditlog model publish`.
+pub fn publish_model(file: &Path, key_path: &Path, server: &str) -> Result<()> {
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let model = verifier::model::Model::parse(std::str::from_utf8(&text).context("the model file is not UTF-8")?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let key = keyfile::read(key_path)?;
+    let env = Envelope::sign(verifier::envelope::MODEL_TYPE, &text, &key);
+    let (status, v) = Client::new(server, key).post("/v1/models", &serde_json::to_value(&env)?)?;
+    if status != 200 {
+        bail!("the server refused the model ({status}): {}", problem_detail(&v));
+    }
+    println!("published {:?} at entry {}; cite it as {}", model.id, v["index"], v["model"].as_str().unwrap_or("?"));
+    Ok(())
+}
+
+/// `creditlog regrade`.
+pub fn regrade(model: &str, as_of: Option<&str>, key_path: &Path, server: &str) -> Result<()> {
+    let client = Client::new(server, keyfile::read(key_path)?);
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("re-grading every firm under model {}", &model[..model.len().min(12)]));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let (status, v) = client.post("/v1/regrade", &serde_json::json!({ "model": model, "as_of": as_of }))?;
+    spinner.finish_and_clear();
+    if status != 200 {
+        bail!("the server refused ({status}): {}", problem_detail(&v));
+    }
+    let s = &v["summary"];
+    println!(
+        "as of {}: {} firms evaluated, {} changed (a decision logged for each); run summary at entry {}",
+        s["as_of"].as_str().unwrap_or("?"),
+        s["evaluated"],
+        s["changed"],
+        v["index"]
+    );
+    Ok(())
+}
+
+/// `creditlog grades`.
+pub fn grades(uscc: &str, key_path: &Path, server: &str) -> Result<()> {
+    let uscc = verifier::uscc::Uscc::parse(uscc).map_err(|e| anyhow::anyhow!("--uscc: {e}"))?;
+    let (status, v) =
+        Client::new(server, keyfile::read(key_path)?).get(&format!("/v1/enterprises/{}", uscc.as_str()))?;
+    if status != 200 {
+        bail!("the server refused ({status}): {}", problem_detail(&v));
+    }
+    let grades = v["grades"].as_array().context("grades")?;
+    if grades.is_empty() {
+        println!("{}: not graded yet", uscc.as_str());
+    }
+    for g in grades {
+        let d = &g["decision"];
+        println!(
+            "model {}: class {} (score {}) as of {}, decision entry {}, trigger {}",
+            &g["model"].as_str().unwrap_or("?")[..12],
+            g["class"].as_str().unwrap_or("?"),
+            g["score"],
+            g["as_of"].as_str().unwrap_or("?"),
+            g["decision_index"],
+            d["trigger"].as_str().unwrap_or("?")
+        );
+        let b = &d["breakdown"];
+        println!("  base {}", b["base"]);
+        fn walk(line: &serde_json::Value, depth: usize) {
+            println!(
+                "{}{}: {} (raw {})",
+                "  ".repeat(depth),
+                line["id"].as_str().unwrap_or("?"),
+                line["capped"],
+                line["raw"]
+            );
+            for p in line["points"].as_array().into_iter().flatten() {
+                if p["points"].as_i64() != Some(0) {
+                    println!(
+                        "{}{}: {} from entries {}",
+                        "  ".repeat(depth + 1),
+                        p["id"].as_str().unwrap_or("?"),
+                        p["points"],
+                        p["records"]
+                    );
+                }
+            }
+            for c in line["children"].as_array().into_iter().flatten() {
+                walk(c, depth + 1);
+            }
+        }
+        for line in b["indicators"].as_array().into_iter().flatten() {
+            walk(line, 1);
+        }
+        if let Some(o) = b["overrides"].as_array().filter(|o| !o.is_empty()) {
+            println!("  overrides: {}", o.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "));
+        }
+    }
+    Ok(())
+}

@@ -24,6 +24,10 @@ use sha2::{Digest, Sha256};
 pub const RECORD_TYPE: &str = "application/vnd.creditlog.record+json";
 /// Payload type of an identity statement (registrations, rotations, revocations, bindings).
 pub const IDENTITY_TYPE: &str = "application/vnd.creditlog.identity+json";
+/// Payload type of a published scoring model (the exact TOML file).
+pub const MODEL_TYPE: &str = "application/vnd.creditlog.model+toml";
+/// Payload type of a grade decision or a re-grading run summary.
+pub const DECISION_TYPE: &str = "application/vnd.creditlog.decision+json";
 
 /// The id of an Ed25519 public key.
 pub fn key_id(key: &VerifyingKey) -> String {
