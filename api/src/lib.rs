@@ -723,7 +723,7 @@ async fn grade_stats(
         let classes: Vec<serde_json::Value> = models.get(&hash).map(|m| m.model.classes.clone()).unwrap_or_default().iter().map(|c| {
             let n = counts.get(&c.label).copied().unwrap_or(0);
             // Per mille, integer: no floats in anything a court may recompute.
-            serde_json::json!({ "class": c.label, "name": c.name, "firms": n, "per_mille": if total == 0 { 0 } else { n * 1000 / total } })
+            serde_json::json!({ "class": c.label, "name": c.name, "firms": n, "per_mille": (n * 1000).checked_div(total).unwrap_or(0) })
         }).collect();
         out.push(serde_json::json!({ "model": hash, "id": models.get(&hash).map(|m| m.model.id.clone()), "firms": total, "classes": classes }));
     }
