@@ -128,10 +128,20 @@ pub fn today() -> Date {
 /// The stop dates that retractions and list removals among `records` put on other records.
 pub fn stop_dates(records: &[(u64, Record)]) -> BTreeMap<u64, Date> {
     let mut stopped = BTreeMap::new();
+    // A removal that does not give the listing's index names its date: the listing of that kind
+    // on that date is the one removed.
+    let listed_on = |kind: verifier::record::RecordKind, date: Date| {
+        records.iter().find(|(_, l)| l.kind() == kind && l.date() == date).map(|(i, _)| *i)
+    };
     for (_, r) in records {
         let target = match r.fields() {
             RecordFields::Retraction(f) => Some(f.target_index),
-            RecordFields::AbnormalOperationsRemoval(f) | RecordFields::SeriousDishonestyRemoval(f) => f.listing_index,
+            RecordFields::AbnormalOperationsRemoval(f) => f
+                .listing_index
+                .or_else(|| listed_on(verifier::record::RecordKind::AbnormalOperationsListing, f.listing_date)),
+            RecordFields::SeriousDishonestyRemoval(f) => f
+                .listing_index
+                .or_else(|| listed_on(verifier::record::RecordKind::SeriousDishonestyListing, f.listing_date)),
             _ => None,
         };
         if let Some(t) = target {

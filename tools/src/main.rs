@@ -2,6 +2,7 @@
 
 mod bench;
 mod client;
+mod demo;
 mod registry_cmds;
 mod simulate;
 
@@ -32,6 +33,8 @@ struct Cli {
 enum Command {
     /// Run the server on the log in a data folder (created on first start).
     Serve(ServeArgs),
+    /// Run the server with a simulated city loaded and graded (first run loads it).
+    Demo(demo::DemoArgs),
     /// Commands about the log itself.
     Log {
         #[command(subcommand)]
@@ -319,6 +322,7 @@ fn fsck(data: &Path) -> Result<()> {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => runtime()?.block_on(serve(args)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(args)),
         Command::Log { command: LogCommand::Key { data } } => {
             let key = LogKey::load(&data).with_context(|| format!("reading the log key of {}", data.display()))?;
             println!("{}", key.verifier_key);

@@ -418,10 +418,13 @@ pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>)
         let (status, k) = client.get(&format!("/v1/keys/{}", header.author))?;
         let signed = if status == 200 {
             let vk = verifier::identity::decode_key(k["public_key"].as_str().unwrap_or_default())?;
-            content
-                .envelope
-                .open(if header.kind.starts_with("identity/") { IDENTITY_TYPE } else { RECORD_TYPE }, &vk)
-                .with_context(|| format!("entry {index}"))?;
+            let payload_type = match header.kind.split('/').next() {
+                Some("identity") => IDENTITY_TYPE,
+                Some("decision") => verifier::envelope::DECISION_TYPE,
+                Some("model") => verifier::envelope::MODEL_TYPE,
+                _ => RECORD_TYPE,
+            };
+            content.envelope.open(payload_type, &vk).with_context(|| format!("entry {index}"))?;
             format!("signed by {}", k["holder"].as_str().unwrap_or("?"))
         } else {
             "author key not public".to_owned()

@@ -40,16 +40,16 @@ use verifier::uscc::{Uscc, ALPHABET};
 pub struct SimulateArgs {
     /// Output folder; must not exist or be empty.
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Number of enterprises.
     #[arg(long)]
-    firms: usize,
+    pub firms: usize,
     /// Number of department records.
     #[arg(long)]
-    records: usize,
+    pub records: usize,
     /// Seed: the same seed, --firms and --records give byte-identical files, keys included.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
 }
 
 /// First and last day of the simulated records.

@@ -125,7 +125,7 @@ pub enum OverrideEffect {
         /// The class label.
         class: String,
     },
-    /// At least `classes` classes worse than the previous decision (an instant downgrade).
+    /// At least `classes` classes worse than the class the score gives (an instant downgrade).
     Downgrade {
         /// How many classes.
         classes: u32,
@@ -324,8 +324,19 @@ impl Model {
         }
         for (i, o) in self.overrides.iter().enumerate() {
             let path = format!("overrides[{i}]");
-            if o.kind != "*" {
+            if !ids.insert(o.id.clone()) {
+                return Err(err(format!("{path}.id"), format!("id {:?} is used twice", o.id)));
+            }
+            if o.kind == "*" {
+                if !matches!(o.effect, OverrideEffect::LimitUpgrade { .. }) {
+                    return Err(err(
+                        format!("{path}.kind"),
+                        "\"*\" (every firm) is only allowed with effect = \"limit_upgrade\"",
+                    ));
+                }
+            } else {
                 check_kind(&o.kind, &format!("{path}.kind"))?;
+                check_fields(&o.kind, &o.conditions, &path)?;
             }
             match &o.effect {
                 OverrideEffect::Force { class } if !labels.contains(class.as_str()) => {
@@ -386,8 +397,9 @@ impl Model {
                     class = self.class_index(label).unwrap_or(worst);
                 }
                 OverrideEffect::Downgrade { classes } => {
-                    let from = previous.unwrap_or(score_class);
-                    class = class.max((from + *classes as usize).min(worst));
+                    // Relative to the class the score gives, not to the previous decision, so
+                    // that re-grading while the record is in force does not compound the fall.
+                    class = class.max((score_class + *classes as usize).min(worst));
                 }
                 OverrideEffect::LimitUpgrade { classes } => {
                     if let Some(p) = previous {
@@ -424,7 +436,7 @@ fn check_indicator(ind: &Indicator, path: &str, level: u32, ids: &mut BTreeSet<S
     if ind.min > 0 || ind.max < 0 {
         return Err(err(path.to_owned(), "an indicator's cap runs from min ≤ 0 to max ≥ 0"));
     }
-    if level > 3 && !ind.children.is_empty() {
+    if level >= 3 && !ind.children.is_empty() {
         return Err(err(
             format!("{path}.children"),
             "indicators go three levels deep; observation points sit under them",
@@ -445,14 +457,26 @@ fn check_indicator(ind: &Indicator, path: &str, level: u32, ids: &mut BTreeSet<S
         if p.max_count == 0 {
             return Err(err(format!("{pp}.max_count"), "must be at least 1"));
         }
-        let columns = crate::record::csv_columns(p.kind.parse().expect("checked"));
-        for field in p.conditions.keys() {
-            if !columns.contains(&field.as_str()) {
-                return Err(err(
-                    format!("{pp}.match.{field}"),
-                    format!("{} has no field {field:?}; its fields are {}", p.kind, columns.join(", ")),
-                ));
-            }
+        check_fields(&p.kind, &p.conditions, &pp)?;
+    }
+    Ok(())
+}
+
+/// Every field a condition names exists in the record kind.
+fn check_fields(
+    kind: &str,
+    conditions: &std::collections::BTreeMap<String, Condition>,
+    path: &str,
+) -> Result<(), ModelError> {
+    let columns = crate::record::csv_columns(
+        kind.parse().map_err(|e: crate::record::UnknownName| err(format!("{path}.kind"), e.to_string()))?,
+    );
+    for field in conditions.keys() {
+        if !columns.contains(&field.as_str()) {
+            return Err(err(
+                format!("{path}.match.{field}"),
+                format!("{kind} has no field {field:?}; its fields are {}", columns.join(", ")),
+            ));
         }
     }
     Ok(())

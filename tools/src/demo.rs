@@ -1,0 +1,249 @@
+//! `creditlog demo`: the server with a simulated city loaded, graded, and ready to explore.
+
+use crate::{open_log, LogArgs};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use registry::{keyfile, Outcome, Registry};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::Path;
+use verifier::envelope::{Envelope, IDENTITY_TYPE, MODEL_TYPE};
+use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+
+/// The shipped models, built into the binary so the demo runs from any folder.
+pub const SHIPPED_MODELS: [(&str, &str); 2] = [
+    ("general.toml", include_str!("../../models/general.toml")),
+    ("food_production.toml", include_str!("../../models/food_production.toml")),
+];
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Data folder; loaded on the first run, reused afterwards.
+    #[arg(long, default_value = "demo-data")]
+    data: std::path::PathBuf,
+    /// Origin (name) of the demo log.
+    #[arg(long, default_value = "creditlog.localhost/demo-city")]
+    origin: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Milliseconds between two published checkpoints.
+    #[arg(long, default_value_t = 20)]
+    checkpoint_interval_ms: u64,
+    /// Simulated enterprises.
+    #[arg(long, default_value_t = 10_000)]
+    firms: usize,
+    /// Simulated department records.
+    #[arg(long, default_value_t = 200_000)]
+    records: usize,
+    /// Simulation seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DemoState {
+    example_firm: String,
+    general_model: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SimDept {
+    code: String,
+    name: String,
+    kinds: Vec<String>,
+    domains: Vec<String>,
+    key_file: String,
+}
+
+async fn statement(reg: &Registry, signer: &ed25519_dalek::SigningKey, st: Statement) -> Result<u64> {
+    match reg.submit_identity(Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), signer)).await? {
+        Outcome::Appended { index } | Outcome::Duplicate { index } => Ok(index),
+        Outcome::Rejected(r) => bail!("{}: {}: {}", st.action(), r.field, r.rule),
+    }
+}
+
+fn key_at(path: &Path) -> Result<ed25519_dalek::SigningKey> {
+    if path.exists() {
+        return Ok(keyfile::read(path)?);
+    }
+    let k = keyfile::generate();
+    keyfile::write(path, &k)?;
+    Ok(k)
+}
+
+async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
+    let sim = args.data.join("sim");
+    if !sim.join("departments.json").exists() {
+        eprintln!("simulating {} firms and {} records (seed {})...", args.firms, args.records, args.seed);
+        crate::simulate::run(crate::simulate::SimulateArgs {
+            out: sim.clone(),
+            firms: args.firms,
+            records: args.records,
+            seed: args.seed,
+        })?;
+    }
+    let operator = keyfile::read(&args.data.join(registry::OPERATOR_KEY_FILE))?;
+    let t = || IDENTITY_STATEMENT.to_owned();
+    let depts: Vec<SimDept> = serde_json::from_slice(&std::fs::read(sim.join("departments.json"))?)?;
+    for d in &depts {
+        let key = keyfile::read(&sim.join(&d.key_file))?;
+        statement(
+            reg,
+            &operator,
+            Statement::RegisterDepartment {
+                kind: t(),
+                code: d.code.clone(),
+                name: d.name.clone(),
+                kinds: d.kinds.iter().cloned().collect(),
+                domains: d.domains.iter().cloned().collect(),
+                key: keyfile::public_b64(&key),
+            },
+        )
+        .await?;
+    }
+    let keys = args.data.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let ga = key_at(&keys.join("grading-authority.key"))?;
+    statement(
+        reg,
+        &operator,
+        Statement::RegisterKey {
+            kind: t(),
+            role: Role::GradingAuthority,
+            name: "市信用办 (demo)".into(),
+            key: keyfile::public_b64(&ga),
+        },
+    )
+    .await?;
+    let auditor = key_at(&keys.join("auditor.key"))?;
+    statement(
+        reg,
+        &operator,
+        Statement::RegisterKey {
+            kind: t(),
+            role: Role::Auditor,
+            name: "审计局 (demo)".into(),
+            key: keyfile::public_b64(&auditor),
+        },
+    )
+    .await?;
+
+    // Every department's signed records, as `creditlog submit` would send them.
+    let mut files: Vec<_> = std::fs::read_dir(sim.join("records"))?.flatten().map(|e| e.path()).collect();
+    files.sort();
+    let total: u64 = args.records as u64;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("loading records {bar:40} {pos}/{len} {per_sec}").expect("template"),
+    );
+    for f in files {
+        let reader = std::io::BufReader::new(std::fs::File::open(&f)?);
+        let mut chunk = Vec::with_capacity(2000);
+        for line in reader.lines() {
+            chunk.push(serde_json::from_str::<Envelope>(&line?).with_context(|| format!("{}", f.display()))?);
+            if chunk.len() == 2000 {
+                bar.inc(submit(reg, std::mem::take(&mut chunk)).await?);
+            }
+        }
+        if !chunk.is_empty() {
+            bar.inc(submit(reg, chunk).await?);
+        }
+    }
+    bar.finish_and_clear();
+
+    // The example firm: the first simulated firm, with its key bound at the market regulator.
+    let firms = std::fs::read_to_string(sim.join("firms.csv"))?;
+    let example = firms.lines().nth(1).and_then(|l| l.split(',').next()).context("firms.csv has no firm")?.to_owned();
+    let firm_key = key_at(&keys.join("example-firm.key"))?;
+    let amr = depts
+        .iter()
+        .find(|d| d.kinds.iter().any(|k| k == "administrative_licence"))
+        .context("a department that binds keys")?;
+    statement(
+        reg,
+        &keyfile::read(&sim.join(&amr.key_file))?,
+        Statement::BindEnterpriseKey { kind: t(), subject: example.clone(), key: keyfile::public_b64(&firm_key) },
+    )
+    .await?;
+
+    // The shipped models, published by the grading authority, then one full re-grade.
+    let mut general = String::new();
+    for (name, text) in SHIPPED_MODELS {
+        match reg.publish_model(Envelope::sign(MODEL_TYPE, text.as_bytes(), &ga)).await? {
+            Outcome::Appended { .. } | Outcome::Duplicate { .. } => {}
+            Outcome::Rejected(r) => bail!("publishing {name}: {}: {}", r.field, r.rule),
+        }
+        if name == "general.toml" {
+            general = verifier::model::Model::hash(text.as_bytes());
+        }
+    }
+    let bar = indicatif::ProgressBar::new(args.firms as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("re-grading {bar:40} {pos}/{len} firms {per_sec}").expect("template"),
+    );
+    let (summary, _) = reg.regrade(&general, registry::grading::today(), &|done, _| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    eprintln!("graded {} firms under the general model ({} decisions)", summary.evaluated, summary.changed);
+    Ok(DemoState { example_firm: example, general_model: general })
+}
+
+async fn submit(reg: &Registry, chunk: Vec<Envelope>) -> Result<u64> {
+    let n = chunk.len() as u64;
+    let outcomes = reg.submit_records(chunk).await?;
+    if let Some(Outcome::Rejected(r)) = outcomes.iter().find(|o| matches!(o, Outcome::Rejected(_))) {
+        bail!("a simulated record was rejected: {}: {}", r.field, r.rule);
+    }
+    Ok(n)
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let log_args = LogArgs {
+        data: args.data.clone(),
+        origin: Some(args.origin.clone()),
+        checkpoint_interval_ms: args.checkpoint_interval_ms,
+    };
+    let (log, _) = open_log(&log_args)?;
+    let reg = Registry::open(&args.data, log.clone()).await.context("opening the registry")?;
+    let state_path = args.data.join("demo.json");
+    let state: DemoState = if state_path.exists() {
+        serde_json::from_slice(&std::fs::read(&state_path)?)?
+    } else {
+        let s = load(&args, &reg).await?;
+        std::fs::write(&state_path, serde_json::to_vec_pretty(&s)?)?;
+        s
+    };
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let stats = reg.grade_stats()?;
+    let models = reg.models();
+    println!("log: {} ({} entries)", log.origin(), log.committed_size());
+    println!("verifier key: {}", log.verifier_key());
+    println!("listening on {url}");
+    if let (Some(counts), Some(pm)) = (stats.get(&state.general_model), models.get(&state.general_model)) {
+        let total: u64 = counts.values().sum();
+        println!("class distribution under the general model ({}), {total} firms:", pm.model.name);
+        for c in &pm.model.classes {
+            let n = counts.get(&c.label).copied().unwrap_or(0);
+            let per_mille = (n * 1000).checked_div(total).unwrap_or(0);
+            println!("  {} {}: {n} ({}.{}%)", c.label, c.name, per_mille / 10, per_mille % 10);
+        }
+    }
+    let data = args.data.display();
+    let firm = &state.example_firm;
+    println!("try:");
+    println!("creditlog grades --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
+    println!(
+        "creditlog history --uscc {firm} --key {data}/keys/example-firm.key --server {url} --log-key '{}'",
+        log.verifier_key()
+    );
+    println!(
+        "creditlog regrade --model {} --key {data}/keys/grading-authority.key --server {url}",
+        state.general_model
+    );
+    println!("creditlog grades --uscc {firm} --key {data}/keys/auditor.key --server {url}");
+    let app = api::app(api::AppState::new(log, Some(reg), false));
+    axum::serve(listener, app).with_graceful_shutdown(crate::shutdown_signal()).await.context("serving HTTP")?;
+    Ok(())
+}
