@@ -273,12 +273,8 @@ impl Registry {
 
     /// The firm's records as scoring sees them: `(index, record)` in log order.
     fn firm_records(&self, uscc: &str) -> Result<Vec<(u64, Record)>, RegistryError> {
-        let mut prefix = uscc.as_bytes().to_vec();
-        prefix.push(0);
         let mut out = Vec::new();
-        for item in self.inner.views.subjects.scan_prefix(&prefix) {
-            let (k, _) = item?;
-            let index = u64::from_be_bytes(k[prefix.len()..].try_into().unwrap_or([0; 8]));
+        for index in self.subject_indices(uscc)? {
             let Some((header, content)) = self.read_entry(index)? else { continue };
             if !header.kind.starts_with("record/") {
                 continue;

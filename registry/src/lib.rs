@@ -683,6 +683,18 @@ impl Registry {
         Ok(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content })
     }
 
+    /// Indices of every entry about `uscc`, ascending (the history index).
+    pub(crate) fn subject_indices(&self, uscc: &str) -> Result<Vec<u64>, RegistryError> {
+        let mut prefix = uscc.as_bytes().to_vec();
+        prefix.push(0);
+        let mut out = Vec::new();
+        for item in self.inner.views.subjects.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            out.push(u64::from_be_bytes(k[prefix.len()..].try_into().unwrap_or([0; 8])));
+        }
+        Ok(out)
+    }
+
     /// Leaf hash of the newest entry about `uscc`, if any.
     fn chain_head(&self, uscc: &str) -> Result<Option<[u8; 32]>, RegistryError> {
         let mut prefix = uscc.as_bytes().to_vec();
@@ -707,12 +719,8 @@ impl Registry {
                 return Err(RegistryError::Forbidden(format!("{caller} may not read the history of enterprise {uscc}")))
             }
         };
-        let mut prefix = uscc.as_bytes().to_vec();
-        prefix.push(0);
         let mut out = Vec::new();
-        for item in self.inner.views.subjects.scan_prefix(&prefix) {
-            let (k, _) = item?;
-            let index = u64::from_be_bytes(k[prefix.len()..].try_into().unwrap_or([0; 8]));
+        for index in self.subject_indices(uscc)? {
             let (header, content) = self.read_entry(index)?.ok_or_else(|| RegistryError::Inconsistent {
                 index,
                 problem: "indexed but not a registry entry".into(),
