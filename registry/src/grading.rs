@@ -488,8 +488,19 @@ impl Registry {
         Ok((summary, *indices.last().expect("the summary")))
     }
 
+    /// Scores one firm under `model` as of `as_of` without logging anything: the work of an
+    /// instant re-grade before its append (used by `creditlog bench regrade`).
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::NoModel`]; storage failures.
+    pub fn score_firm(&self, uscc: &str, model: &str, as_of: Date) -> Result<Option<Decision>, RegistryError> {
+        let pm = self.models().get(model).cloned().ok_or_else(|| RegistryError::NoModel(model.to_owned()))?;
+        self.decide(uscc, model, &pm, as_of, Trigger::Override, None)
+    }
+
     /// Every USCC with at least one entry, in order.
-    fn firms(&self) -> Result<Vec<String>, RegistryError> {
+    pub fn firms(&self) -> Result<Vec<String>, RegistryError> {
         let mut out: Vec<String> = Vec::new();
         for item in self.inner.views.subjects.iter() {
             let (k, _) = item?;
