@@ -742,7 +742,13 @@ impl Registry {
     pub fn views_digest(&self) -> Result<String, RegistryError> {
         let mut h = Sha256::new();
         let v = &self.inner.views;
-        for (name, tree) in [("dedup", &v.dedup), ("subjects", &v.subjects), ("identities", &v.identities)] {
+        for (name, tree) in [
+            ("dedup", &v.dedup),
+            ("subjects", &v.subjects),
+            ("identities", &v.identities),
+            ("models", &v.models),
+            ("grades", &v.grades),
+        ] {
             h.update(name.as_bytes());
             for item in tree.iter() {
                 let (k, val) = item?;
