@@ -134,18 +134,21 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
     // Inspections are not triggers in this model: no grade yet.
     assert_eq!(grade(&firm).1["grades"].as_array().unwrap().len(), 0);
 
+    let regrade_cli = || {
+        cli(&[
+            "regrade",
+            "--model",
+            &hash,
+            "--as-of",
+            "2026-06-01",
+            "--key",
+            ga_path.to_str().unwrap(),
+            "--server",
+            &url,
+        ])
+    };
     // A scheduled re-grade: 60 + 15 capped at +10 = 70, class B.
-    let (ok, out, err) = cli(&[
-        "regrade",
-        "--model",
-        &hash,
-        "--as-of",
-        "2026-06-01",
-        "--key",
-        ga_path.to_str().unwrap(),
-        "--server",
-        &url,
-    ]);
+    let (ok, out, err) = regrade_cli();
     assert!(ok && out.contains("1 firms evaluated, 1 changed"), "{out}{err}");
     let (s, g) = grade(&firm);
     assert_eq!(s, 200, "{g}");
@@ -171,31 +174,11 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
         json!({"listing_date": "2026-04-01", "listing_index": listing, "ground": "credit_repaired"}),
     )]);
     assert_eq!(grade(&firm).1["grades"][0]["class"], "D", "removal is not a trigger in this model");
-    let (ok, out, err) = cli(&[
-        "regrade",
-        "--model",
-        &hash,
-        "--as-of",
-        "2026-06-01",
-        "--key",
-        ga_path.to_str().unwrap(),
-        "--server",
-        &url,
-    ]);
+    let (ok, out, err) = regrade_cli();
     assert!(ok && out.contains("1 changed"), "{out}{err}");
     assert_eq!(grade(&firm).1["grades"][0]["class"], "B");
     // Nothing changed: the next run appends no decision, only its summary.
-    let (ok, out, _) = cli(&[
-        "regrade",
-        "--model",
-        &hash,
-        "--as-of",
-        "2026-06-01",
-        "--key",
-        ga_path.to_str().unwrap(),
-        "--server",
-        &url,
-    ]);
+    let (ok, out, _) = regrade_cli();
     assert!(ok && out.contains("0 changed"), "{out}");
 
     // A decision under an unknown model cannot be made.
