@@ -317,9 +317,13 @@ impl Registry {
     /// Reads header and content of entry `index`; `None` for an entry that is not a registry
     /// header (a raw ledger entry).
     fn read_entry(&self, index: u64) -> Result<Option<(EntryHeader, EntryContent)>, RegistryError> {
-        let bytes = self.inner.log.entry(index)?;
-        let Ok(header) = EntryHeader::parse(&bytes) else { return Ok(None) };
-        let leaf = leaf_hash(&bytes).0;
+        self.open_entry(index, &self.inner.log.entry(index)?)
+    }
+
+    /// Header and content of entry `index`, given its bytes as read from the log.
+    fn open_entry(&self, index: u64, bytes: &[u8]) -> Result<Option<(EntryHeader, EntryContent)>, RegistryError> {
+        let Ok(header) = EntryHeader::parse(bytes) else { return Ok(None) };
+        let leaf = leaf_hash(bytes).0;
         let raw = self.inner.contents.get(&leaf)?.ok_or_else(|| RegistryError::Inconsistent {
             index,
             problem: "its content is missing from the content store".into(),
@@ -335,7 +339,7 @@ impl Registry {
         let mut n = 0;
         for index in self.applied()?..size {
             let bytes = self.inner.log.entry(index)?;
-            if let Some((header, content)) = self.read_entry(index)? {
+            if let Some((header, content)) = self.open_entry(index, &bytes)? {
                 self.apply(index, &bytes, &header, &content)?;
             }
             self.inner.views.meta.insert(b"applied", &(index + 1).to_be_bytes())?;
@@ -672,7 +676,7 @@ impl Registry {
             return Err(RegistryError::NoEntry { index, size });
         }
         let bytes = self.inner.log.entry(index)?;
-        let (header, content) = self.read_entry(index)?.ok_or_else(|| {
+        let (header, content) = self.open_entry(index, &bytes)?.ok_or_else(|| {
             RegistryError::Forbidden(format!("entry {index} is a raw ledger entry with no registry content"))
         })?;
         if !self.entitled(caller, &header, &content) {
@@ -721,12 +725,12 @@ impl Registry {
         };
         let mut out = Vec::new();
         for index in self.subject_indices(uscc)? {
-            let (header, content) = self.read_entry(index)?.ok_or_else(|| RegistryError::Inconsistent {
+            let bytes = self.inner.log.entry(index)?;
+            let (header, content) = self.open_entry(index, &bytes)?.ok_or_else(|| RegistryError::Inconsistent {
                 index,
                 problem: "indexed but not a registry entry".into(),
             })?;
             if whole || self.entitled(Some(caller), &header, &content) {
-                let bytes = self.inner.log.entry(index)?;
                 out.push(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content });
             }
         }
