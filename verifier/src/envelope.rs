@@ -26,6 +26,8 @@ pub const RECORD_TYPE: &str = "application/vnd.creditlog.record+json";
 pub const IDENTITY_TYPE: &str = "application/vnd.creditlog.identity+json";
 /// Payload type of a published scoring model (the exact TOML file).
 pub const MODEL_TYPE: &str = "application/vnd.creditlog.model+toml";
+/// Payload type of a re-grading order by the grading authority.
+pub const ORDER_TYPE: &str = "application/vnd.creditlog.order+json";
 /// Payload type of a grade decision or a re-grading run summary.
 pub const DECISION_TYPE: &str = "application/vnd.creditlog.decision+json";
 
@@ -163,10 +165,21 @@ impl Envelope {
         if named != given {
             return Err(EnvelopeError::KeyMismatch { named: named.to_owned(), given });
         }
-        key.verify(&pae(expected, &payload), &Signature::from_bytes(&sig))
-            .map_err(|_| EnvelopeError::BadSignature { keyid: given })?;
+        verify_signature(key, &pae(expected, &payload), &sig)
+            .map_err(|()| EnvelopeError::BadSignature { keyid: given })?;
         Ok(payload)
     }
+}
+
+/// The one place a creditlog author signature is checked (envelopes, binding proofs): `Ok` if
+/// `signature` is a valid Ed25519 signature of `message` by `key`.
+///
+/// # Errors
+///
+/// `Err(())` if it is not.
+#[allow(clippy::result_unit_err)]
+pub fn verify_signature(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -> Result<(), ()> {
+    key.verify(message, &Signature::from_bytes(signature)).map_err(|_| ())
 }
 
 /// Checks many envelopes at once with Ed25519 batch verification (about twice as fast per

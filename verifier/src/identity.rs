@@ -13,7 +13,12 @@
 //! | `register_key` | operator | a key for a role: grading authority, auditor, court, witness |
 //! | `rotate_key` | operator, or the old key itself | the new key takes the old key's place; the old one stops counting |
 //! | `revoke_key` | operator | the key stops counting |
-//! | `bind_enterprise_key` | a department key | binds an enterprise's key to its USCC, as at a service counter |
+//! | `bind_enterprise_key` | a key of a department with the `register_enterprises` capability, carrying the enterprise's own signature over the binding | binds an enterprise's key to its USCC, as at a service counter |
+//!
+//! Revocation: the operator revokes any key but its own; a department revokes the enterprise keys
+//! that it bound. A statement that concerns an enterprise's key (its binding, and the revocation
+//! or rotation of an enterprise key) is an entry *about* that enterprise, so the firm sees every
+//! binding and revocation of its keys in its own history ([`KeyBook::statement_subject`]).
 
 use base64::prelude::*;
 use ed25519_dalek::VerifyingKey;
@@ -35,6 +40,34 @@ pub enum Role {
     Court,
     /// Cosigns checkpoints.
     Witness,
+    /// The server's key that signs grade decisions and re-grading run summaries.
+    Grader,
+}
+
+/// What a department may do beyond submitting records of its kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Binds enterprises' keys to their USCCs (the market regulator registers firms).
+    RegisterEnterprises,
+}
+
+/// Payload type of the enterprise's proof of possession inside a `bind_enterprise_key`
+/// statement (DSSE pre-authentication encoding, as for envelopes).
+pub const BINDING_PROOF_TYPE: &str = "application/vnd.creditlog.key-binding";
+
+/// The exact bytes an enterprise signs to show that it holds the key being bound to its USCC:
+/// `PAE(BINDING_PROOF_TYPE, "creditlog.binding/v1\n" || USCC || "\n" || base64 key || "\n")`.
+pub fn binding_message(subject: &str, key_b64: &str) -> Vec<u8> {
+    crate::envelope::pae(BINDING_PROOF_TYPE, format!("creditlog.binding/v1\n{subject}\n{key_b64}\n").as_bytes())
+}
+
+/// Signs the binding of `key` to `subject` with the enterprise's own key: the `proof` field of a
+/// `bind_enterprise_key` statement.
+pub fn sign_binding(subject: &str, key: &ed25519_dalek::SigningKey) -> String {
+    use ed25519_dalek::Signer;
+    let key_b64 = BASE64_STANDARD.encode(key.verifying_key().as_bytes());
+    BASE64_STANDARD.encode(key.sign(&binding_message(subject, &key_b64)).to_bytes())
 }
 
 /// Who a key belongs to.
@@ -92,6 +125,9 @@ pub enum Statement {
         /// Supervision domains, e.g. `market`, `tax`.
         #[serde(default)]
         domains: BTreeSet<String>,
+        /// Capabilities beyond records, e.g. `register_enterprises`.
+        #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+        capabilities: BTreeSet<Capability>,
         /// Its first public key, base64.
         key: String,
     },
@@ -146,6 +182,9 @@ pub enum Statement {
         subject: String,
         /// The enterprise's public key, base64.
         key: String,
+        /// The enterprise's signature over [`binding_message`] with that key, base64: proof
+        /// that the enterprise holds the key and agrees to the binding.
+        proof: String,
     },
 }
 
@@ -160,14 +199,6 @@ impl Statement {
             Statement::RotateKey { .. } => "rotate_key",
             Statement::RevokeKey { .. } => "revoke_key",
             Statement::BindEnterpriseKey { .. } => "bind_enterprise_key",
-        }
-    }
-
-    /// The enterprise this statement is about, if any (its content is then private).
-    pub fn subject(&self) -> Option<&str> {
-        match self {
-            Statement::BindEnterpriseKey { subject, .. } => Some(subject),
-            _ => None,
         }
     }
 
@@ -210,6 +241,9 @@ pub struct KeyRecord {
     pub registered: u64,
     /// Index of the entry that revoked or rotated it out, if any.
     pub revoked: Option<u64>,
+    /// For an enterprise key: the department that bound it (which may also revoke it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_by: Option<String>,
 }
 
 impl KeyRecord {
@@ -232,6 +266,9 @@ pub struct Department {
     pub kinds: BTreeSet<String>,
     /// Supervision domains.
     pub domains: BTreeSet<String>,
+    /// Capabilities beyond records.
+    #[serde(default)]
+    pub capabilities: BTreeSet<Capability>,
 }
 
 /// Why an identity statement or a signature does not count.
@@ -264,7 +301,8 @@ pub enum IdentityError {
         /// The entry being checked.
         at: u64,
     },
-    /// The signer may not make this statement.
+    /// The signer may not make this statement. `rule` is the plain-language rule; its name is
+    /// [`IdentityError::rule_name`].
     #[error("{signer} may not {action}: {rule}")]
     NotAllowed {
         /// Who signed.
@@ -341,7 +379,21 @@ impl KeyBook {
         if self.keys.contains_key(&id) {
             return Err(IdentityError::Duplicate(id));
         }
-        Ok((id, KeyRecord { public: key.to_bytes(), principal, registered: at, revoked: None }))
+        Ok((id, KeyRecord { public: key.to_bytes(), principal, registered: at, revoked: None, bound_by: None }))
+    }
+
+    /// The enterprise an identity statement is about, given the book before it: the USCC of a
+    /// binding, or of the enterprise whose key a revocation or rotation concerns. Such entries
+    /// carry the enterprise as their subject and sit in its chain, so the firm sees them.
+    pub fn statement_subject(&self, statement: &Statement) -> Option<String> {
+        match statement {
+            Statement::BindEnterpriseKey { subject, .. } => Some(subject.clone()),
+            Statement::RotateKey { old, .. } | Statement::RevokeKey { old, .. } => match self.keys.get(old) {
+                Some(KeyRecord { principal: Principal::Enterprise(u), .. }) => Some(u.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// Checks whether `statement`, signed by `signer`, may be appended at index `at`, without
@@ -408,17 +460,32 @@ impl KeyBook {
         let deny = |rule| IdentityError::NotAllowed { signer: author.principal.to_string(), action, rule };
         match statement {
             Statement::RegisterOperator { .. } => unreachable!("handled above"),
-            Statement::RegisterDepartment { code, name, kinds, domains, key, .. } => {
+            Statement::RegisterDepartment { code, name, kinds, domains, capabilities, key, .. } => {
                 if !by_operator {
                     return Err(deny("only the operator registers departments"));
+                }
+                if !crate::record::is_department_code(code) {
+                    return Err(IdentityError::Malformed(format!(
+                        "code: {}, not {code:?}",
+                        crate::record::DEPARTMENT_CODE_RULE
+                    )));
                 }
                 if self.departments.contains_key(code) {
                     return Err(IdentityError::Duplicate(format!("department {code}")));
                 }
+                for k in kinds {
+                    k.parse::<crate::record::RecordKind>()
+                        .map_err(|e| IdentityError::Malformed(format!("kinds: {e}")))?;
+                }
                 change.new_key = Some(self.new_key(key, Principal::Department(code.clone()), at)?);
                 change.department = Some((
                     code.clone(),
-                    Department { name: name.clone(), kinds: kinds.clone(), domains: domains.clone() },
+                    Department {
+                        name: name.clone(),
+                        kinds: kinds.clone(),
+                        domains: domains.clone(),
+                        capabilities: capabilities.clone(),
+                    },
                 ));
             }
             Statement::AddDepartmentKey { code, key, .. } => {
@@ -432,7 +499,9 @@ impl KeyBook {
             }
             Statement::RegisterKey { role, name, key, .. } => {
                 if !by_operator {
-                    return Err(deny("only the operator registers role keys"));
+                    return Err(deny(
+                        "only the operator registers role keys (grading authority, grader, auditor, court, witness)",
+                    ));
                 }
                 change.new_key = Some(self.new_key(key, Principal::Role(*role, name.clone()), at)?);
             }
@@ -441,7 +510,8 @@ impl KeyBook {
                 if !by_operator && signer != old {
                     return Err(deny("a key is rotated by the operator or by the key itself"));
                 }
-                let (id, record) = self.new_key(key, old_record.principal.clone(), at)?;
+                let (id, mut record) = self.new_key(key, old_record.principal.clone(), at)?;
+                record.bound_by = old_record.bound_by.clone();
                 if old_record.principal == Principal::Operator {
                     change.operator = Some(id.clone());
                 }
@@ -449,21 +519,50 @@ impl KeyBook {
                 change.revoke = Some(old.clone());
             }
             Statement::RevokeKey { old, .. } => {
-                if !by_operator {
-                    return Err(deny("only the operator revokes keys"));
-                }
-                self.valid_at(old, at)?;
+                let target = self.valid_at(old, at)?.clone();
                 if self.operator.as_deref() == Some(old.as_str()) {
                     return Err(deny("the operator's own key is rotated, not revoked"));
                 }
+                let binder = match (&author.principal, &target.bound_by) {
+                    (Principal::Department(code), Some(bound_by)) => code == bound_by,
+                    _ => false,
+                };
+                if !by_operator && !binder {
+                    return Err(deny(
+                        "keys are revoked by the operator; an enterprise key also by the department that bound it",
+                    ));
+                }
                 change.revoke = Some(old.clone());
             }
-            Statement::BindEnterpriseKey { subject, key, .. } => {
-                if !matches!(author.principal, Principal::Department(_)) {
+            Statement::BindEnterpriseKey { subject, key, proof, .. } => {
+                let Principal::Department(code) = &author.principal else {
                     return Err(deny("enterprise keys are bound by a department, as at a service counter"));
+                };
+                let registers = self
+                    .departments
+                    .get(code)
+                    .is_some_and(|d| d.capabilities.contains(&Capability::RegisterEnterprises));
+                if !registers {
+                    return Err(deny(
+                        "only a department registered with the register_enterprises capability (the market regulator) binds enterprise keys",
+                    ));
                 }
                 crate::uscc::Uscc::parse(subject).map_err(|e| IdentityError::Malformed(format!("subject: {e}")))?;
-                change.new_key = Some(self.new_key(key, Principal::Enterprise(subject.clone()), at)?);
+                let public = decode_key(key)?;
+                let sig: [u8; 64] =
+                    BASE64_STANDARD.decode(proof).ok().and_then(|s| s.try_into().ok()).ok_or_else(|| {
+                        IdentityError::Malformed("proof: not a base64 Ed25519 signature of 64 bytes".into())
+                    })?;
+                crate::envelope::verify_signature(&public, &binding_message(subject, key), &sig).map_err(|_| {
+                    IdentityError::NotAllowed {
+                        signer: author.principal.to_string(),
+                        action,
+                        rule: "the binding must carry the enterprise's own signature over it, made with the key being bound (proof of possession)",
+                    }
+                })?;
+                let (id, mut record) = self.new_key(key, Principal::Enterprise(subject.clone()), at)?;
+                record.bound_by = Some(code.clone());
+                change.new_key = Some((id, record));
             }
         }
         Ok(change)
@@ -505,6 +604,7 @@ mod tests {
             name: "市场监管局".into(),
             kinds: ["administrative_penalty".to_owned()].into(),
             domains: BTreeSet::new(),
+            capabilities: BTreeSet::new(),
             key: d_b64.clone(),
         };
         // Only the operator registers departments.

@@ -12,14 +12,21 @@
 //! - [`checkpoint`]: opening a signed checkpoint (<https://c2sp.org/tlog-checkpoint>,
 //!   <https://c2sp.org/signed-note>).
 //! - [`proof`]: inclusion and consistency checks (RFC 6962 §2.1.1, §2.1.2).
+//! - [`authority`]: who may author which entry, about whom, pointing at what (invariant 9).
+//! - [`decision`]: grade decisions and the rules that make them complete and replayable.
+//! - [`evidence`]: evidence bundles and their offline verification (`docs/BUNDLE.md`).
 
+pub mod authority;
 pub mod bundle;
 pub mod checkpoint;
 pub mod date;
+pub mod decision;
 pub mod entry;
 pub mod envelope;
+pub mod evidence;
 pub mod identity;
 pub mod model;
+pub mod policy;
 pub mod proof;
 pub mod record;
 pub mod tile_path;

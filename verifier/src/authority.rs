@@ -1,0 +1,493 @@
+//! Authority: who may author which entry, about whom, pointing at what (DESIGN invariant 9).
+//!
+//! One function, [`check_entry`], answers for any entry and the key book before it: "may this
+//! key author this entry, about this subject, pointing at that entry?". The server calls it at
+//! intake and refuses with the rule's name; the offline verifier ([`crate::evidence`]) calls it
+//! for every entry of a bundle, so a server that broke a rule is caught.
+//!
+//! Every refusal names a [`Rule`]; each rule is one sentence an official understands:
+//!
+//! | rule | plain language |
+//! | --- | --- |
+//! | `key-valid` | the signing key is on the log and was not rotated out or revoked before this entry |
+//! | `records-by-departments` | records are signed by a department's key, under that department's code |
+//! | `department-kinds` | a department submits only the record kinds it is registered for |
+//! | `retraction-by-author` | only the department that wrote a record retracts or corrects it |
+//! | `retraction-same-enterprise` | a retraction is about the same enterprise as the record it retracts |
+//! | `retraction-earlier-record` | a retraction points at a record already on the log (an earlier entry) |
+//! | `removal-names-listing` | a list removal names a listing already on the log: of that list, about that firm, by the department that listed it |
+//! | `one-record-one-entry` | the same department, kind and document number is one record: send it again only after retracting the first |
+//! | `plausible-date` | a record is dated between the jurisdiction's earliest date and the day it was logged (plus a stated tolerance) |
+//! | `identity-rules` | registrations, role keys, rotations, revocations and enterprise key bindings follow [`crate::identity`] |
+//! | `entry-subject` | an identity entry is about the enterprise whose key it concerns, and about no one else |
+//! | `models-by-grading-authority` | scoring models and re-grading orders are signed by the grading authority |
+//! | `decisions-by-grader` | grade decisions and run summaries are signed by the grader key |
+//! | `as-of-not-future` | a re-grade or decision is not as of a day after the day it was logged |
+//! | `order-cites-model` | a re-grading order names a model published on the log |
+
+use crate::date::Date;
+use crate::decision::{Decision, RegradeOrder, RunSummary};
+use crate::identity::{IdentityError, KeyBook, Principal, Role, Statement};
+use crate::record::{Record, RecordFields, RecordKind};
+
+/// A named rule; see the module table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// See the module table.
+    KeyValid,
+    /// See the module table.
+    RecordsByDepartments,
+    /// See the module table.
+    DepartmentKinds,
+    /// See the module table.
+    RetractionByAuthor,
+    /// See the module table.
+    RetractionSameEnterprise,
+    /// See the module table.
+    RetractionEarlierRecord,
+    /// See the module table.
+    RemovalNamesListing,
+    /// See the module table.
+    OneRecordOneEntry,
+    /// See the module table.
+    PlausibleDate,
+    /// See the module table.
+    IdentityRules,
+    /// See the module table.
+    EntrySubject,
+    /// See the module table.
+    ModelsByGradingAuthority,
+    /// See the module table.
+    DecisionsByGrader,
+    /// See the module table.
+    AsOfNotFuture,
+    /// See the module table.
+    OrderCitesModel,
+}
+
+impl Rule {
+    /// The rule's name, as in API errors and the verifier's report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::KeyValid => "key-valid",
+            Rule::RecordsByDepartments => "records-by-departments",
+            Rule::DepartmentKinds => "department-kinds",
+            Rule::RetractionByAuthor => "retraction-by-author",
+            Rule::RetractionSameEnterprise => "retraction-same-enterprise",
+            Rule::RetractionEarlierRecord => "retraction-earlier-record",
+            Rule::RemovalNamesListing => "removal-names-listing",
+            Rule::OneRecordOneEntry => "one-record-one-entry",
+            Rule::PlausibleDate => "plausible-date",
+            Rule::IdentityRules => "identity-rules",
+            Rule::EntrySubject => "entry-subject",
+            Rule::ModelsByGradingAuthority => "models-by-grading-authority",
+            Rule::DecisionsByGrader => "decisions-by-grader",
+            Rule::AsOfNotFuture => "as-of-not-future",
+            Rule::OrderCitesModel => "order-cites-model",
+        }
+    }
+
+    /// Suggested HTTP status of a refusal under this rule: 403 for who-may-do-what, 422 for an
+    /// entry that no one may write.
+    pub fn status(self) -> u16 {
+        match self {
+            Rule::KeyValid
+            | Rule::RecordsByDepartments
+            | Rule::DepartmentKinds
+            | Rule::RetractionByAuthor
+            | Rule::IdentityRules
+            | Rule::ModelsByGradingAuthority
+            | Rule::DecisionsByGrader => 403,
+            _ => 422,
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A refusal: the rule, and what about this entry breaks it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail} (rule {rule})")]
+pub struct Refusal {
+    /// The rule broken.
+    pub rule: Rule,
+    /// The field concerned (`fields.target_index`, `date`, `signatures[0].keyid`, ...).
+    pub field: &'static str,
+    /// What is wrong, in plain language.
+    pub detail: String,
+}
+
+fn refuse(rule: Rule, field: &'static str, detail: impl Into<String>) -> Refusal {
+    Refusal { rule, field, detail: detail.into() }
+}
+
+/// The jurisdiction's settings the rules depend on. Defaults are documented in `docs/FORMAT.md`
+/// §8 and stated here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// No record is dated before this day. Default 1988-07-01, the day the Regulations on the
+    /// Registration of Enterprise Legal Persons (企业法人登记管理条例) took effect: no enterprise
+    /// in today's register could have been penalised or licensed as one before it.
+    pub earliest_record_date: Date,
+    /// A record may be dated at most this many days after the day it is logged (clock and time
+    /// zone differences between a department's system and the log). Default 1.
+    pub future_tolerance_days: u32,
+    /// The jurisdiction's offset from UTC in minutes: "today" and the day an entry was logged
+    /// are local dates. Default +480 (Asia/Shanghai, China Standard Time, no daylight saving
+    /// since 1991).
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            earliest_record_date: Date::new(1988, 7, 1).expect("a valid date"),
+            future_tolerance_days: 1,
+            utc_offset_minutes: 480,
+        }
+    }
+}
+
+impl Settings {
+    /// The jurisdiction's local date at `unix_seconds`.
+    pub fn local_date(&self, unix_seconds: u64) -> Date {
+        let local = i64::try_from(unix_seconds).unwrap_or(i64::MAX / 2) + i64::from(self.utc_offset_minutes) * 60;
+        Date::from_days(local.div_euclid(86_400)).unwrap_or(Date::EPOCH)
+    }
+}
+
+/// What the rules need to know about an earlier entry.
+#[derive(Debug, Clone)]
+pub struct PriorEntry {
+    /// The header's kind, e.g. `record/administrative_penalty`.
+    pub kind: String,
+    /// Who signed it (from the key book, whatever became of the key since).
+    pub author: Principal,
+    /// The enterprise it is about.
+    pub subject: Option<String>,
+    /// The record, for `record/*` entries.
+    pub record: Option<Record>,
+}
+
+/// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
+pub trait History {
+    /// The entry at `index`, if it is before the entry being checked and known here (`None` for
+    /// an index not on the log or not in the bundle).
+    fn prior(&self, index: u64) -> Option<PriorEntry>;
+    /// The record about `subject` by `department` of `kind` with document number `reference`
+    /// that is on the log before the entry being checked and not retracted, if any.
+    fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64>;
+    /// The records of `kind` about `subject` before the entry being checked, in log order (to
+    /// find the listing a removal names by its date).
+    fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)>;
+    /// Whether the entry at `index` publishes the model with this hash.
+    fn model_published(&self, hash: &str) -> bool;
+}
+
+/// The signed payload of an entry, parsed.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    /// A department record.
+    Record(&'a Record),
+    /// An identity statement.
+    Identity(&'a Statement),
+    /// A scoring model publication (its file hash).
+    Model(&'a str),
+    /// A re-grading order.
+    Order(&'a RegradeOrder),
+    /// A grade decision.
+    Decision(&'a Decision),
+    /// A re-grading run summary.
+    Run(&'a RunSummary),
+}
+
+/// The entry being checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    /// Its log index (at intake: the index it would get).
+    pub index: u64,
+    /// Its intake time, seconds since the epoch.
+    pub time: u64,
+    /// Key id of the signer.
+    pub author: &'a str,
+    /// The enterprise it is about, as it will be (or was) committed in its header.
+    pub subject: Option<&'a str>,
+    /// The payload.
+    pub payload: Payload<'a>,
+}
+
+/// The enterprise an entry with this payload is about, given the book before it.
+pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> {
+    match payload {
+        Payload::Record(r) => Some(r.subject().as_str().to_owned()),
+        Payload::Identity(st) => book.statement_subject(st),
+        Payload::Decision(d) => Some(d.subject.clone()),
+        Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
+    }
+}
+
+/// Checks every authority rule for one entry against the key book as it stands before it.
+///
+/// # Errors
+///
+/// The first rule broken, with the field and a plain-language detail.
+pub fn check_entry(
+    book: &KeyBook,
+    entry: &Candidate<'_>,
+    history: &dyn History,
+    settings: &Settings,
+) -> Result<(), Refusal> {
+    let implied = implied_subject(book, &entry.payload);
+    if implied.as_deref() != entry.subject {
+        return Err(refuse(
+            Rule::EntrySubject,
+            "subject",
+            format!(
+                "the entry is committed as being about {}, but its content is about {}",
+                entry.subject.unwrap_or("no enterprise"),
+                implied.as_deref().unwrap_or("no enterprise")
+            ),
+        ));
+    }
+    if let Payload::Identity(st) = entry.payload {
+        return book.check(st, entry.author, entry.index).map_err(|e| {
+            let rule = match e {
+                IdentityError::UnknownKey(_) | IdentityError::NotYetValid { .. } | IdentityError::Revoked { .. } => {
+                    Rule::KeyValid
+                }
+                _ => Rule::IdentityRules,
+            };
+            refuse(rule, "payload", e.to_string())
+        });
+    }
+    let key = book
+        .valid_at(entry.author, entry.index)
+        .map_err(|e| refuse(Rule::KeyValid, "signatures[0].keyid", e.to_string()))?;
+    let logged = settings.local_date(entry.time);
+    match entry.payload {
+        Payload::Identity(_) => unreachable!("handled above"),
+        Payload::Record(r) => check_record(book, &key.principal, entry, r, history, settings, logged),
+        Payload::Model(_) | Payload::Order(_) => {
+            if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {
+                return Err(refuse(
+                    Rule::ModelsByGradingAuthority,
+                    "signatures[0].keyid",
+                    format!("scoring models and re-grading orders are signed by the grading authority; this key belongs to {}", key.principal),
+                ));
+            }
+            if let Payload::Order(o) = entry.payload {
+                if o.as_of > logged {
+                    return Err(refuse(
+                        Rule::AsOfNotFuture,
+                        "as_of",
+                        format!(
+                            "a re-grade as of {} would grade firms on records not yet known; today is {logged}",
+                            o.as_of
+                        ),
+                    ));
+                }
+                if !history.model_published(&o.model) {
+                    return Err(refuse(
+                        Rule::OrderCitesModel,
+                        "model",
+                        format!("no model with hash {} is published on this log", o.model),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Payload::Decision(_) | Payload::Run(_) => {
+            if !matches!(key.principal, Principal::Role(Role::Grader, _)) {
+                return Err(refuse(
+                    Rule::DecisionsByGrader,
+                    "signatures[0].keyid",
+                    format!(
+                        "grade decisions and run summaries are signed by the grader key; this key belongs to {}",
+                        key.principal
+                    ),
+                ));
+            }
+            let as_of = match entry.payload {
+                Payload::Decision(d) => d.as_of,
+                Payload::Run(r) => r.as_of,
+                _ => unreachable!("matched above"),
+            };
+            if as_of > logged {
+                return Err(refuse(
+                    Rule::AsOfNotFuture,
+                    "as_of",
+                    format!("as of {as_of} is after the day it was logged ({logged})"),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_record(
+    book: &KeyBook,
+    author: &Principal,
+    entry: &Candidate<'_>,
+    record: &Record,
+    history: &dyn History,
+    settings: &Settings,
+    logged: Date,
+) -> Result<(), Refusal> {
+    let Principal::Department(code) = author else {
+        return Err(refuse(
+            Rule::RecordsByDepartments,
+            "signatures[0].keyid",
+            format!("records are signed by departments (谁产生、谁提供、谁负责); this key belongs to {author}"),
+        ));
+    };
+    if code != record.department() {
+        return Err(refuse(
+            Rule::RecordsByDepartments,
+            "department",
+            format!(
+                "the record names department {:?} but is signed by a key of department {code:?}",
+                record.department()
+            ),
+        ));
+    }
+    let kind = record.kind();
+    let dept = book.departments.get(code).ok_or_else(|| {
+        refuse(Rule::RecordsByDepartments, "department", format!("department {code} is not registered"))
+    })?;
+    if !dept.kinds.contains(kind.as_str()) {
+        return Err(refuse(
+            Rule::DepartmentKinds,
+            "kind",
+            format!(
+                "department {code} is not registered to submit {kind} ({}); it may submit: {}",
+                kind.chinese_name(),
+                dept.kinds.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    // Dates.
+    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
+    if record.date() < settings.earliest_record_date {
+        return Err(refuse(
+            Rule::PlausibleDate,
+            "date",
+            format!(
+                "{} is before {}, the earliest date a record of this jurisdiction may carry",
+                record.date(),
+                settings.earliest_record_date
+            ),
+        ));
+    }
+    if record.date() > latest {
+        return Err(refuse(
+            Rule::PlausibleDate,
+            "date",
+            format!(
+                "{} is after the day the record is logged ({logged}) by more than {} day(s): a record cannot describe a decision not yet taken",
+                record.date(),
+                settings.future_tolerance_days
+            ),
+        ));
+    }
+    let subject = record.subject().as_str();
+    // One record, one entry: a live record with the same department, kind and reference.
+    if let Some(i) = history.live_record(subject, code, kind, record.reference()) {
+        return Err(refuse(
+            Rule::OneRecordOneEntry,
+            "reference",
+            format!(
+                "entry {i} already records {kind} {:?} by {code} about {subject}; to change it, retract it (撤回/更正) and submit the corrected record",
+                record.reference()
+            ),
+        ));
+    }
+    match record.fields() {
+        RecordFields::Retraction(f) => {
+            let t = f.target_index;
+            if t >= entry.index {
+                return Err(refuse(
+                    Rule::RetractionEarlierRecord,
+                    "fields.target_index",
+                    format!("entry {t} is not an earlier entry of the log (this entry is {})", entry.index),
+                ));
+            }
+            let target = history.prior(t).ok_or_else(|| {
+                refuse(
+                    Rule::RetractionEarlierRecord,
+                    "fields.target_index",
+                    format!("entry {t} is not a record this check can see"),
+                )
+            })?;
+            let Some(target_record) = target.record.as_ref() else {
+                return Err(refuse(
+                    Rule::RetractionEarlierRecord,
+                    "fields.target_index",
+                    format!("entry {t} is a {}, not a department record", target.kind),
+                ));
+            };
+            if target.subject.as_deref() != Some(subject) {
+                return Err(refuse(
+                    Rule::RetractionSameEnterprise,
+                    "fields.target_index",
+                    format!("entry {t} is about another enterprise than {subject}"),
+                ));
+            }
+            if target.author != Principal::Department(code.clone()) || target_record.department() != code {
+                return Err(refuse(
+                    Rule::RetractionByAuthor,
+                    "fields.target_index",
+                    format!(
+                        "entry {t} was written by {}; only that department may retract or correct it, not department {code}",
+                        target.author
+                    ),
+                ));
+            }
+            if matches!(target_record.fields(), RecordFields::Retraction(_)) {
+                return Err(refuse(
+                    Rule::RetractionEarlierRecord,
+                    "fields.target_index",
+                    format!("entry {t} is itself a retraction; submit the record again instead"),
+                ));
+            }
+        }
+        RecordFields::AbnormalOperationsRemoval(f) | RecordFields::SeriousDishonestyRemoval(f) => {
+            let listing_kind = if kind == RecordKind::AbnormalOperationsRemoval {
+                RecordKind::AbnormalOperationsListing
+            } else {
+                RecordKind::SeriousDishonestyListing
+            };
+            let earlier = history.records_of_kind(subject, listing_kind);
+            let refs: Vec<(u64, &Record)> = earlier.iter().map(|(i, r)| (*i, r)).collect();
+            let target = crate::decision::stop_target(record, &refs).ok_or_else(|| {
+                refuse(
+                    Rule::RemovalNamesListing,
+                    "fields.listing_index",
+                    format!(
+                        "no single {listing_kind} by {code} about {subject} dated {} is on the log; name the listing by its entry index",
+                        f.listing_date
+                    ),
+                )
+            })?;
+            let listing = earlier.iter().find(|(i, _)| *i == target).map(|(_, r)| r);
+            let ok = listing
+                .is_some_and(|l| l.kind() == listing_kind && l.department() == code && l.date() == f.listing_date);
+            if target >= entry.index || !ok {
+                return Err(refuse(
+                    Rule::RemovalNamesListing,
+                    "fields.listing_index",
+                    format!(
+                        "entry {target} is not a {listing_kind} by {code} about {subject} dated {} logged before this removal",
+                        f.listing_date
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

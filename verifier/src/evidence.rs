@@ -1,0 +1,613 @@
+//! Evidence bundles and their offline verification (`docs/BUNDLE.md`): what `creditlog verify`
+//! runs, on this crate alone, with no network and no clock.
+//!
+//! A bundle is one JSON document holding one enterprise's whole history (or one entry and the
+//! history before it), every entry with its content and a C2SP tlog-proof
+//! (<https://c2sp.org/tlog-proof>) against one signed checkpoint, plus the public entries that
+//! make its signatures and decisions checkable: every public identity entry (registrations,
+//! role keys, rotations, revocations), the models and re-grading orders its decisions cite.
+//!
+//! [`verify_bundle`] checks, in this order, and stops at the first failure naming the entry and
+//! the check: the checkpoint's signature (log key or C2SP tlog-policy); each entry's inclusion
+//! proof, whose embedded checkpoint must be the bundle's; each content against its header's
+//! commitments; each author signature with the key the identity entries before it make valid;
+//! every authority rule ([`crate::authority`]); that every entry about an enterprise is about the
+//! one the bundle names, and that they form one unbroken chain from the firm's first entry
+//! (nothing left out, nothing swapped); every grade decision ([`crate::decision`]); and, given an
+//! older checkpoint or bundle the firm kept, that the log only grew since.
+
+use crate::authority::{self, Candidate, History, Payload, PriorEntry, Settings};
+use crate::decision::{self, Decision, DecisionContext, RegradeOrder, RunSummary};
+use crate::entry::{EntryContent, EntryHeader};
+use crate::envelope::{DECISION_TYPE, IDENTITY_TYPE, MODEL_TYPE, ORDER_TYPE, RECORD_TYPE};
+use crate::identity::{KeyBook, Principal, Statement};
+use crate::model::Model;
+use crate::record::{Record, RecordKind};
+use crate::{leaf_hash, Hash};
+use base64::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The value of a bundle's `type`.
+pub const BUNDLE_FORMAT: &str = "creditlog.bundle/v1";
+/// First line of a C2SP tlog-proof.
+pub const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
+
+/// An evidence bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// Always [`BUNDLE_FORMAT`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The enterprise whose history this is (checked against every entry's content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The signed checkpoint (C2SP signed note) that every proof leads to.
+    pub checkpoint: String,
+    /// Consistency proofs from older tree sizes to the checkpoint's size (for `--since`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency: Vec<ConsistencyStep>,
+    /// The entries, by ascending index.
+    pub entries: Vec<BundleEntry>,
+}
+
+/// A consistency proof from an older tree size to the bundle's checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyStep {
+    /// The older size.
+    pub from: u64,
+    /// RFC 6962 consistency proof, base64 hashes.
+    pub proof: Vec<String>,
+}
+
+/// One entry of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEntry {
+    /// Log index (repeated from the proof's `index` line, and checked against it).
+    pub index: u64,
+    /// The header, exactly as logged, base64.
+    pub header: String,
+    /// The content (envelope, salts, subject, previous leaf).
+    pub content: EntryContent,
+    /// A C2SP tlog-proof of the header at `index` in the bundle's checkpoint.
+    pub proof: String,
+}
+
+/// Writes a C2SP tlog-proof.
+pub fn tlog_proof(index: u64, proof: &[Hash], checkpoint: &str) -> String {
+    let mut s = format!("{TLOG_PROOF_HEADER}\nindex {index}\n");
+    for h in proof {
+        s.push_str(&BASE64_STANDARD.encode(h.0));
+        s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(checkpoint);
+    s
+}
+
+/// Parses a C2SP tlog-proof into (index, hashes, checkpoint text). `extra` lines are refused:
+/// creditlog never writes them, and a field no check reads is not accepted.
+///
+/// # Errors
+///
+/// A description of what is malformed.
+pub fn parse_tlog_proof(text: &str) -> Result<(u64, Vec<Hash>, &str), String> {
+    let (head, checkpoint) = text.split_once("\n\n").ok_or("no blank line before the checkpoint")?;
+    let mut lines = head.split('\n');
+    if lines.next() != Some(TLOG_PROOF_HEADER) {
+        return Err(format!("the first line is not {TLOG_PROOF_HEADER}"));
+    }
+    let index_line = lines.next().ok_or("no index line")?;
+    let digits = index_line.strip_prefix("index ").ok_or("the second line is not `index N`")?;
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !(digits.len() > 1 && digits.starts_with('0'));
+    let index = digits.parse::<u64>().ok().filter(|_| canonical).ok_or("the index is not a decimal number")?;
+    let mut hashes = Vec::new();
+    for line in lines {
+        let h: [u8; 32] = BASE64_STANDARD
+            .decode(line)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| format!("proof line {line:?} is not a base64 hash of 32 bytes"))?;
+        hashes.push(Hash(h));
+        if hashes.len() > 64 {
+            return Err("more than 64 proof hashes".into());
+        }
+    }
+    Ok((index, hashes, checkpoint))
+}
+
+/// How the checkpoint is trusted.
+#[derive(Debug, Clone)]
+pub enum Trust {
+    /// The log's verifier key (`name+id+base64`), as `creditlog log key` prints it.
+    LogKey(String),
+    /// A C2SP tlog-policy: logs, witnesses and the cosigning quorum.
+    Policy(crate::policy::Policy),
+}
+
+impl Trust {
+    /// Opens a signed checkpoint under this trust.
+    ///
+    /// # Errors
+    ///
+    /// If the signature or the quorum does not hold.
+    pub fn open(&self, note: &[u8]) -> Result<crate::OpenedCheckpoint, String> {
+        match self {
+            Trust::LogKey(k) => crate::open_checkpoint(note, k).map_err(|e| e.to_string()),
+            Trust::Policy(p) => p.open_checkpoint(note),
+        }
+    }
+}
+
+/// What the firm kept from before: an older checkpoint, or an older bundle.
+#[derive(Debug, Clone)]
+pub enum Since {
+    /// A signed checkpoint (note bytes).
+    Checkpoint(Vec<u8>),
+    /// An older bundle.
+    Bundle(Box<Bundle>),
+}
+
+/// Why a bundle does not verify: the entry (if one), the check, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{check}: {detail}", match index { Some(i) => format!("entry {i}: "), None => String::new() })]
+pub struct EvidenceError {
+    /// The first failing entry, if the failure is about one.
+    pub index: Option<u64>,
+    /// The check or rule that failed (`inclusion`, `signature`, `chain`, `decision`, a rule name, ...).
+    pub check: String,
+    /// What is wrong, in plain language.
+    pub detail: String,
+}
+
+fn fail(index: Option<u64>, check: &str, detail: impl Into<String>) -> EvidenceError {
+    EvidenceError { index, check: check.to_owned(), detail: detail.into() }
+}
+
+/// What a successful verification checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The log's origin.
+    pub origin: String,
+    /// The checkpoint's tree size.
+    pub checkpoint_size: u64,
+    /// The checkpoint's root hash, base64.
+    pub checkpoint_root: String,
+    /// The enterprise, if the bundle names one.
+    pub subject: Option<String>,
+    /// Entries verified.
+    pub entries: u64,
+    /// Entries about the enterprise (its chain).
+    pub chain: u64,
+    /// Department records about the enterprise.
+    pub records: u64,
+    /// Grade decisions replayed.
+    pub decisions: u64,
+    /// Identity entries replayed into the key book.
+    pub identities: u64,
+    /// Intake time of the newest entry, seconds since the epoch.
+    pub newest_time: Option<u64>,
+    /// Size of the older checkpoint the log was shown consistent with, if given.
+    pub consistent_since: Option<u64>,
+    /// The checks made, in plain language.
+    pub checks: Vec<String>,
+}
+
+/// An entry of the bundle as the walk has parsed it.
+struct Parsed {
+    index: u64,
+    header: EntryHeader,
+    leaf: Hash,
+    content: EntryContent,
+    payload: Owned,
+    author: Principal,
+}
+
+enum Owned {
+    Record(Record),
+    Identity(Statement),
+    Model(Box<Model>, String),
+    Order(RegradeOrder),
+    Decision(Box<Decision>),
+    Run(RunSummary),
+}
+
+/// The entries before the one being checked, as far as the bundle shows them.
+struct Seen<'a> {
+    entries: &'a BTreeMap<u64, Parsed>,
+    before: u64,
+}
+
+impl History for Seen<'_> {
+    fn prior(&self, index: u64) -> Option<PriorEntry> {
+        let p = self.entries.get(&index).filter(|_| index < self.before)?;
+        Some(PriorEntry {
+            kind: p.header.kind.clone(),
+            author: p.author.clone(),
+            subject: p.content.subject.clone(),
+            record: match &p.payload {
+                Owned::Record(r) => Some(r.clone()),
+                _ => None,
+            },
+        })
+    }
+
+    fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
+        let records: Vec<(u64, &Record)> = self.subject_records(subject);
+        let retracted: BTreeSet<u64> = records
+            .iter()
+            .filter_map(|(_, r)| match r.fields() {
+                crate::record::RecordFields::Retraction(f) => Some(f.target_index),
+                _ => None,
+            })
+            .collect();
+        records
+            .iter()
+            .find(|(i, r)| {
+                r.department() == department && r.kind() == kind && r.reference() == reference && !retracted.contains(i)
+            })
+            .map(|(i, _)| *i)
+    }
+
+    fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
+        self.subject_records(subject)
+            .into_iter()
+            .filter(|(_, r)| r.kind() == kind)
+            .map(|(i, r)| (i, r.clone()))
+            .collect()
+    }
+
+    fn model_published(&self, hash: &str) -> bool {
+        self.entries.range(..self.before).any(|(_, p)| matches!(&p.payload, Owned::Model(_, h) if h == hash))
+    }
+}
+
+impl Seen<'_> {
+    fn subject_records(&self, subject: &str) -> Vec<(u64, &Record)> {
+        self.entries
+            .range(..self.before)
+            .filter_map(|(i, p)| match &p.payload {
+                Owned::Record(r) if r.subject().as_str() == subject => Some((*i, r)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn decode_hashes(proof: &[String]) -> Result<Vec<Hash>, String> {
+    proof
+        .iter()
+        .map(|h| {
+            BASE64_STANDARD
+                .decode(h)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Hash)
+                .ok_or_else(|| format!("{h:?} is not a base64 hash of 32 bytes"))
+        })
+        .collect()
+}
+
+/// Opens an entry's signed payload as its header kind says, checking the signature with `key`.
+fn open_payload(
+    header: &EntryHeader,
+    content: &EntryContent,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<Owned, (String, String)> {
+    let (prefix, name) = header
+        .kind
+        .split_once('/')
+        .ok_or_else(|| ("format".to_owned(), format!("unknown entry kind {:?}", header.kind)))?;
+    let payload_type = match prefix {
+        "record" => RECORD_TYPE,
+        "identity" => IDENTITY_TYPE,
+        "model" => MODEL_TYPE,
+        "order" => ORDER_TYPE,
+        "decision" => DECISION_TYPE,
+        _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
+    };
+    let payload = content.envelope.open(payload_type, key).map_err(|e| ("signature".to_owned(), e.to_string()))?;
+    let mismatch =
+        |what: &str| ("format".to_owned(), format!("the header says {:?}, the signed payload is {what}", header.kind));
+    let malformed = |e: String| ("format".to_owned(), format!("the signed payload is malformed: {e}"));
+    match prefix {
+        "record" => {
+            let r = Record::parse(&payload).map_err(|e| malformed(e.to_string()))?;
+            if r.kind().as_str() != name {
+                return Err(mismatch(&format!("a {} record", r.kind())));
+            }
+            Ok(Owned::Record(r))
+        }
+        "identity" => {
+            let st = Statement::parse(&payload).map_err(|e| malformed(e.to_string()))?;
+            if st.action() != name {
+                return Err(mismatch(&format!("a {} statement", st.action())));
+            }
+            Ok(Owned::Identity(st))
+        }
+        "model" => {
+            let text = std::str::from_utf8(&payload).map_err(|_| malformed("not UTF-8".into()))?;
+            let m = Model::parse(text).map_err(|e| malformed(e.to_string()))?;
+            if m.id != name {
+                return Err(mismatch(&format!("model {:?}", m.id)));
+            }
+            Ok(Owned::Model(Box::new(m), Model::hash(&payload)))
+        }
+        "order" if name == "regrade" => Ok(Owned::Order(RegradeOrder::parse(&payload).map_err(malformed)?)),
+        "decision" if name == "grade" => Ok(Owned::Decision(Box::new(Decision::parse(&payload).map_err(malformed)?))),
+        "decision" if name == "regrade_run" => Ok(Owned::Run(RunSummary::parse(&payload).map_err(malformed)?)),
+        _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
+    }
+}
+
+/// Verifies a bundle; see the module documentation for what is checked.
+///
+/// # Errors
+///
+/// The first failing check, naming the entry.
+pub fn verify_bundle(
+    bundle: &Bundle,
+    trust: &Trust,
+    since: Option<&Since>,
+    settings: &Settings,
+) -> Result<Report, EvidenceError> {
+    let mut checks = Vec::new();
+    if bundle.kind != BUNDLE_FORMAT {
+        return Err(fail(None, "format", format!("type is {:?}, not {BUNDLE_FORMAT:?}", bundle.kind)));
+    }
+    // 1. The checkpoint.
+    let cp = trust.open(bundle.checkpoint.as_bytes()).map_err(|e| fail(None, "checkpoint", e))?;
+    checks.push(format!("the checkpoint of {} entries is signed by the log {}", cp.size, cp.origin));
+    // 2. Inclusion, headers, contents.
+    let mut previous_index = None;
+    let mut raw = Vec::with_capacity(bundle.entries.len());
+    for e in &bundle.entries {
+        let at = Some(e.index);
+        if previous_index.is_some_and(|p| e.index <= p) {
+            return Err(fail(
+                at,
+                "format",
+                "entries must be listed once each, by ascending index (two entries swapped or repeated)",
+            ));
+        }
+        previous_index = Some(e.index);
+        let (index, proof, checkpoint) = parse_tlog_proof(&e.proof).map_err(|d| fail(at, "proof", d))?;
+        if index != e.index {
+            return Err(fail(
+                at,
+                "proof",
+                format!("the entry is listed at index {} but its proof is for index {index}", e.index),
+            ));
+        }
+        if checkpoint != bundle.checkpoint {
+            return Err(fail(at, "proof", "the proof leads to another checkpoint than the bundle's"));
+        }
+        if e.index >= cp.size {
+            return Err(fail(
+                at,
+                "inclusion",
+                format!("the checkpoint covers entries 0 to {} only", cp.size.saturating_sub(1)),
+            ));
+        }
+        let bytes = BASE64_STANDARD.decode(&e.header).map_err(|_| fail(at, "format", "the header is not base64"))?;
+        let leaf = leaf_hash(&bytes);
+        crate::verify_inclusion(leaf, e.index, cp.size, cp.root, &proof)
+            .map_err(|err| fail(at, "inclusion", err.to_string()))?;
+        let header = EntryHeader::parse(&bytes).map_err(|err| fail(at, "format", err.to_string()))?;
+        e.content.check(&header).map_err(|err| fail(at, "commitment", err.to_string()))?;
+        raw.push((e.index, header, leaf, e.content.clone()));
+    }
+    checks.push("every entry is included in the checkpoint's tree (C2SP tlog-proof)".into());
+    checks.push("every content opens its header's subject, content and chain commitments".into());
+    // 3. Walk in log order: key book, signatures, authority.
+    let mut book = KeyBook::default();
+    let mut seen: BTreeMap<u64, Parsed> = BTreeMap::new();
+    let mut identities = 0;
+    for (index, header, leaf, content) in raw {
+        let at = Some(index);
+        let key = match Statement::parse(&content.envelope.decode(IDENTITY_TYPE).map(|(p, _)| p).unwrap_or_default()) {
+            Ok(Statement::RegisterOperator { key, .. }) if header.kind == "identity/register_operator" => {
+                crate::identity::decode_key(&key).map_err(|err| fail(at, "signature", err.to_string()))?
+            }
+            _ => book
+                .keys
+                .get(&header.author)
+                .ok_or_else(|| {
+                    fail(
+                        at,
+                        "key-valid",
+                        format!(
+                            "key {} is not registered by any identity entry before this one in the bundle",
+                            header.author
+                        ),
+                    )
+                })?
+                .verifying_key(),
+        };
+        let payload = open_payload(&header, &content, &key).map_err(|(check, d)| fail(at, &check, d))?;
+        let candidate_payload = match &payload {
+            Owned::Record(r) => Payload::Record(r),
+            Owned::Identity(s) => Payload::Identity(s),
+            Owned::Model(_, h) => Payload::Model(h),
+            Owned::Order(o) => Payload::Order(o),
+            Owned::Decision(d) => Payload::Decision(d),
+            Owned::Run(r) => Payload::Run(r),
+        };
+        let candidate = Candidate {
+            index,
+            time: header.time,
+            author: &header.author,
+            subject: content.subject.as_deref(),
+            payload: candidate_payload,
+        };
+        authority::check_entry(&book, &candidate, &Seen { entries: &seen, before: index }, settings)
+            .map_err(|r| fail(at, r.rule.name(), r.detail))?;
+        let author = match &payload {
+            Owned::Identity(Statement::RegisterOperator { .. }) => Principal::Operator,
+            _ => book.keys.get(&header.author).map(|k| k.principal.clone()).unwrap_or(Principal::Operator),
+        };
+        if let Owned::Identity(st) = &payload {
+            book.apply(st, &header.author, index).map_err(|err| fail(at, "identity-rules", err.to_string()))?;
+            identities += 1;
+        }
+        seen.insert(index, Parsed { index, header, leaf, content, payload, author });
+    }
+    checks.push(
+        "every author signature verifies with a key that the identity entries before it make valid (log order)".into(),
+    );
+    checks.push("every entry follows the authority rules: who may write what, about whom, pointing at what".into());
+    // 4. The firm's chain.
+    let chain: Vec<&Parsed> = seen.values().filter(|p| p.content.subject.is_some()).collect();
+    if let Some(subject) = &bundle.subject {
+        let mut previous: Option<String> = None;
+        for p in &chain {
+            let at = Some(p.index);
+            if p.content.subject.as_deref() != Some(subject.as_str()) {
+                return Err(fail(
+                    at,
+                    "subject",
+                    format!(
+                        "the entry is about {}, not about {subject} whose history this bundle claims to be",
+                        p.content.subject.as_deref().unwrap_or("?")
+                    ),
+                ));
+            }
+            if p.content.previous_leaf != previous {
+                let detail = match (&previous, &p.content.previous_leaf) {
+                    (None, Some(_)) => "the firm's first entry in the bundle links to an earlier entry about the firm that the bundle leaves out".to_owned(),
+                    (Some(_), None) => "the entry claims to be the firm's first, but earlier entries about the firm are in the bundle".to_owned(),
+                    _ => "the entry does not link to the entry about the firm before it in the bundle: an entry was left out or the order changed".to_owned(),
+                };
+                return Err(fail(at, "chain", detail));
+            }
+            previous = Some(BASE64_STANDARD.encode(p.leaf.0));
+        }
+        checks.push(format!(
+            "every entry about an enterprise is about {subject}, and they form one unbroken chain from its first entry"
+        ));
+    } else if !chain.is_empty() {
+        return Err(fail(
+            Some(chain[0].index),
+            "subject",
+            "the bundle names no enterprise but holds entries about one",
+        ));
+    }
+    // 5. Decisions.
+    let mut decisions = 0;
+    let mut records: Vec<(u64, &Record)> = Vec::new();
+    let mut earlier: Vec<(u64, &Decision)> = Vec::new();
+    for p in &chain {
+        match &p.payload {
+            Owned::Record(r) => records.push((p.index, r)),
+            Owned::Decision(d) => {
+                let model = seen.get(&d.model_index).and_then(|m| match &m.payload {
+                    Owned::Model(model, hash) => Some((model.as_ref(), hash.as_str())),
+                    _ => None,
+                });
+                let order = d.trigger_index.and_then(|t| seen.get(&t)).and_then(|o| match &o.payload {
+                    Owned::Order(order) => Some(order),
+                    _ => None,
+                });
+                let ctx = DecisionContext {
+                    subject: p.content.subject.as_deref().unwrap_or_default(),
+                    index: p.index,
+                    logged: settings.local_date(p.header.time),
+                    records: &records,
+                    earlier: &earlier,
+                    model,
+                    order,
+                };
+                decision::check_decision(d, &ctx).map_err(|err| fail(Some(p.index), "decision", err.to_string()))?;
+                earlier.push((p.index, d));
+                decisions += 1;
+            }
+            _ => {}
+        }
+    }
+    if decisions > 0 {
+        checks.push(format!(
+            "{decisions} grade decision(s) cite exactly the firm's records before them, with the stop dates those records give, and replay to the same breakdown, score and class"
+        ));
+    }
+    // 6. Since.
+    let mut consistent_since = None;
+    if let Some(since) = since {
+        let (note, old_bundle): (Vec<u8>, Option<&Bundle>) = match since {
+            Since::Checkpoint(n) => (n.clone(), None),
+            Since::Bundle(b) => (b.checkpoint.as_bytes().to_vec(), Some(b)),
+        };
+        let old = trust.open(&note).map_err(|e| fail(None, "since", format!("the older checkpoint: {e}")))?;
+        if old.size > cp.size {
+            return Err(fail(
+                None,
+                "stale",
+                format!("the bundle's checkpoint ({} entries) is older than the one you kept ({} entries): the server showed you an old state", cp.size, old.size),
+            ));
+        }
+        if old.size == cp.size {
+            if old.root != cp.root {
+                return Err(fail(
+                    None,
+                    "consistency",
+                    "the checkpoint you kept and the bundle's have the same size and different roots: the log forked",
+                ));
+            }
+        } else {
+            let step = bundle.consistency.iter().find(|s| s.from == old.size).ok_or_else(|| {
+                fail(
+                    None,
+                    "consistency",
+                    format!(
+                        "the bundle carries no consistency proof from size {}; export it with --since {}",
+                        old.size, old.size
+                    ),
+                )
+            })?;
+            let proof = decode_hashes(&step.proof).map_err(|d| fail(None, "consistency", d))?;
+            crate::verify_consistency(old.size, old.root, cp.size, cp.root, &proof).map_err(|e| {
+                fail(
+                    None,
+                    "consistency",
+                    format!("{e}: the log is not an extension of the one you saw (a fork or a rewrite)"),
+                )
+            })?;
+        }
+        if let Some(old_bundle) = old_bundle {
+            for e in &old_bundle.entries {
+                let new = bundle.entries.iter().find(|n| n.index == e.index);
+                if new.map(|n| &n.header) != Some(&e.header) && (e.content.subject.is_some() || new.is_some()) {
+                    return Err(fail(
+                        Some(e.index),
+                        "since",
+                        "an entry of the older bundle is missing or different in this one",
+                    ));
+                }
+            }
+        }
+        checks.push(format!(
+            "the log of {} entries is an extension of the log of {} entries you kept",
+            cp.size, old.size
+        ));
+        consistent_since = Some(old.size);
+    }
+    let records_n = chain.iter().filter(|p| matches!(p.payload, Owned::Record(_))).count() as u64;
+    Ok(Report {
+        origin: cp.origin.clone(),
+        checkpoint_size: cp.size,
+        checkpoint_root: BASE64_STANDARD.encode(cp.root.0),
+        subject: bundle.subject.clone(),
+        entries: seen.len() as u64,
+        chain: chain.len() as u64,
+        records: records_n,
+        decisions,
+        identities,
+        newest_time: seen.values().map(|p| p.header.time).max(),
+        consistent_since,
+        checks,
+    })
+}
