@@ -74,7 +74,13 @@ impl ContentStore {
         let file_len = file.metadata().map_err(io)?.len();
         let mut off = indexed_to
             .get(b"contents")?
-            .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
+            .map(|v| {
+                v.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| ContentError::Corrupt {
+                    path: dir.display().to_string(),
+                    problem: "the content index's stored offset is not 8 bytes".into(),
+                })
+            })
+            .transpose()?
             .unwrap_or(0)
             .min(file_len);
         // Index the tail the index does not cover yet.
@@ -142,8 +148,12 @@ impl ContentStore {
     /// I/O failures or a damaged record.
     pub fn get(&self, leaf: &[u8; 32]) -> Result<Option<Vec<u8>>, ContentError> {
         let Some(off) = self.index.get(leaf)? else { return Ok(None) };
-        let off = u64::from_be_bytes(off.as_ref().try_into().unwrap_or([0; 8]));
         let corrupt = |problem: String| ContentError::Corrupt { path: self.path.display().to_string(), problem };
+        let off = u64::from_be_bytes(
+            off.as_ref()
+                .try_into()
+                .map_err(|_| corrupt("the content index holds an offset that is not 8 bytes".into()))?,
+        );
         let mut head = [0u8; 36];
         self.file.read_exact_at(&mut head, off).map_err(|e| corrupt(format!("reading at {off}: {e}")))?;
         let len = usize::try_from(u32::from_be_bytes(head[..4].try_into().expect("4"))).expect("fits");

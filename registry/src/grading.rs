@@ -2,21 +2,19 @@
 //! (DOMAIN.md §1–§3, seed 000 第四). Scoring itself is `verifier::model`: the registry only
 //! gathers the inputs from the log, so a court replays every decision with the verifier alone.
 
-use crate::{Outcome, Prepared, Registry, RegistryError, Rejection};
+use crate::pipeline::{record_of, Prepared};
+use crate::{Outcome, Registry, RegistryError, Rejection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use verifier::authority::{Candidate, Payload};
 use verifier::date::Date;
+use verifier::decision::stop_dates;
+pub use verifier::decision::{Decision, RegradeOrder, RunSummary, Trigger, DECISION_FORMAT, ORDER_FORMAT, RUN_FORMAT};
 use verifier::entry::{EntryContent, EntryHeader};
-use verifier::envelope::{Envelope, DECISION_TYPE, MODEL_TYPE};
-use verifier::identity::{Principal, Role};
-use verifier::model::{Breakdown, Model, ScoredRecord};
-use verifier::record::{Record, RecordFields};
-
-/// The `type` of a grade decision payload.
-pub const DECISION_FORMAT: &str = "creditlog.decision/v1";
-/// The `type` of a re-grading run summary payload.
-pub const RUN_FORMAT: &str = "creditlog.regrade/v1";
+use verifier::envelope::{Envelope, DECISION_TYPE, MODEL_TYPE, ORDER_TYPE};
+use verifier::model::{Model, ScoredRecord};
+use verifier::record::Record;
 
 /// A model on the log.
 #[derive(Debug, Clone)]
@@ -25,76 +23,6 @@ pub struct PublishedModel {
     pub index: u64,
     /// The model.
     pub model: Arc<Model>,
-}
-
-/// Why a decision was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// A scheduled full re-grade.
-    Scheduled,
-    /// A new record the model marks as a trigger.
-    NewRecord,
-    /// A credit repair.
-    Repair,
-    /// A retraction.
-    Retraction,
-    /// An upheld objection.
-    Objection,
-    /// A manual re-grade of one firm.
-    Override,
-}
-
-/// A grade decision, as signed and logged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Decision {
-    /// Always [`DECISION_FORMAT`].
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The enterprise.
-    pub subject: String,
-    /// SHA-256 of the model file.
-    pub model: String,
-    /// Log index of the model's publication.
-    pub model_index: u64,
-    /// The as-of date.
-    pub as_of: Date,
-    /// Why.
-    pub trigger: Trigger,
-    /// The entry that triggered it, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trigger_index: Option<u64>,
-    /// The class of the previous decision under this model, an input of the overrides.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous: Option<String>,
-    /// Every record entry about the firm that scoring saw (in force or not), ascending; the
-    /// replay uses exactly these, with the stop dates below.
-    pub records: Vec<u64>,
-    /// Record index → date from which a repair or retraction stopped it counting.
-    #[serde(default)]
-    pub stopped: BTreeMap<u64, Date>,
-    /// The score breakdown down to each observation point.
-    pub breakdown: Breakdown,
-}
-
-/// A re-grading run summary, so an auditor can tell the run happened and covered everyone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunSummary {
-    /// Always [`RUN_FORMAT`].
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// SHA-256 of the model file.
-    pub model: String,
-    /// The as-of date.
-    pub as_of: Date,
-    /// Firms evaluated.
-    pub evaluated: u64,
-    /// Firms whose class or score changed (a decision was appended for each).
-    pub changed: u64,
-    /// The log size when the run started: every firm with an entry below it was evaluated.
-    pub log_size: u64,
 }
 
 /// The current grade of a firm under one model (the grades view).
@@ -119,56 +47,15 @@ fn grade_key(uscc: &str, model: &str) -> Vec<u8> {
     k
 }
 
-/// Today's date (UTC) from the registry's clock: scheduled and instant grades are as of today.
-pub fn today() -> Date {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Date::from_days(i64::try_from(secs / 86_400).unwrap_or(0)).unwrap_or(Date::EPOCH)
-}
-
-/// The stop dates that retractions and list removals among `records` put on other records.
-pub fn stop_dates(records: &[(u64, Record)]) -> BTreeMap<u64, Date> {
-    let mut stopped = BTreeMap::new();
-    // A removal that does not give the listing's index names its date: the listing of that kind
-    // on that date is the one removed.
-    let listed_on = |kind: verifier::record::RecordKind, date: Date| {
-        records.iter().find(|(_, l)| l.kind() == kind && l.date() == date).map(|(i, _)| *i)
-    };
-    for (_, r) in records {
-        let target = match r.fields() {
-            RecordFields::Retraction(f) => Some(f.target_index),
-            RecordFields::AbnormalOperationsRemoval(f) => f
-                .listing_index
-                .or_else(|| listed_on(verifier::record::RecordKind::AbnormalOperationsListing, f.listing_date)),
-            RecordFields::SeriousDishonestyRemoval(f) => f
-                .listing_index
-                .or_else(|| listed_on(verifier::record::RecordKind::SeriousDishonestyListing, f.listing_date)),
-            _ => None,
-        };
-        if let Some(t) = target {
-            let d = r.date();
-            stopped.entry(t).and_modify(|e: &mut Date| *e = (*e).min(d)).or_insert(d);
-        }
-    }
-    stopped
-}
-
-/// Replays a logged decision with the verifier alone: the model, the records the decision cites
-/// (as `(index, record)`), and its stop dates and previous class.
-pub fn replay(model: &Model, records: &[(u64, Record)], decision: &Decision) -> Breakdown {
-    let scored: Vec<ScoredRecord> = records
-        .iter()
-        .filter(|(i, _)| decision.records.binary_search(i).is_ok())
-        .map(|(i, r)| ScoredRecord::new(*i, r.clone(), decision.stopped.get(i).copied()))
-        .collect();
-    model.score(&scored, decision.as_of, decision.previous.as_deref())
-}
+/// Replays a logged decision with the verifier alone (see [`verifier::decision::replay`]).
+pub use verifier::decision::replay;
 
 impl Registry {
     pub(crate) fn load_models(&self) -> Result<(), RegistryError> {
         let mut models = BTreeMap::new();
         for item in self.inner.views.models.iter() {
             let (hash, index) = item?;
-            let index = u64::from_be_bytes(index.as_ref().try_into().unwrap_or([0; 8]));
+            let index = crate::store::be_u64(&index, "models")?;
             if let Some((_, content)) = self.read_entry(index)? {
                 let (payload, _) = content
                     .envelope
@@ -225,6 +112,32 @@ impl Registry {
         self.inner.models.read().expect("lock").clone()
     }
 
+    /// Checks an envelope signed by the grading authority (a model or a re-grading order)
+    /// against the authority rules, under the intake lock.
+    fn check_authority_entry(&self, envelope: &Envelope, payload: Payload<'_>) -> Result<(), Rejection> {
+        let at = self.inner.log.committed_size();
+        let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?;
+        let book = self.inner.book.read().expect("lock");
+        let candidate = Candidate { index: at, time: crate::now(), author: keyid, subject: None, payload };
+        verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at), self.settings())
+            .map_err(Rejection::from)
+    }
+
+    /// Opens an envelope with the key the book holds for its signer now.
+    fn open_signed(&self, envelope: &Envelope, payload_type: &'static str) -> Result<Vec<u8>, Rejection> {
+        let at = self.inner.log.committed_size();
+        let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?;
+        let key = self
+            .inner
+            .book
+            .read()
+            .expect("lock")
+            .valid_at(keyid, at)
+            .map_err(|e| Rejection::new(403, "signatures[0].keyid", format!("{e} (rule key-valid)")))?
+            .verifying_key();
+        envelope.open(payload_type, &key).map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))
+    }
+
     /// Publishes a model signed by a grading authority (`POST /v1/models`).
     ///
     /// # Errors
@@ -232,32 +145,13 @@ impl Registry {
     /// Storage failures; a bad model or signer is an [`Outcome::Rejected`].
     pub async fn publish_model(&self, envelope: Envelope) -> Result<Outcome, RegistryError> {
         let _guard = self.inner.intake.lock().await;
-        let at = self.inner.log.committed_size();
-        let dedup = crate::dedup_key(&envelope);
-        if let Some(i) = self.inner.views.dedup.get(dedup)? {
-            return Ok(Outcome::Duplicate { index: u64::from_be_bytes(i.as_ref().try_into().unwrap_or([0; 8])) });
+        let p = Prepared::new(envelope, String::new(), None);
+        if let Some(i) = self.duplicate_of(&p.dedup)? {
+            return Ok(Outcome::Duplicate { index: i });
         }
-        let keyid = match envelope.keyid() {
-            Ok(k) => k.to_owned(),
-            Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "signatures", e.to_string()))),
-        };
-        let key = {
-            let book = self.inner.book.read().expect("lock");
-            match book.valid_at(&keyid, at) {
-                Ok(k) if matches!(k.principal, Principal::Role(Role::GradingAuthority, _)) => k.verifying_key(),
-                Ok(k) => {
-                    return Ok(Outcome::Rejected(Rejection::new(
-                        403,
-                        "signatures[0].keyid",
-                        format!("models are published by the grading authority; this key belongs to {}", k.principal),
-                    )))
-                }
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(403, "signatures[0].keyid", e.to_string()))),
-            }
-        };
-        let payload = match envelope.open(MODEL_TYPE, &key) {
-            Ok(p) => p,
-            Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "signatures[0].sig", e.to_string()))),
+        let payload = match self.open_signed(&p.envelope, MODEL_TYPE) {
+            Ok(x) => x,
+            Err(r) => return Ok(Outcome::Rejected(r)),
         };
         let model = match std::str::from_utf8(&payload)
             .map_err(|_| "the model file is not UTF-8".to_owned())
@@ -266,26 +160,23 @@ impl Registry {
             Ok(m) => m,
             Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "payload", e))),
         };
-        let p = Prepared { author: keyid, envelope, kind: format!("model/{}", model.id), subject: None, dedup };
+        let hash = Model::hash(&payload);
+        if let Err(r) = self.check_authority_entry(&p.envelope, Payload::Model(&hash)) {
+            return Ok(Outcome::Rejected(r));
+        }
+        let p = Prepared { kind: format!("model/{}", model.id), ..p };
         let index = self.append_prepared(vec![p]).await?[0];
         Ok(Outcome::Appended { index })
     }
 
     /// The firm's records as scoring sees them: `(index, record)` in log order.
-    fn firm_records(&self, uscc: &str) -> Result<Vec<(u64, Record)>, RegistryError> {
+    pub(crate) fn firm_records(&self, uscc: &str) -> Result<Vec<(u64, Record)>, RegistryError> {
         let mut out = Vec::new();
         for index in self.subject_indices(uscc)? {
             let Some((header, content)) = self.read_entry(index)? else { continue };
-            if !header.kind.starts_with("record/") {
-                continue;
+            if header.kind.starts_with("record/") {
+                out.push((index, record_of(index, &content)?));
             }
-            let (payload, _) = content
-                .envelope
-                .decode(verifier::envelope::RECORD_TYPE)
-                .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
-            let record =
-                Record::parse(&payload).map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
-            out.push((index, record));
         }
         Ok(out)
     }
@@ -294,9 +185,15 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// Views failures.
+    /// Views failures, or a stored grade that does not decode.
     pub fn current_grade(&self, uscc: &str, model: &str) -> Result<Option<CurrentGrade>, RegistryError> {
-        Ok(self.inner.views.grades.get(grade_key(uscc, model))?.and_then(|v| serde_json::from_slice(&v).ok()))
+        match self.inner.views.grades.get(grade_key(uscc, model))? {
+            Some(v) => Ok(Some(
+                serde_json::from_slice(&v)
+                    .map_err(|e| RegistryError::Corrupt { tree: "grades", problem: e.to_string() })?,
+            )),
+            None => Ok(None),
+        }
     }
 
     /// The decision logged at `index` (callers check entitlement first).
@@ -318,23 +215,22 @@ impl Registry {
             .envelope
             .decode(DECISION_TYPE)
             .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
-        serde_json::from_slice(&payload).map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })
+        Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index, problem })
     }
 
     /// Every current grade of `uscc`, by model.
     ///
     /// # Errors
     ///
-    /// Views failures.
+    /// Views failures, or a stored grade that does not decode.
     pub fn current_grades(&self, uscc: &str) -> Result<Vec<CurrentGrade>, RegistryError> {
-        let mut prefix = uscc.as_bytes().to_vec();
-        prefix.push(0);
         let mut out = Vec::new();
-        for item in self.inner.views.grades.scan_prefix(&prefix) {
+        for item in self.inner.views.grades.scan_prefix(crate::store::firm_prefix(uscc)) {
             let (_, v) = item?;
-            if let Ok(g) = serde_json::from_slice(&v) {
-                out.push(g);
-            }
+            out.push(
+                serde_json::from_slice(&v)
+                    .map_err(|e| RegistryError::Corrupt { tree: "grades", problem: e.to_string() })?,
+            );
         }
         Ok(out)
     }
@@ -343,19 +239,20 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// Views failures.
+    /// Views failures, or a stored grade that does not decode.
     pub fn grade_stats(&self) -> Result<BTreeMap<String, BTreeMap<String, u64>>, RegistryError> {
         let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for item in self.inner.views.grades.iter() {
             let (_, v) = item?;
-            if let Ok(g) = serde_json::from_slice::<CurrentGrade>(&v) {
-                *out.entry(g.model).or_default().entry(g.class).or_default() += 1;
-            }
+            let g: CurrentGrade = serde_json::from_slice(&v)
+                .map_err(|e| RegistryError::Corrupt { tree: "grades", problem: e.to_string() })?;
+            *out.entry(g.model).or_default().entry(g.class).or_default() += 1;
         }
         Ok(out)
     }
 
-    /// Scores one firm and returns the decision to log if the class or score changed.
+    /// Scores one firm and returns the decision to log if the class or score changed. The
+    /// caller holds the intake lock, so the decision cites every record before it.
     fn decide(
         &self,
         uscc: &str,
@@ -366,7 +263,8 @@ impl Registry {
         trigger_index: Option<u64>,
     ) -> Result<Option<Decision>, RegistryError> {
         let records = self.firm_records(uscc)?;
-        let stopped = stop_dates(&records);
+        let refs: Vec<(u64, &Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
+        let stopped = stop_dates(&refs);
         let previous = self.current_grade(uscc, hash)?;
         let scored: Vec<ScoredRecord> =
             records.iter().map(|(i, r)| ScoredRecord::new(*i, r.clone(), stopped.get(i).copied())).collect();
@@ -390,39 +288,31 @@ impl Registry {
     }
 
     fn signed_decisions(&self, decisions: Vec<Decision>) -> Result<Vec<Prepared>, RegistryError> {
-        let signer = self.inner.signer.read().expect("lock").clone().ok_or_else(|| {
-            RegistryError::Forbidden(
-                "this server does not hold the operator key, so it cannot sign grade decisions".into(),
-            )
-        })?;
+        let grader = self.grader()?;
         Ok(decisions
             .into_iter()
             .map(|d| {
-                let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&d).expect("serialises"), &signer);
-                Prepared {
-                    author: verifier::envelope::key_id(&signer.verifying_key()),
-                    dedup: crate::dedup_key(&envelope),
-                    envelope,
-                    kind: "decision/grade".into(),
-                    subject: Some(d.subject),
-                }
+                let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&d).expect("serialises"), &grader);
+                Prepared::new(envelope, "decision/grade".into(), Some(d.subject))
             })
             .collect())
     }
 
     /// Re-grades the firms of newly appended records at once, for every general model whose
-    /// triggers include the record's kind (动态调整). Returns the decisions' indices.
+    /// triggers include the record's kind (动态调整). The caller holds the intake lock.
+    /// Returns the decisions' indices.
     pub(crate) async fn instant_regrade(&self, appended: &[(u64, String, String)]) -> Result<Vec<u64>, RegistryError> {
         let models: Vec<(String, PublishedModel)> =
             self.models().into_iter().filter(|(_, pm)| pm.model.domain == "general").collect();
-        if models.is_empty() || self.inner.signer.read().expect("lock").is_none() {
+        if models.is_empty() || appended.is_empty() {
             return Ok(Vec::new());
         }
-        let today = today();
+        let today = self.today();
         let mut decisions = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
-        for (index, kind, uscc) in appended {
+        for (index, kind, uscc) in appended.iter().rev() {
             for (hash, pm) in &models {
+                // The newest trigger of a firm in the batch decides; one decision per firm.
                 if pm.model.triggers.contains(kind) && seen.insert((uscc.clone(), hash.clone())) {
                     let trigger = match kind.as_str() {
                         "retraction" => Trigger::Retraction,
@@ -439,31 +329,43 @@ impl Registry {
             return Ok(Vec::new());
         }
         let prepared = self.signed_decisions(decisions)?;
-        let _guard = self.inner.intake.lock().await;
         self.append_prepared(prepared).await
     }
 
-    /// A full re-grade of every firm on the log under `model` as of `as_of`: a decision for each
-    /// firm whose class or score changed, then a run summary. `progress` is called with
-    /// (done, total) as firms are evaluated.
+    /// A full re-grade ordered by the grading authority: the order (a DSSE envelope of
+    /// [`RegradeOrder`], payload type [`ORDER_TYPE`]) is logged, then a decision for each firm
+    /// whose class or score changed under the order's model as of its date, citing the order,
+    /// then a run summary. `progress` is called with (done, total) as firms are evaluated.
     ///
     /// # Errors
     ///
-    /// [`RegistryError::NoModel`] for an unknown model; storage failures.
+    /// Storage failures, or no valid grader key; a bad order is an `Err(Rejection)` inside `Ok`.
     pub async fn regrade(
         &self,
-        model: &str,
-        as_of: Date,
+        order: Envelope,
         progress: &(dyn Fn(u64, u64) + Sync),
-    ) -> Result<(RunSummary, u64), RegistryError> {
-        let pm = self.models().get(model).cloned().ok_or_else(|| RegistryError::NoModel(model.to_owned()))?;
+    ) -> Result<Result<(RunSummary, u64), Rejection>, RegistryError> {
         let _guard = self.inner.intake.lock().await;
+        let grader = self.grader()?;
+        let payload = match self.open_signed(&order, ORDER_TYPE) {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(r)),
+        };
+        let o = match RegradeOrder::parse(&payload) {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(Rejection::new(400, "payload", e))),
+        };
+        if let Err(r) = self.check_authority_entry(&order, Payload::Order(&o)) {
+            return Ok(Err(r));
+        }
+        let pm = self.models().get(&o.model).cloned().ok_or_else(|| RegistryError::NoModel(o.model.clone()))?;
+        let order_index = self.append_prepared(vec![Prepared::new(order, "order/regrade".into(), None)]).await?[0];
         let log_size = self.inner.log.committed_size();
         let firms = self.firms()?;
         let total = firms.len() as u64;
         let mut decisions = Vec::new();
         for (done, uscc) in firms.iter().enumerate() {
-            if let Some(d) = self.decide(uscc, model, &pm, as_of, Trigger::Scheduled, None)? {
+            if let Some(d) = self.decide(uscc, &o.model, &pm, o.as_of, Trigger::Scheduled, Some(order_index))? {
                 decisions.push(d);
             }
             if done % 1000 == 0 {
@@ -473,19 +375,19 @@ impl Registry {
         progress(total, total);
         let changed = decisions.len() as u64;
         let mut prepared = self.signed_decisions(decisions)?;
-        let summary =
-            RunSummary { kind: RUN_FORMAT.into(), model: model.to_owned(), as_of, evaluated: total, changed, log_size };
-        let signer = self.inner.signer.read().expect("lock").clone().expect("checked by signed_decisions");
-        let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &signer);
-        prepared.push(Prepared {
-            author: verifier::envelope::key_id(&signer.verifying_key()),
-            dedup: crate::dedup_key(&envelope),
-            envelope,
-            kind: "decision/regrade_run".into(),
-            subject: None,
-        });
+        let summary = RunSummary {
+            kind: RUN_FORMAT.into(),
+            model: o.model.clone(),
+            as_of: o.as_of,
+            order: Some(order_index),
+            evaluated: total,
+            changed,
+            log_size,
+        };
+        let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &grader);
+        prepared.push(Prepared::new(envelope, "decision/regrade_run".into(), None));
         let indices = self.append_prepared(prepared).await?;
-        Ok((summary, *indices.last().expect("the summary")))
+        Ok(Ok((summary, *indices.last().expect("the summary"))))
     }
 
     /// Scores one firm under `model` as of `as_of` without logging anything: the work of an
@@ -500,6 +402,10 @@ impl Registry {
     }
 
     /// Every USCC with at least one entry, in order.
+    ///
+    /// # Errors
+    ///
+    /// Views failures.
     pub fn firms(&self) -> Result<Vec<String>, RegistryError> {
         let mut out: Vec<String> = Vec::new();
         for item in self.inner.views.subjects.iter() {
@@ -512,4 +418,10 @@ impl Registry {
         }
         Ok(out)
     }
+}
+
+/// Signs a re-grading order with the grading authority's key: what `creditlog regrade` sends.
+pub fn sign_order(model: &str, as_of: Date, key: &ed25519_dalek::SigningKey) -> Envelope {
+    let order = RegradeOrder { kind: ORDER_FORMAT.into(), model: model.to_owned(), as_of };
+    Envelope::sign(ORDER_TYPE, &serde_json::to_vec(&order).expect("serialises"), key)
 }

@@ -1,0 +1,98 @@
+//! Evidence bundles (`docs/BUNDLE.md`): everything `creditlog verify` needs to check a firm's
+//! history offline, built from the log. Verification itself is [`verifier::evidence`].
+//!
+//! A firm's bundle holds its whole chain (every entry about it, oldest first), every public
+//! identity entry (so that the key book can be replayed: which key counted at which entry), the
+//! models and re-grading orders its decisions cite, each with a C2SP tlog-proof against one
+//! signed checkpoint that covers them all, and on request a consistency proof from an older tree
+//! size the firm kept.
+
+use crate::access::may_read_history;
+use crate::{Registry, RegistryError};
+use base64::prelude::*;
+use std::collections::BTreeSet;
+use verifier::decision::Decision;
+use verifier::envelope::DECISION_TYPE;
+use verifier::evidence::{tlog_proof, Bundle, BundleEntry, ConsistencyStep, BUNDLE_FORMAT};
+use verifier::identity::Principal;
+
+impl Registry {
+    /// The evidence bundle of `uscc`'s history for `caller` (the firm, an auditor or a court).
+    /// `upto`: only the chain up to and including that entry (a one-entry bundle); `since`: add
+    /// a consistency proof from that older tree size.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Forbidden`] for other callers; storage failures.
+    pub async fn bundle(
+        &self,
+        uscc: &str,
+        caller: &Principal,
+        upto: Option<u64>,
+        since: Option<u64>,
+    ) -> Result<Bundle, RegistryError> {
+        may_read_history(caller, uscc)?;
+        self.journal_read(uscc, caller, "bundle")?;
+        let mut indices: BTreeSet<u64> = BTreeSet::new();
+        let chain: Vec<u64> =
+            self.subject_indices(uscc)?.into_iter().filter(|i| upto.is_none_or(|u| *i <= u)).collect();
+        if let Some(u) = upto {
+            if !chain.contains(&u) {
+                return Err(RegistryError::Forbidden(format!("entry {u} is not about {uscc}")));
+            }
+        }
+        // Decisions cite models and orders: those entries come too.
+        for &i in &chain {
+            let Some((header, content)) = self.read_entry(i)? else { continue };
+            if header.kind == "decision/grade" {
+                let (payload, _) = content
+                    .envelope
+                    .decode(DECISION_TYPE)
+                    .map_err(|e| RegistryError::Inconsistent { index: i, problem: e.to_string() })?;
+                let d =
+                    Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index: i, problem })?;
+                indices.insert(d.model_index);
+                if let Some(t) = d.trigger_index {
+                    indices.insert(t);
+                }
+            }
+        }
+        // Every public identity entry up to the newest entry of the bundle.
+        let last = chain.iter().chain(indices.iter()).max().copied().unwrap_or(0);
+        for item in self.inner.views.identities.range(..=last.to_be_bytes()) {
+            let (k, _) = item?;
+            let i = crate::store::be_u64(&k, "identities")?;
+            if let Some((_, content)) = self.read_entry(i)? {
+                if content.subject.is_none() {
+                    indices.insert(i);
+                }
+            }
+        }
+        indices.extend(chain.iter().copied());
+        let newest = indices.iter().max().map_or(1, |i| i + 1);
+        let cp = self.inner.log.wait_for_checkpoint(newest).await?;
+        let checkpoint = String::from_utf8_lossy(&cp.note).into_owned();
+        let mut entries = Vec::with_capacity(indices.len());
+        for i in indices {
+            let bytes = self.inner.log.entry(i)?;
+            let (_, content) = self
+                .open_entry(i, &bytes)?
+                .ok_or_else(|| RegistryError::Inconsistent { index: i, problem: "not a registry entry".into() })?;
+            let proof = self.inner.log.inclusion_proof(i, cp.size)?;
+            entries.push(BundleEntry {
+                index: i,
+                header: BASE64_STANDARD.encode(&bytes),
+                content,
+                proof: tlog_proof(i, &proof, &checkpoint),
+            });
+        }
+        let consistency = match since {
+            Some(from) if from > 0 && from < cp.size => {
+                let proof = self.inner.log.consistency_proof(from, cp.size)?;
+                vec![ConsistencyStep { from, proof: proof.iter().map(|h| BASE64_STANDARD.encode(h.0)).collect() }]
+            }
+            _ => Vec::new(),
+        };
+        Ok(Bundle { kind: BUNDLE_FORMAT.into(), subject: Some(uscc.to_owned()), checkpoint, consistency, entries })
+    }
+}

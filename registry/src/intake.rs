@@ -1,0 +1,243 @@
+//! Flow 1, intake (信息归集): department-signed records, checked one by one. Signatures and
+//! fields are checked outside the intake lock, on all cores; the authority rules
+//! ([`verifier::authority::check_entry`]) are checked against the log under the lock, where no
+//! other append can slip in between the check and the append.
+
+use crate::pipeline::{record_of, Prepared};
+use crate::store::{be_u64, reference_key};
+use crate::{Outcome, Registry, RegistryError, Rejection};
+use std::collections::{HashMap, HashSet};
+use verifier::authority::{Candidate, History, Payload, PriorEntry};
+use verifier::envelope::{Envelope, RECORD_TYPE};
+use verifier::identity::{KeyBook, Principal};
+use verifier::record::{Record, RecordKind};
+use verifier::MAX_ENTRY_SIZE;
+
+/// The log before entry `before`, as the authority rules see it at intake.
+pub(crate) struct LogHistory<'a> {
+    reg: &'a Registry,
+    before: u64,
+    /// Records appended earlier in the same request: reference key → index placeholder.
+    pending: HashMap<Vec<u8>, u64>,
+}
+
+impl<'a> LogHistory<'a> {
+    pub(crate) fn new(reg: &'a Registry, before: u64) -> Self {
+        Self { reg, before, pending: HashMap::new() }
+    }
+}
+
+impl History for LogHistory<'_> {
+    fn prior(&self, index: u64) -> Option<PriorEntry> {
+        if index >= self.before {
+            return None;
+        }
+        let (header, content) = self.reg.read_entry(index).ok()??;
+        let author = self.reg.inner.book.read().expect("lock").keys.get(&header.author)?.principal.clone();
+        let record = if header.kind.starts_with("record/") { record_of(index, &content).ok() } else { None };
+        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record })
+    }
+
+    fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
+        let key = reference_key(subject, department, kind.as_str(), reference);
+        if let Some(i) = self.pending.get(&key) {
+            return Some(*i);
+        }
+        let v = self.reg.inner.views.references.get(key).ok()??;
+        be_u64(&v, "references").ok()
+    }
+
+    fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
+        self.reg
+            .firm_records(subject)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(i, r)| *i < self.before && r.kind() == kind)
+            .collect()
+    }
+
+    fn model_published(&self, hash: &str) -> bool {
+        self.reg.inner.models.read().expect("lock").contains_key(hash)
+    }
+}
+
+/// A record whose signature and fields passed, waiting for the authority rules.
+pub(crate) struct Checked {
+    prepared: Prepared,
+    author: String,
+    record: Record,
+}
+
+impl Registry {
+    /// Validates and appends department-signed records. Per record: each is checked on its
+    /// own; the good ones are appended in order, the others rejected with the field and rule.
+    /// A record already on the log (the same signed bytes, or the same department, kind and
+    /// document number with the same content) returns its original index and appends nothing.
+    ///
+    /// # Errors
+    ///
+    /// Storage failures only (then nothing of this call was acknowledged).
+    pub async fn submit_records(&self, envelopes: Vec<Envelope>) -> Result<Vec<Outcome>, RegistryError> {
+        let this = self.clone();
+        let checked = tokio::task::spawn_blocking(move || this.prepare_all(envelopes))
+            .await
+            .map_err(|e| RegistryError::Inconsistent { index: 0, problem: format!("validation task failed: {e}") })?;
+        let guard = self.inner.intake.lock().await;
+        let at = self.inner.log.committed_size();
+        let time = crate::now();
+        let mut outcomes = Vec::with_capacity(checked.len());
+        let mut prepared = Vec::new();
+        let mut triggers = Vec::new();
+        {
+            let book = self.inner.book.read().expect("lock");
+            let mut history = LogHistory::new(self, at);
+            let mut seen = HashSet::new();
+            for c in checked {
+                let c = match c {
+                    Ok(c) => c,
+                    Err(r) => {
+                        outcomes.push(Some(Outcome::Rejected(r)));
+                        continue;
+                    }
+                };
+                if let Some(i) = self.duplicate_of(&c.prepared.dedup)? {
+                    outcomes.push(Some(Outcome::Duplicate { index: i }));
+                    continue;
+                }
+                if !seen.insert(c.prepared.dedup) {
+                    outcomes.push(Some(Outcome::Rejected(Rejection::new(
+                        400,
+                        "records",
+                        "the same signed record appears twice in this request",
+                    ))));
+                    continue;
+                }
+                // Each record is checked as the entry it would become, after those before it.
+                let index = at + prepared.len() as u64;
+                history.before = index;
+                let candidate = Candidate {
+                    index,
+                    time,
+                    author: &c.author,
+                    subject: Some(c.record.subject().as_str()),
+                    payload: Payload::Record(&c.record),
+                };
+                match verifier::authority::check_entry(&book, &candidate, &history, self.settings()) {
+                    Ok(()) => {}
+                    Err(r) if r.rule == verifier::authority::Rule::OneRecordOneEntry => {
+                        // The same record signed again (another serialisation, another
+                        // signature) is a duplicate; a different one under the same number is not.
+                        let r = r.clone();
+                        let existing = history.live_record(
+                            c.record.subject().as_str(),
+                            c.record.department(),
+                            c.record.kind(),
+                            c.record.reference(),
+                        );
+                        match existing.and_then(|i| history.prior(i).map(|p| (i, p))) {
+                            Some((i, p)) if p.record.as_ref() == Some(&c.record) => {
+                                outcomes.push(Some(Outcome::Duplicate { index: i }));
+                            }
+                            _ => outcomes.push(Some(Outcome::Rejected(r.into()))),
+                        }
+                        continue;
+                    }
+                    Err(r) => {
+                        outcomes.push(Some(Outcome::Rejected(r.into())));
+                        continue;
+                    }
+                }
+                history.pending.insert(
+                    reference_key(
+                        c.record.subject().as_str(),
+                        c.record.department(),
+                        c.record.kind().as_str(),
+                        c.record.reference(),
+                    ),
+                    index,
+                );
+                triggers.push((index, c.record.kind().as_str().to_owned(), c.record.subject().as_str().to_owned()));
+                outcomes.push(None);
+                prepared.push(c.prepared);
+            }
+        }
+        let indices = self.append_prepared(prepared).await?;
+        // Records a model marks as triggers re-grade their firm at once (动态调整), still under
+        // the intake lock, so that each decision cites every record before it.
+        if let Err(e) = self.instant_regrade(&triggers).await {
+            tracing::error!(error = %e, "instant re-grading failed; the records are appended and the next scheduled run will grade them");
+        }
+        drop(guard);
+        let mut it = indices.into_iter();
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Outcome::Appended { index: it.next().expect("one index each") }))
+            .collect())
+    }
+
+    /// Checks every envelope's signature and fields against the key book as it is now, split
+    /// over the machine's cores.
+    fn prepare_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<Checked, Rejection>> {
+        let at = self.inner.log.committed_size();
+        let book = self.inner.book.read().expect("lock");
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // Batch-verify a chunk; if any signature in it is bad, check that chunk one by one.
+        let check_chunk = |chunk: Vec<Envelope>| -> Vec<Result<Checked, Rejection>> {
+            let keyed: Vec<(&Envelope, ed25519_dalek::VerifyingKey)> = chunk
+                .iter()
+                .filter_map(|e| Some((e, book.valid_at(e.keyid().ok()?, at).ok()?.verifying_key())))
+                .collect();
+            let all_good = keyed.len() == chunk.len() && verifier::envelope::verify_all(&keyed, RECORD_TYPE);
+            chunk.into_iter().map(|e| prepare_record(&book, e, at, all_good)).collect()
+        };
+        if envelopes.len() < 64 || threads == 1 {
+            return check_chunk(envelopes);
+        }
+        let chunk = envelopes.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<Envelope>> = Vec::new();
+        let mut rest = envelopes;
+        while !rest.is_empty() {
+            let tail = rest.split_off(chunk.min(rest.len()));
+            chunks.push(rest);
+            rest = tail;
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks.into_iter().map(|c| scope.spawn(|| check_chunk(c))).collect();
+            handles.into_iter().flat_map(|h| h.join().expect("validation thread panicked")).collect()
+        })
+    }
+}
+
+/// Checks one record envelope's signature and fields. `verified`: the signature was already
+/// checked by a batch verification that accepts exactly what the single check accepts.
+fn prepare_record(book: &KeyBook, envelope: Envelope, at: u64, verified: bool) -> Result<Checked, Rejection> {
+    let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?.to_owned();
+    let key = book.valid_at(&keyid, at).map_err(|e| Rejection::new(403, "signatures[0].keyid", e.to_string()))?;
+    let payload = if verified {
+        envelope.decode(RECORD_TYPE).map(|(p, _)| p)
+    } else {
+        envelope.open(RECORD_TYPE, &key.verifying_key())
+    }
+    .map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
+    if payload.len() > MAX_ENTRY_SIZE {
+        return Err(Rejection::new(
+            413,
+            "payload",
+            format!("the record is {} bytes; a record is at most {MAX_ENTRY_SIZE} bytes", payload.len()),
+        ));
+    }
+    if !matches!(key.principal, Principal::Department(_)) {
+        return Err(Rejection::new(
+            403,
+            "signatures[0].keyid",
+            format!(
+                "records are signed by departments (谁产生、谁提供、谁负责); key {keyid} belongs to {} (rule records-by-departments)",
+                key.principal
+            ),
+        ));
+    }
+    let record = Record::parse(&payload).map_err(|e| Rejection::new(400, e.field.clone(), e.rule.clone()))?;
+    let kind = format!("record/{}", record.kind());
+    let subject = Some(record.subject().as_str().to_owned());
+    Ok(Checked { prepared: Prepared::new(envelope, kind, subject), author: keyid, record })
+}

@@ -1,0 +1,67 @@
+//! The journal of reads (DOMAIN §8: "every access to a class is itself worth recording"): each
+//! read of a firm's class, decision, history or evidence bundle by anyone but the firm itself
+//! is recorded with who, when and what, and the firm and auditors can read the journal.
+//!
+//! The journal is kept in the views database, not on the log: a read changes no state, and
+//! logging every look-up would let the log grow with traffic rather than with decisions. It is
+//! therefore not rebuilt by `creditlog rebuild` and not covered by the log's proofs; a read
+//! recorded is kept, a crash may lose the last two seconds of reads.
+
+use crate::store::{be_u64, firm_prefix};
+use crate::{Registry, RegistryError};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+use verifier::identity::Principal;
+
+/// One read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Read {
+    /// Seconds since the epoch.
+    pub time: u64,
+    /// Who read.
+    pub reader: Principal,
+    /// In words: the reader, e.g. `department zibo-tax`.
+    pub who: String,
+    /// What was read: `grade`, `decision`, `history`, `bundle`.
+    pub what: String,
+}
+
+impl Registry {
+    /// Records that `reader` read `what` of `uscc` (nothing is recorded for the firm itself).
+    ///
+    /// # Errors
+    ///
+    /// Views database failures.
+    pub fn journal_read(&self, uscc: &str, reader: &Principal, what: &str) -> Result<(), RegistryError> {
+        if matches!(reader, Principal::Enterprise(u) if u == uscc) {
+            return Ok(());
+        }
+        let time = crate::now();
+        let seq = self.inner.reads_seq.fetch_add(1, Ordering::Relaxed);
+        let mut key = firm_prefix(uscc);
+        key.extend_from_slice(&time.to_be_bytes());
+        key.extend_from_slice(&seq.to_be_bytes());
+        let read = Read { time, reader: reader.clone(), who: reader.to_string(), what: what.to_owned() };
+        self.inner.views.reads.insert(key, serde_json::to_vec(&read).expect("serialises"))?;
+        Ok(())
+    }
+
+    /// The reads of `uscc`'s class, decisions and history, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Views database failures, or a stored read that does not decode.
+    pub fn reads(&self, uscc: &str) -> Result<Vec<Read>, RegistryError> {
+        let prefix = firm_prefix(uscc);
+        let mut out = Vec::new();
+        for item in self.inner.views.reads.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            be_u64(k.get(prefix.len()..prefix.len() + 8).unwrap_or_default(), "reads")?;
+            out.push(
+                serde_json::from_slice(&v)
+                    .map_err(|e| RegistryError::Corrupt { tree: "reads", problem: e.to_string() })?,
+            );
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,254 @@
+//! The append pipeline: every entry goes seal → contents (durable) → log → views, under the
+//! intake lock, so the registry is the log's only writer and the views always follow it.
+
+use crate::store::{be_u64, reference_key, subject_key};
+use crate::{Registry, RegistryError};
+use rand::{RngCore, SeedableRng};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use verifier::entry::{EntryContent, EntryHeader};
+use verifier::envelope::{Envelope, IDENTITY_TYPE, RECORD_TYPE};
+use verifier::identity::{KeyBook, Statement};
+use verifier::leaf_hash;
+use verifier::record::{Record, RecordFields};
+
+/// An envelope that passed every check, ready to be sealed and appended.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) envelope: Envelope,
+    /// The header kind, e.g. `record/administrative_penalty`.
+    pub(crate) kind: String,
+    /// The enterprise the entry is about.
+    pub(crate) subject: Option<String>,
+    pub(crate) dedup: [u8; 32],
+}
+
+impl Prepared {
+    pub(crate) fn new(envelope: Envelope, kind: String, subject: Option<String>) -> Self {
+        let dedup = dedup_key(&envelope);
+        Self { envelope, kind, subject, dedup }
+    }
+}
+
+/// The same signed bytes: payload type, payload and signature.
+pub(crate) fn dedup_key(envelope: &Envelope) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(envelope.payload_type.as_bytes());
+    h.update([0]);
+    h.update(envelope.payload.as_bytes());
+    for s in &envelope.signatures {
+        h.update([0]);
+        h.update(s.keyid.as_bytes());
+        h.update([0]);
+        h.update(s.sig.as_bytes());
+    }
+    h.finalize().into()
+}
+
+fn fresh_salts(rng: &mut impl RngCore) -> [[u8; 32]; 3] {
+    let mut s = [[0u8; 32]; 3];
+    for salt in &mut s {
+        rng.fill_bytes(salt);
+    }
+    s
+}
+
+fn apply_identity(
+    book: &mut KeyBook,
+    index: u64,
+    header: &EntryHeader,
+    content: &EntryContent,
+) -> Result<(), RegistryError> {
+    let (payload, _) = content
+        .envelope
+        .decode(IDENTITY_TYPE)
+        .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
+    let st = Statement::parse(&payload).map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
+    book.apply(&st, &header.author, index)
+        .map_err(|e| RegistryError::Inconsistent { index, problem: format!("identity statement does not apply: {e}") })
+}
+
+impl Registry {
+    /// How far the views are applied.
+    pub(crate) fn applied(&self) -> Result<u64, RegistryError> {
+        match self.inner.views.meta.get(b"applied")? {
+            Some(v) => be_u64(&v, "meta"),
+            None => Ok(0),
+        }
+    }
+
+    pub(crate) fn load_book(&self) -> Result<(), RegistryError> {
+        let applied = self.applied()?;
+        let mut book = KeyBook::default();
+        for item in self.inner.views.identities.iter() {
+            let (k, _) = item?;
+            let index = be_u64(&k, "identities")?;
+            if index >= applied {
+                break;
+            }
+            let (header, content) = self.read_entry(index)?.ok_or_else(|| RegistryError::Inconsistent {
+                index,
+                problem: "an identity entry is not a registry entry".into(),
+            })?;
+            apply_identity(&mut book, index, &header, &content)?;
+        }
+        *self.inner.book.write().expect("lock") = book;
+        Ok(())
+    }
+
+    /// Applies every entry the views have not seen yet.
+    pub(crate) fn catch_up(&self) -> Result<u64, RegistryError> {
+        let size = self.inner.log.committed_size();
+        let mut n = 0;
+        for index in self.applied()?..size {
+            let bytes = self.inner.log.entry(index)?;
+            if let Some((header, content)) = self.open_entry(index, &bytes)? {
+                self.apply_all(&[(index, &bytes, &header, &content)])?;
+            }
+            self.inner.views.meta.insert(b"applied", &(index + 1).to_be_bytes())?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Applies entries to the views, one sled batch per tree.
+    fn apply_all(&self, items: &[(u64, &[u8], &EntryHeader, &EntryContent)]) -> Result<(), RegistryError> {
+        let v = &self.inner.views;
+        let (mut dedup, mut subjects, mut references) =
+            (sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
+        let mut identities_changed = false;
+        for &(index, bytes, header, content) in items {
+            dedup.insert(&dedup_key(&content.envelope)[..], &index.to_be_bytes());
+            if let Some(uscc) = &content.subject {
+                // The value is the entry's leaf hash: the newest key of a USCC is its chain head.
+                subjects.insert(subject_key(uscc, index), &leaf_hash(bytes).0);
+            }
+            if header.kind.starts_with("record/") {
+                let record = record_of(index, content)?;
+                references.insert(
+                    reference_key(
+                        record.subject().as_str(),
+                        record.department(),
+                        record.kind().as_str(),
+                        record.reference(),
+                    ),
+                    &index.to_be_bytes(),
+                );
+                if let RecordFields::Retraction(f) = record.fields() {
+                    // The retracted record's document number is free again (for its correction).
+                    if let Some((_, target)) = self.read_entry(f.target_index)? {
+                        if let Ok(t) = record_of(f.target_index, &target) {
+                            references.remove(reference_key(
+                                t.subject().as_str(),
+                                t.department(),
+                                t.kind().as_str(),
+                                t.reference(),
+                            ));
+                        }
+                    }
+                }
+            }
+            if header.kind.starts_with("identity/") {
+                v.identities.insert(index.to_be_bytes(), &[])?;
+                let mut book = self.inner.book.write().expect("lock");
+                apply_identity(&mut book, index, header, content)?;
+                identities_changed = true;
+            }
+            if header.kind.starts_with("model/") || header.kind.starts_with("decision/") {
+                self.apply_grading(index, header, content)?;
+            }
+        }
+        v.dedup.apply_batch(dedup)?;
+        v.subjects.apply_batch(subjects)?;
+        v.references.apply_batch(references)?;
+        if identities_changed {
+            // A rotated grader key takes effect at once.
+            self.resolve_grader();
+        }
+        Ok(())
+    }
+
+    /// Leaf hash of the newest entry about `uscc`, if any.
+    pub(crate) fn chain_head(&self, uscc: &str) -> Result<Option<[u8; 32]>, RegistryError> {
+        match self.inner.views.subjects.scan_prefix(crate::store::firm_prefix(uscc)).next_back() {
+            Some(item) => {
+                let v = item?.1;
+                Ok(Some(v.as_ref().try_into().map_err(|_| RegistryError::Corrupt {
+                    tree: "subjects",
+                    problem: "a chain head is not 32 bytes".into(),
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The index of an entry with the same signed bytes, if one is on the log.
+    pub(crate) fn duplicate_of(&self, dedup: &[u8; 32]) -> Result<Option<u64>, RegistryError> {
+        match self.inner.views.dedup.get(dedup)? {
+            Some(i) => Ok(Some(be_u64(&i, "dedup")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Seals, stores contents durably, appends headers, applies views. The caller holds the
+    /// intake lock.
+    pub(crate) async fn append_prepared(&self, prepared: Vec<Prepared>) -> Result<Vec<u64>, RegistryError> {
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = crate::now();
+        let mut heads: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+        let mut headers = Vec::with_capacity(prepared.len());
+        let mut contents = Vec::with_capacity(prepared.len());
+        let mut parsed = Vec::with_capacity(prepared.len());
+        // Salts from a ChaCha stream keyed by the OS generator once per batch.
+        let mut rng = rand::rngs::StdRng::from_rng(rand::rngs::OsRng).expect("the OS random source works");
+        for p in prepared {
+            let previous = match &p.subject {
+                Some(u) => match heads.get(u) {
+                    Some(h) => Some(*h),
+                    None => self.chain_head(u)?,
+                },
+                None => None,
+            };
+            let (header, content) = EntryContent::seal(
+                p.envelope,
+                p.kind,
+                now,
+                p.subject.as_deref().map(|u| (u, previous)),
+                fresh_salts(&mut rng),
+            )
+            .map_err(|e| RegistryError::Inconsistent { index: 0, problem: e.to_string() })?;
+            let bytes = header.to_bytes();
+            let leaf = leaf_hash(&bytes).0;
+            if let Some(u) = &p.subject {
+                heads.insert(u.clone(), leaf);
+            }
+            contents.push((leaf, serde_json::to_vec(&content).expect("serialises")));
+            headers.push(bytes);
+            parsed.push((header, content));
+        }
+        // Contents first, durably: an acknowledged header always has its content.
+        self.inner.contents.append(&contents)?;
+        let first = self.inner.log.append(headers.clone()).await?;
+        let items: Vec<(u64, &[u8], &EntryHeader, &EntryContent)> = headers
+            .iter()
+            .zip(&parsed)
+            .enumerate()
+            .map(|(i, (b, (h, c)))| (first + i as u64, b.as_slice(), h, c))
+            .collect();
+        self.apply_all(&items)?;
+        // The intake lock makes the registry the only writer, so these are the newest entries.
+        self.inner.views.meta.insert(b"applied", &(first + headers.len() as u64).to_be_bytes())?;
+        Ok((first..first + headers.len() as u64).collect())
+    }
+}
+
+/// The department record in an entry's content.
+pub(crate) fn record_of(index: u64, content: &EntryContent) -> Result<Record, RegistryError> {
+    let (payload, _) = content
+        .envelope
+        .decode(RECORD_TYPE)
+        .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
+    Record::parse(&payload).map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })
+}
