@@ -21,15 +21,33 @@
 //! "@signature-params": ("@method" "@path" "@query" "content-digest");created=...;nonce="...";keyid="...";alg="ed25519"
 //! ```
 //!
-//! The server accepts a signature whose `created` is within the replay window (300 s by
-//! default) of its clock and whose nonce it has not seen in that window. GET requests cover
+//! Time and replay (RFC 9421 §7.2.2, §7.2.3): the server accepts a signature whose `created` is
+//! at most [`MAX_FUTURE_SKEW`] (30 s) ahead of its clock and at most [`REPLAY_WINDOW`] (300 s)
+//! behind it, and whose nonce it has not seen before. A signature can therefore be accepted
+//! until `created + REPLAY_WINDOW`, and its nonce is remembered exactly that long; the
+//! [`NonceCache`] writes each nonce to `DATA/nonces.log` and `fdatasync`s it before the request
+//! is accepted, so a restart does not reopen the window. GET requests cover
 //! `"@method" "@path" "@query"`; requests with a body must also cover `content-digest`.
 
 use base64::prelude::*;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// How far in the past a signature's `created` may be, seconds: a signature is accepted until
+/// `created + REPLAY_WINDOW`.
+pub const REPLAY_WINDOW: u64 = 300;
+
+/// How far ahead of the server's clock a signature's `created` may be, seconds. Small, because a
+/// `created` in the future lengthens the time the signature is accepted.
+pub const MAX_FUTURE_SKEW: u64 = 30;
+
+/// Name of the nonce file in the data folder.
+pub const NONCE_FILE: &str = "nonces.log";
 
 /// Why a request signature was not accepted; each message is one plain sentence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,15 +62,25 @@ pub enum AuthError {
     /// A component that must be covered is not.
     #[error("the signature must cover {0}")]
     Uncovered(&'static str),
-    /// Outside the window.
+    /// Too old.
     #[error("the signature was created at {created}, more than {window} seconds from the server's time {now}; sign the request again")]
     Stale {
         /// Signature's created.
         created: u64,
         /// Server time.
         now: u64,
-        /// Allowed skew.
+        /// Allowed age.
         window: u64,
+    },
+    /// `created` is ahead of the server's clock by more than the allowed skew.
+    #[error("created is {} s in the future; the server's clock is {now}; allowed skew is {skew} s; check the signer's clock", created - now)]
+    Future {
+        /// Signature's created.
+        created: u64,
+        /// Server time.
+        now: u64,
+        /// Allowed skew.
+        skew: u64,
     },
     /// Nonce seen before.
     #[error("replayed request: nonce {0:?} was already used")]
@@ -66,6 +94,9 @@ pub enum AuthError {
     /// The key does not count.
     #[error("{0}")]
     Key(String),
+    /// The nonce could not be written durably, so the request cannot be accepted.
+    #[error("the server could not record the request's nonce; try again")]
+    NonceStore,
 }
 
 /// `sha-256=:<base64>:` for a body.
@@ -175,16 +206,143 @@ pub fn parse(signature_input: Option<&str>, signature: Option<&str>) -> Result<S
     Ok(SignedRequest { keyid, params: params.to_owned(), covers_digest, created, nonce, signature })
 }
 
-/// Nonces seen within the replay window. In memory: after a restart a request signed in the last
-/// window could be replayed once; submissions are idempotent, so that appends nothing.
+/// Nonces of accepted signatures, each kept until the signature expires (`created +
+/// REPLAY_WINDOW`).
+///
+/// Durability contract: when opened on a file ([`NonceCache::open`]), [`SignedRequest::verify`]
+/// returns `Ok` only after the nonce's line is written and `fdatasync`ed, so a nonce that was
+/// accepted is refused again after a crash, a power loss or a restart. The file is append-only
+/// text, one `EXPIRES HEX(NONCE)` line per nonce; a torn last line (a crash during the write) was
+/// never acknowledged and is skipped on open. Opening, and every [`COMPACT_AFTER`] appends,
+/// rewrites the file without expired nonces (write a temporary file, `fdatasync`, rename,
+/// `fsync` the folder). The same discipline as the log's own files, and unlike sled, whose
+/// flush is not power-loss safe. [`NonceCache::default`] is in memory, for tests.
 #[derive(Debug, Default)]
 pub struct NonceCache {
-    seen: Mutex<HashMap<String, u64>>,
+    inner: Mutex<NonceInner>,
+}
+
+/// Appends to the nonce file between two compactions.
+pub const COMPACT_AFTER: u64 = 100_000;
+
+#[derive(Debug, Default)]
+struct NonceInner {
+    /// Nonce to the time its signature expires.
+    seen: HashMap<String, u64>,
+    file: Option<(PathBuf, File)>,
+    appended: u64,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = s
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair).ok().filter(|p| p.len() == 2).and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+impl NonceCache {
+    /// Opens (or creates) the nonce file `DATA/nonces.log`, keeping the nonces that have not
+    /// expired at `now` and rewriting the file with only those.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be read, written or synced.
+    pub fn open(data: &Path, now: u64) -> std::io::Result<Self> {
+        let path = data.join(NONCE_FILE);
+        let mut seen = HashMap::new();
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        // Only lines ended by a newline count: a torn last line (a crash mid-write) was never
+        // acknowledged.
+        let mut lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+        lines.pop();
+        for line in lines {
+            let parsed = std::str::from_utf8(line).ok().and_then(|l| {
+                let (expires, nonce) = l.split_once(' ')?;
+                Some((expires.parse::<u64>().ok()?, unhex(nonce)?))
+            });
+            match parsed {
+                Some((expires, nonce)) if expires >= now => {
+                    seen.insert(nonce, expires);
+                }
+                Some(_) => {}
+                None => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{} has a malformed line; it holds only lines `EXPIRES HEX(NONCE)`", path.display()),
+                    ))
+                }
+            }
+        }
+        let file = rewrite(&path, &seen)?;
+        Ok(Self { inner: Mutex::new(NonceInner { seen, file: Some((path, file)), appended: 0 }) })
+    }
+
+    /// Records `nonce` until `expires`, or refuses it if it is already recorded.
+    fn record(&self, nonce: &str, expires: u64, now: u64) -> Result<(), AuthError> {
+        let mut inner = self.inner.lock().map_err(|_| AuthError::NonceStore)?;
+        if inner.seen.get(nonce).is_some_and(|e| *e >= now) {
+            return Err(AuthError::Replay(nonce.to_owned()));
+        }
+        if let Some((path, file)) = &mut inner.file {
+            let line = format!("{expires} {}\n", hex(nonce.as_bytes()));
+            if let Err(e) = file.write_all(line.as_bytes()).and_then(|()| file.sync_data()) {
+                tracing::error!(error = %e, path = %path.display(), "writing a nonce");
+                return Err(AuthError::NonceStore);
+            }
+        }
+        inner.seen.insert(nonce.to_owned(), expires);
+        inner.appended += 1;
+        if inner.appended >= COMPACT_AFTER {
+            inner.seen.retain(|_, e| *e >= now);
+            inner.appended = 0;
+            let NonceInner { seen, file, .. } = &mut *inner;
+            if let Some((path, f)) = file {
+                match rewrite(path, seen) {
+                    Ok(new) => *f = new,
+                    // The old file is still whole (rename is atomic); keep appending to it.
+                    Err(e) => tracing::error!(error = %e, path = %path.display(), "compacting the nonce file"),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `seen` to a new file that replaces `path` atomically and durably; returns it open for
+/// appending.
+fn rewrite(path: &Path, seen: &HashMap<String, u64>) -> std::io::Result<File> {
+    let tmp = path.with_extension("log.tmp");
+    let mut f = File::create(&tmp)?;
+    let mut text = String::new();
+    for (nonce, expires) in seen {
+        text.push_str(&format!("{expires} {}\n", hex(nonce.as_bytes())));
+    }
+    f.write_all(text.as_bytes())?;
+    f.sync_data()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    OpenOptions::new().append(true).open(path)
 }
 
 impl SignedRequest {
-    /// Verifies the signature over this request with `key`, checks the window, the digest
-    /// and the nonce (recording it).
+    /// Verifies the signature over this request with `key`, checks the time (at most
+    /// [`MAX_FUTURE_SKEW`] ahead of `now`, at most `window` behind), the digest and the nonce
+    /// (recording it durably until `created + window`).
     ///
     /// # Errors
     ///
@@ -202,7 +360,10 @@ impl SignedRequest {
         window: u64,
         nonces: &NonceCache,
     ) -> Result<(), AuthError> {
-        if self.created.abs_diff(now) > window {
+        if self.created > now + MAX_FUTURE_SKEW {
+            return Err(AuthError::Future { created: self.created, now, skew: MAX_FUTURE_SKEW });
+        }
+        if now.saturating_sub(self.created) > window {
             return Err(AuthError::Stale { created: self.created, now, window });
         }
         if !body.is_empty() && !self.covers_digest {
@@ -220,15 +381,8 @@ impl SignedRequest {
         let base = signature_base(method, path, query, digest, &self.params);
         key.verify(base.as_bytes(), &Signature::from_bytes(&self.signature))
             .map_err(|_| AuthError::BadSignature(self.keyid.clone()))?;
-        let mut seen = nonces.seen.lock().expect("lock");
-        if seen.len() > 100_000 {
-            seen.retain(|_, t| t.abs_diff(now) <= window);
-        }
-        if seen.get(&self.nonce).is_some_and(|t| t.abs_diff(now) <= window) {
-            return Err(AuthError::Replay(self.nonce.clone()));
-        }
-        seen.insert(self.nonce.clone(), now);
-        Ok(())
+        // Remembered for as long as this signature could be accepted.
+        nonces.record(&self.nonce, self.created + window, now)
     }
 }
 
@@ -267,5 +421,62 @@ mod tests {
             Err(AuthError::Replay("nonce-0001".into()))
         );
         assert_eq!(parse(None, None).unwrap_err(), AuthError::Missing);
+    }
+
+    fn signed(created: u64, nonce: &str) -> (SignedRequest, Vec<(&'static str, String)>, VerifyingKey) {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let headers = sign_request("POST", "/v1/records", "", Some(b"{}"), &key, created, nonce);
+        let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
+        let req = parse(get("signature-input").as_deref(), get("signature").as_deref()).unwrap();
+        (req, headers, key.verifying_key())
+    }
+
+    fn digest<'a>(headers: &'a [(&'static str, String)]) -> Option<&'a str> {
+        headers.iter().find(|(k, _)| *k == "content-digest").map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn created_in_the_future_is_refused_beyond_the_skew() {
+        let (req, h, vk) = signed(10_000, "future-0001");
+        let check =
+            |now| req.verify("POST", "/v1/records", "", b"{}", digest(&h), &vk, now, 300, &NonceCache::default());
+        // 31 s ahead: refused, naming the numbers.
+        let err = check(10_000 - 31).unwrap_err();
+        assert_eq!(err, AuthError::Future { created: 10_000, now: 9_969, skew: MAX_FUTURE_SKEW });
+        assert_eq!(
+            err.to_string(),
+            "created is 31 s in the future; the server's clock is 9969; allowed skew is 30 s; check the signer's clock"
+        );
+        // Exactly the skew ahead, and the whole window behind, are accepted; one more second is not.
+        assert_eq!(check(10_000 - 30), Ok(()));
+        assert_eq!(check(10_300), Ok(()));
+        assert!(matches!(check(10_301), Err(AuthError::Stale { .. })));
+    }
+
+    #[test]
+    fn nonces_survive_a_reopen_until_their_signature_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let (req, h, vk) = signed(5_000, "durable-0001");
+        let nonces = NonceCache::open(dir.path(), 5_000).unwrap();
+        req.verify("POST", "/v1/records", "", b"{}", digest(&h), &vk, 5_000, 300, &nonces).unwrap();
+        drop(nonces);
+        // A restart within the window: the same request is a replay.
+        let reopened = NonceCache::open(dir.path(), 5_100).unwrap();
+        assert_eq!(
+            req.verify("POST", "/v1/records", "", b"{}", digest(&h), &vk, 5_100, 300, &reopened),
+            Err(AuthError::Replay("durable-0001".into()))
+        );
+        drop(reopened);
+        // A torn last line (a crash mid-write, no newline) is skipped; the lines before it count.
+        let path = dir.path().join(NONCE_FILE);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"5300 6e6f").unwrap();
+        drop(f);
+        let reopened = NonceCache::open(dir.path(), 5_200).unwrap();
+        assert_eq!(reopened.inner.lock().unwrap().seen.len(), 1);
+        drop(reopened);
+        // Once the signature has expired, opening prunes the nonce from the file.
+        drop(NonceCache::open(dir.path(), 5_301).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
 }

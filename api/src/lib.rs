@@ -11,19 +11,26 @@
 //! JSON conveniences under `/v1/`: `GET /v1/log`, `GET /v1/proof/inclusion?index=I&size=N`,
 //! `GET /v1/proof/consistency?from=M&to=N`, `GET /v1/checkpoints/{size}`. Errors are RFC 9457
 //! `application/problem+json` documents naming the parameter and the rule it broke.
+//!
+//! Authentication is by extractors ([`extract`]); what a request may cost (body sizes, deadlines,
+//! requests in flight, idle connections) is in [`extract`] and [`serve`].
 
 pub mod auth;
+pub mod extract;
 mod problem;
+pub mod serve;
 
 pub use problem::Problem;
+pub use serve::{serve, Limits};
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::prelude::*;
+use extract::{MaybeSigned, Signed, SignedBody};
+use extract::{IDENTITY_BODY_LIMIT, RAW_APPEND_BODY_LIMIT, RECORDS_BODY_LIMIT, SIGNED_BODY_LIMIT};
 use ledger::{LedgerError, Log};
 use registry::{Outcome, Registry, RegistryError};
 use serde::{Deserialize, Serialize};
@@ -43,16 +50,48 @@ pub struct AppState {
     pub raw_append: bool,
     /// The credit registry over the log (absent in ledger-only mode).
     pub registry: Option<Registry>,
-    /// Nonces of signed requests seen in the replay window.
+    /// Nonces of accepted request signatures, kept durably until the signatures expire.
     pub nonces: Arc<auth::NonceCache>,
-    /// Accepted clock difference for request signatures, seconds.
+    /// How old a request signature's `created` may be, seconds ([`auth::REPLAY_WINDOW`]).
     pub signature_window: u64,
+    /// Deadlines and requests in flight.
+    pub limits: Limits,
+    /// One permit per request in flight.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
-    /// A server for `log` with the registry on.
-    pub fn new(log: Log, registry: Option<Registry>, raw_append: bool) -> Self {
-        Self { log, raw_append, registry, nonces: Arc::default(), signature_window: 300 }
+    /// A server for `log`, with the registry if given, keeping the nonces of signed requests in
+    /// `data/nonces.log` (see [`auth::NonceCache`]).
+    ///
+    /// # Errors
+    ///
+    /// If the nonce file cannot be opened or rewritten.
+    pub fn new(
+        log: Log,
+        registry: Option<Registry>,
+        raw_append: bool,
+        data: &std::path::Path,
+    ) -> std::io::Result<Self> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let nonces = Arc::new(auth::NonceCache::open(data, now)?);
+        Ok(Self {
+            log,
+            raw_append,
+            registry,
+            nonces,
+            signature_window: auth::REPLAY_WINDOW,
+            limits: Limits::default(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(serve::MAX_IN_FLIGHT)),
+        })
+    }
+
+    /// The same state with other limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.in_flight = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight));
+        self.limits = limits;
+        self
     }
 }
 
@@ -76,8 +115,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/regrade", post(regrade))
         .route("/v1/enterprises/{uscc}", get(grades))
         .route("/v1/stats/grades", get(grade_stats))
-        .layer(DefaultBodyLimit::max(64 << 20))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), serve::limit_cost))
         .with_state(state)
 }
 
@@ -265,7 +304,7 @@ pub struct Appended {
     pub count: u64,
 }
 
-async fn raw_append(State(s): State<AppState>, body: axum::body::Bytes) -> Result<Json<Appended>, Problem> {
+async fn raw_append(State(s): State<AppState>, req: axum::extract::Request) -> Result<Json<Appended>, Problem> {
     if !s.raw_append {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -274,6 +313,8 @@ async fn raw_append(State(s): State<AppState>, body: axum::body::Bytes) -> Resul
             "this server does not accept unauthenticated raw entries; start it with --raw-append for ledger tests and benchmarks",
         ));
     }
+    let (parts, body) = req.into_parts();
+    let body = extract::read_body(body, &parts.headers, RAW_APPEND_BODY_LIMIT, s.limits.body_read_timeout).await?;
     let req: RawEntries = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -338,7 +379,7 @@ impl From<LedgerError> for Problem {
     }
 }
 
-fn registry(s: &AppState) -> Result<&Registry, Problem> {
+pub(crate) fn registry(s: &AppState) -> Result<&Registry, Problem> {
     s.registry.as_ref().ok_or_else(|| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -347,47 +388,6 @@ fn registry(s: &AppState) -> Result<&Registry, Problem> {
             "this server runs the ledger alone (--raw-append); records and identities are not served",
         )
     })
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Checks the request signature; `Ok(None)` for an unsigned request when `required` is false.
-fn authenticate(
-    s: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    required: bool,
-) -> Result<Option<Principal>, Problem> {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if !required && h("signature-input").is_none() && h("signature").is_none() {
-        return Ok(None);
-    }
-    let unauthorized = |e: auth::AuthError| {
-        Problem::new(StatusCode::UNAUTHORIZED, "request-signature", "Request signature not accepted", e.to_string())
-            .with_field("Signature")
-    };
-    let req = auth::parse(h("signature-input"), h("signature")).map_err(unauthorized)?;
-    let reg = registry(s)?;
-    let (principal, public) =
-        reg.principal(&req.keyid).map_err(|e| unauthorized(auth::AuthError::Key(e.to_string())))?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).map_err(|_| Problem::internal())?;
-    req.verify(
-        method.as_str(),
-        uri.path(),
-        uri.query().unwrap_or(""),
-        body,
-        h("content-digest"),
-        &key,
-        now(),
-        s.signature_window,
-        &s.nonces,
-    )
-    .map_err(unauthorized)?;
-    Ok(Some(principal))
 }
 
 impl From<RegistryError> for Problem {
@@ -423,12 +423,8 @@ pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
 
 async fn submit_records(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    SignedBody { principal, body }: SignedBody<RECORDS_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    let principal = authenticate(&s, &method, &uri, &headers, &body, true)?.expect("required");
     if !matches!(principal, Principal::Department(_)) {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -463,11 +459,10 @@ async fn submit_records(
 
 async fn submit_identity(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
+    // Every statement needs a signed request by a key on the log; the operator's own
+    // registration is appended by the registry at its first start.
     let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -476,9 +471,6 @@ async fn submit_identity(
             format!("expected a DSSE envelope: {e}"),
         )
     })?;
-    // The operator's first statement registers the key that signs it, so it cannot be checked
-    // against the log before it is on it; every later statement needs a signed request.
-    authenticate(&s, &method, &uri, &headers, &body, true)?;
     match registry(&s)?.submit_identity(envelope).await? {
         Outcome::Appended { index } => {
             Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
@@ -496,7 +488,7 @@ async fn submit_identity(
     }
 }
 
-fn parse_index(raw: &str) -> Result<u64, Problem> {
+pub(crate) fn parse_index(raw: &str) -> Result<u64, Problem> {
     let mut q = HashMap::new();
     q.insert("index".to_owned(), raw.to_owned());
     param(&q, "index")
@@ -504,31 +496,44 @@ fn parse_index(raw: &str) -> Result<u64, Problem> {
 
 async fn read_entry(
     State(s): State<AppState>,
-    Path(index): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    extract::IndexPath(index): extract::IndexPath,
+    MaybeSigned(caller): MaybeSigned,
 ) -> Result<Response, Problem> {
-    let index = parse_index(&index)?;
-    let caller = authenticate(&s, &method, &uri, &headers, &[], false)?;
     let view = registry(&s)?.entry(index, caller.as_ref())?;
     Ok(Json(view).into_response())
 }
 
+/// Entries in one page of `GET /v1/enterprises/{uscc}/history` unless `limit` says otherwise.
+pub const HISTORY_PAGE_DEFAULT: u64 = 1_000;
+/// Most entries in one page of `GET /v1/enterprises/{uscc}/history`.
+pub const HISTORY_PAGE_MAX: u64 = 10_000;
+
+/// `GET /v1/enterprises/{uscc}/history?after=INDEX&limit=N`: the entries with index above `after`
+/// (all if absent), oldest first, at most `limit`; `next` is the `after` of the next page, or null
+/// on the last. Every page is proved against a checkpoint that covers it.
 async fn history(
     State(s): State<AppState>,
-    Path(uscc): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
 ) -> Result<Response, Problem> {
-    let uscc = verifier::uscc::Uscc::parse(&uscc).map_err(|e| {
-        Problem::new(StatusCode::BAD_REQUEST, "bad-uscc", "Malformed Unified Social Credit Code", e.to_string())
-            .with_field("uscc")
-    })?;
-    let caller = authenticate(&s, &method, &uri, &headers, &[], true)?.expect("required");
+    let after = if q.contains_key("after") { Some(param(&q, "after")?) } else { None };
+    let limit = if q.contains_key("limit") { param(&q, "limit")? } else { HISTORY_PAGE_DEFAULT };
+    if !(1..=HISTORY_PAGE_MAX).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-parameter",
+            "Page size out of range",
+            format!("limit={limit} must be from 1 to {HISTORY_PAGE_MAX}"),
+        )
+        .with_field("limit"));
+    }
     let reg = registry(&s)?;
-    let entries = reg.history(uscc.as_str(), &caller)?;
+    let mut entries = reg.history(uscc.as_str(), &caller)?;
+    entries.retain(|e| after.is_none_or(|a| e.index > a));
+    let more = entries.len() as u64 > limit;
+    entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more { entries.last().map(|e| e.index) } else { None };
     // Prove against a checkpoint that covers every entry returned.
     let cp = s.log.wait_for_checkpoint(entries.last().map_or(0, |e| e.index + 1)).await?;
     let mut out = Vec::with_capacity(entries.len());
@@ -541,6 +546,7 @@ async fn history(
         "checkpoint": String::from_utf8_lossy(&cp.note),
         "size": cp.size,
         "entries": out,
+        "next": next,
     }))
     .into_response())
 }
@@ -603,12 +609,8 @@ fn is_supervisor(p: &Principal) -> bool {
 
 async fn publish_model(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    let principal = authenticate(&s, &method, &uri, &headers, &body, true)?.expect("required");
     require(&principal, is_grading_authority, "scoring models are published by the grading authority")?;
     let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
@@ -661,12 +663,8 @@ pub struct RegradeRequest {
 
 async fn regrade(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    let principal = authenticate(&s, &method, &uri, &headers, &body, true)?.expect("required");
     require(&principal, is_grading_authority, "re-grading is run by the grading authority")?;
     let req: RegradeRequest = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
@@ -683,16 +681,9 @@ async fn regrade(
 
 async fn grades(
     State(s): State<AppState>,
-    Path(uscc): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Signed(caller): Signed,
 ) -> Result<Response, Problem> {
-    let uscc = verifier::uscc::Uscc::parse(&uscc).map_err(|e| {
-        Problem::new(StatusCode::BAD_REQUEST, "bad-uscc", "Malformed Unified Social Credit Code", e.to_string())
-            .with_field("uscc")
-    })?;
-    let caller = authenticate(&s, &method, &uri, &headers, &[], true)?.expect("required");
     let own = matches!(&caller, Principal::Enterprise(u) if u == uscc.as_str());
     if !own && !is_supervisor(&caller) {
         return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not entitled", format!("risk classes are internal to supervising departments and visible to the enterprise itself (DOMAIN §8); {caller} may not read them")));
@@ -706,13 +697,7 @@ async fn grades(
     Ok(Json(serde_json::json!({ "uscc": uscc.as_str(), "grades": out })).into_response())
 }
 
-async fn grade_stats(
-    State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
-    let caller = authenticate(&s, &method, &uri, &headers, &[], true)?.expect("required");
+async fn grade_stats(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {
     require(&caller, is_supervisor, "the class distribution is internal to supervising departments")?;
     let reg = registry(&s)?;
     let models = reg.models();

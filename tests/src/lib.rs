@@ -300,10 +300,11 @@ impl Signer {
         self.send_post(path, &bytes, &headers)
     }
 
-    /// Signed GET.
-    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let mut req = ureq::get(&format!("{}{path}", self.url));
-        for (k, v) in self.headers("GET", path, "", None) {
+    /// Signed GET of a path with an optional `?query`.
+    pub fn get(&self, path_and_query: &str) -> (u16, serde_json::Value) {
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let mut req = ureq::get(&format!("{}{path_and_query}", self.url));
+        for (k, v) in self.headers("GET", path, query, None) {
             req = req.set(k, &v);
         }
         json_answer(req.call())

@@ -465,10 +465,18 @@ fn acknowledged_records_and_contents_survive_sigkill() {
     assert!(!acknowledged.is_empty());
     let s = Server::start(&data, &[]);
     let auditor = Signer { url: s.url.clone(), key: auditor_key };
-    let (status, h) = auditor.get(&format!("/v1/enterprises/{FIRM_A}/history"));
-    assert_eq!(status, 200, "{h}");
-    let by_index: std::collections::HashMap<u64, Value> =
-        h["entries"].as_array().unwrap().iter().map(|e| (e["index"].as_u64().unwrap(), e.clone())).collect();
+    // The history is paged (1,000 entries by default): follow `next` to the end.
+    let mut by_index = std::collections::HashMap::<u64, Value>::new();
+    let mut query = String::new();
+    loop {
+        let (status, h) = auditor.get(&format!("/v1/enterprises/{FIRM_A}/history{query}"));
+        assert_eq!(status, 200, "{h}");
+        by_index.extend(h["entries"].as_array().unwrap().iter().map(|e| (e["index"].as_u64().unwrap(), e.clone())));
+        match h["next"].as_u64() {
+            Some(next) => query = format!("?after={next}"),
+            None => break,
+        }
+    }
     let mut previous: Option<String> = None;
     let mut indices: Vec<u64> = by_index.keys().copied().collect();
     indices.sort_unstable();

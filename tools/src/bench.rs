@@ -98,8 +98,8 @@ async fn ingest_bench(args: LogArgs, n: u64, batch: usize, concurrency: usize, r
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let app = api::app(api::AppState::new(log.clone(), Some(reg), false));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let app = api::app(api::AppState::new(log.clone(), Some(reg), false, &args.data)?);
+    tokio::spawn(api::serve(listener, app, api::serve::IDLE_TIMEOUT, std::future::pending()));
 
     // Sign every record before the clock starts: signing is the departments' cost, not ours.
     eprintln!("signing {n} records...");

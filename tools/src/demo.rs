@@ -243,7 +243,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         state.general_model
     );
     println!("creditlog grades --uscc {firm} --key {data}/keys/auditor.key --server {url}");
-    let app = api::app(api::AppState::new(log, Some(reg), false));
-    axum::serve(listener, app).with_graceful_shutdown(crate::shutdown_signal()).await.context("serving HTTP")?;
+    let state = api::AppState::new(log, Some(reg), false, &args.data)
+        .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;
+    api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     Ok(())
 }

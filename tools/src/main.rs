@@ -152,6 +152,9 @@ enum Command {
         /// key the server announces at /v1/log is used, which proves less.
         #[arg(long)]
         log_key: Option<String>,
+        /// Entries per page fetched (1 to 10000).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        page_size: u64,
     },
     /// Write a synthetic jurisdiction (departments, keys, firms, signed records) to load into a server.
     Simulate(simulate::SimulateArgs),
@@ -227,6 +230,10 @@ struct ServeArgs {
     /// benchmarks only; never on a production log).
     #[arg(long)]
     raw_append: bool,
+    /// Close a connection that sends no complete request head for this many seconds (a new
+    /// connection, or a kept-alive one between requests).
+    #[arg(long, default_value_t = api::serve::IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
 }
 
 /// Opens (or creates) the log of a data folder.
@@ -283,8 +290,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("size: {}", log.latest().size);
     println!("verifier key: {}", log.verifier_key());
     println!("listening on http://{addr}");
-    let app = api::app(api::AppState::new(log, registry, args.raw_append));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
+        .with_context(|| format!("opening the nonce file in {}", args.log.data.display()))?;
+    api::serve(listener, api::app(state), Duration::from_secs(args.idle_timeout_secs), shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     Ok(())
 }
 
@@ -370,8 +380,8 @@ fn run(cli: Cli) -> Result<()> {
             registry_cmds::regrade(&model, as_of.as_deref(), &key, &server)
         }
         Command::Grades { uscc, key, server } => registry_cmds::grades(&uscc, &key, &server),
-        Command::History { uscc, key, server, log_key } => {
-            registry_cmds::history(&uscc, &key, &server, log_key.as_deref())
+        Command::History { uscc, key, server, log_key, page_size } => {
+            registry_cmds::history(&uscc, &key, &server, log_key.as_deref(), page_size)
         }
     }
 }

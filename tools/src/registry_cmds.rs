@@ -363,8 +363,26 @@ pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usi
     send_all(server, key, envelopes, batch, bad)
 }
 
-/// `creditlog history`: fetch and verify an enterprise's history.
-pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>) -> Result<()> {
+fn hashes(v: &serde_json::Value, what: &str) -> Result<Vec<verifier::Hash>> {
+    use base64::prelude::*;
+    v.as_array()
+        .with_context(|| what.to_owned())?
+        .iter()
+        .map(|p| {
+            Ok(verifier::Hash(
+                BASE64_STANDARD
+                    .decode(p.as_str().context("hash")?)?
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("hash length"))?,
+            ))
+        })
+        .collect()
+}
+
+/// `creditlog history`: fetch and verify an enterprise's history, page by page. The link from
+/// each entry to the one before it is checked across pages, and each page's checkpoint must
+/// extend the previous page's (a consistency proof), so the pages show one log.
+pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>, page_size: u64) -> Result<()> {
     use base64::prelude::*;
     use verifier::entry::{EntryContent, EntryHeader};
     let uscc = verifier::uscc::Uscc::parse(uscc).map_err(|e| anyhow::anyhow!("--uscc: {e}"))?;
@@ -380,58 +398,101 @@ pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>)
             log["verifier_key"].as_str().context("verifier_key")?.to_owned()
         }
     };
-    let (status, h) = client.get(&format!("/v1/enterprises/{}/history", uscc.as_str()))?;
-    if status != 200 {
-        bail!("the server refused ({status}): {}", problem_detail(&h));
-    }
-    let cp = verifier::open_checkpoint(h["checkpoint"].as_str().context("checkpoint")?.as_bytes(), &vkey)
-        .context("the checkpoint is not signed by the log key")?;
-    println!("checkpoint: {} entries, signed by {} (verified)", cp.size, cp.origin);
     let mut previous: Option<String> = None;
-    let entries = h["entries"].as_array().context("entries")?;
-    for e in entries {
-        let index = e["index"].as_u64().context("index")?;
-        let header_bytes = BASE64_STANDARD.decode(e["header"].as_str().context("header")?)?;
-        let header = EntryHeader::parse(&header_bytes)?;
-        let content: EntryContent = serde_json::from_value(e["content"].clone())?;
-        content.check(&header).with_context(|| format!("entry {index}"))?;
-        if content.previous_leaf != previous {
-            bail!("entry {index} does not link to the entry shown before it: an entry may be hidden");
-        }
-        previous = Some(BASE64_STANDARD.encode(verifier::leaf_hash(&header_bytes).0));
-        let proof: Vec<verifier::Hash> = e["proof"]
-            .as_array()
-            .context("proof")?
-            .iter()
-            .map(|p| {
-                Ok(verifier::Hash(
-                    BASE64_STANDARD
-                        .decode(p.as_str().context("hash")?)?
-                        .try_into()
-                        .map_err(|_| anyhow::anyhow!("hash length"))?,
-                ))
-            })
-            .collect::<Result<_>>()?;
-        verifier::verify_inclusion(verifier::leaf_hash(&header_bytes), index, cp.size, cp.root, &proof)
-            .with_context(|| format!("entry {index}"))?;
-        // The author's signature, with the author's key as registered on the log.
-        let (status, k) = client.get(&format!("/v1/keys/{}", header.author))?;
-        let signed = if status == 200 {
-            let vk = verifier::identity::decode_key(k["public_key"].as_str().unwrap_or_default())?;
-            let payload_type = match header.kind.split('/').next() {
-                Some("identity") => IDENTITY_TYPE,
-                Some("decision") => verifier::envelope::DECISION_TYPE,
-                Some("model") => verifier::envelope::MODEL_TYPE,
-                _ => RECORD_TYPE,
-            };
-            content.envelope.open(payload_type, &vk).with_context(|| format!("entry {index}"))?;
-            format!("signed by {}", k["holder"].as_str().unwrap_or("?"))
-        } else {
-            "author key not public".to_owned()
+    let mut last_index: Option<u64> = None;
+    let mut last_cp: Option<verifier::OpenedCheckpoint> = None;
+    let mut after: Option<u64> = None;
+    let mut count = 0usize;
+    loop {
+        let query = match after {
+            Some(a) => format!("after={a}&limit={page_size}"),
+            None => format!("limit={page_size}"),
         };
-        println!("entry {index}: {} — in the log, content matches, {signed}", header.kind);
+        let (status, h) = client.get(&format!("/v1/enterprises/{}/history?{query}", uscc.as_str()))?;
+        if status != 200 {
+            bail!("the server refused ({status}): {}", problem_detail(&h));
+        }
+        let cp = verifier::open_checkpoint(h["checkpoint"].as_str().context("checkpoint")?.as_bytes(), &vkey)
+            .context("the checkpoint is not signed by the log key")?;
+        match &last_cp {
+            None => println!("checkpoint: {} entries, signed by {} (verified)", cp.size, cp.origin),
+            Some(old) if old.size == cp.size => {
+                anyhow::ensure!(
+                    old.root == cp.root,
+                    "two pages show checkpoints of size {} with different roots",
+                    cp.size
+                );
+            }
+            Some(old) => {
+                anyhow::ensure!(
+                    old.size < cp.size,
+                    "a later page shows an older checkpoint ({} < {})",
+                    cp.size,
+                    old.size
+                );
+                let (status, p) = client.get(&format!("/v1/proof/consistency?from={}&to={}", old.size, cp.size))?;
+                if status != 200 {
+                    bail!("consistency proof {} -> {}: {}", old.size, cp.size, problem_detail(&p));
+                }
+                verifier::verify_consistency(old.size, old.root, cp.size, cp.root, &hashes(&p["proof"], "proof")?)
+                    .with_context(|| {
+                        format!("the log of size {} does not extend the one of size {}", cp.size, old.size)
+                    })?;
+                println!(
+                    "checkpoint: {} entries, signed by {}, consistent with the previous page's",
+                    cp.size, cp.origin
+                );
+            }
+        }
+        let entries = h["entries"].as_array().context("entries")?;
+        for e in entries {
+            let index = e["index"].as_u64().context("index")?;
+            if last_index.is_some_and(|l| index <= l) {
+                bail!("entry {index} is out of order: the pages overlap or go backwards");
+            }
+            last_index = Some(index);
+            let header_bytes = BASE64_STANDARD.decode(e["header"].as_str().context("header")?)?;
+            let header = EntryHeader::parse(&header_bytes)?;
+            let content: EntryContent = serde_json::from_value(e["content"].clone())?;
+            content.check(&header).with_context(|| format!("entry {index}"))?;
+            if content.previous_leaf != previous {
+                bail!("entry {index} does not link to the entry shown before it: an entry may be hidden");
+            }
+            previous = Some(BASE64_STANDARD.encode(verifier::leaf_hash(&header_bytes).0));
+            let proof = hashes(&e["proof"], "proof")?;
+            verifier::verify_inclusion(verifier::leaf_hash(&header_bytes), index, cp.size, cp.root, &proof)
+                .with_context(|| format!("entry {index}"))?;
+            // The author's signature, with the author's key as registered on the log.
+            let (status, k) = client.get(&format!("/v1/keys/{}", header.author))?;
+            let signed = if status == 200 {
+                let vk = verifier::identity::decode_key(k["public_key"].as_str().unwrap_or_default())?;
+                let payload_type = match header.kind.split('/').next() {
+                    Some("identity") => IDENTITY_TYPE,
+                    Some("decision") => verifier::envelope::DECISION_TYPE,
+                    Some("model") => verifier::envelope::MODEL_TYPE,
+                    _ => RECORD_TYPE,
+                };
+                content.envelope.open(payload_type, &vk).with_context(|| format!("entry {index}"))?;
+                format!("signed by {}", k["holder"].as_str().unwrap_or("?"))
+            } else {
+                "author key not public".to_owned()
+            };
+            println!("entry {index}: {} — in the log, content matches, {signed}", header.kind);
+            count += 1;
+        }
+        last_cp = Some(cp);
+        match h["next"].as_u64() {
+            Some(next) => {
+                anyhow::ensure!(
+                    last_index == Some(next),
+                    "the server's next ({next}) is not the last entry of its page"
+                );
+                after = Some(next);
+            }
+            None => break,
+        }
     }
-    println!("ok: {} entries about {} verified, none hidden between them", entries.len(), uscc.as_str());
+    println!("ok: {count} entries about {} verified, none hidden between them", uscc.as_str());
     Ok(())
 }
 
