@@ -114,6 +114,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/models/{hash}", get(model_file))
         .route("/v1/regrade", post(regrade))
         .route("/v1/enterprises/{uscc}", get(grades))
+        .route("/v1/enterprises/{uscc}/bundle", get(bundle))
+        .route("/v1/enterprises/{uscc}/reads", get(reads))
         .route("/v1/stats/grades", get(grade_stats))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), serve::limit_cost))
@@ -403,6 +405,9 @@ impl From<RegistryError> for Problem {
             RegistryError::NoModel(_) => {
                 Problem::new(StatusCode::NOT_FOUND, "no-model", "No such model", e.to_string()).with_field("model")
             }
+            RegistryError::NoGrader(_) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-grader", "No grader key", e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "registry failure");
                 Problem::internal()
@@ -478,14 +483,20 @@ async fn submit_identity(
         Outcome::Duplicate { index } => {
             Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
         }
-        Outcome::Rejected(r) => Err(Problem::new(
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-            "identity-rejected",
-            "Identity statement refused",
-            r.rule,
-        )
-        .with_field(r.field)),
+        Outcome::Rejected(r) => Err(rejected(r, "identity-rejected", "Identity statement refused")),
     }
+}
+
+/// A refused submission as problem+json: the type names the authority rule when there is one
+/// (`/problems/retraction-by-author`), else `slug`.
+fn rejected(r: registry::Rejection, slug: &str, title: &str) -> Problem {
+    Problem::new(
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+        r.rule_name.unwrap_or(slug),
+        title,
+        r.rule,
+    )
+    .with_field(r.field)
 }
 
 pub(crate) fn parse_index(raw: &str) -> Result<u64, Problem> {
@@ -626,13 +637,7 @@ async fn publish_model(
                 registry(&s)?.models().into_iter().find(|(_, m)| m.index == index).map(|(h, _)| h).unwrap_or_default();
             Ok(Json(serde_json::json!({ "index": index, "model": hash })).into_response())
         }
-        Outcome::Rejected(r) => Err(Problem::new(
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-            "model-rejected",
-            "Model refused",
-            r.rule,
-        )
-        .with_field(r.field)),
+        Outcome::Rejected(r) => Err(rejected(r, "model-rejected", "Model refused")),
     }
 }
 
@@ -651,50 +656,77 @@ async fn model_file(State(s): State<AppState>, Path(hash): Path<String>) -> Resu
         .into_response())
 }
 
-/// `POST /v1/regrade` body.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RegradeRequest {
-    /// SHA-256 of the model.
-    pub model: String,
-    /// As-of date (default: today).
-    #[serde(default)]
-    pub as_of: Option<verifier::date::Date>,
-}
-
+/// `POST /v1/regrade`: the body is a re-grading order signed by the grading authority (a DSSE
+/// envelope of `{"type": "creditlog.regrade-order/v1", "model": hash, "as_of": "YYYY-MM-DD"}`,
+/// payload type `application/vnd.creditlog.order+json`); the order is logged and the run's
+/// decisions cite it.
 async fn regrade(
     State(s): State<AppState>,
     SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    require(&principal, is_grading_authority, "re-grading is run by the grading authority")?;
-    let req: RegradeRequest = serde_json::from_slice(&body).map_err(|e| {
+    require(&principal, is_grading_authority, "re-grading is ordered by the grading authority")?;
+    let order: Envelope = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "bad-json",
             "Malformed request body",
-            format!("expected {{\"model\": hash, \"as_of\": \"YYYY-MM-DD\"}}: {e}"),
+            format!("expected a re-grading order signed by the grading authority (a DSSE envelope): {e}"),
         )
     })?;
-    let as_of = req.as_of.unwrap_or_else(registry::grading::today);
-    let (summary, index) = registry(&s)?.regrade(&req.model, as_of, &|_, _| {}).await?;
-    Ok(Json(serde_json::json!({ "summary": summary, "index": index })).into_response())
+    match registry(&s)?.regrade(order, &|_, _| {}).await? {
+        Ok((summary, index)) => Ok(Json(serde_json::json!({ "summary": summary, "index": index })).into_response()),
+        Err(r) => Err(rejected(r, "order-rejected", "Re-grading order refused")),
+    }
 }
 
+/// `GET /v1/enterprises/{uscc}`: the firm's current grades. The firm, the grading authority,
+/// auditors and courts get the full decision; departments get the class and score only (the
+/// decision's list of entries would tell them which log entries are about the firm). Every
+/// read by someone other than the firm is journalled.
 async fn grades(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
     Signed(caller): Signed,
 ) -> Result<Response, Problem> {
-    let own = matches!(&caller, Principal::Enterprise(u) if u == uscc.as_str());
-    if !own && !is_supervisor(&caller) {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not entitled", format!("risk classes are internal to supervising departments and visible to the enterprise itself (DOMAIN §8); {caller} may not read them")));
-    }
+    let view = registry::access::grade_view(&caller, uscc.as_str())?;
     let reg = registry(&s)?;
+    reg.journal_read(uscc.as_str(), &caller, if view == registry::access::GradeView::Full { "decision" } else { "grade" })?;
     let mut out = Vec::new();
     for g in reg.current_grades(uscc.as_str())? {
-        let decision = reg.decision(g.decision)?;
-        out.push(serde_json::json!({ "model": g.model, "class": g.class, "score": g.score, "as_of": g.as_of, "decision_index": g.decision, "decision": decision }));
+        let mut v = serde_json::json!({ "model": g.model, "class": g.class, "score": g.score, "as_of": g.as_of });
+        if view == registry::access::GradeView::Full {
+            v["decision_index"] = g.decision.into();
+            v["decision"] = serde_json::to_value(reg.decision(g.decision)?).map_err(|_| Problem::internal())?;
+        }
+        out.push(v);
     }
     Ok(Json(serde_json::json!({ "uscc": uscc.as_str(), "grades": out })).into_response())
+}
+
+/// `GET /v1/enterprises/{uscc}/bundle[?upto=INDEX][&since=SIZE]`: the firm's evidence bundle
+/// (`docs/BUNDLE.md`), for the firm itself, auditors and courts.
+async fn bundle(
+    State(s): State<AppState>,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let upto = if q.contains_key("upto") { Some(param(&q, "upto")?) } else { None };
+    let since = if q.contains_key("since") { Some(param(&q, "since")?) } else { None };
+    let b = registry(&s)?.bundle(uscc.as_str(), &caller, upto, since).await?;
+    Ok(Json(b).into_response())
+}
+
+/// `GET /v1/enterprises/{uscc}/reads`: who read the firm's class, decisions, history or bundle,
+/// and when; for the firm itself, auditors and courts.
+async fn reads(
+    State(s): State<AppState>,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    registry::access::may_read_history(&caller, uscc.as_str())?;
+    let reads = registry(&s)?.reads(uscc.as_str())?;
+    Ok(Json(serde_json::json!({ "uscc": uscc.as_str(), "reads": reads })).into_response())
 }
 
 async fn grade_stats(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {

@@ -40,6 +40,9 @@ pub enum BenchCommand {
         /// As-of date (default: today); a date after the last run makes every firm a new decision.
         #[arg(long)]
         as_of: Option<String>,
+        /// Grading authority key that signs the order (default: DATA/keys/grading-authority.key, as the demo writes it).
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
     },
     /// Department-signed records through the real HTTP server on loopback, signed requests.
     Ingest {
@@ -67,7 +70,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ledger_bench(log, entries, entry_size, batch, concurrency, rate))
         }
-        BenchCommand::Regrade { data, model, as_of } => crate::runtime()?.block_on(regrade_bench(data, model, as_of)),
+        BenchCommand::Regrade { data, model, as_of, key } => crate::runtime()?.block_on(regrade_bench(data, model, as_of, key)),
         BenchCommand::Ingest { log, records, batch, concurrency, rate } => {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ingest_bench(log, records, batch, concurrency, rate))
@@ -90,6 +93,7 @@ async fn ingest_bench(args: LogArgs, n: u64, batch: usize, concurrency: usize, r
         name: "基准测试部门".into(),
         kinds: ["administrative_penalty".to_owned()].into(),
         domains: Default::default(),
+        capabilities: Default::default(),
         key: registry::keyfile::public_b64(&dept),
     };
     match reg.submit_identity(Envelope::sign(verifier::envelope::IDENTITY_TYPE, &st.to_bytes(), &operator)).await? {
@@ -317,7 +321,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn regrade_bench(data: std::path::PathBuf, model: Option<String>, as_of: Option<String>) -> Result<()> {
+async fn regrade_bench(
+    data: std::path::PathBuf,
+    model: Option<String>,
+    as_of: Option<String>,
+    key: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let ga = registry::keyfile::read(&key.unwrap_or_else(|| data.join("keys/grading-authority.key")))?;
     let args = LogArgs { data: data.clone(), origin: None, checkpoint_interval_ms: 20 };
     let (log, _) = open_log(&args)?;
     let reg = registry::Registry::open(&data, log.clone()).await?;
@@ -332,7 +342,7 @@ async fn regrade_bench(data: std::path::PathBuf, model: Option<String>, as_of: O
     };
     let as_of = match as_of {
         Some(d) => verifier::date::Date::parse(&d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
-        None => registry::grading::today(),
+        None => reg.today(),
     };
     let firms = reg.firms()?;
     // Single firms: the scoring part of an instant re-grade (reads, parsing, scoring).
@@ -345,7 +355,8 @@ async fn regrade_bench(data: std::path::PathBuf, model: Option<String>, as_of: O
     single.sort();
     let records_before = log.committed_size();
     let t = Instant::now();
-    let (summary, _) = reg.regrade(&hash, as_of, &|_, _| {}).await?;
+    let order = registry::grading::sign_order(&hash, as_of, &ga);
+    let (summary, _) = reg.regrade(order, &|_, _| {}).await?.map_err(|r| anyhow::anyhow!("the order was refused: {}", r.rule))?;
     let elapsed = t.elapsed();
     println!("model:                  {hash}");
     println!("full re-grade:          {} firms in {:.2} s ({:.0} firms/s), {} decisions appended, log had {records_before} entries", summary.evaluated, elapsed.as_secs_f64(), summary.evaluated as f64 / elapsed.as_secs_f64(), summary.changed);

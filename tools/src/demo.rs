@@ -8,7 +8,7 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
 use verifier::envelope::{Envelope, IDENTITY_TYPE, MODEL_TYPE};
-use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+use verifier::identity::{Capability, Role, Statement, IDENTITY_STATEMENT};
 
 /// The shipped models, built into the binary so the demo runs from any folder.
 pub const SHIPPED_MODELS: [(&str, &str); 2] = [
@@ -97,6 +97,12 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
                 name: d.name.clone(),
                 kinds: d.kinds.iter().cloned().collect(),
                 domains: d.domains.iter().cloned().collect(),
+                // The market regulator (the department that grants licences) registers firms.
+                capabilities: if d.kinds.iter().any(|k| k == "administrative_licence") {
+                    [Capability::RegisterEnterprises].into()
+                } else {
+                    Default::default()
+                },
                 key: keyfile::public_b64(&key),
             },
         )
@@ -163,7 +169,12 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
     statement(
         reg,
         &keyfile::read(&sim.join(&amr.key_file))?,
-        Statement::BindEnterpriseKey { kind: t(), subject: example.clone(), key: keyfile::public_b64(&firm_key) },
+        Statement::BindEnterpriseKey {
+            kind: t(),
+            subject: example.clone(),
+            key: keyfile::public_b64(&firm_key),
+            proof: verifier::identity::sign_binding(&example, &firm_key),
+        },
     )
     .await?;
 
@@ -182,7 +193,11 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
     bar.set_style(
         indicatif::ProgressStyle::with_template("re-grading {bar:40} {pos}/{len} firms {per_sec}").expect("template"),
     );
-    let (summary, _) = reg.regrade(&general, registry::grading::today(), &|done, _| bar.set_position(done)).await?;
+    let order = registry::grading::sign_order(&general, reg.today(), &ga);
+    let (summary, _) = reg
+        .regrade(order, &|done, _| bar.set_position(done))
+        .await?
+        .map_err(|r| anyhow::anyhow!("the re-grading order was refused: {}", r.rule))?;
     bar.finish_and_clear();
     eprintln!("graded {} firms under the general model ({} decisions)", summary.evaluated, summary.changed);
     Ok(DemoState { example_firm: example, general_model: general })

@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod demo;
+mod evidence_cmds;
 mod registry_cmds;
 mod simulate;
 
@@ -152,9 +153,46 @@ enum Command {
         /// key the server announces at /v1/log is used, which proves less.
         #[arg(long)]
         log_key: Option<String>,
-        /// Entries per page fetched (1 to 10000).
-        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-        page_size: u64,
+    },
+    /// Export an enterprise's evidence bundle (its whole history, or one entry with the history
+    /// before it) to a file that `creditlog verify` checks offline.
+    Export {
+        /// The enterprise's Unified Social Credit Code.
+        #[arg(long)]
+        uscc: String,
+        /// Key file of the enterprise, an auditor or a court.
+        #[arg(long)]
+        key: PathBuf,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// Where to write the bundle.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this entry and the firm's history before it.
+        #[arg(long)]
+        entry: Option<u64>,
+        /// Add a consistency proof from this older tree size (the size of a checkpoint you kept).
+        #[arg(long)]
+        since: Option<u64>,
+    },
+    /// Verify an evidence bundle offline: checkpoint, proofs, commitments, signatures, authority
+    /// rules, the firm's chain and every decision. Exits 0 only if everything passed.
+    Verify {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// The log's verifier key (as `creditlog log key` prints it).
+        #[arg(long)]
+        log_key: Option<String>,
+        /// A C2SP tlog-policy file (logs, witnesses, quorum) instead of --log-key.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// An older checkpoint (a signed note file) or bundle you kept: the log must have only grown since.
+        #[arg(long)]
+        since: Option<PathBuf>,
+        /// Print a machine-readable report.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a synthetic jurisdiction (departments, keys, firms, signed records) to load into a server.
     Simulate(simulate::SimulateArgs),
@@ -380,15 +418,26 @@ fn run(cli: Cli) -> Result<()> {
             registry_cmds::regrade(&model, as_of.as_deref(), &key, &server)
         }
         Command::Grades { uscc, key, server } => registry_cmds::grades(&uscc, &key, &server),
-        Command::History { uscc, key, server, log_key, page_size } => {
-            registry_cmds::history(&uscc, &key, &server, log_key.as_deref(), page_size)
+        Command::History { uscc, key, server, log_key } => {
+            evidence_cmds::history(&uscc, &key, &server, log_key.as_deref())
+        }
+        Command::Export { uscc, key, server, out, entry, since } => {
+            evidence_cmds::export(&uscc, &key, &server, &out, entry, since)
+        }
+        Command::Verify { bundle, log_key, policy, since, json } => {
+            evidence_cmds::verify(&bundle, log_key.as_deref(), policy.as_deref(), since.as_ref(), json)
         }
     }
 }
 
+/// Seconds since the epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// A plain failure message, printed as it is.
 #[derive(Debug)]
-struct Failure(String);
+pub struct Failure(pub String);
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

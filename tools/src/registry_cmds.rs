@@ -88,6 +88,10 @@ pub enum DeptCommand {
         /// Supervision domains, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "")]
         domains: Vec<String>,
+        /// Capabilities beyond records, comma-separated: register_enterprises (binding firms'
+        /// keys at the service counter; the market regulator).
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        capabilities: Vec<String>,
         /// The department's key file (its public key is registered).
         #[arg(long)]
         dept_key: PathBuf,
@@ -95,7 +99,15 @@ pub enum DeptCommand {
 }
 
 pub fn dept(cmd: DeptCommand) -> Result<()> {
-    let DeptCommand::Add { server, key, code, name, kinds, domains, dept_key } = cmd;
+    let DeptCommand::Add { server, key, code, name, kinds, domains, capabilities, dept_key } = cmd;
+    let capabilities = capabilities
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            serde_json::from_value(serde_json::Value::String(c.clone()))
+                .map_err(|_| anyhow::anyhow!("--capabilities {c:?}: the only capability is register_enterprises"))
+        })
+        .collect::<Result<_>>()?;
     for k in &kinds {
         k.parse::<RecordKind>().map_err(|e| anyhow::anyhow!("--kinds: {e}"))?;
     }
@@ -105,6 +117,7 @@ pub fn dept(cmd: DeptCommand) -> Result<()> {
         name,
         kinds: kinds.into_iter().collect(),
         domains: domains.into_iter().filter(|d| !d.is_empty()).collect::<BTreeSet<_>>(),
+        capabilities,
         key: public_of(&dept_key)?,
     };
     submit_statement(&server, &key, &st).map(|_| ())
@@ -177,7 +190,7 @@ pub fn identity(cmd: IdentityCommand) -> Result<()> {
     let (server, key, st) = match cmd {
         IdentityCommand::RegisterKey { server, key, role, name, holder_key } => {
             let role: Role = serde_json::from_value(serde_json::Value::String(role.clone())).map_err(|_| {
-                anyhow::anyhow!("--role {role:?}: expected grading_authority, auditor, court or witness")
+                anyhow::anyhow!("--role {role:?}: expected grading_authority, grader, auditor, court or witness")
             })?;
             (server, key, Statement::RegisterKey { kind: t(), role, name, key: public_of(&holder_key)? })
         }
@@ -192,10 +205,16 @@ pub fn identity(cmd: IdentityCommand) -> Result<()> {
             (
                 server,
                 key,
-                Statement::BindEnterpriseKey {
-                    kind: t(),
-                    subject: uscc.as_str().to_owned(),
-                    key: public_of(&enterprise_key)?,
+                {
+                    // The enterprise signs the binding with its own key (proof of possession).
+                    let firm = keyfile::read(&enterprise_key)
+                        .with_context(|| format!("reading the enterprise's key {}", enterprise_key.display()))?;
+                    Statement::BindEnterpriseKey {
+                        kind: t(),
+                        subject: uscc.as_str().to_owned(),
+                        key: keyfile::public_b64(&firm),
+                        proof: verifier::identity::sign_binding(uscc.as_str(), &firm),
+                    }
                 },
             )
         }
@@ -363,138 +382,6 @@ pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usi
     send_all(server, key, envelopes, batch, bad)
 }
 
-fn hashes(v: &serde_json::Value, what: &str) -> Result<Vec<verifier::Hash>> {
-    use base64::prelude::*;
-    v.as_array()
-        .with_context(|| what.to_owned())?
-        .iter()
-        .map(|p| {
-            Ok(verifier::Hash(
-                BASE64_STANDARD
-                    .decode(p.as_str().context("hash")?)?
-                    .try_into()
-                    .map_err(|_| anyhow::anyhow!("hash length"))?,
-            ))
-        })
-        .collect()
-}
-
-/// `creditlog history`: fetch and verify an enterprise's history, page by page. The link from
-/// each entry to the one before it is checked across pages, and each page's checkpoint must
-/// extend the previous page's (a consistency proof), so the pages show one log.
-pub fn history(uscc: &str, key_path: &Path, server: &str, log_key: Option<&str>, page_size: u64) -> Result<()> {
-    use base64::prelude::*;
-    use verifier::entry::{EntryContent, EntryHeader};
-    let uscc = verifier::uscc::Uscc::parse(uscc).map_err(|e| anyhow::anyhow!("--uscc: {e}"))?;
-    let client = Client::new(server, keyfile::read(key_path)?);
-    let (status, log) = client.get("/v1/log")?;
-    if status != 200 {
-        bail!("GET /v1/log: {}", problem_detail(&log));
-    }
-    let vkey = match log_key {
-        Some(k) => k.to_owned(),
-        None => {
-            eprintln!("note: trusting the log key the server announces; pin it with --log-key for a real check");
-            log["verifier_key"].as_str().context("verifier_key")?.to_owned()
-        }
-    };
-    let mut previous: Option<String> = None;
-    let mut last_index: Option<u64> = None;
-    let mut last_cp: Option<verifier::OpenedCheckpoint> = None;
-    let mut after: Option<u64> = None;
-    let mut count = 0usize;
-    loop {
-        let query = match after {
-            Some(a) => format!("after={a}&limit={page_size}"),
-            None => format!("limit={page_size}"),
-        };
-        let (status, h) = client.get(&format!("/v1/enterprises/{}/history?{query}", uscc.as_str()))?;
-        if status != 200 {
-            bail!("the server refused ({status}): {}", problem_detail(&h));
-        }
-        let cp = verifier::open_checkpoint(h["checkpoint"].as_str().context("checkpoint")?.as_bytes(), &vkey)
-            .context("the checkpoint is not signed by the log key")?;
-        match &last_cp {
-            None => println!("checkpoint: {} entries, signed by {} (verified)", cp.size, cp.origin),
-            Some(old) if old.size == cp.size => {
-                anyhow::ensure!(
-                    old.root == cp.root,
-                    "two pages show checkpoints of size {} with different roots",
-                    cp.size
-                );
-            }
-            Some(old) => {
-                anyhow::ensure!(
-                    old.size < cp.size,
-                    "a later page shows an older checkpoint ({} < {})",
-                    cp.size,
-                    old.size
-                );
-                let (status, p) = client.get(&format!("/v1/proof/consistency?from={}&to={}", old.size, cp.size))?;
-                if status != 200 {
-                    bail!("consistency proof {} -> {}: {}", old.size, cp.size, problem_detail(&p));
-                }
-                verifier::verify_consistency(old.size, old.root, cp.size, cp.root, &hashes(&p["proof"], "proof")?)
-                    .with_context(|| {
-                        format!("the log of size {} does not extend the one of size {}", cp.size, old.size)
-                    })?;
-                println!(
-                    "checkpoint: {} entries, signed by {}, consistent with the previous page's",
-                    cp.size, cp.origin
-                );
-            }
-        }
-        let entries = h["entries"].as_array().context("entries")?;
-        for e in entries {
-            let index = e["index"].as_u64().context("index")?;
-            if last_index.is_some_and(|l| index <= l) {
-                bail!("entry {index} is out of order: the pages overlap or go backwards");
-            }
-            last_index = Some(index);
-            let header_bytes = BASE64_STANDARD.decode(e["header"].as_str().context("header")?)?;
-            let header = EntryHeader::parse(&header_bytes)?;
-            let content: EntryContent = serde_json::from_value(e["content"].clone())?;
-            content.check(&header).with_context(|| format!("entry {index}"))?;
-            if content.previous_leaf != previous {
-                bail!("entry {index} does not link to the entry shown before it: an entry may be hidden");
-            }
-            previous = Some(BASE64_STANDARD.encode(verifier::leaf_hash(&header_bytes).0));
-            let proof = hashes(&e["proof"], "proof")?;
-            verifier::verify_inclusion(verifier::leaf_hash(&header_bytes), index, cp.size, cp.root, &proof)
-                .with_context(|| format!("entry {index}"))?;
-            // The author's signature, with the author's key as registered on the log.
-            let (status, k) = client.get(&format!("/v1/keys/{}", header.author))?;
-            let signed = if status == 200 {
-                let vk = verifier::identity::decode_key(k["public_key"].as_str().unwrap_or_default())?;
-                let payload_type = match header.kind.split('/').next() {
-                    Some("identity") => IDENTITY_TYPE,
-                    Some("decision") => verifier::envelope::DECISION_TYPE,
-                    Some("model") => verifier::envelope::MODEL_TYPE,
-                    _ => RECORD_TYPE,
-                };
-                content.envelope.open(payload_type, &vk).with_context(|| format!("entry {index}"))?;
-                format!("signed by {}", k["holder"].as_str().unwrap_or("?"))
-            } else {
-                "author key not public".to_owned()
-            };
-            println!("entry {index}: {} — in the log, content matches, {signed}", header.kind);
-            count += 1;
-        }
-        last_cp = Some(cp);
-        match h["next"].as_u64() {
-            Some(next) => {
-                anyhow::ensure!(
-                    last_index == Some(next),
-                    "the server's next ({next}) is not the last entry of its page"
-                );
-                after = Some(next);
-            }
-            None => break,
-        }
-    }
-    println!("ok: {count} entries about {} verified, none hidden between them", uscc.as_str());
-    Ok(())
-}
 
 /// `creditlog model publish`.
 pub fn publish_model(file: &Path, key_path: &Path, server: &str) -> Result<()> {
@@ -513,11 +400,19 @@ pub fn publish_model(file: &Path, key_path: &Path, server: &str) -> Result<()> {
 
 /// `creditlog regrade`.
 pub fn regrade(model: &str, as_of: Option<&str>, key_path: &Path, server: &str) -> Result<()> {
-    let client = Client::new(server, keyfile::read(key_path)?);
+    let key = keyfile::read(key_path)?;
+    let as_of = match as_of {
+        Some(d) => verifier::Date::parse(d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
+        // The jurisdiction's local date (Asia/Shanghai by default).
+        None => verifier::authority::Settings::default().local_date(crate::unix_now()),
+    };
+    // The order is signed by the grading authority and logged: the run's decisions cite it.
+    let order = registry::grading::sign_order(model, as_of, &key);
+    let client = Client::new(server, key);
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("re-grading every firm under model {}", &model[..model.len().min(12)]));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let (status, v) = client.post("/v1/regrade", &serde_json::json!({ "model": model, "as_of": as_of }))?;
+    let (status, v) = client.post("/v1/regrade", &serde_json::to_value(&order)?)?;
     spinner.finish_and_clear();
     if status != 200 {
         bail!("the server refused ({status}): {}", problem_detail(&v));
