@@ -12,6 +12,8 @@
 //! - [`checkpoint`]: opening a signed checkpoint (<https://c2sp.org/tlog-checkpoint>,
 //!   <https://c2sp.org/signed-note>).
 //! - [`proof`]: inclusion and consistency checks (RFC 6962 §2.1.1, §2.1.2).
+//! - [`signature`]: the one Ed25519 acceptance rule for every creditlog signature (RFC 8032 with
+//!   the cofactored equation, canonical encodings and no small-order points; docs/FORMAT.md §8).
 
 pub mod bundle;
 pub mod checkpoint;
@@ -22,6 +24,7 @@ pub mod identity;
 pub mod model;
 pub mod proof;
 pub mod record;
+pub mod signature;
 pub mod tile_path;
 pub mod uscc;
 
@@ -30,6 +33,7 @@ pub use checkpoint::{open_checkpoint, CheckpointError, OpenedCheckpoint};
 pub use date::{Date, DateError};
 pub use proof::{leaf_hash, verify_consistency, verify_inclusion, ProofError};
 pub use record::{csv_columns, Record, RecordError, RecordFields, RecordKind};
+pub use signature::SignatureError;
 pub use tile_path::{TileKind, TilePath, TilePathError};
 pub use tlog_tiles::Hash;
 pub use uscc::{Uscc, UsccError};
