@@ -24,12 +24,16 @@
 //! The server accepts a signature whose `created` is within the replay window (300 s by
 //! default) of its clock and whose nonce it has not seen in that window. GET requests cover
 //! `"@method" "@path" "@query"`; requests with a body must also cover `content-digest`.
+//!
+//! The Ed25519 signature is checked by [`verifier::signature::verify`], the one acceptance rule
+//! for every creditlog signature (docs/FORMAT.md §8): the same rule as for envelopes.
 
 use base64::prelude::*;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use verifier::signature::SignatureError;
 
 /// Why a request signature was not accepted; each message is one plain sentence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +67,15 @@ pub enum AuthError {
     /// Signature does not verify.
     #[error("the signature does not verify with key {0}")]
     BadSignature(String),
+    /// The key or the signature breaks a clause of the acceptance rule other than the equation.
+    #[error("the signature by key {keyid} is refused: {reason}")]
+    Refused {
+        /// The key id.
+        keyid: String,
+        /// The clause it breaks.
+        #[source]
+        reason: SignatureError,
+    },
     /// The key does not count.
     #[error("{0}")]
     Key(String),
@@ -183,12 +196,13 @@ pub struct NonceCache {
 }
 
 impl SignedRequest {
-    /// Verifies the signature over this request with `key`, checks the window, the digest
-    /// and the nonce (recording it).
+    /// Verifies the signature over this request with `key` under the acceptance rule, checks
+    /// the window, the digest and the nonce (recording it).
     ///
     /// # Errors
     ///
-    /// The first check that fails.
+    /// The first check that fails: [`AuthError::BadSignature`] if the equation fails,
+    /// [`AuthError::Refused`] for a small-order or non-canonical key, `R` or `S`.
     #[allow(clippy::too_many_arguments)]
     pub fn verify(
         &self,
@@ -218,8 +232,12 @@ impl SignedRequest {
             None
         };
         let base = signature_base(method, path, query, digest, &self.params);
-        key.verify(base.as_bytes(), &Signature::from_bytes(&self.signature))
-            .map_err(|_| AuthError::BadSignature(self.keyid.clone()))?;
+        verifier::signature::verify(key.as_bytes(), base.as_bytes(), &self.signature).map_err(
+            |reason| match reason {
+                SignatureError::Equation => AuthError::BadSignature(self.keyid.clone()),
+                reason => AuthError::Refused { keyid: self.keyid.clone(), reason },
+            },
+        )?;
         let mut seen = nonces.seen.lock().expect("lock");
         if seen.len() > 100_000 {
             seen.retain(|_, t| t.abs_diff(now) <= window);
@@ -267,5 +285,40 @@ mod tests {
             Err(AuthError::Replay("nonce-0001".into()))
         );
         assert_eq!(parse(None, None).unwrap_err(), AuthError::Missing);
+    }
+
+    #[test]
+    fn a_request_signed_with_a_non_canonical_s_is_refused() {
+        // S + L verifies like S in the equation; the rule refuses it (docs/FORMAT.md §8,
+        // clause 4), so a captured request cannot be re-sent with other signature bytes.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let body = br#"{"records":[]}"#;
+        let headers = sign_request("POST", "/v1/records", "", Some(body), &key, 1000, "nonce-0002");
+        let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+        let good = parse(get("signature-input"), get("signature")).unwrap();
+        let mut sig = good.signature;
+        let mut carry = 0u16;
+        for (b, l) in sig[32..].iter_mut().zip(L) {
+            let sum = u16::from(*b) + u16::from(l) + carry;
+            *b = sum as u8;
+            carry = sum >> 8;
+        }
+        let malleated = format!("sig1=:{}:", BASE64_STANDARD.encode(sig));
+        let req = parse(get("signature-input"), Some(&malleated)).unwrap();
+        let vk = key.verifying_key();
+        let nonces = NonceCache::default();
+        assert_eq!(
+            req.verify("POST", "/v1/records", "", body, get("content-digest"), &vk, 1000, 300, &nonces),
+            Err(AuthError::Refused { keyid: req.keyid.clone(), reason: SignatureError::ScalarNotCanonical })
+        );
+        // The refused request recorded no nonce: the honest one still goes through.
+        assert_eq!(
+            good.verify("POST", "/v1/records", "", body, get("content-digest"), &vk, 1000, 300, &nonces),
+            Ok(())
+        );
     }
 }
