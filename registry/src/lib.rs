@@ -540,7 +540,9 @@ impl Registry {
         let at = self.inner.log.committed_size();
         let book = self.inner.book.read().expect("lock");
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        // Batch-verify a chunk; if any signature in it is bad, check that chunk one by one.
+        // Batch-verify a chunk; if any signature in it is bad, check that chunk one by one. Both
+        // apply the one acceptance rule (verifier::signature, docs/FORMAT.md §8), so the batch
+        // accepts a chunk exactly when every envelope in it would pass alone.
         let check_chunk = |chunk: Vec<Envelope>| -> Vec<Result<Prepared, Rejection>> {
             let keyed: Vec<(&Envelope, ed25519_dalek::VerifyingKey)> = chunk
                 .iter()
@@ -793,7 +795,12 @@ fn check_identity(book: &KeyBook, envelope: &Envelope, at: u64) -> Result<Statem
     };
     envelope.open(IDENTITY_TYPE, &key).map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
     book.check(&st, &keyid, at).map_err(|e| {
-        let status = if matches!(e, IdentityError::Malformed(_) | IdentityError::BadKey) { 400 } else { 403 };
+        let status =
+            if matches!(e, IdentityError::Malformed(_) | IdentityError::BadKey | IdentityError::RefusedKey { .. }) {
+                400
+            } else {
+                403
+            };
         Rejection::new(status, "payload", e.to_string())
     })?;
     Ok(st)
