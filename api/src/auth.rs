@@ -28,15 +28,19 @@
 //! [`NonceCache`] writes each nonce to `DATA/nonces.log` and `fdatasync`s it before the request
 //! is accepted, so a restart does not reopen the window. GET requests cover
 //! `"@method" "@path" "@query"`; requests with a body must also cover `content-digest`.
+//!
+//! The Ed25519 signature is checked by [`verifier::signature::verify`], the one acceptance rule
+//! for every creditlog signature (docs/FORMAT.md §8): the same rule as for envelopes.
 
 use base64::prelude::*;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use verifier::signature::SignatureError;
 
 /// How far in the past a signature's `created` may be, seconds: a signature is accepted until
 /// `created + REPLAY_WINDOW`.
@@ -91,6 +95,15 @@ pub enum AuthError {
     /// Signature does not verify.
     #[error("the signature does not verify with key {0}")]
     BadSignature(String),
+    /// The key or the signature breaks a clause of the acceptance rule other than the equation.
+    #[error("the signature by key {keyid} is refused: {reason}")]
+    Refused {
+        /// The key id.
+        keyid: String,
+        /// The clause it breaks.
+        #[source]
+        reason: SignatureError,
+    },
     /// The key does not count.
     #[error("{0}")]
     Key(String),
@@ -340,13 +353,14 @@ fn rewrite(path: &Path, seen: &HashMap<String, u64>) -> std::io::Result<File> {
 }
 
 impl SignedRequest {
-    /// Verifies the signature over this request with `key`, checks the time (at most
-    /// [`MAX_FUTURE_SKEW`] ahead of `now`, at most `window` behind), the digest and the nonce
-    /// (recording it durably until `created + window`).
+    /// Verifies the signature over this request with `key` under the acceptance rule, checks
+    /// the time (at most [`MAX_FUTURE_SKEW`] ahead of `now`, at most `window` behind), the digest
+    /// and the nonce (recording it durably until `created + window`).
     ///
     /// # Errors
     ///
-    /// The first check that fails.
+    /// The first check that fails: [`AuthError::BadSignature`] if the equation fails,
+    /// [`AuthError::Refused`] for a small-order or non-canonical key, `R` or `S`.
     #[allow(clippy::too_many_arguments)]
     pub fn verify(
         &self,
@@ -379,8 +393,12 @@ impl SignedRequest {
             None
         };
         let base = signature_base(method, path, query, digest, &self.params);
-        key.verify(base.as_bytes(), &Signature::from_bytes(&self.signature))
-            .map_err(|_| AuthError::BadSignature(self.keyid.clone()))?;
+        verifier::signature::verify(key.as_bytes(), base.as_bytes(), &self.signature).map_err(
+            |reason| match reason {
+                SignatureError::Equation => AuthError::BadSignature(self.keyid.clone()),
+                reason => AuthError::Refused { keyid: self.keyid.clone(), reason },
+            },
+        )?;
         // Remembered for as long as this signature could be accepted.
         nonces.record(&self.nonce, self.created + window, now)
     }
@@ -478,5 +496,40 @@ mod tests {
         // Once the signature has expired, opening prunes the nonce from the file.
         drop(NonceCache::open(dir.path(), 5_301).unwrap());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    }
+
+    #[test]
+    fn a_request_signed_with_a_non_canonical_s_is_refused() {
+        // S + L verifies like S in the equation; the rule refuses it (docs/FORMAT.md §8,
+        // clause 4), so a captured request cannot be re-sent with other signature bytes.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let body = br#"{"records":[]}"#;
+        let headers = sign_request("POST", "/v1/records", "", Some(body), &key, 1000, "nonce-0002");
+        let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+        let good = parse(get("signature-input"), get("signature")).unwrap();
+        let mut sig = good.signature;
+        let mut carry = 0u16;
+        for (b, l) in sig[32..].iter_mut().zip(L) {
+            let sum = u16::from(*b) + u16::from(l) + carry;
+            *b = sum as u8;
+            carry = sum >> 8;
+        }
+        let malleated = format!("sig1=:{}:", BASE64_STANDARD.encode(sig));
+        let req = parse(get("signature-input"), Some(&malleated)).unwrap();
+        let vk = key.verifying_key();
+        let nonces = NonceCache::default();
+        assert_eq!(
+            req.verify("POST", "/v1/records", "", body, get("content-digest"), &vk, 1000, 300, &nonces),
+            Err(AuthError::Refused { keyid: req.keyid.clone(), reason: SignatureError::ScalarNotCanonical })
+        );
+        // The refused request recorded no nonce: the honest one still goes through.
+        assert_eq!(
+            good.verify("POST", "/v1/records", "", body, get("content-digest"), &vk, 1000, 300, &nonces),
+            Ok(())
+        );
     }
 }

@@ -690,7 +690,11 @@ async fn grades(
 ) -> Result<Response, Problem> {
     let view = registry::access::grade_view(&caller, uscc.as_str())?;
     let reg = registry(&s)?;
-    reg.journal_read(uscc.as_str(), &caller, if view == registry::access::GradeView::Full { "decision" } else { "grade" })?;
+    reg.journal_read(
+        uscc.as_str(),
+        &caller,
+        if view == registry::access::GradeView::Full { "decision" } else { "grade" },
+    )?;
     let mut out = Vec::new();
     for g in reg.current_grades(uscc.as_str())? {
         let mut v = serde_json::json!({ "model": g.model, "class": g.class, "score": g.score, "as_of": g.as_of });

@@ -80,6 +80,13 @@ impl Registry {
                 .verifying_key(),
         };
         envelope.open(IDENTITY_TYPE, &key).map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
+        // A malformed statement or a key the signature rule refuses is the submitter's mistake (400),
+        // not a matter of authority (403).
+        if let Err(e @ (IdentityError::Malformed(_) | IdentityError::BadKey | IdentityError::RefusedKey { .. })) =
+            book.check(&st, &keyid, at)
+        {
+            return Err(Rejection::new(400, "payload", e.to_string()));
+        }
         let subject = book.statement_subject(&st);
         let candidate = Candidate {
             index: at,
@@ -89,13 +96,7 @@ impl Registry {
             payload: Payload::Identity(&st),
         };
         verifier::authority::check_entry(book, &candidate, &crate::intake::LogHistory::new(self, at), self.settings())
-            .map_err(|r| {
-                let mut rej = Rejection::from(r.clone());
-                if r.detail.starts_with("malformed") || r.detail.starts_with("key is not") {
-                    rej.status = 400;
-                }
-                rej
-            })?;
+            .map_err(Rejection::from)?;
         Ok((st, subject))
     }
 

@@ -70,7 +70,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ledger_bench(log, entries, entry_size, batch, concurrency, rate))
         }
-        BenchCommand::Regrade { data, model, as_of, key } => crate::runtime()?.block_on(regrade_bench(data, model, as_of, key)),
+        BenchCommand::Regrade { data, model, as_of, key } => {
+            crate::runtime()?.block_on(regrade_bench(data, model, as_of, key))
+        }
         BenchCommand::Ingest { log, records, batch, concurrency, rate } => {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ingest_bench(log, records, batch, concurrency, rate))
@@ -356,7 +358,8 @@ async fn regrade_bench(
     let records_before = log.committed_size();
     let t = Instant::now();
     let order = registry::grading::sign_order(&hash, as_of, &ga);
-    let (summary, _) = reg.regrade(order, &|_, _| {}).await?.map_err(|r| anyhow::anyhow!("the order was refused: {}", r.rule))?;
+    let (summary, _) =
+        reg.regrade(order, &|_, _| {}).await?.map_err(|r| anyhow::anyhow!("the order was refused: {}", r.rule))?;
     let elapsed = t.elapsed();
     println!("model:                  {hash}");
     println!("full re-grade:          {} firms in {:.2} s ({:.0} firms/s), {} decisions appended, log had {records_before} entries", summary.evaluated, elapsed.as_secs_f64(), summary.evaluated as f64 / elapsed.as_secs_f64(), summary.changed);

@@ -54,7 +54,9 @@ fn trust(log_key: Option<&str>, policy: Option<&Path>) -> Result<Trust> {
         (Some(k), None) => Ok(Trust::LogKey(k.to_owned())),
         (None, Some(p)) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Ok(Trust::Policy(verifier::policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?))
+            Ok(Trust::Policy(
+                verifier::policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            ))
         }
         _ => bail!("give exactly one of --log-key VKEY and --policy FILE: what the checkpoint must be signed by"),
     }

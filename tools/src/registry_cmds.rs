@@ -202,21 +202,17 @@ pub fn identity(cmd: IdentityCommand) -> Result<()> {
         }
         IdentityCommand::BindEnterprise { server, key, uscc, enterprise_key } => {
             let uscc = verifier::uscc::Uscc::parse(&uscc).map_err(|e| anyhow::anyhow!("--uscc: {e}"))?;
-            (
-                server,
-                key,
-                {
-                    // The enterprise signs the binding with its own key (proof of possession).
-                    let firm = keyfile::read(&enterprise_key)
-                        .with_context(|| format!("reading the enterprise's key {}", enterprise_key.display()))?;
-                    Statement::BindEnterpriseKey {
-                        kind: t(),
-                        subject: uscc.as_str().to_owned(),
-                        key: keyfile::public_b64(&firm),
-                        proof: verifier::identity::sign_binding(uscc.as_str(), &firm),
-                    }
-                },
-            )
+            (server, key, {
+                // The enterprise signs the binding with its own key (proof of possession).
+                let firm = keyfile::read(&enterprise_key)
+                    .with_context(|| format!("reading the enterprise's key {}", enterprise_key.display()))?;
+                Statement::BindEnterpriseKey {
+                    kind: t(),
+                    subject: uscc.as_str().to_owned(),
+                    key: keyfile::public_b64(&firm),
+                    proof: verifier::identity::sign_binding(uscc.as_str(), &firm),
+                }
+            })
         }
     };
     submit_statement(&server, &key, &st).map(|_| ())
@@ -381,7 +377,6 @@ pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usi
     }
     send_all(server, key, envelopes, batch, bad)
 }
-
 
 /// `creditlog model publish`.
 pub fn publish_model(file: &Path, key_path: &Path, server: &str) -> Result<()> {

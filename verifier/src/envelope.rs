@@ -14,9 +14,13 @@
 //!
 //! Key ids are `hex(SHA-256("creditlog/v1/key\0" || public key))[..32]`: 128 bits, enough to
 //! name a key, never enough to stand in for it; the public key itself is on the log.
+//!
+//! Signatures are checked by [`crate::signature`], the one acceptance rule (docs/FORMAT.md §8),
+//! one at a time in [`Envelope::open`] and in a batch in [`verify_all`], which agree.
 
+use crate::signature::{self, SignatureError};
 use base64::prelude::*;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -95,6 +99,15 @@ pub enum EnvelopeError {
         /// The key id the envelope names.
         keyid: String,
     },
+    /// The key or the signature breaks a clause of the acceptance rule other than the equation.
+    #[error("the signature by key {keyid} is refused: {reason}")]
+    Refused {
+        /// The key id the envelope names.
+        keyid: String,
+        /// The clause it breaks.
+        #[source]
+        reason: SignatureError,
+    },
     /// The envelope names a key other than the one given to check it.
     #[error("the envelope names key {named}, but key {given} was given to check it")]
     KeyMismatch {
@@ -153,11 +166,13 @@ impl Envelope {
         Ok((payload, sig))
     }
 
-    /// Checks the signature with `key` and returns the exact payload bytes.
+    /// Checks the signature with `key` under the acceptance rule ([`signature::verify`]) and
+    /// returns the exact payload bytes.
     ///
     /// # Errors
     ///
-    /// Any [`EnvelopeError`].
+    /// Any [`EnvelopeError`]: [`EnvelopeError::BadSignature`] if the equation fails,
+    /// [`EnvelopeError::Refused`] for a small-order or non-canonical key, `R` or `S`.
     pub fn open(&self, expected: &'static str, key: &VerifyingKey) -> Result<Vec<u8>, EnvelopeError> {
         let (payload, sig) = self.decode(expected)?;
         let named = self.keyid()?;
@@ -165,42 +180,47 @@ impl Envelope {
         if named != given {
             return Err(EnvelopeError::KeyMismatch { named: named.to_owned(), given });
         }
-        verify_signature(key, &pae(expected, &payload), &sig)
-            .map_err(|()| EnvelopeError::BadSignature { keyid: given })?;
+        signature::verify(key.as_bytes(), &pae(expected, &payload), &sig).map_err(|reason| match reason {
+            SignatureError::Equation => EnvelopeError::BadSignature { keyid: given },
+            reason => EnvelopeError::Refused { keyid: given, reason },
+        })?;
         Ok(payload)
     }
 }
 
-/// The one place a creditlog author signature is checked (envelopes, binding proofs): `Ok` if
-/// `signature` is a valid Ed25519 signature of `message` by `key`.
+/// The one place a creditlog author signature is checked outside envelopes (binding proofs,
+/// cosignatures): the acceptance rule of [`signature::verify`].
 ///
 /// # Errors
 ///
-/// `Err(())` if it is not.
+/// `Err(())` if the rule refuses it.
 #[allow(clippy::result_unit_err)]
 pub fn verify_signature(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -> Result<(), ()> {
-    key.verify(message, &Signature::from_bytes(signature)).map_err(|_| ())
+    signature::verify(key.as_bytes(), message, signature).map_err(|_| ())
 }
 
-/// Checks many envelopes at once with Ed25519 batch verification (about twice as fast per
-/// signature as one at a time). `true` only if every signature is valid, every envelope decodes
-/// and names the key given with it; on `false`, check them one by one with [`Envelope::open`]
-/// to find which failed.
+/// Checks many envelopes at once with [`signature::verify_batch`]: `true` if and only if every
+/// envelope decodes, names the key given with it, and [`Envelope::open`] would accept it (the
+/// batch and the single check apply the same rule). On `false`, check them one by one with
+/// [`Envelope::open`] to find which failed and why.
 pub fn verify_all(items: &[(&Envelope, VerifyingKey)], expected: &'static str) -> bool {
     let mut messages = Vec::with_capacity(items.len());
     let mut signatures = Vec::with_capacity(items.len());
-    let mut keys = Vec::with_capacity(items.len());
     for (env, key) in items {
         let Ok((payload, sig)) = env.decode(expected) else { return false };
         if env.keyid().ok() != Some(key_id(key).as_str()) {
             return false;
         }
         messages.push(pae(expected, &payload));
-        signatures.push(Signature::from_bytes(&sig));
-        keys.push(*key);
+        signatures.push(sig);
     }
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    ed25519_dalek::verify_batch(&refs, &signatures, &keys).is_ok()
+    let batch: Vec<(&[u8; 32], &[u8], &[u8; 64])> = items
+        .iter()
+        .zip(&messages)
+        .zip(&signatures)
+        .map(|(((_, key), message), sig)| (key.as_bytes(), message.as_slice(), sig))
+        .collect();
+    signature::verify_batch(&batch)
 }
 
 #[cfg(test)]
@@ -240,5 +260,29 @@ mod tests {
         assert!(matches!(t.open(RECORD_TYPE, &key.verifying_key()), Err(EnvelopeError::BadSignature { .. })));
         let other = SigningKey::from_bytes(&[8u8; 32]);
         assert!(matches!(env.open(RECORD_TYPE, &other.verifying_key()), Err(EnvelopeError::KeyMismatch { .. })));
+    }
+
+    #[test]
+    fn open_and_verify_all_refuse_a_malleated_s() {
+        // S + L: the same equation, other bytes. L little-endian.
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let mut env = Envelope::sign(RECORD_TYPE, b"{}", &key);
+        let mut sig: [u8; 64] = BASE64_STANDARD.decode(&env.signatures[0].sig).unwrap().try_into().unwrap();
+        let mut carry = 0u16;
+        for (b, l) in sig[32..].iter_mut().zip(L) {
+            let sum = u16::from(*b) + u16::from(l) + carry;
+            *b = sum as u8;
+            carry = sum >> 8;
+        }
+        env.signatures[0].sig = BASE64_STANDARD.encode(sig);
+        assert!(matches!(
+            env.open(RECORD_TYPE, &key.verifying_key()),
+            Err(EnvelopeError::Refused { reason: SignatureError::ScalarNotCanonical, .. })
+        ));
+        assert!(!verify_all(&[(&env, key.verifying_key())], RECORD_TYPE));
     }
 }

@@ -315,6 +315,16 @@ pub enum IdentityError {
     /// A public key is not a valid Ed25519 key in base64.
     #[error("key is not a base64 Ed25519 public key of 32 bytes")]
     BadKey,
+    /// A public key of 32 bytes that the signature acceptance rule refuses (not a curve point,
+    /// a non-canonical encoding, or a small-order point).
+    #[error("key {key} is refused at registration: {reason}")]
+    RefusedKey {
+        /// The key as given, base64.
+        key: String,
+        /// The clause of the rule it breaks.
+        #[source]
+        reason: crate::signature::SignatureError,
+    },
     /// The key is already registered.
     #[error("key {0} is already registered")]
     Duplicate(String),
@@ -323,15 +333,19 @@ pub enum IdentityError {
     UnknownDepartment(String),
 }
 
-/// Decodes a base64 Ed25519 public key.
+/// Decodes a base64 Ed25519 public key and checks it against the signature acceptance rule
+/// ([`crate::signature::check_public_key`]): a key that could never sign an accepted
+/// signature, or with which anyone could forge one, is never registered.
 ///
 /// # Errors
 ///
-/// [`IdentityError::BadKey`].
+/// [`IdentityError::BadKey`] if it is not base64 of 32 bytes, [`IdentityError::RefusedKey`] if
+/// it is not a canonical encoding of a curve point that is not of small order.
 pub fn decode_key(b64: &str) -> Result<VerifyingKey, IdentityError> {
     let bytes: [u8; 32] =
         BASE64_STANDARD.decode(b64).ok().and_then(|b| b.try_into().ok()).ok_or(IdentityError::BadKey)?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| IdentityError::BadKey)
+    crate::signature::check_public_key(&bytes)
+        .map_err(|reason| IdentityError::RefusedKey { key: b64.to_owned(), reason })
 }
 
 /// What one statement changes in a [`KeyBook`].

@@ -15,6 +15,8 @@
 //! - [`authority`]: who may author which entry, about whom, pointing at what (invariant 9).
 //! - [`decision`]: grade decisions and the rules that make them complete and replayable.
 //! - [`evidence`]: evidence bundles and their offline verification (`docs/BUNDLE.md`).
+//! - [`signature`]: the one Ed25519 acceptance rule for every creditlog signature (RFC 8032 with
+//!   the cofactored equation, canonical encodings and no small-order points; docs/FORMAT.md §8).
 
 pub mod authority;
 pub mod bundle;
@@ -29,6 +31,7 @@ pub mod model;
 pub mod policy;
 pub mod proof;
 pub mod record;
+pub mod signature;
 pub mod tile_path;
 pub mod uscc;
 
@@ -37,6 +40,7 @@ pub use checkpoint::{open_checkpoint, CheckpointError, OpenedCheckpoint};
 pub use date::{Date, DateError};
 pub use proof::{leaf_hash, verify_consistency, verify_inclusion, ProofError};
 pub use record::{csv_columns, Record, RecordError, RecordFields, RecordKind};
+pub use signature::SignatureError;
 pub use tile_path::{TileKind, TilePath, TilePathError};
 pub use tlog_tiles::Hash;
 pub use uscc::{Uscc, UsccError};
