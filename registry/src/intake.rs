@@ -17,13 +17,17 @@ use verifier::MAX_ENTRY_SIZE;
 pub(crate) struct LogHistory<'a> {
     reg: &'a Registry,
     before: u64,
-    /// Records appended earlier in the same request: reference key → index placeholder.
-    pending: HashMap<Vec<u8>, u64>,
+    /// Records accepted earlier in the same request, at the indices they will get.
+    pending: Vec<(u64, Record)>,
+    /// Their reference keys → index.
+    pending_references: HashMap<Vec<u8>, u64>,
+    /// Entries retracted by records accepted earlier in the same request.
+    pending_retracted: HashSet<u64>,
 }
 
 impl<'a> LogHistory<'a> {
     pub(crate) fn new(reg: &'a Registry, before: u64) -> Self {
-        Self { reg, before, pending: HashMap::new() }
+        Self { reg, before, pending: Vec::new(), pending_references: HashMap::new(), pending_retracted: HashSet::new() }
     }
 }
 
@@ -31,6 +35,14 @@ impl History for LogHistory<'_> {
     fn prior(&self, index: u64) -> Option<PriorEntry> {
         if index >= self.before {
             return None;
+        }
+        if let Some((_, r)) = self.pending.iter().find(|(i, _)| *i == index) {
+            return Some(PriorEntry {
+                kind: format!("record/{}", r.kind()),
+                author: Principal::Department(r.department().to_owned()),
+                subject: Some(r.subject().as_str().to_owned()),
+                record: Some(r.clone()),
+            });
         }
         let (header, content) = self.reg.read_entry(index).ok()??;
         let author = self.reg.inner.book.read().expect("lock").keys.get(&header.author)?.principal.clone();
@@ -40,20 +52,31 @@ impl History for LogHistory<'_> {
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
         let key = reference_key(subject, department, kind.as_str(), reference);
-        if let Some(i) = self.pending.get(&key) {
-            return Some(*i);
-        }
-        let v = self.reg.inner.views.references.get(key).ok()??;
-        be_u64(&v, "references").ok()
+        let found = match self.pending_references.get(&key) {
+            Some(i) => Some(*i),
+            None => {
+                let v = self.reg.inner.views.references.get(key).ok()??;
+                be_u64(&v, "references").ok()
+            }
+        };
+        found.filter(|i| !self.pending_retracted.contains(i))
     }
 
     fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
-        self.reg
+        let mut out: Vec<(u64, Record)> = self
+            .reg
             .firm_records(subject)
             .unwrap_or_default()
             .into_iter()
             .filter(|(i, r)| *i < self.before && r.kind() == kind)
-            .collect()
+            .collect();
+        out.extend(
+            self.pending
+                .iter()
+                .filter(|(i, r)| *i < self.before && r.kind() == kind && r.subject().as_str() == subject)
+                .cloned(),
+        );
+        out
     }
 
     fn model_published(&self, hash: &str) -> bool {
@@ -147,7 +170,11 @@ impl Registry {
                         continue;
                     }
                 }
-                history.pending.insert(
+                if let verifier::record::RecordFields::Retraction(f) = c.record.fields() {
+                    history.pending_retracted.insert(f.target_index);
+                }
+                history.pending.push((index, c.record.clone()));
+                history.pending_references.insert(
                     reference_key(
                         c.record.subject().as_str(),
                         c.record.department(),

@@ -7,7 +7,7 @@ use registry::keyfile;
 use serde_json::{json, Value};
 use std::process::Command;
 use verifier::envelope::{Envelope, DECISION_TYPE, IDENTITY_TYPE, RECORD_TYPE};
-use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+use verifier::identity::{Capability, Role, Statement, IDENTITY_STATEMENT};
 use verifier::model::{Breakdown, Model, ScoredRecord};
 use verifier::record::Record;
 
@@ -51,6 +51,7 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
             name: "市场监管局".into(),
             kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
             domains: Default::default(),
+            capabilities: [Capability::RegisterEnterprises].into(),
             key: keyfile::public_b64(&dept.key),
         },
     );
@@ -83,6 +84,7 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
             kind: IDENTITY_STATEMENT.into(),
             subject: FIRM.into(),
             key: keyfile::public_b64(&firm.key),
+            proof: verifier::identity::sign_binding(FIRM, &firm.key),
         },
     );
 
@@ -181,10 +183,18 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
     let (ok, out, _) = regrade_cli();
     assert!(ok && out.contains("0 changed"), "{out}");
 
-    // A decision under an unknown model cannot be made.
-    let (s, v) =
-        Signer { url: url.clone(), key: ga_key.clone() }.post("/v1/regrade", &json!({"model": "00".repeat(32)}));
-    assert_eq!(s, 404, "{v}");
+    // A re-grade under an unknown model is refused, naming the rule.
+    let ga = Signer { url: url.clone(), key: ga_key.clone() };
+    let order = registry::grading::sign_order(&"00".repeat(32), verifier::Date::parse("2026-06-01").unwrap(), &ga_key);
+    let (s, v) = ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap());
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/order-cites-model")), "{v}");
+    // A re-grade as of a day after today would grade firms on records not yet known.
+    let order = registry::grading::sign_order(&hash, verifier::Date::parse("9999-12-31").unwrap(), &ga_key);
+    let (s, v) = ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap());
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/as-of-not-future")), "{v}");
+    // A department may not order one, even with a well-formed order.
+    let order = registry::grading::sign_order(&hash, verifier::Date::parse("2026-06-01").unwrap(), &dept.key);
+    assert_eq!(dept.post("/v1/regrade", &serde_json::to_value(&order).unwrap()).0, 403);
 
     // Who may see the class: the firm and supervisors, not another enterprise or the public.
     let other = Signer { url: url.clone(), key: keyfile::generate() };
@@ -232,6 +242,35 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
         }
     }
     assert_eq!(decisions, 3, "scheduled B, instant D, scheduled B");
+
+    // The same, as a court would: export the firm's evidence bundle and verify it offline.
+    let auditor_path = dir.path().join("auditor.key");
+    keyfile::write(&auditor_path, &auditor.key).unwrap();
+    let bundle_path = dir.path().join("firm.bundle.json");
+    let (ok, out, err) = cli(&[
+        "export",
+        "--uscc",
+        FIRM,
+        "--key",
+        auditor_path.to_str().unwrap(),
+        "--server",
+        &url,
+        "--out",
+        bundle_path.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = cli(&["verify", bundle_path.to_str().unwrap(), "--log-key", &server.verifier_key]);
+    assert!(ok && out.contains("3 grade decisions") && out.contains("ok: every check passed"), "{out}{err}");
+    // Departments see the class and score, not the decision's list of entries; the read is journalled.
+    let (s, g) = grade(&dept);
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(g["grades"][0]["class"], "B");
+    assert!(g["grades"][0].get("decision").is_none(), "{g}");
+    let (s, reads) = firm.get(&format!("/v1/enterprises/{FIRM}/reads"));
+    assert_eq!(s, 200, "{reads}");
+    let readers: Vec<&str> = reads["reads"].as_array().unwrap().iter().map(|r| r["who"].as_str().unwrap()).collect();
+    assert!(readers.contains(&"department zibo-amr") && readers.iter().any(|w| w.starts_with("auditor")), "{reads}");
+    assert_eq!(dept.get(&format!("/v1/enterprises/{FIRM}/reads")).0, 403, "a department may not read the journal");
 
     server.kill();
     let (ok, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);

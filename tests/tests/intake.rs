@@ -81,6 +81,7 @@ fn jurisdiction() -> Jurisdiction {
             name: "市场监管局".into(),
             kinds: ["administrative_penalty".to_owned()].into(),
             domains: Default::default(),
+            capabilities: Default::default(),
             key: keyfile::public_b64(&dept_key),
         },
     );
@@ -111,6 +112,8 @@ fn departments_submit_enterprises_verify_others_are_refused() {
         "administrative_penalty,commendation",
         "--domains",
         "market",
+        "--capabilities",
+        "register_enterprises",
         "--dept-key",
         dir.path().join("dept.key").to_str().unwrap(),
     ]);
@@ -200,7 +203,7 @@ fn departments_submit_enterprises_verify_others_are_refused() {
         assert!(!payload.is_empty());
     }
     // The department registration is public and names the department key.
-    let (status, body) = server.get("/v1/entries/1");
+    let (status, body) = server.get("/v1/entries/2");
     assert_eq!(status, 200, "anyone may read a department registration");
     let reg: Value = serde_json::from_slice(&body).unwrap();
     let st: Value = serde_json::from_slice(
@@ -244,8 +247,11 @@ fn departments_submit_enterprises_verify_others_are_refused() {
         "--log-key",
         &server.verifier_key,
     ]);
-    assert!(ok && out.contains("ok: 4 entries"), "{out}{err}");
-    assert!(out.contains("signed by department zibo-amr"), "{out}");
+    assert!(ok && out.contains("4 about the firm") && out.contains("ok: every check passed"), "{out}{err}");
+    assert!(
+        out.contains("record/administrative_penalty: in the log, content matches, signature and authority checked"),
+        "{out}"
+    );
     let (ok, _, err) = cli(&[
         "history",
         "--uscc",
@@ -308,7 +314,7 @@ fn bad_records_are_rejected_precisely_and_append_nothing() {
     let mut c = penalty(FIRM_A, "x", 1);
     c["kind"] = json!("commendation");
     c["fields"] = json!({"title": "守合同重信用企业", "level": "provincial"});
-    reject(sign(&c, &dept_key), "kind", "not authorised");
+    reject(sign(&c, &dept_key), "kind", "not registered to submit");
     // A tampered payload fails the signature.
     let mut env = sign(&penalty(FIRM_A, "x", 1), &dept_key);
     env.payload = BASE64_STANDARD.encode(serde_json::to_vec(&penalty(FIRM_A, "x", 2)).unwrap());

@@ -1,0 +1,692 @@
+//! Accountability through the real server: the attacks an outside audit found, as regression
+//! tests, and the authorisation matrix of every actor against every action, each refusal naming
+//! its rule.
+
+use e2e::{binary, Server, Signer};
+use ed25519_dalek::SigningKey;
+use registry::keyfile;
+use serde_json::{json, Value};
+use std::process::Command;
+use verifier::envelope::{key_id, Envelope, IDENTITY_TYPE, MODEL_TYPE, RECORD_TYPE};
+use verifier::identity::{sign_binding, Capability, Role, Statement, IDENTITY_STATEMENT};
+
+const FIRM_A: &str = "91370303MA3C8DXA25";
+
+fn firm_b() -> String {
+    verifier::uscc::Uscc::from_parts("91370303MA3C8DXB2").unwrap().as_str().to_owned()
+}
+
+fn t() -> String {
+    IDENTITY_STATEMENT.to_owned()
+}
+
+fn statement(signer: &Signer, st: &Statement) -> (u16, Value) {
+    signer.post(
+        "/v1/identities",
+        &serde_json::to_value(Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), &signer.key)).unwrap(),
+    )
+}
+
+fn ok(r: (u16, Value)) -> Value {
+    assert_eq!(r.0, 200, "{}", r.1);
+    r.1
+}
+
+fn record(kind: &str, subject: &str, dept: &str, date: &str, reference: &str, fields: Value) -> Value {
+    json!({"type": "creditlog.record/v1", "kind": kind, "subject": subject, "department": dept, "date": date,
+           "reference": reference, "fields": fields})
+}
+
+fn commitment_outcome(subject: &str, reference: &str) -> Value {
+    record(
+        "commitment_outcome",
+        subject,
+        "zibo-drc",
+        "2020-05-01",
+        reference,
+        json!({"commitment_reference": "承诺〔2019〕1号", "kept": false, "details": "未按承诺整改"}),
+    )
+}
+
+/// Submits records; returns the per-record results.
+fn submit(signer: &Signer, records: &[Value]) -> Vec<Value> {
+    let envs: Vec<Envelope> =
+        records.iter().map(|r| Envelope::sign(RECORD_TYPE, &serde_json::to_vec(r).unwrap(), &signer.key)).collect();
+    let v = ok(signer.post("/v1/records", &json!({ "records": envs })));
+    v["results"].as_array().unwrap().clone()
+}
+
+struct City {
+    _dir: tempfile::TempDir,
+    server: Server,
+    op: Signer,
+    amr: Signer,
+    drc: Signer,
+    hotline: Signer,
+    court: Signer,
+    ga: Signer,
+    auditor: Signer,
+    firm_a: Signer,
+    firm_b: Signer,
+    model: String,
+}
+
+fn city() -> City {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &["--checkpoint-interval-ms", "5"]);
+    let url = server.url.clone();
+    let signer = |key: SigningKey| Signer { url: url.clone(), key };
+    let op = signer(keyfile::read(&data.join("operator.key")).unwrap());
+    let dept = |code: &str, kinds: &[&str], registers: bool| {
+        let s = signer(keyfile::generate());
+        ok(statement(
+            &op,
+            &Statement::RegisterDepartment {
+                kind: t(),
+                code: code.into(),
+                name: code.into(),
+                kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+                domains: Default::default(),
+                capabilities: if registers { [Capability::RegisterEnterprises].into() } else { Default::default() },
+                key: keyfile::public_b64(&s.key),
+            },
+        ));
+        s
+    };
+    let amr = dept(
+        "zibo-amr",
+        &[
+            "administrative_penalty",
+            "serious_dishonesty_listing",
+            "serious_dishonesty_removal",
+            "administrative_licence",
+            "retraction",
+        ],
+        true,
+    );
+    let drc = dept("zibo-drc", &["commitment_outcome", "retraction"], false);
+    let hotline = dept("zibo-12345", &["verified_complaint", "retraction"], false);
+    let court = dept("zibo-court", &["judgment"], false);
+    let role = |role: Role| {
+        let s = signer(keyfile::generate());
+        ok(statement(
+            &op,
+            &Statement::RegisterKey { kind: t(), role, name: format!("{role:?}"), key: keyfile::public_b64(&s.key) },
+        ));
+        s
+    };
+    let ga = role(Role::GradingAuthority);
+    let auditor = role(Role::Auditor);
+    let bind = |uscc: &str| {
+        let s = signer(keyfile::generate());
+        ok(statement(
+            &amr,
+            &Statement::BindEnterpriseKey {
+                kind: t(),
+                subject: uscc.into(),
+                key: keyfile::public_b64(&s.key),
+                proof: sign_binding(uscc, &s.key),
+            },
+        ));
+        s
+    };
+    let firm_a = bind(FIRM_A);
+    let firm_b = bind(&firm_b());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let model_text = std::fs::read(root.join("models/general.toml")).unwrap();
+    let v = ok(ga.post("/v1/models", &serde_json::to_value(Envelope::sign(MODEL_TYPE, &model_text, &ga.key)).unwrap()));
+    let model = v["model"].as_str().unwrap().to_owned();
+    City { _dir: dir, server, op, amr, drc, hotline, court, ga, auditor, firm_a, firm_b, model }
+}
+
+fn class_of(c: &City) -> String {
+    let v = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}")));
+    v["grades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["model"] == c.model.as_str())
+        .map_or("none".into(), |g| g["class"].as_str().unwrap().to_owned())
+}
+
+/// Attack 1 of the audit: a department (the court's key) bound a key of its own to an
+/// enterprise and then read the firm's whole history as the firm.
+#[test]
+fn attack_a_department_binds_its_own_key_to_a_firm() {
+    let c = city();
+    let st = Statement::BindEnterpriseKey {
+        kind: t(),
+        subject: FIRM_A.into(),
+        key: keyfile::public_b64(&c.court.key),
+        proof: sign_binding(FIRM_A, &c.court.key),
+    };
+    // The court is not registered with the register_enterprises capability.
+    let (s, v) = statement(&c.court, &st);
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/identity-rules")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("register_enterprises"), "{v}");
+    // Even the market regulator cannot bind a key without the firm's own signature over it.
+    let stolen = keyfile::generate();
+    let forged = Statement::BindEnterpriseKey {
+        kind: t(),
+        subject: FIRM_A.into(),
+        key: keyfile::public_b64(&stolen),
+        proof: sign_binding(FIRM_A, &c.amr.key),
+    };
+    let (s, v) = statement(&c.amr, &forged);
+    assert_eq!(s, 403, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("proof of possession"), "{v}");
+    // A proof made for another firm does not bind this one.
+    let elsewhere = Statement::BindEnterpriseKey {
+        kind: t(),
+        subject: FIRM_A.into(),
+        key: keyfile::public_b64(&stolen),
+        proof: sign_binding(&firm_b(), &stolen),
+    };
+    assert_eq!(statement(&c.amr, &elsewhere).0, 403);
+    // So the court's key still reads nothing of the firm: a department sees its own entries only.
+    let h = ok(c.court.get(&format!("/v1/enterprises/{FIRM_A}/history")));
+    assert_eq!(h["entries"].as_array().unwrap().len(), 0, "{h}");
+    // The firm sees its binding in its history, and the binding department may revoke it.
+    let h = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/history")));
+    assert!(h["entries"].as_array().unwrap().iter().any(|e| e["content"]["envelope"]["payloadType"] == IDENTITY_TYPE));
+    let revoke = Statement::RevokeKey { kind: t(), old: key_id(&c.firm_b.key.verifying_key()), reason: "lost".into() };
+    assert_eq!(statement(&c.hotline, &revoke).0, 403, "another department may not revoke the firm's key");
+    ok(statement(&c.amr, &revoke));
+    assert_eq!(c.firm_b.get(&format!("/v1/enterprises/{}/history", firm_b())).0, 401, "a revoked key counts no more");
+}
+
+/// Attack 2: the 12345 hotline retracted a record written by another department (a broken
+/// commitment recorded by the development and reform commission), dated 2020, and the firm's
+/// class changed at once.
+#[test]
+fn attack_a_department_retracts_another_departments_record() {
+    let c = city();
+    let broken = submit(&c.drc, &[commitment_outcome(FIRM_A, "发改信〔2020〕7号")]);
+    assert_eq!(broken[0]["outcome"], "appended", "{broken:?}");
+    let target = broken[0]["index"].as_u64().unwrap();
+    let before = class_of(&c);
+    let retraction = |dept: &str, subject: &str, target: u64| {
+        record(
+            "retraction",
+            subject,
+            dept,
+            "2026-11-20",
+            &format!("撤〔2026〕{target}-{dept}"),
+            json!({"target_index": target, "ground": "error", "reason": "误报"}),
+        )
+    };
+    let r = &submit(&c.hotline, &[retraction("zibo-12345", FIRM_A, target)])[0];
+    assert_eq!(
+        (r["outcome"].as_str(), r["rule_name"].as_str()),
+        (Some("rejected"), Some("retraction-by-author")),
+        "{r}"
+    );
+    // Pointing at another firm, or at an entry not yet on the log, is refused too.
+    let r = &submit(&c.drc, &[retraction("zibo-drc", &firm_b(), target)])[0];
+    assert_eq!(r["rule_name"], "retraction-same-enterprise", "{r}");
+    let r = &submit(&c.drc, &[retraction("zibo-drc", FIRM_A, 1_000_000)])[0];
+    assert_eq!(r["rule_name"], "retraction-earlier-record", "{r}");
+    assert_eq!(class_of(&c), before, "nothing changed the firm's class");
+    // The author may retract its own record.
+    assert_eq!(submit(&c.drc, &[retraction("zibo-drc", FIRM_A, target)])[0]["outcome"], "appended");
+}
+
+/// The rest of the audit's list: list removals naming any entry, the same penalty twice,
+/// implausible dates, an as-of date in the future.
+#[test]
+fn attacks_on_removals_duplicates_and_dates() {
+    let c = city();
+    let judgment = submit(
+        &c.court,
+        &[record(
+            "judgment",
+            FIRM_A,
+            "zibo-court",
+            "2025-03-01",
+            "（2025）鲁0303民初1号",
+            json!({"stage": "judgment", "obligation": "支付货款", "performed": false}),
+        )],
+    );
+    let judgment = judgment[0]["index"].as_u64().unwrap();
+    let removal = |listing_index: u64| {
+        record(
+            "serious_dishonesty_removal",
+            FIRM_A,
+            "zibo-amr",
+            "2026-11-01",
+            &format!("移出〔2026〕{listing_index}"),
+            json!({"listing_date": "2025-03-01", "listing_index": listing_index, "ground": "credit_repaired"}),
+        )
+    };
+    let r = &submit(&c.amr, &[removal(judgment)])[0];
+    assert_eq!(r["rule_name"], "removal-names-listing", "another department's judgment is not a listing: {r}");
+    let r = &submit(&c.amr, &[removal(5_000_000)])[0];
+    assert_eq!(r["rule_name"], "removal-names-listing", "an index not on the log: {r}");
+
+    // One record, one entry: the same penalty re-serialised is a duplicate, a changed one is refused.
+    let penalty = |fine: u64| {
+        record(
+            "administrative_penalty",
+            FIRM_A,
+            "zibo-amr",
+            "2026-10-01",
+            "淄张市监罚〔2026〕9号",
+            json!({"violation_type": "虚假广告", "violation": "发布虚假广告", "penalties": ["fine"], "fine_amount_fen": fine,
+                   "severity": "ordinary", "publicity_months": 36}),
+        )
+    };
+    let first = submit(&c.amr, &[penalty(100_000)]);
+    let index = first[0]["index"].as_u64().unwrap();
+    // Another serialisation of the same record: keys in another order, extra whitespace.
+    let reordered = serde_json::to_vec_pretty(&penalty(100_000)).unwrap();
+    let env = Envelope::sign(RECORD_TYPE, &reordered, &c.amr.key);
+    let v = ok(c.amr.post("/v1/records", &json!({ "records": [env] })));
+    assert_eq!(v["results"][0], json!({"outcome": "duplicate", "index": index}));
+    let r = &submit(&c.amr, &[penalty(200_000)])[0];
+    assert_eq!(r["rule_name"], "one-record-one-entry", "{r}");
+
+    // Dates: not before the jurisdiction's earliest date, not after the day it is logged.
+    for date in ["0000-01-01", "1900-01-01", "9999-12-31", "2099-01-01"] {
+        let mut p = penalty(1);
+        p["date"] = json!(date);
+        p["reference"] = json!(format!("罚{date}"));
+        let r = &submit(&c.amr, &[p])[0];
+        assert_eq!(r["rule_name"], "plausible-date", "{date}: {r}");
+    }
+    // A re-grade as of a day in the future is refused, naming the rule.
+    let order = registry::grading::sign_order(&c.model, verifier::Date::parse("9999-12-31").unwrap(), &c.ga.key);
+    let (s, v) = c.ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap());
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/as-of-not-future")), "{v}");
+    // Oversized identity statements (the audit sent 20 MB) are refused before they are read.
+    let big = Statement::RegisterKey {
+        kind: t(),
+        role: Role::Court,
+        name: "x".repeat(100 << 10),
+        key: keyfile::public_b64(&keyfile::generate()),
+    };
+    let body = serde_json::to_vec(&Envelope::sign(IDENTITY_TYPE, &big.to_bytes(), &c.op.key)).unwrap();
+    assert_eq!(status_without_body(&c.op, "/v1/identities", &body), 413);
+}
+
+/// Sends a signed POST's headers announcing `body`'s length but not the body, and returns the
+/// status the server answers with before reading it.
+fn status_without_body(signer: &Signer, path: &str, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let addr = signer.url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in signer.headers("POST", path, "", Some(body)) {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut answer = [0u8; 12];
+    conn.read_exact(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer[9..12]).parse().unwrap()
+}
+
+/// Who may do what: every actor against every action, allowed or refused with the rule.
+#[test]
+fn authorisation_matrix() {
+    let c = city();
+    let url = c.server.url.clone();
+    let court_role = Signer { url: url.clone(), key: keyfile::generate() };
+    ok(statement(
+        &c.op,
+        &Statement::RegisterKey {
+            kind: t(),
+            role: Role::Court,
+            name: "法院".into(),
+            key: keyfile::public_b64(&court_role.key),
+        },
+    ));
+    let anonymous = Signer { url: url.clone(), key: keyfile::generate() }; // not on the log
+    let penalty_a = submit(
+        &c.amr,
+        &[record(
+            "administrative_penalty",
+            FIRM_A,
+            "zibo-amr",
+            "2026-09-01",
+            "罚〔2026〕100号",
+            json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
+                   "severity": "minor", "publicity_months": 3}),
+        )],
+    )[0]["index"]
+        .as_u64()
+        .unwrap();
+    let actors: Vec<(&str, &Signer)> = vec![
+        ("anonymous", &anonymous),
+        ("firm A", &c.firm_a),
+        ("firm B", &c.firm_b),
+        ("department X (amr)", &c.amr),
+        ("department Y (12345)", &c.hotline),
+        ("grading authority", &c.ga),
+        ("auditor", &c.auditor),
+        ("court", &court_role),
+        ("operator", &c.op),
+    ];
+    // An action returns "ok" or the refusal: the HTTP status, or the rule of a per-record rejection.
+    let mut n = 0u32;
+    let mut act = |who: &Signer, action: &str| -> String {
+        n += 1;
+        let status_of = |(s, v): (u16, Value)| {
+            if s == 200 {
+                "ok".to_owned()
+            } else {
+                format!("{s} {}", v["type"].as_str().unwrap_or(""))
+            }
+        };
+        match action {
+            "submit penalty" => {
+                let r = record(
+                    "administrative_penalty",
+                    FIRM_A,
+                    "zibo-amr",
+                    "2026-09-02",
+                    &format!("罚〔2026〕m{n}号"),
+                    json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
+                           "severity": "minor", "publicity_months": 3}),
+                );
+                let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &who.key);
+                match who.post("/v1/records", &json!({ "records": [env] })) {
+                    (200, v) if v["results"][0]["outcome"] == "appended" => "ok".into(),
+                    (200, v) => format!("rejected {}", v["results"][0]["rule_name"].as_str().unwrap_or("?")),
+                    other => status_of(other),
+                }
+            }
+            "retract X's penalty" => {
+                let r = record(
+                    "retraction",
+                    FIRM_A,
+                    "zibo-amr",
+                    "2026-11-20",
+                    &format!("撤〔2026〕m{n}号"),
+                    json!({"target_index": penalty_a, "ground": "error", "reason": "误报"}),
+                );
+                let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &who.key);
+                match who.post("/v1/records", &json!({ "records": [env] })) {
+                    (200, v) if v["results"][0]["outcome"] == "appended" => "ok".into(),
+                    (200, v) => format!("rejected {}", v["results"][0]["rule_name"].as_str().unwrap_or("?")),
+                    other => status_of(other),
+                }
+            }
+            "bind a key to firm A" => {
+                let k = keyfile::generate();
+                status_of(statement(
+                    who,
+                    &Statement::BindEnterpriseKey {
+                        kind: t(),
+                        subject: FIRM_A.into(),
+                        key: keyfile::public_b64(&k),
+                        proof: sign_binding(FIRM_A, &k),
+                    },
+                ))
+            }
+            "register a department" => status_of(statement(
+                who,
+                &Statement::RegisterDepartment {
+                    kind: t(),
+                    code: format!("new-{n}"),
+                    name: "新部门".into(),
+                    kinds: ["judgment".to_owned()].into(),
+                    domains: Default::default(),
+                    capabilities: Default::default(),
+                    key: keyfile::public_b64(&keyfile::generate()),
+                },
+            )),
+            "publish a model" => {
+                let text = format!(
+                    "{}\n# {n}\n",
+                    std::fs::read_to_string(
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .parent()
+                            .unwrap()
+                            .join("testdata/scoring/kat-four.toml")
+                    )
+                    .unwrap()
+                );
+                status_of(who.post(
+                    "/v1/models",
+                    &serde_json::to_value(Envelope::sign(MODEL_TYPE, text.as_bytes(), &who.key)).unwrap(),
+                ))
+            }
+            "order a re-grade" => {
+                let order =
+                    registry::grading::sign_order(&c.model, verifier::Date::parse("2026-06-01").unwrap(), &who.key);
+                status_of(who.post("/v1/regrade", &serde_json::to_value(&order).unwrap()))
+            }
+            "read the private penalty" => status_of(who.get(&format!("/v1/entries/{penalty_a}"))),
+            "read A's history" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/history"))),
+            "read A's grades" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}"))),
+            "read A's journal" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/reads"))),
+            "export A's bundle" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/bundle"))),
+            other => panic!("unknown action {other}"),
+        }
+    };
+    // Expected outcome per action, one column per actor in the order above.
+    let expected: &[(&str, [&str; 9])] = &[
+        (
+            "submit penalty",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "ok",
+                "rejected records-by-departments",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+            ],
+        ),
+        (
+            "retract X's penalty",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "ok",
+                "rejected records-by-departments",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+            ],
+        ),
+        (
+            "bind a key to firm A",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "ok",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+            ],
+        ),
+        (
+            "register a department",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "403 /problems/identity-rules",
+                "ok",
+            ],
+        ),
+        (
+            "publish a model",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "order a re-grade",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read the private penalty",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's history",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's grades",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's journal",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "export A's bundle",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (action, row) in expected {
+        for ((name, who), want) in actors.iter().zip(row.iter()) {
+            let got = act(who, action);
+            if got != *want {
+                wrong.push(format!("{name} / {action}: expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "authorisation matrix:\n{}", wrong.join("\n"));
+}
+
+/// The demo's printed commands: `creditlog export` and `creditlog verify` work from the CLI, and
+/// `--json` gives the same verdict as the exit code.
+#[test]
+fn export_then_verify_from_the_command_line() {
+    let c = city();
+    submit(&c.drc, &[commitment_outcome(FIRM_A, "发改信〔2020〕8号")]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("firm.key");
+    keyfile::write(&key, &c.firm_a.key).unwrap();
+    let out_file = dir.path().join("a.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(binary()).args(args).output().unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (good, out, err) = run(&[
+        "export",
+        "--uscc",
+        FIRM_A,
+        "--key",
+        key.to_str().unwrap(),
+        "--server",
+        &c.server.url,
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(good, "{out}{err}");
+    let (good, out, err) = run(&["verify", out_file.to_str().unwrap(), "--log-key", &c.server.verifier_key, "--json"]);
+    assert!(good, "{out}{err}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["report"]["subject"], FIRM_A);
+    // Served under another firm's code: the bundle names firm B but holds A's entries.
+    let mut b: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    b["subject"] = json!(firm_b());
+    std::fs::write(&out_file, serde_json::to_vec(&b).unwrap()).unwrap();
+    let (good, out, _) = run(&["verify", out_file.to_str().unwrap(), "--log-key", &c.server.verifier_key, "--json"]);
+    assert!(!good);
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["check"].as_str()), (Some(false), Some("subject")), "{report}");
+    // A log key that did not sign the checkpoint.
+    let (good, _, err) = run(&[
+        "verify",
+        out_file.to_str().unwrap(),
+        "--log-key",
+        "other+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ]);
+    assert!(!good && err.contains("checkpoint"), "{err}");
+}
