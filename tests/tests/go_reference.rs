@@ -100,7 +100,7 @@ fn text(o: &Output) -> String {
 }
 
 #[test]
-fn go_sumdb_reference_packages_verify_the_log() {
+fn invariant_6_go_sumdb_reference_packages_verify_the_log() {
     let go_dir = tempfile::tempdir().unwrap();
     let Some(client) = build_go_client(go_dir.path()) else {
         return;

@@ -278,7 +278,7 @@ fn bad_records_are_rejected_precisely_and_append_nothing() {
     let other_key = new_key(dir.path(), "other.key");
     let t = || IDENTITY_STATEMENT.to_owned();
     let dept = Signer { url: url.clone(), key: dept_key.clone() };
-    let size = server.wait_for_size(2).size;
+    let size = server.wait_for_size(3).size;
 
     let reject = |env: Envelope, field: &str, needle: &str| {
         let r = &submit(&dept, &[env])[0];
@@ -410,7 +410,7 @@ fn bad_records_are_rejected_precisely_and_append_nothing() {
 /// Invariant 2 for records: every acknowledged record survives SIGKILL with its content, and the
 /// views rebuilt from the log are identical to the ones the restarted server keeps.
 #[test]
-fn acknowledged_records_and_contents_survive_sigkill() {
+fn invariant_2_acknowledged_records_and_contents_survive_sigkill() {
     let Jurisdiction { dir, data, server, op, dept_key } = jurisdiction();
     let auditor_key = new_key(dir.path(), "auditor.key");
     let (s, v) = statement(

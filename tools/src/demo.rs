@@ -258,6 +258,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         state.general_model
     );
     println!("creditlog grades --uscc {firm} --key {data}/keys/auditor.key --server {url}");
+    println!(
+        "creditlog export --uscc {firm} --key {data}/keys/example-firm.key --server {url} --out {firm}.bundle.json"
+    );
+    println!("creditlog verify {firm}.bundle.json --log-key '{}'", log.verifier_key());
     let state = api::AppState::new(log, Some(reg), false, &args.data)
         .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;
     api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())

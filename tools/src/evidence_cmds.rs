@@ -77,7 +77,10 @@ fn print_report(r: &Report) {
         "  checkpoint: {} entries, root {}{}",
         r.checkpoint_size,
         r.checkpoint_root,
-        r.newest_time.map_or(String::new(), |t| format!(", newest entry logged at {t} (Unix time)"))
+        r.newest_time.map_or(String::new(), |t| format!(
+            ", newest entry logged on {} (the jurisdiction's local date)",
+            Settings::default().local_date(t)
+        ))
     );
     println!(
         "  {} entries checked: {} about the firm ({} department records, {} grade decisions), {} identity entries",

@@ -50,7 +50,7 @@ fn model(name: &str) -> (Model, String) {
 }
 
 #[test]
-fn hand_computed_cases() {
+fn invariant_4_scoring_is_deterministic_hand_computed_cases() {
     let cases: Cases = serde_json::from_str(include_str!("../../testdata/scoring/cases.json")).unwrap();
     assert!(cases.cases.len() >= 15);
     for case in cases.cases {
