@@ -690,3 +690,84 @@ fn export_then_verify_from_the_command_line() {
     ]);
     assert!(!good && err.contains("checkpoint"), "{err}");
 }
+
+/// One signature rule at intake: a small-order ("weak") public key is refused at registration,
+/// and a record signature a non-strict check would accept is refused.
+#[test]
+fn weak_keys_and_malleable_signatures_are_refused_at_intake() {
+    let c = city();
+    // The identity point, with which anyone forges signatures: A = 01 00..00, R = 01 00..00, S = 0.
+    let mut weak = [0u8; 32];
+    weak[0] = 1;
+    let weak_b64 = base64::Engine::encode(&base64::prelude::BASE64_STANDARD, weak);
+    let (s, v) = statement(
+        &c.op,
+        &Statement::RegisterKey { kind: t(), role: Role::Auditor, name: "weak".into(), key: weak_b64 },
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("small-order"), "{v}");
+    // A record whose S is replaced by S + L verifies under the cofactorless equation's algebra
+    // but is not canonical: refused, and nothing is appended.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut env = Envelope::sign(
+        RECORD_TYPE,
+        &serde_json::to_vec(&commitment_outcome(FIRM_A, "发改信〔2020〕9号")).unwrap(),
+        &c.drc.key,
+    );
+    let mut sig = base64::Engine::decode(&base64::prelude::BASE64_STANDARD, &env.signatures[0].sig).unwrap();
+    let mut carry = 0u16;
+    for (b, l) in sig[32..].iter_mut().zip(L) {
+        let sum = u16::from(*b) + u16::from(l) + carry;
+        *b = sum as u8;
+        carry = sum >> 8;
+    }
+    env.signatures[0].sig = base64::Engine::encode(&base64::prelude::BASE64_STANDARD, &sig);
+    let v = ok(c.drc.post("/v1/records", &json!({ "records": [env] })));
+    assert_eq!(v["results"][0]["outcome"], "rejected", "{v}");
+    assert_eq!(v["results"][0]["field"], "signatures[0].sig", "{v}");
+}
+
+/// The grader key is separate from the operator key, and a rotated grader key signs the next
+/// decision without a restart; the bundle still verifies across the rotation.
+#[test]
+fn a_rotated_grader_key_takes_effect_at_once() {
+    let c = city();
+    let data = c._dir.path().join("data");
+    let old = keyfile::read(&data.join(registry::GRADER_KEY_FILE)).unwrap();
+    let new = keyfile::generate();
+    std::fs::create_dir_all(data.join(registry::GRADER_KEYS_DIR)).unwrap();
+    keyfile::write(&data.join(registry::GRADER_KEYS_DIR).join("grader-2027.key"), &new).unwrap();
+    submit(&c.drc, &[commitment_outcome(FIRM_A, "发改信〔2020〕10号")]);
+    let order = |day: &str| {
+        let o = registry::grading::sign_order(&c.model, verifier::Date::parse(day).unwrap(), &c.ga.key);
+        ok(c.ga.post("/v1/regrade", &serde_json::to_value(&o).unwrap()))
+    };
+    order("2020-01-01");
+    ok(statement(
+        &c.op,
+        &Statement::RotateKey { kind: t(), old: key_id(&old.verifying_key()), key: keyfile::public_b64(&new) },
+    ));
+    order("2021-01-01");
+    let h = ok(c.auditor.get(&format!("/v1/enterprises/{FIRM_A}/history")));
+    let authors: Vec<String> = h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["content"]["envelope"]["payloadType"] == verifier::envelope::DECISION_TYPE)
+        .map(|e| e["content"]["envelope"]["signatures"][0]["keyid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(authors, [key_id(&old.verifying_key()), key_id(&new.verifying_key())], "{h}");
+    let b: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.auditor.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    let report = verifier::evidence::verify_bundle(
+        &b,
+        &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()),
+        None,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(report.decisions, 2);
+}
