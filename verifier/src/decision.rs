@@ -293,8 +293,10 @@ pub struct DecisionContext<'a> {
     pub index: u64,
     /// The day the decision was logged (the jurisdiction's local date of its intake time).
     pub logged: Date,
-    /// Every record entry about the firm before the decision, in log order.
-    pub records: &'a [(u64, &'a Record)],
+    /// Every record entry about the firm before the decision, in log order, each prepared for
+    /// scoring once ([`ScoredRecord::new`]); their `stopped` is not read: the decision's stop
+    /// dates are checked against the records and applied to them.
+    pub records: &'a [ScoredRecord],
     /// The firm's earlier decisions (index, decision), in log order.
     pub earlier: &'a [(u64, &'a Decision)],
     /// The model the decision cites, with the hash of its file, if the entry at `model_index`
@@ -314,7 +316,7 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
         return Err(DecisionError::WrongSubject { decision: d.subject.clone(), chain: ctx.subject.to_owned() });
     }
     // 2. Exactly the records before it.
-    let expected: Vec<u64> = ctx.records.iter().map(|(i, _)| *i).filter(|i| *i < ctx.index).collect();
+    let expected: Vec<u64> = ctx.records.iter().map(|s| s.index).filter(|i| *i < ctx.index).collect();
     for i in &expected {
         if d.records.binary_search(i).is_err() {
             return Err(DecisionError::Omitted { index: *i });
@@ -328,7 +330,8 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
     if d.records.windows(2).any(|w| w[0] >= w[1]) {
         return Err(DecisionError::Extra { index: d.records.first().copied().unwrap_or_default() });
     }
-    let cited: Vec<(u64, &Record)> = ctx.records.iter().filter(|(i, _)| *i < ctx.index).copied().collect();
+    let cited: Vec<(u64, &Record)> =
+        ctx.records.iter().filter(|s| s.index < ctx.index).map(|s| (s.index, &s.record)).collect();
     // 3. Stop dates.
     let actual = stop_dates(&cited);
     for (i, date) in &d.stopped {
@@ -408,8 +411,12 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
         Trigger::Objection | Trigger::Override => {}
     }
     // 6. Replay.
-    let scored: Vec<ScoredRecord> =
-        cited.iter().map(|(i, r)| ScoredRecord::new(*i, (*r).clone(), d.stopped.get(i).copied())).collect();
+    let scored: Vec<ScoredRecord> = ctx
+        .records
+        .iter()
+        .filter(|s| s.index < ctx.index)
+        .map(|s| s.with_stop(d.stopped.get(&s.index).copied()))
+        .collect();
     let replayed = model.score(&scored, d.as_of, d.previous.as_deref());
     if replayed != d.breakdown {
         return Err(DecisionError::Replay {

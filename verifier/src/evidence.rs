@@ -21,7 +21,7 @@ use crate::decision::{self, Decision, DecisionContext, RegradeOrder, RunSummary}
 use crate::entry::{EntryContent, EntryHeader};
 use crate::envelope::{DECISION_TYPE, IDENTITY_TYPE, MODEL_TYPE, ORDER_TYPE, RECORD_TYPE};
 use crate::identity::{KeyBook, Principal, Statement};
-use crate::model::Model;
+use crate::model::{Model, ScoredRecord};
 use crate::record::{Record, RecordKind};
 use crate::{leaf_hash, Hash};
 use base64::prelude::*;
@@ -499,11 +499,12 @@ pub fn verify_bundle(
     }
     // 5. Decisions.
     let mut decisions = 0;
-    let mut records: Vec<(u64, &Record)> = Vec::new();
+    // Each record is prepared for scoring once, not once per decision that cites it.
+    let mut records: Vec<ScoredRecord> = Vec::new();
     let mut earlier: Vec<(u64, &Decision)> = Vec::new();
     for p in &chain {
         match &p.payload {
-            Owned::Record(r) => records.push((p.index, r)),
+            Owned::Record(r) => records.push(ScoredRecord::new(p.index, r.clone(), None)),
             Owned::Decision(d) => {
                 let model = seen.get(&d.model_index).and_then(|m| match &m.payload {
                     Owned::Model(model, hash) => Some((model.as_ref(), hash.as_str())),

@@ -192,15 +192,22 @@ pub struct ScoredRecord {
     pub record: Record,
     /// From this date on the record no longer counts (credit repair 信用修复, retraction).
     pub stopped: Option<Date>,
-    /// The record's canonical JSON, parsed once for field conditions.
-    json: serde_json::Value,
+    /// The record's canonical JSON, parsed once for field conditions and shared by the copies
+    /// [`ScoredRecord::with_stop`] makes.
+    json: std::sync::Arc<serde_json::Value>,
 }
 
 impl ScoredRecord {
     /// A record at log index `index`, stopped from counting on `stopped` if given.
     pub fn new(index: u64, record: Record, stopped: Option<Date>) -> Self {
         let json = serde_json::from_slice(&record.to_json_bytes()).unwrap_or(serde_json::Value::Null);
-        Self { index, record, stopped, json }
+        Self { index, record, stopped, json: std::sync::Arc::new(json) }
+    }
+
+    /// The same record stopped from counting on `stopped` instead, without serialising it again:
+    /// a firm's records are prepared once and scored under each decision's stop dates.
+    pub fn with_stop(&self, stopped: Option<Date>) -> Self {
+        Self { index: self.index, record: self.record.clone(), stopped, json: std::sync::Arc::clone(&self.json) }
     }
 }
 
