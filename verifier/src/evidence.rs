@@ -221,6 +221,10 @@ enum Owned {
 struct Seen<'a> {
     entries: &'a BTreeMap<u64, Parsed>,
     before: u64,
+    /// (subject, department, kind, reference) → the records with that key, by index.
+    references: &'a BTreeMap<(String, String, RecordKind, String), Vec<u64>>,
+    /// Entries a retraction among `entries` points at.
+    retracted: &'a BTreeSet<u64>,
 }
 
 impl History for Seen<'_> {
@@ -238,20 +242,8 @@ impl History for Seen<'_> {
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
-        let records: Vec<(u64, &Record)> = self.subject_records(subject);
-        let retracted: BTreeSet<u64> = records
-            .iter()
-            .filter_map(|(_, r)| match r.fields() {
-                crate::record::RecordFields::Retraction(f) => Some(f.target_index),
-                _ => None,
-            })
-            .collect();
-        records
-            .iter()
-            .find(|(i, r)| {
-                r.department() == department && r.kind() == kind && r.reference() == reference && !retracted.contains(i)
-            })
-            .map(|(i, _)| *i)
+        let key = (subject.to_owned(), department.to_owned(), kind, reference.to_owned());
+        self.references.get(&key)?.iter().copied().find(|i| *i < self.before && !self.retracted.contains(i))
     }
 
     fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
@@ -293,11 +285,25 @@ fn decode_hashes(proof: &[String]) -> Result<Vec<Hash>, String> {
         .collect()
 }
 
-/// Opens an entry's signed payload as its header kind says, checking the signature with `key`.
+/// A signature whose check is deferred to one batch verification at the end of the walk (the
+/// batch accepts exactly what the single check accepts, docs/FORMAT.md §8).
+struct PendingSignature {
+    index: u64,
+    key: ed25519_dalek::VerifyingKey,
+    payload_type: &'static str,
+    envelope: crate::envelope::Envelope,
+    message: Vec<u8>,
+    signature: [u8; 64],
+}
+
+/// Opens an entry's signed payload as its header kind says; the signature check with `key` is
+/// queued in `pending`.
 fn open_payload(
+    index: u64,
     header: &EntryHeader,
     content: &EntryContent,
     key: &ed25519_dalek::VerifyingKey,
+    pending: &mut Vec<PendingSignature>,
 ) -> Result<Owned, (String, String)> {
     let (prefix, name) = header
         .kind
@@ -311,7 +317,20 @@ fn open_payload(
         "decision" => DECISION_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
-    let payload = content.envelope.open(payload_type, key).map_err(|e| ("signature".to_owned(), e.to_string()))?;
+    let (payload, signature) =
+        content.envelope.decode(payload_type).map_err(|e| ("signature".to_owned(), e.to_string()))?;
+    let given = crate::envelope::key_id(key);
+    if content.envelope.keyid().ok() != Some(given.as_str()) {
+        return Err(("signature".to_owned(), format!("the envelope is not signed by key {given}")));
+    }
+    pending.push(PendingSignature {
+        index,
+        key: *key,
+        payload_type,
+        envelope: content.envelope.clone(),
+        message: crate::envelope::pae(payload_type, &payload),
+        signature,
+    });
     let mismatch =
         |what: &str| ("format".to_owned(), format!("the header says {:?}, the signed payload is {what}", header.kind));
     let malformed = |e: String| ("format".to_owned(), format!("the signed payload is malformed: {e}"));
@@ -355,6 +374,35 @@ pub fn verify_bundle(
     trust: &Trust,
     since: Option<&Since>,
     settings: &Settings,
+) -> Result<Report, EvidenceError> {
+    // Author signatures are checked in one batch after the walk; the first failure reported is
+    // the same as checking each one in the walk: a bad signature at or before the entry where the
+    // walk stopped is reported first, at its own entry.
+    let mut pending = Vec::new();
+    let result = judge(bundle, trust, since, settings, &mut pending);
+    let upto = match &result {
+        Err(e) => e.index,
+        Ok(_) => None,
+    };
+    let relevant: Vec<&PendingSignature> = pending.iter().filter(|p| upto.is_none_or(|j| p.index <= j)).collect();
+    let items: Vec<(&[u8; 32], &[u8], &[u8; 64])> =
+        relevant.iter().map(|p| (p.key.as_bytes(), p.message.as_slice(), &p.signature)).collect();
+    if !crate::signature::verify_batch(&items) {
+        for p in relevant {
+            if let Err(e) = p.envelope.open(p.payload_type, &p.key) {
+                return Err(fail(Some(p.index), "signature", e.to_string()));
+            }
+        }
+    }
+    result
+}
+
+fn judge(
+    bundle: &Bundle,
+    trust: &Trust,
+    since: Option<&Since>,
+    settings: &Settings,
+    pending: &mut Vec<PendingSignature>,
 ) -> Result<Report, EvidenceError> {
     let mut checks = Vec::new();
     if bundle.kind != BUNDLE_FORMAT {
@@ -407,6 +455,9 @@ pub fn verify_bundle(
     // 3. Walk in log order: key book, signatures, authority.
     let mut book = KeyBook::default();
     let mut seen: BTreeMap<u64, Parsed> = BTreeMap::new();
+    let mut references: BTreeMap<(String, String, RecordKind, String), Vec<u64>> = BTreeMap::new();
+    let mut retracted: BTreeSet<u64> = BTreeSet::new();
+    let mut keys: BTreeMap<String, ed25519_dalek::VerifyingKey> = BTreeMap::new();
     let mut identities = 0;
     for (index, header, leaf, content) in raw {
         let at = Some(index);
@@ -414,10 +465,8 @@ pub fn verify_bundle(
             Ok(Statement::RegisterOperator { key, .. }) if header.kind == "identity/register_operator" => {
                 crate::identity::decode_key(&key).map_err(|err| fail(at, "signature", err.to_string()))?
             }
-            _ => book
-                .keys
-                .get(&header.author)
-                .ok_or_else(|| {
+            _ => {
+                let record = book.keys.get(&header.author).ok_or_else(|| {
                     fail(
                         at,
                         "key-valid",
@@ -426,10 +475,13 @@ pub fn verify_bundle(
                             header.author
                         ),
                     )
-                })?
-                .verifying_key(),
+                })?;
+                // Decompressing a key costs about as much as half a signature check: once per key.
+                *keys.entry(header.author.clone()).or_insert_with(|| record.verifying_key())
+            }
         };
-        let payload = open_payload(&header, &content, &key).map_err(|(check, d)| fail(at, &check, d))?;
+        let payload =
+            open_payload(index, &header, &content, &key, pending).map_err(|(check, d)| fail(at, &check, d))?;
         let candidate_payload = match &payload {
             Owned::Record(r) => Payload::Record(r),
             Owned::Identity(s) => Payload::Identity(s),
@@ -445,8 +497,8 @@ pub fn verify_bundle(
             subject: content.subject.as_deref(),
             payload: candidate_payload,
         };
-        authority::check_entry(&book, &candidate, &Seen { entries: &seen, before: index }, settings)
-            .map_err(|r| fail(at, r.rule.name(), r.detail))?;
+        let history = Seen { entries: &seen, before: index, references: &references, retracted: &retracted };
+        authority::check_entry(&book, &candidate, &history, settings).map_err(|r| fail(at, r.rule.name(), r.detail))?;
         let author = match &payload {
             Owned::Identity(Statement::RegisterOperator { .. }) => Principal::Operator,
             _ => book.keys.get(&header.author).map(|k| k.principal.clone()).unwrap_or(Principal::Operator),
@@ -454,6 +506,15 @@ pub fn verify_bundle(
         if let Owned::Identity(st) = &payload {
             book.apply(st, &header.author, index).map_err(|err| fail(at, "identity-rules", err.to_string()))?;
             identities += 1;
+        }
+        if let Owned::Record(r) = &payload {
+            references
+                .entry((r.subject().as_str().to_owned(), r.department().to_owned(), r.kind(), r.reference().to_owned()))
+                .or_default()
+                .push(index);
+            if let crate::record::RecordFields::Retraction(f) = r.fields() {
+                retracted.insert(f.target_index);
+            }
         }
         seen.insert(index, Parsed { index, header, leaf, content, payload, author });
     }
