@@ -175,6 +175,8 @@ struct Inner {
     grader: RwLock<Option<ed25519_dalek::SigningKey>>,
     settings: Settings,
     reads_seq: std::sync::atomic::AtomicU64,
+    /// Index of the newest public identity entry applied (each header names it in `keys`).
+    public_identity_head: std::sync::Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -224,6 +226,7 @@ impl Registry {
                 grader: RwLock::default(),
                 settings,
                 reads_seq: Default::default(),
+                public_identity_head: Default::default(),
             }),
         };
         registry.load_book()?;

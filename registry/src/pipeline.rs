@@ -91,6 +91,9 @@ impl Registry {
                 problem: "an identity entry is not a registry entry".into(),
             })?;
             apply_identity(&mut book, index, &header, &content)?;
+            if content.subject.is_none() {
+                *self.inner.public_identity_head.lock().expect("lock") = Some(index);
+            }
         }
         *self.inner.book.write().expect("lock") = book;
         Ok(())
@@ -153,6 +156,9 @@ impl Registry {
                 let mut book = self.inner.book.write().expect("lock");
                 apply_identity(&mut book, index, header, content)?;
                 identities_changed = true;
+                if content.subject.is_none() {
+                    *self.inner.public_identity_head.lock().expect("lock") = Some(index);
+                }
             }
             if header.kind.starts_with("model/") || header.kind.starts_with("decision/") {
                 self.apply_grading(index, header, content)?;
@@ -197,13 +203,18 @@ impl Registry {
             return Ok(Vec::new());
         }
         let now = crate::now();
+        // The intake lock makes the registry the log's only writer: the batch gets the indices
+        // from the committed size on, which each header's `keys` field relies on.
+        let first_expected = self.inner.log.committed_size();
+        let mut identity_head = *self.inner.public_identity_head.lock().expect("lock");
         let mut heads: BTreeMap<String, [u8; 32]> = BTreeMap::new();
         let mut headers = Vec::with_capacity(prepared.len());
         let mut contents = Vec::with_capacity(prepared.len());
         let mut parsed = Vec::with_capacity(prepared.len());
         // Salts from a ChaCha stream keyed by the OS generator once per batch.
         let mut rng = rand::rngs::StdRng::from_rng(rand::rngs::OsRng).expect("the OS random source works");
-        for p in prepared {
+        for (i, p) in prepared.into_iter().enumerate() {
+            let public_identity = p.kind.starts_with("identity/") && p.subject.is_none();
             let previous = match &p.subject {
                 Some(u) => match heads.get(u) {
                     Some(h) => Some(*h),
@@ -219,6 +230,11 @@ impl Registry {
                 fresh_salts(&mut rng),
             )
             .map_err(|e| RegistryError::Inconsistent { index: 0, problem: e.to_string() })?;
+            let mut header = header;
+            header.keys = identity_head;
+            if public_identity {
+                identity_head = Some(first_expected + i as u64);
+            }
             let bytes = header.to_bytes();
             let leaf = leaf_hash(&bytes).0;
             if let Some(u) = &p.subject {
@@ -231,6 +247,12 @@ impl Registry {
         // Contents first, durably: an acknowledged header always has its content.
         self.inner.contents.append(&contents)?;
         let first = self.inner.log.append(headers.clone()).await?;
+        if first != first_expected {
+            return Err(RegistryError::Inconsistent {
+                index: first,
+                problem: format!("the log appended at {first}, not at {first_expected}: another writer appended to it"),
+            });
+        }
         let items: Vec<(u64, &[u8], &EntryHeader, &EntryContent)> = headers
             .iter()
             .zip(&parsed)

@@ -4,8 +4,11 @@
 //!
 //! ```json
 //! {"v":1,"kind":"record/administrative_penalty","time":1763845200,"author":"<key id>",
-//!  "subject":"<base64>","content":"<base64>","chain":"<base64>"}
+//!  "subject":"<base64>","content":"<base64>","chain":"<base64>","keys":12}
 //! ```
+//!
+//! (`keys`: the index of the newest public identity entry before this one, see
+//! [`EntryHeader::keys`].)
 //!
 //! with these commitments (`||` is concatenation, `u32be`/`u64be` big-endian lengths and
 //! numbers, salts are 32 fresh random bytes per entry):
@@ -48,6 +51,12 @@ pub struct EntryHeader {
     /// Commitment to the previous entry about the same enterprise, base64; absent with `subject`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// Index of the newest public identity entry (an identity entry about no enterprise) before
+    /// this one; absent if there is none. It publicly fixes which registrations, rotations and
+    /// revocations preceded every entry, so a bundle cannot leave out a revocation unless the
+    /// log itself carries a header that is provably false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
 }
 
 /// The salts of one entry, base64 of 32 bytes each.
@@ -187,8 +196,16 @@ impl EntryContent {
             ),
             None => (None, None, None, None),
         };
-        let header =
-            EntryHeader { v: 1, kind, time, author, subject: subject_c, content: b64(&content), chain: chain_c };
+        let header = EntryHeader {
+            v: 1,
+            kind,
+            time,
+            author,
+            subject: subject_c,
+            content: b64(&content),
+            chain: chain_c,
+            keys: None,
+        };
         let with_subject = uscc.is_some();
         let content = EntryContent {
             envelope,

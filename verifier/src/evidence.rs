@@ -459,8 +459,30 @@ fn judge(
     let mut retracted: BTreeSet<u64> = BTreeSet::new();
     let mut keys: BTreeMap<String, ed25519_dalek::VerifyingKey> = BTreeMap::new();
     let mut identities = 0;
+    // The newest public identity entry of the bundle so far: each header names the log's.
+    let mut identity_head: Option<u64> = None;
     for (index, header, leaf, content) in raw {
         let at = Some(index);
+        if header.keys != identity_head {
+            let show = |k: Option<u64>| k.map_or_else(|| "none".to_owned(), |k| format!("entry {k}"));
+            let detail = if header.keys.unwrap_or(0) > identity_head.unwrap_or(0) || identity_head.is_none() {
+                format!(
+                    "the log records {} as the newest identity entry before this one, but the bundle's newest is {}: a registration, rotation or revocation was left out",
+                    show(header.keys),
+                    show(identity_head)
+                )
+            } else {
+                format!(
+                    "the header names {} as the newest identity entry before it, but {} is one: the header is false",
+                    show(header.keys),
+                    show(identity_head)
+                )
+            };
+            return Err(fail(at, "keys", detail));
+        }
+        if header.kind.starts_with("identity/") && content.subject.is_none() {
+            identity_head = Some(index);
+        }
         let key = match Statement::parse(&content.envelope.decode(IDENTITY_TYPE).map(|(p, _)| p).unwrap_or_default()) {
             Ok(Statement::RegisterOperator { key, .. }) if header.kind == "identity/register_operator" => {
                 crate::identity::decode_key(&key).map_err(|err| fail(at, "signature", err.to_string()))?

@@ -269,7 +269,12 @@ impl Model {
             let path = e.span().map_or_else(
                 || "model".to_owned(),
                 |s| {
-                    let before = &text[..s.start.min(text.len())];
+                    // The parser's offset is in bytes; never cut a character in two.
+                    let mut end = s.start.min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    let before = &text[..end];
                     let line = before.matches('\n').count() + 1;
                     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                     format!("line {line}, column {column}")

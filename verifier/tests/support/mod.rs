@@ -100,6 +100,8 @@ pub struct Log {
     pub time: u64,
     stored: Vec<Hash>,
     heads: BTreeMap<String, [u8; 32]>,
+    /// The newest public identity entry, named in each new header's `keys`.
+    identity_head: Option<u64>,
     salt_counter: u64,
 }
 
@@ -129,6 +131,7 @@ impl Log {
             time: morning_of(day("2026-11-20")),
             stored: Vec::new(),
             heads: BTreeMap::new(),
+            identity_head: None,
             salt_counter: 0,
         }
     }
@@ -166,8 +169,11 @@ impl Log {
         previous: Option<[u8; 32]>,
     ) -> (EntryHeader, EntryContent) {
         let salts = self.salts();
-        EntryContent::seal(envelope, kind.to_owned(), self.time, subject.map(|u| (u, previous)), salts)
-            .expect("one signature")
+        let (mut header, content) =
+            EntryContent::seal(envelope, kind.to_owned(), self.time, subject.map(|u| (u, previous)), salts)
+                .expect("one signature");
+        header.keys = self.identity_head;
+        (header, content)
     }
 
     /// Appends an envelope as the honest sequencer does: linked to the head of its subject's chain.
@@ -186,6 +192,9 @@ impl Log {
         self.stored.extend(new);
         if let Some(u) = &content.subject {
             self.heads.insert(u.clone(), verifier::leaf_hash(&bytes).0);
+        }
+        if header.kind.starts_with("identity/") && content.subject.is_none() {
+            self.identity_head = Some(index);
         }
         self.headers.push(bytes);
         self.contents.push(content);
