@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-20}"
-# No AddressSanitizer: our crates forbid unsafe code and the parsers' dependencies are safe
-# Rust, so what we look for is a panic (which libFuzzer reports either way). ASan would double
-# the build time (every dependency instrumented) and halve the executions per second.
+# No AddressSanitizer: our crates forbid unsafe code, so what we look for is a panic, which
+# libFuzzer reports either way. ASan instruments every dependency and slows every execution
+# (a cold build measured 10m52s with it, 9m13s without, on 2 shared cores).
 sanitizer=none
 logs=fuzz/target/logs
 mkdir -p "$logs"
