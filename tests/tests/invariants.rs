@@ -206,3 +206,30 @@ fn invariant_8_every_signing_key_is_registered_before_it_signs() {
     assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&k).contains("grader"));
 }
+
+/// The operator key registers departments and role keys and is kept offline: the running server
+/// never needs it.
+#[test]
+fn the_server_runs_without_the_operator_key() {
+    let s = setup();
+    let data = s.dir.path().join("data");
+    s.server.kill();
+    let offline = s.dir.path().join("operator.key.offline");
+    std::fs::rename(data.join("operator.key"), &offline).unwrap();
+    let server = Server::start(&data, &[]);
+    let dept = Signer { url: server.url.clone(), key: s.dept.key.clone() };
+    assert_eq!(submit_bytes(&dept, &[serde_json::to_vec(&penalty("罚7")).unwrap()])[0]["outcome"], "appended");
+    assert!(!data.join("operator.key").exists(), "the server did not recreate an operator key");
+    // Registrations are signed by the CLI with the offline key.
+    let out = Command::new(binary())
+        .args(["identity", "register-key", "--server", &server.url, "--key"])
+        .arg(&offline)
+        .args(["--role", "court", "--name", "法院", "--holder-key"])
+        .arg(&offline)
+        .output()
+        .unwrap();
+    // The operator's own key cannot be registered twice: the statement is refused with its rule,
+    // which shows the offline key still signs for the operator.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("already registered"), "{err}");
+}

@@ -311,8 +311,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         let r = registry::Registry::open(&args.log.data, log.clone()).await.context("opening the registry")?;
         if !operator_existed {
             println!(
-                "created the operator key in {} (mode 0600): it registers departments and role keys",
+                "created the operator key in {} (mode 0600): it registers departments and role keys; the server no longer reads it, so move it offline and sign registrations with it through the CLI",
                 args.log.data.join(registry::OPERATOR_KEY_FILE).display()
+            );
+            println!(
+                "created the grader key in {} (mode 0600): the server signs grade decisions with it",
+                args.log.data.join(registry::GRADER_KEY_FILE).display()
             );
         }
         Some(r)
