@@ -68,6 +68,23 @@ pub enum SignatureError {
     Equation,
 }
 
+/// Whether `bytes` is the one encoding RFC 8032 §5.1.2 gives its point, assuming it decodes:
+/// `y < p`, and not `x = 0` with the sign bit set (`x = 0` only for `y = 1` and `y = p - 1`).
+/// Equivalent to re-encoding the decoded point and comparing, without the field inversion.
+fn is_canonical_encoding(bytes: &[u8; 32]) -> bool {
+    let sign = bytes[31] >> 7 == 1;
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    // p = 2^255 - 19, little-endian: ed ff .. ff 7f.
+    let at_least_p = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    if at_least_p {
+        return false;
+    }
+    let one = y[0] == 1 && y[1..].iter().all(|b| *b == 0);
+    let p_minus_one = y[0] == 0xec && y[1..31].iter().all(|b| *b == 0xff) && y[31] == 0x7f;
+    !(sign && (one || p_minus_one))
+}
+
 /// Decodes a point, refusing it unless it is canonical and not of small order (clauses 1–3).
 fn decode_point(
     bytes: &[u8; 32],
@@ -77,7 +94,7 @@ fn decode_point(
 ) -> Result<EdwardsPoint, SignatureError> {
     let point = CompressedEdwardsY(*bytes).decompress().ok_or(not_on_curve)?;
     // The encoder of RFC 8032 §5.1.2 has one output per point: any other input is non-canonical.
-    if point.compress().as_bytes() != bytes {
+    if !is_canonical_encoding(bytes) {
         return Err(not_canonical);
     }
     if point.is_small_order() {
@@ -106,13 +123,21 @@ struct Decoded {
     k: Scalar,
 }
 
+fn decode_key(public: &[u8; 32]) -> Result<EdwardsPoint, SignatureError> {
+    decode_point(public, SignatureError::KeyNotOnCurve, SignatureError::KeyNotCanonical, SignatureError::KeySmallOrder)
+}
+
 fn decode(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result<Decoded, SignatureError> {
-    let a = decode_point(
-        public,
-        SignatureError::KeyNotOnCurve,
-        SignatureError::KeyNotCanonical,
-        SignatureError::KeySmallOrder,
-    )?;
+    decode_with_key(decode_key(public)?, public, message, signature)
+}
+
+/// Clauses 3–5, given `A` already decoded from `public` (clauses 1–2).
+fn decode_with_key(
+    a: EdwardsPoint,
+    public: &[u8; 32],
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<Decoded, SignatureError> {
     let r_bytes: &[u8; 32] = signature[..32].try_into().expect("32 bytes");
     let s_bytes: [u8; 32] = signature[32..].try_into().expect("32 bytes");
     let r = decode_point(
@@ -158,12 +183,27 @@ pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result
 /// hits one value in 2¹²⁸ (the Fiat–Shamir argument).
 pub fn verify_batch(items: &[(&[u8; 32], &[u8], &[u8; 64])]) -> bool {
     let mut decoded = Vec::with_capacity(items.len());
+    // A batch usually holds many signatures by few keys: each key is decoded once, and its
+    // coefficients are summed into one term of the equation.
+    let mut keys: Vec<([u8; 32], EdwardsPoint, Scalar)> = Vec::new();
+    let mut slots: std::collections::BTreeMap<[u8; 32], usize> = std::collections::BTreeMap::new();
+    let mut key_of = Vec::with_capacity(items.len());
     // seed = SHA-512("creditlog/v1/ed25519-batch\0" || u64le(n) || (A || R || S || k)*)
     let mut seed = Sha512::new();
     seed.update(b"creditlog/v1/ed25519-batch\0");
     seed.update((items.len() as u64).to_le_bytes());
     for (public, message, signature) in items {
-        let Ok(d) = decode(public, message, signature) else { return false };
+        let slot = match slots.get(*public) {
+            Some(slot) => *slot,
+            None => {
+                let Ok(a) = decode_key(public) else { return false };
+                keys.push((**public, a, Scalar::ZERO));
+                slots.insert(**public, keys.len() - 1);
+                keys.len() - 1
+            }
+        };
+        key_of.push(slot);
+        let Ok(d) = decode_with_key(keys[slot].1, public, message, signature) else { return false };
         seed.update(public);
         seed.update(signature);
         seed.update(d.k.as_bytes());
@@ -187,8 +227,11 @@ pub fn verify_batch(items: &[(&[u8; 32], &[u8], &[u8; 64])]) -> bool {
         b_coefficient -= z * d.s;
         scalars.push(z);
         points.push(d.r);
-        scalars.push(z * d.k);
-        points.push(d.a);
+        keys[key_of[i]].2 += z * d.k;
+    }
+    for (_, a, coefficient) in keys {
+        scalars.push(coefficient);
+        points.push(a);
     }
     scalars.push(b_coefficient);
     points.push(ED25519_BASEPOINT_POINT);
@@ -224,6 +267,43 @@ mod tests {
         .unwrap();
         assert_eq!(verify(&public, b"", &sig), Ok(()));
         assert!(verify_batch(&[(&public, b"", &sig)]));
+    }
+
+    /// The byte test for canonical encodings agrees with re-encoding the decoded point, on the
+    /// edge cases (y >= p, x = 0 with the sign bit) and on a sweep of pseudo-random strings.
+    #[test]
+    fn canonical_encoding_test_agrees_with_re_encoding() {
+        let agrees = |b: [u8; 32]| {
+            if let Some(point) = CompressedEdwardsY(b).decompress() {
+                assert_eq!(is_canonical_encoding(&b), point.compress().to_bytes() == b, "{b:02x?}");
+                true
+            } else {
+                false
+            }
+        };
+        let mut edge = Vec::new();
+        for low in 0..=0xffu8 {
+            let mut y = [0xff; 32];
+            y[0] = low;
+            y[31] = 0x7f; // values around p = 2^255 - 19
+            edge.push(y);
+            let mut small = [0u8; 32];
+            small[0] = low; // small y
+            edge.push(small);
+        }
+        for mut b in edge.clone() {
+            b[31] |= 0x80; // the same with the sign bit
+            edge.push(b);
+        }
+        let decodable = edge.into_iter().filter(|b| agrees(*b)).count();
+        assert!(decodable > 100, "{decodable}");
+        let mut state = [7u8; 32];
+        let mut decoded = 0;
+        for _ in 0..4000 {
+            state = Sha512::digest(state)[..32].try_into().unwrap();
+            decoded += usize::from(agrees(state));
+        }
+        assert!(decoded > 1000, "{decoded}");
     }
 
     fn hex(s: &str) -> Vec<u8> {
