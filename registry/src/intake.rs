@@ -3,7 +3,7 @@
 //! ([`verifier::authority::check_entry`]) are checked against the log under the lock, where no
 //! other append can slip in between the check and the append.
 
-use crate::pipeline::{record_of, Prepared};
+use crate::pipeline::{record_of, Prepared, RecordFacts};
 use crate::store::{be_u64, reference_key};
 use crate::{Outcome, Registry, RegistryError, Rejection};
 use std::collections::{HashMap, HashSet};
@@ -266,5 +266,6 @@ fn prepare_record(book: &KeyBook, envelope: Envelope, at: u64, verified: bool) -
     let record = Record::parse(&payload).map_err(|e| Rejection::new(400, e.field.clone(), e.rule.clone()))?;
     let kind = format!("record/{}", record.kind());
     let subject = Some(record.subject().as_str().to_owned());
-    Ok(Checked { prepared: Prepared::new(envelope, kind, subject), author: keyid, record })
+    let prepared = Prepared { facts: Some(RecordFacts::of(&record)), ..Prepared::new(envelope, kind, subject) };
+    Ok(Checked { prepared, author: keyid, record })
 }

@@ -21,12 +21,41 @@ pub(crate) struct Prepared {
     /// The enterprise the entry is about.
     pub(crate) subject: Option<String>,
     pub(crate) dedup: [u8; 32],
+    /// For a department record, what the views need of it, computed where it was parsed (so
+    /// the serial part of intake does not parse it again).
+    pub(crate) facts: Option<RecordFacts>,
+}
+
+/// What the references view needs of a record.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordFacts {
+    /// Its references key (USCC, department, kind, document number).
+    pub(crate) reference: Vec<u8>,
+    /// For a retraction, the entry it retracts.
+    pub(crate) retracts: Option<u64>,
+}
+
+impl RecordFacts {
+    pub(crate) fn of(record: &Record) -> Self {
+        Self {
+            reference: reference_key(
+                record.subject().as_str(),
+                record.department(),
+                record.kind().as_str(),
+                record.reference(),
+            ),
+            retracts: match record.fields() {
+                RecordFields::Retraction(f) => Some(f.target_index),
+                _ => None,
+            },
+        }
+    }
 }
 
 impl Prepared {
     pub(crate) fn new(envelope: Envelope, kind: String, subject: Option<String>) -> Self {
         let dedup = dedup_key(&envelope);
-        Self { envelope, kind, subject, dedup }
+        Self { envelope, kind, subject, dedup, facts: None }
     }
 }
 
@@ -106,7 +135,7 @@ impl Registry {
         for index in self.applied()?..size {
             let bytes = self.inner.log.entry(index)?;
             if let Some((header, content)) = self.open_entry(index, &bytes)? {
-                self.apply_all(&[(index, &bytes, &header, &content)])?;
+                self.apply_all(&[(index, &bytes, &header, &content, None)])?;
             }
             self.inner.views.meta.insert(b"applied", &(index + 1).to_be_bytes())?;
             n += 1;
@@ -115,32 +144,31 @@ impl Registry {
     }
 
     /// Applies entries to the views, one sled batch per tree.
-    fn apply_all(&self, items: &[(u64, &[u8], &EntryHeader, &EntryContent)]) -> Result<(), RegistryError> {
+    #[allow(clippy::type_complexity)]
+    fn apply_all(
+        &self,
+        items: &[(u64, &[u8], &EntryHeader, &EntryContent, Option<&RecordFacts>)],
+    ) -> Result<(), RegistryError> {
         let v = &self.inner.views;
         let (mut dedup, mut subjects, mut references) =
             (sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
         let mut identities_changed = false;
-        for &(index, bytes, header, content) in items {
+        for &(index, bytes, header, content, facts) in items {
             dedup.insert(&dedup_key(&content.envelope)[..], &index.to_be_bytes());
             if let Some(uscc) = &content.subject {
                 // The value is the entry's leaf hash: the newest key of a USCC is its chain head.
                 subjects.insert(subject_key(uscc, index), &leaf_hash(bytes).0);
             }
             if header.kind.starts_with("record/") {
-                let record = record_of(index, content)?;
-                references.insert(
-                    reference_key(
-                        record.subject().as_str(),
-                        record.department(),
-                        record.kind().as_str(),
-                        record.reference(),
-                    ),
-                    &index.to_be_bytes(),
-                );
-                if let RecordFields::Retraction(f) = record.fields() {
+                let facts = match facts {
+                    Some(f) => f.clone(),
+                    None => RecordFacts::of(&record_of(index, content)?),
+                };
+                references.insert(facts.reference, &index.to_be_bytes());
+                if let Some(target_index) = facts.retracts {
                     // The retracted record's document number is free again (for its correction).
-                    if let Some((_, target)) = self.read_entry(f.target_index)? {
-                        if let Ok(t) = record_of(f.target_index, &target) {
+                    if let Some((_, target)) = self.read_entry(target_index)? {
+                        if let Ok(t) = record_of(target_index, &target) {
                             references.remove(reference_key(
                                 t.subject().as_str(),
                                 t.department(),
@@ -211,6 +239,7 @@ impl Registry {
         let mut headers = Vec::with_capacity(prepared.len());
         let mut contents = Vec::with_capacity(prepared.len());
         let mut parsed = Vec::with_capacity(prepared.len());
+        let mut facts = Vec::with_capacity(prepared.len());
         // Salts from a ChaCha stream keyed by the OS generator once per batch.
         let mut rng = rand::rngs::StdRng::from_rng(rand::rngs::OsRng).expect("the OS random source works");
         for (i, p) in prepared.into_iter().enumerate() {
@@ -222,6 +251,7 @@ impl Registry {
                 },
                 None => None,
             };
+            facts.push(p.facts);
             let (header, content) = EntryContent::seal(
                 p.envelope,
                 p.kind,
@@ -253,11 +283,13 @@ impl Registry {
                 problem: format!("the log appended at {first}, not at {first_expected}: another writer appended to it"),
             });
         }
-        let items: Vec<(u64, &[u8], &EntryHeader, &EntryContent)> = headers
+        #[allow(clippy::type_complexity)]
+        let items: Vec<(u64, &[u8], &EntryHeader, &EntryContent, Option<&RecordFacts>)> = headers
             .iter()
             .zip(&parsed)
+            .zip(&facts)
             .enumerate()
-            .map(|(i, (b, (h, c)))| (first + i as u64, b.as_slice(), h, c))
+            .map(|(i, ((b, (h, c)), f))| (first + i as u64, b.as_slice(), h, c, f.as_ref()))
             .collect();
         self.apply_all(&items)?;
         // The intake lock makes the registry the only writer, so these are the newest entries.
