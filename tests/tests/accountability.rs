@@ -373,6 +373,15 @@ fn authorisation_matrix() {
     ];
     // An action returns "ok" or the refusal: the HTTP status, or the rule of a per-record rejection.
     let mut n = 0u32;
+    // A record signed by `who`: "ok", the rule of a per-record rejection, or the request's refusal.
+    let send_record = |who: &Signer, r: &Value| -> String {
+        let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(r).unwrap(), &who.key);
+        match who.post("/v1/records", &json!({ "records": [env] })) {
+            (200, v) if v["results"][0]["outcome"] == "appended" => "ok".into(),
+            (200, v) => format!("rejected {}", v["results"][0]["rule_name"].as_str().unwrap_or("?")),
+            (s, v) => format!("{s} {}", v["type"].as_str().unwrap_or("")),
+        }
+    };
     let mut act = |who: &Signer, action: &str| -> String {
         n += 1;
         let status_of = |(s, v): (u16, Value)| {
@@ -393,12 +402,7 @@ fn authorisation_matrix() {
                     json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
                            "severity": "minor", "publicity_months": 3}),
                 );
-                let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &who.key);
-                match who.post("/v1/records", &json!({ "records": [env] })) {
-                    (200, v) if v["results"][0]["outcome"] == "appended" => "ok".into(),
-                    (200, v) => format!("rejected {}", v["results"][0]["rule_name"].as_str().unwrap_or("?")),
-                    other => status_of(other),
-                }
+                send_record(who, &r)
             }
             "retract X's penalty" => {
                 let r = record(
@@ -409,12 +413,7 @@ fn authorisation_matrix() {
                     &format!("撤〔2026〕m{n}号"),
                     json!({"target_index": penalty_a, "ground": "error", "reason": "误报"}),
                 );
-                let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &who.key);
-                match who.post("/v1/records", &json!({ "records": [env] })) {
-                    (200, v) if v["results"][0]["outcome"] == "appended" => "ok".into(),
-                    (200, v) => format!("rejected {}", v["results"][0]["rule_name"].as_str().unwrap_or("?")),
-                    other => status_of(other),
-                }
+                send_record(who, &r)
             }
             "bind a key to firm A" => {
                 let k = keyfile::generate();

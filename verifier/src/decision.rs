@@ -123,6 +123,19 @@ pub struct RegradeOrder {
     pub as_of: Date,
 }
 
+/// Parses a JSON payload whose `type` must be `format`.
+fn parse_typed<T: serde::de::DeserializeOwned>(
+    payload: &[u8],
+    format: &str,
+    kind: impl Fn(&T) -> &str,
+) -> Result<T, String> {
+    let value: T = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    if kind(&value) != format {
+        return Err(format!("type must be {format:?}, not {:?}", kind(&value)));
+    }
+    Ok(value)
+}
+
 impl RegradeOrder {
     /// Parses an order payload.
     ///
@@ -130,11 +143,7 @@ impl RegradeOrder {
     ///
     /// A description of what is malformed.
     pub fn parse(payload: &[u8]) -> Result<Self, String> {
-        let o: Self = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-        if o.kind != ORDER_FORMAT {
-            return Err(format!("type must be {ORDER_FORMAT:?}, not {:?}", o.kind));
-        }
-        Ok(o)
+        parse_typed(payload, ORDER_FORMAT, |o: &Self| &o.kind)
     }
 }
 
@@ -145,11 +154,7 @@ impl Decision {
     ///
     /// A description of what is malformed.
     pub fn parse(payload: &[u8]) -> Result<Self, String> {
-        let d: Self = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-        if d.kind != DECISION_FORMAT {
-            return Err(format!("type must be {DECISION_FORMAT:?}, not {:?}", d.kind));
-        }
-        Ok(d)
+        parse_typed(payload, DECISION_FORMAT, |d: &Self| &d.kind)
     }
 }
 
@@ -160,11 +165,7 @@ impl RunSummary {
     ///
     /// A description of what is malformed.
     pub fn parse(payload: &[u8]) -> Result<Self, String> {
-        let d: Self = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-        if d.kind != RUN_FORMAT {
-            return Err(format!("type must be {RUN_FORMAT:?}, not {:?}", d.kind));
-        }
-        Ok(d)
+        parse_typed(payload, RUN_FORMAT, |r: &Self| &r.kind)
     }
 }
 
@@ -232,7 +233,7 @@ pub enum DecisionError {
         index: u64,
     },
     /// A stop date that does not follow from the cited records.
-    #[error("the decision stops record {index} from {claimed}, but the records it cites stop it {actual}")]
+    #[error("the decision stops record {index} {claimed}, but the records it cites stop it {actual}")]
     Stop {
         /// The record.
         index: u64,

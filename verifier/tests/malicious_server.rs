@@ -162,7 +162,7 @@ fn a_decision_that_invents_a_stop_date() {
     let grader = w.grader.clone();
     let at = w.publish_decision(&grader, &d);
     let e = rejected(verify(&w, &w.bundle(FIRM), None), "decision", Some(at));
-    assert!(e.detail.contains(&format!("stops record {} from on 2026-07-01", m.penalty)), "{e}");
+    assert!(e.detail.contains(&format!("stops record {} on 2026-07-01", m.penalty)), "{e}");
     assert!(e.detail.contains("not at all"), "{e}");
 }
 
