@@ -1,0 +1,125 @@
+//! Flows 2–4, models and grading: `POST /v1/models`, `GET /v1/models/{hash}`, `POST /v1/regrade`,
+//! `GET /v1/enterprises/{uscc}`, `GET /v1/stats/grades`.
+
+use super::*;
+
+pub(crate) fn is_grading_authority(p: &Principal) -> bool {
+    matches!(p, Principal::Role(verifier::identity::Role::GradingAuthority, _))
+}
+
+pub(crate) fn is_supervisor(p: &Principal) -> bool {
+    use verifier::identity::Role;
+    matches!(
+        p,
+        Principal::Department(_)
+            | Principal::Role(Role::GradingAuthority | Role::Auditor | Role::Court, _)
+            | Principal::Operator
+    )
+}
+
+pub(crate) async fn publish_model(
+    State(s): State<AppState>,
+    SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    require(&principal, is_grading_authority, "scoring models are published by the grading authority")?;
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope of the model file: {e}"),
+        )
+    })?;
+    match registry(&s)?.publish_model(envelope).await? {
+        Outcome::Appended { index } | Outcome::Duplicate { index } => {
+            let hash =
+                registry(&s)?.models().into_iter().find(|(_, m)| m.index == index).map(|(h, _)| h).unwrap_or_default();
+            Ok(Json(serde_json::json!({ "index": index, "model": hash })).into_response())
+        }
+        Outcome::Rejected(r) => Err(rejected(r, "model-rejected", "Model refused")),
+    }
+}
+
+pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<String>) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let pm = reg.models().get(&hash).cloned().ok_or_else(|| RegistryError::NoModel(hash.clone()))?;
+    let view = reg.entry(pm.index, None)?;
+    let payload = BASE64_STANDARD.decode(&view.content.envelope.payload).map_err(|_| Problem::internal())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/toml; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+        ],
+        payload,
+    )
+        .into_response())
+}
+
+/// `POST /v1/regrade`: the body is a re-grading order signed by the grading authority (a DSSE
+/// envelope of `{"type": "creditlog.regrade-order/v1", "model": hash, "as_of": "YYYY-MM-DD"}`,
+/// payload type `application/vnd.creditlog.order+json`); the order is logged and the run's
+/// decisions cite it.
+pub(crate) async fn regrade(
+    State(s): State<AppState>,
+    SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    require(&principal, is_grading_authority, "re-grading is ordered by the grading authority")?;
+    let order: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a re-grading order signed by the grading authority (a DSSE envelope): {e}"),
+        )
+    })?;
+    match registry(&s)?.regrade(order, &|_, _| {}).await? {
+        Ok((summary, index)) => Ok(Json(serde_json::json!({ "summary": summary, "index": index })).into_response()),
+        Err(r) => Err(rejected(r, "order-rejected", "Re-grading order refused")),
+    }
+}
+
+/// `GET /v1/enterprises/{uscc}`: the firm's current grades. The firm, the grading authority,
+/// auditors and courts get the full decision; departments get the class and score only (the
+/// decision's list of entries would tell them which log entries are about the firm). Every
+/// read by someone other than the firm is journalled.
+pub(crate) async fn grades(
+    State(s): State<AppState>,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let view = registry::access::grade_view(&caller, uscc.as_str())?;
+    let reg = registry(&s)?;
+    reg.journal_read(
+        uscc.as_str(),
+        &caller,
+        if view == registry::access::GradeView::Full { "decision" } else { "grade" },
+    )?;
+    let mut out = Vec::new();
+    for g in reg.current_grades(uscc.as_str())? {
+        let mut v = serde_json::json!({ "model": g.model, "class": g.class, "score": g.score, "as_of": g.as_of });
+        if view == registry::access::GradeView::Full {
+            v["decision_index"] = g.decision.into();
+            v["decision"] = serde_json::to_value(reg.decision(g.decision)?).map_err(|_| Problem::internal())?;
+        }
+        out.push(v);
+    }
+    Ok(Json(serde_json::json!({ "uscc": uscc.as_str(), "grades": out })).into_response())
+}
+
+pub(crate) async fn grade_stats(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {
+    require(&caller, is_supervisor, "the class distribution is internal to supervising departments")?;
+    let reg = registry(&s)?;
+    let models = reg.models();
+    let stats = reg.grade_stats()?;
+    let mut out = Vec::new();
+    for (hash, counts) in stats {
+        let total: u64 = counts.values().sum();
+        let classes: Vec<serde_json::Value> = models.get(&hash).map(|m| m.model.classes.clone()).unwrap_or_default().iter().map(|c| {
+            let n = counts.get(&c.label).copied().unwrap_or(0);
+            // Per mille, integer: no floats in anything a court may recompute.
+            serde_json::json!({ "class": c.label, "name": c.name, "firms": n, "per_mille": (n * 1000).checked_div(total).unwrap_or(0) })
+        }).collect();
+        out.push(serde_json::json!({ "model": hash, "id": models.get(&hash).map(|m| m.model.id.clone()), "firms": total, "classes": classes }));
+    }
+    Ok(Json(serde_json::json!({ "models": out })).into_response())
+}

@@ -1,0 +1,57 @@
+//! Identities and keys: `POST /v1/identities`, `GET /v1/keys/{keyid}`.
+
+use super::*;
+
+pub(crate) async fn submit_identity(
+    State(s): State<AppState>,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    // Every statement needs a signed request by a key on the log; the operator's own
+    // registration is appended by the registry at its first start.
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope: {e}"),
+        )
+    })?;
+    match registry(&s)?.submit_identity(envelope).await? {
+        Outcome::Appended { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
+        }
+        Outcome::Duplicate { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
+        }
+        Outcome::Rejected(r) => Err(rejected(r, "identity-rejected", "Identity statement refused")),
+    }
+}
+
+/// `GET /v1/keys/{keyid}`: a registered key and its life on the log. Keys of departments, the
+/// operator and role holders are public, so anyone can check a signature; enterprise keys are not
+/// listed (the binding names the USCC).
+pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String>) -> Result<Response, Problem> {
+    let book = registry(&s)?.key_book();
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-key",
+            "No such public key",
+            format!("no public key {keyid} is registered on this log"),
+        )
+        .with_field("keyid")
+    };
+    let k = book.keys.get(&keyid).ok_or_else(not_found)?;
+    if matches!(k.principal, Principal::Enterprise(_)) {
+        return Err(not_found());
+    }
+    Ok(Json(serde_json::json!({
+        "key_id": keyid,
+        "public_key": BASE64_STANDARD.encode(k.public),
+        "principal": k.principal,
+        "holder": k.principal.to_string(),
+        "registered_at_entry": k.registered,
+        "revoked_at_entry": k.revoked,
+    }))
+    .into_response())
+}
