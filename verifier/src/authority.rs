@@ -15,7 +15,7 @@
 //! | `retraction-by-author` | only the department that wrote a record retracts or corrects it |
 //! | `retraction-same-enterprise` | a retraction is about the same enterprise as the record it retracts |
 //! | `retraction-earlier-record` | a retraction points at a record already on the log (an earlier entry) |
-//! | `removal-names-listing` | a list removal names a listing already on the log: of that list, about that firm, by the department that listed it |
+//! | `removal-names-listing` | a list removal names a listing already on the log (by index, or by its date: the earliest that day): of that list, about that firm, by the department that listed it |
 //! | `one-record-one-entry` | the same department, kind and document number is one record: send it again only after retracting the first |
 //! | `plausible-date` | a record is dated between the jurisdiction's earliest date and the day it was logged (plus a stated tolerance) |
 //! | `identity-rules` | registrations, role keys, rotations, revocations and enterprise key bindings follow [`crate::identity`] |
@@ -468,7 +468,7 @@ fn check_record(
                     Rule::RemovalNamesListing,
                     "fields.listing_index",
                     format!(
-                        "no single {listing_kind} by {code} about {subject} dated {} is on the log; name the listing by its entry index",
+                        "no {listing_kind} by {code} about {subject} dated {} is on the log; name the listing by its entry index",
                         f.listing_date
                     ),
                 )

@@ -170,17 +170,16 @@ impl RunSummary {
 }
 
 /// The entry a retraction or list removal stops, if it names one: a retraction's
-/// `target_index`, a removal's `listing_index`, or the one listing of that kind by the same
+/// `target_index`, a removal's `listing_index`, or the earliest listing of that kind by the same
 /// department on `listing_date` among `records` (for a removal that gives only the date).
 pub fn stop_target(record: &Record, records: &[(u64, &Record)]) -> Option<u64> {
+    // Several listings of one list on one day: the date names the earliest (a department that
+    // removes a later one names it by `listing_index`).
     let listed_on = |kind: RecordKind, date: Date| {
-        let mut found = records
+        records
             .iter()
-            .filter(|(_, l)| l.kind() == kind && l.date() == date && l.department() == record.department());
-        match (found.next(), found.next()) {
-            (Some((i, _)), None) => Some(*i),
-            _ => None,
-        }
+            .find(|(_, l)| l.kind() == kind && l.date() == date && l.department() == record.department())
+            .map(|(i, _)| *i)
     };
     match record.fields() {
         RecordFields::Retraction(f) => Some(f.target_index),
@@ -438,4 +437,39 @@ pub fn replay(model: &Model, records: &[(u64, Record)], decision: &Decision) -> 
         .map(|(i, r)| ScoredRecord::new(*i, r.clone(), decision.stopped.get(i).copied()))
         .collect();
     model.score(&scored, decision.as_of, decision.previous.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: &str, date: &str, reference: &str, fields: serde_json::Value) -> Record {
+        let v = serde_json::json!({"type": "creditlog.record/v1", "kind": kind, "subject": "91370303MA3C8DXA25",
+            "department": "zibo-amr", "date": date, "reference": reference, "fields": fields});
+        Record::parse(&serde_json::to_vec(&v).unwrap()).unwrap()
+    }
+
+    /// Two listings of one list on one day (two grounds): a removal that names only the date stops
+    /// the earliest, not both and not neither; one that names the index stops that one.
+    #[test]
+    fn a_removal_by_date_stops_the_earliest_listing_that_day() {
+        let listing = |r: &str| {
+            record("abnormal_operations_listing", "2024-07-04", r, serde_json::json!({"reason": "no_annual_report"}))
+        };
+        let removal = |r: &str, index: Option<u64>| {
+            record(
+                "abnormal_operations_removal",
+                "2024-09-01",
+                r,
+                serde_json::json!({"listing_date": "2024-07-04", "listing_index": index, "ground": "cause_cured"}),
+            )
+        };
+        let (a, b, by_date, by_index) =
+            (listing("列78"), listing("列79"), removal("移1", None), removal("移2", Some(11)));
+        let records = [(10, &a), (11, &b), (12, &by_date)];
+        let stopped = stop_dates(&records);
+        assert_eq!(stopped.keys().copied().collect::<Vec<_>>(), [10]);
+        let records = [(10, &a), (11, &b), (12, &by_date), (13, &by_index)];
+        assert_eq!(stop_dates(&records).keys().copied().collect::<Vec<_>>(), [10, 11]);
+    }
 }
