@@ -47,9 +47,6 @@ fn grade_key(uscc: &str, model: &str) -> Vec<u8> {
     k
 }
 
-/// Replays a logged decision with the verifier alone (see [`verifier::decision::replay`]).
-pub use verifier::decision::replay;
-
 impl Registry {
     pub(crate) fn load_models(&self) -> Result<(), RegistryError> {
         let mut models = BTreeMap::new();

@@ -429,16 +429,6 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
     Ok(())
 }
 
-/// Replays a decision's breakdown from its cited records (without the other checks).
-pub fn replay(model: &Model, records: &[(u64, Record)], decision: &Decision) -> Breakdown {
-    let scored: Vec<ScoredRecord> = records
-        .iter()
-        .filter(|(i, _)| decision.records.binary_search(i).is_ok())
-        .map(|(i, r)| ScoredRecord::new(*i, r.clone(), decision.stopped.get(i).copied()))
-        .collect();
-    model.score(&scored, decision.as_of, decision.previous.as_deref())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
