@@ -1,11 +1,14 @@
 //! Private entry contents, stored beside the log and as durable as it (invariant 2).
 //!
-//! One append-only file, `DATA/contents/contents.log`, of records
-//! `u32be(len) || leaf hash (32) || content (len bytes) || SHA-256(leaf hash || content)`,
-//! made durable with `fdatasync` *before* the headers they belong to are appended to the log.
-//! A crash between the two leaves a content record whose header never made it: harmless, never
-//! served (contents are found through headers). A sled index maps leaf hash to offset; it is
-//! rebuilt from the file for any tail it lacks.
+//! One append-only file, `DATA/contents/contents.log`: the 16 bytes `creditlog-cnt/2\n`, then records
+//! `u32be(len) || u64be(index) || leaf hash (32) || content (len bytes) ||
+//! SHA-256(u64be(index) || leaf hash || content)`, made durable with `fdatasync` *before* the
+//! headers they belong to are appended to the log at `index`. A crash between the two leaves a
+//! content record whose header never made it: harmless, never served (a content is served only
+//! for a header whose leaf hash it names), and the next append at that index supersedes it. A
+//! dense index, `contents.idx`, holds for each log index the offset of its newest record (8 bytes
+//! at `8 × index`); it is written durably before the registry records how far it reaches, and
+//! rebuilt from `contents.log` for any tail it lacks.
 
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -42,37 +45,74 @@ pub enum ContentError {
 #[derive(Debug)]
 pub struct ContentStore {
     path: PathBuf,
+    index_path: PathBuf,
     file: File,
+    /// `contents.idx`: for log index `i`, at `8 * i`, the offset (u64 BE) of its content record
+    /// in `contents.log` (0: none).
+    index: File,
     len: Mutex<u64>,
-    index: sled::Tree,
     meta: sled::Tree,
 }
 
-fn record(leaf: &[u8; 32], content: &[u8]) -> Vec<u8> {
-    let mut r = Vec::with_capacity(content.len() + 68);
-    r.extend_from_slice(&u32::try_from(content.len()).expect("contents are under 4 GiB").to_be_bytes());
-    r.extend_from_slice(leaf);
-    r.extend_from_slice(content);
+/// Bytes before a record's content: length, index, leaf hash.
+const HEAD: u64 = 44;
+
+/// The file's first bytes: its format. A file of another format is refused, never "repaired".
+const MAGIC: &[u8; 16] = b"creditlog-cnt/2\n";
+
+fn checksum(head: &[u8], content: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(leaf);
+    h.update(&head[4..]);
     h.update(content);
-    r.extend_from_slice(&h.finalize());
-    r
+    h.finalize().into()
+}
+
+fn record(index: u64, leaf: &[u8; 32], content: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&u32::try_from(content.len()).expect("contents are under 4 GiB").to_be_bytes());
+    out.extend_from_slice(&index.to_be_bytes());
+    out.extend_from_slice(leaf);
+    out.extend_from_slice(content);
+    let sum = checksum(&out[start..start + 44], content);
+    out.extend_from_slice(&sum);
 }
 
 impl ContentStore {
     /// Opens the store in `dir`, indexing any records the index lacks and cutting a torn tail.
+    /// `meta` holds how far `contents.log` is indexed (`contents`: offset, u64 BE).
     ///
     /// # Errors
     ///
-    /// I/O or index failures.
-    pub fn open(dir: &Path, index: sled::Tree, indexed_to: sled::Tree) -> Result<Self, ContentError> {
+    /// I/O or index failures, or a content file of another format.
+    pub fn open(dir: &Path, meta: sled::Tree) -> Result<Self, ContentError> {
         std::fs::create_dir_all(dir).map_err(|source| ContentError::Io { path: dir.display().to_string(), source })?;
         let path = dir.join("contents.log");
         let io = |source| ContentError::Io { path: path.display().to_string(), source };
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
-        let file_len = file.metadata().map_err(io)?.len();
-        let mut off = indexed_to
+        let mut file_len = file.metadata().map_err(io)?.len();
+        if file_len == 0 {
+            file.write_all_at(MAGIC, 0).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            file_len = MAGIC.len() as u64;
+        }
+        let mut magic = [0u8; 16];
+        if file.read_exact_at(&mut magic, 0).is_err() || magic != *MAGIC {
+            return Err(ContentError::Corrupt {
+                path: path.display().to_string(),
+                problem: "this is not a content file of this version of creditlog (it lacks the \"creditlog-cnt/2\" \
+                          header; files written before contents named their log index are not read)"
+                    .into(),
+            });
+        }
+        let index_path = dir.join("contents.idx");
+        let index = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&index_path)
+            .map_err(|source| ContentError::Io { path: index_path.display().to_string(), source })?;
+        let mut off = meta
             .get(b"contents")?
             .map(|v| {
                 v.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| ContentError::Corrupt {
@@ -81,91 +121,181 @@ impl ContentStore {
                 })
             })
             .transpose()?
-            .unwrap_or(0)
+            .unwrap_or(MAGIC.len() as u64)
             .min(file_len);
+        let store = Self { path: path.clone(), index_path, file, index, len: Mutex::new(off), meta };
         // Index the tail the index does not cover yet.
+        let mut slots = Vec::new();
         loop {
-            let mut head = [0u8; 36];
-            if off + 36 > file_len || file.read_exact_at(&mut head, off).is_err() {
+            let mut head = [0u8; HEAD as usize];
+            if off + HEAD > file_len || store.file.read_exact_at(&mut head, off).is_err() {
                 break;
             }
             let len = u64::from(u32::from_be_bytes(head[..4].try_into().expect("4")));
-            let end = off + 36 + len + 32;
+            let end = off + HEAD + len + 32;
             if end > file_len {
                 break;
             }
             let mut rest = vec![0u8; usize::try_from(len + 32).expect("fits")];
-            file.read_exact_at(&mut rest, off + 36).map_err(io)?;
+            store.file.read_exact_at(&mut rest, off + HEAD).map_err(io)?;
             let (content, sum) = rest.split_at(rest.len() - 32);
-            let mut h = Sha256::new();
-            h.update(&head[4..36]);
-            h.update(content);
-            if h.finalize()[..] != *sum {
+            if checksum(&head, content)[..] != *sum {
                 break;
             }
-            index.insert(&head[4..36], &off.to_be_bytes())?;
+            // A later record for the same index supersedes an orphan written before a crash.
+            slots.push((u64::from_be_bytes(head[4..12].try_into().expect("8")), off));
             off = end;
         }
         if off < file_len {
-            tracing::warn!(file = %path.display(), cut = file_len - off, "cutting a torn content record (its header never reached the log)");
-            file.set_len(off).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            tracing::warn!(file = %store.path.display(), cut = file_len - off, "cutting a torn content record (its header never reached the log)");
+            store.file.set_len(off).map_err(io)?;
+            store.file.sync_all().map_err(io)?;
         }
-        indexed_to.insert(b"contents", &off.to_be_bytes())?;
-        Ok(Self { path, file, len: Mutex::new(off), index, meta: indexed_to })
+        store.write_slots(&slots)?;
+        store.meta.insert(b"contents", &off.to_be_bytes())?;
+        *store.len.lock().expect("lock") = off;
+        Ok(store)
     }
 
-    /// Appends contents keyed by the leaf hashes of their headers and makes them durable.
+    /// Writes `(index, offset)` slots to the index file, in order (a later slot for the same
+    /// index wins), and makes them durable before the caller records how far it indexed.
+    fn write_slots(&self, slots: &[(u64, u64)]) -> Result<(), ContentError> {
+        let io = |source| ContentError::Io { path: self.index_path.display().to_string(), source };
+        // Consecutive indices are written as one run.
+        let mut run: Vec<u8> = Vec::new();
+        let mut run_start = 0;
+        for (n, &(index, off)) in slots.iter().enumerate() {
+            if n > 0 && index != slots[n - 1].0 + 1 {
+                self.index.write_all_at(&run, run_start * 8).map_err(io)?;
+                run.clear();
+            }
+            if run.is_empty() {
+                run_start = index;
+            }
+            run.extend_from_slice(&off.to_be_bytes());
+        }
+        if !run.is_empty() {
+            self.index.write_all_at(&run, run_start * 8).map_err(io)?;
+            self.index.sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the contents of the entries about to be appended to the log at `first`,
+    /// `first + 1`, ..., each with the leaf hash of its header, and makes them durable.
     ///
     /// # Errors
     ///
     /// I/O failures; nothing is indexed then.
-    pub fn append(&self, items: &[([u8; 32], Vec<u8>)]) -> Result<(), ContentError> {
+    pub fn append(&self, first: u64, items: &[([u8; 32], Vec<u8>)]) -> Result<(), ContentError> {
         let io = |source| ContentError::Io { path: self.path.display().to_string(), source };
         let mut len = self.len.lock().expect("lock");
-        let mut buf = Vec::new();
-        let mut offsets = Vec::with_capacity(items.len());
-        for (leaf, content) in items {
-            offsets.push(*len + buf.len() as u64);
-            buf.extend_from_slice(&record(leaf, content));
+        let mut buf = Vec::with_capacity(items.iter().map(|(_, c)| c.len() + 76).sum());
+        let mut slots = Vec::with_capacity(items.len());
+        for (i, (leaf, content)) in items.iter().enumerate() {
+            slots.push((first + i as u64, *len + buf.len() as u64));
+            record(first + i as u64, leaf, content, &mut buf);
         }
         self.file.write_all_at(&buf, *len).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         *len += buf.len() as u64;
-        let mut batch = sled::Batch::default();
-        for ((leaf, _), off) in items.iter().zip(offsets) {
-            batch.insert(&leaf[..], &off.to_be_bytes());
-        }
-        self.index.apply_batch(batch)?;
+        self.write_slots(&slots)?;
         self.meta.insert(b"contents", &len.to_be_bytes())?;
         Ok(())
     }
 
-    /// The content for a header's leaf hash, if stored.
+    /// The content of the entry at `index` whose header has leaf hash `leaf`, if stored.
     ///
     /// # Errors
     ///
-    /// I/O failures or a damaged record.
-    pub fn get(&self, leaf: &[u8; 32]) -> Result<Option<Vec<u8>>, ContentError> {
-        let Some(off) = self.index.get(leaf)? else { return Ok(None) };
+    /// I/O failures, a damaged record, or a stored content for another header at that index.
+    pub fn get(&self, index: u64, leaf: &[u8; 32]) -> Result<Option<Vec<u8>>, ContentError> {
         let corrupt = |problem: String| ContentError::Corrupt { path: self.path.display().to_string(), problem };
-        let off = u64::from_be_bytes(
-            off.as_ref()
-                .try_into()
-                .map_err(|_| corrupt("the content index holds an offset that is not 8 bytes".into()))?,
-        );
-        let mut head = [0u8; 36];
+        let mut slot = [0u8; 8];
+        match self.index.read_exact_at(&mut slot, index * 8) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(source) => return Err(ContentError::Io { path: self.index_path.display().to_string(), source }),
+        }
+        let off = u64::from_be_bytes(slot);
+        if off == 0 {
+            return Ok(None);
+        }
+        let mut head = [0u8; HEAD as usize];
         self.file.read_exact_at(&mut head, off).map_err(|e| corrupt(format!("reading at {off}: {e}")))?;
         let len = usize::try_from(u32::from_be_bytes(head[..4].try_into().expect("4"))).expect("fits");
         let mut rest = vec![0u8; len + 32];
-        self.file.read_exact_at(&mut rest, off + 36).map_err(|e| corrupt(format!("reading at {off}: {e}")))?;
+        self.file.read_exact_at(&mut rest, off + HEAD).map_err(|e| corrupt(format!("reading at {off}: {e}")))?;
         let (content, sum) = rest.split_at(len);
-        let mut h = Sha256::new();
-        h.update(leaf);
-        h.update(content);
-        if head[4..36] != leaf[..] || h.finalize()[..] != *sum {
+        if checksum(&head, content)[..] != *sum || head[4..12] != index.to_be_bytes() {
             return Err(corrupt(format!("the record at offset {off} fails its checksum")));
         }
-        Ok(Some(content.to_vec()))
+        if head[12..44] != leaf[..] {
+            return Err(corrupt(format!(
+                "the content stored for entry {index} belongs to another header than the one on the log"
+            )));
+        }
+        rest.truncate(len);
+        Ok(Some(rest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(dir: &Path) -> (sled::Db, sled::Tree) {
+        let db = sled::Config::new().path(dir.join("db")).open().unwrap();
+        let t = db.open_tree("meta").unwrap();
+        (db, t)
+    }
+
+    #[test]
+    fn contents_are_found_by_index_and_leaf_and_a_later_record_supersedes_an_orphan() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_db, m) = meta(dir.path());
+        let store = ContentStore::open(dir.path(), m.clone()).unwrap();
+        store.append(0, &[([1; 32], b"zero".to_vec()), ([2; 32], b"one".to_vec())]).unwrap();
+        // An orphan: written for index 2, but its header never reached the log.
+        store.append(2, &[([9; 32], b"orphan".to_vec())]).unwrap();
+        store.append(2, &[([3; 32], b"two".to_vec())]).unwrap();
+        assert_eq!(store.get(1, &[2; 32]).unwrap().as_deref(), Some(&b"one"[..]));
+        assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"two"[..]));
+        assert_eq!(store.get(3, &[4; 32]).unwrap(), None, "nothing stored for index 3");
+        let err = store.get(1, &[7; 32]).unwrap_err().to_string();
+        assert!(err.contains("belongs to another header"), "{err}");
+        drop(store);
+        // The index file lost (or the registry's database rebuilt): it is rebuilt from the
+        // content file, and the later record for index 2 still wins.
+        std::fs::remove_file(dir.path().join("contents.idx")).unwrap();
+        m.remove(b"contents").unwrap();
+        let store = ContentStore::open(dir.path(), m).unwrap();
+        assert_eq!(store.get(0, &[1; 32]).unwrap().as_deref(), Some(&b"zero"[..]));
+        assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"two"[..]));
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_a_file_of_another_format_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_db, m) = meta(dir.path());
+        let store = ContentStore::open(dir.path(), m.clone()).unwrap();
+        store.append(0, &[([1; 32], b"kept".to_vec())]).unwrap();
+        let good = std::fs::metadata(dir.path().join("contents.log")).unwrap().len();
+        store.append(1, &[([2; 32], b"torn".to_vec())]).unwrap();
+        drop(store);
+        let file = OpenOptions::new().write(true).open(dir.path().join("contents.log")).unwrap();
+        file.set_len(good + 20).unwrap();
+        m.remove(b"contents").unwrap();
+        let store = ContentStore::open(dir.path(), m).unwrap();
+        assert_eq!(std::fs::metadata(dir.path().join("contents.log")).unwrap().len(), good);
+        assert_eq!(store.get(0, &[1; 32]).unwrap().as_deref(), Some(&b"kept"[..]));
+
+        // A content file of the earlier format (no header) is refused and left as it was.
+        let old = tempfile::tempdir().unwrap();
+        let (_db2, m2) = meta(old.path());
+        std::fs::write(old.path().join("contents.log"), [0u8, 0, 0, 4, 1, 2, 3]).unwrap();
+        let err = ContentStore::open(old.path(), m2).unwrap_err().to_string();
+        assert!(err.contains("creditlog-cnt/2"), "{err}");
+        assert_eq!(std::fs::read(old.path().join("contents.log")).unwrap(), [0u8, 0, 0, 4, 1, 2, 3]);
     }
 }

@@ -4,7 +4,7 @@
 //! other append can slip in between the check and the append.
 
 use crate::pipeline::{record_of, Prepared, RecordFacts};
-use crate::store::{be_u64, reference_key};
+use crate::store::{reference_key, Reference};
 use crate::{Outcome, Registry, RegistryError, Rejection};
 use std::collections::{HashMap, HashSet};
 use verifier::authority::{Candidate, History, Payload, PriorEntry};
@@ -31,6 +31,37 @@ impl<'a> LogHistory<'a> {
     }
 }
 
+impl LogHistory<'_> {
+    /// The references view for a document number, with the records accepted earlier in this
+    /// request applied.
+    fn reference(&self, key: &[u8]) -> Result<Reference, RegistryError> {
+        let found = match self.pending_references.get(key) {
+            Some(i) => Reference::Live(*i),
+            None => self.reg.reference(key)?,
+        };
+        Ok(match found {
+            Reference::Live(i) if self.pending_retracted.contains(&i) => Reference::Retracted(i),
+            r => r,
+        })
+    }
+
+    /// The entry already on the log (or earlier in this request) that `record`, signed as
+    /// `dedup`, repeats: the live record under its document number if it is the same record
+    /// (in any serialisation), the newest retracted one if it is that record, or any earlier
+    /// entry with the same signed bytes.
+    fn repeated(&self, record: &Record, reference: &[u8], dedup: &[u8; 32]) -> Result<Option<u64>, RegistryError> {
+        let newest = match self.reference(reference)? {
+            // A document number never used: no record on the log can be this one.
+            Reference::Unused => return Ok(None),
+            Reference::Live(i) | Reference::Retracted(i) => i,
+        };
+        if self.prior(newest).and_then(|p| p.record).as_ref() == Some(record) {
+            return Ok(Some(newest));
+        }
+        self.reg.duplicate_of(dedup)
+    }
+}
+
 impl History for LogHistory<'_> {
     fn prior(&self, index: u64) -> Option<PriorEntry> {
         if index >= self.before {
@@ -51,15 +82,10 @@ impl History for LogHistory<'_> {
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
-        let key = reference_key(subject, department, kind.as_str(), reference);
-        let found = match self.pending_references.get(&key) {
-            Some(i) => Some(*i),
-            None => {
-                let v = self.reg.inner.views.references.get(key).ok()??;
-                be_u64(&v, "references").ok()
-            }
-        };
-        found.filter(|i| !self.pending_retracted.contains(i))
+        match self.reference(&reference_key(subject, department, kind.as_str(), reference)).ok()? {
+            Reference::Live(i) => Some(i),
+            Reference::Unused | Reference::Retracted(_) => None,
+        }
     }
 
     fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
@@ -123,7 +149,11 @@ impl Registry {
                         continue;
                     }
                 };
-                if let Some(i) = self.duplicate_of(&c.prepared.dedup)? {
+                // Each record is checked as the entry it would become, after those before it.
+                let index = at + prepared.len() as u64;
+                history.before = index;
+                let reference = &c.prepared.facts.as_ref().expect("a prepared record has its facts").reference;
+                if let Some(i) = history.repeated(&c.record, reference, &c.prepared.dedup)? {
                     outcomes.push(Some(Outcome::Duplicate { index: i }));
                     continue;
                 }
@@ -135,9 +165,6 @@ impl Registry {
                     ))));
                     continue;
                 }
-                // Each record is checked as the entry it would become, after those before it.
-                let index = at + prepared.len() as u64;
-                history.before = index;
                 let candidate = Candidate {
                     index,
                     time,
@@ -147,24 +174,6 @@ impl Registry {
                 };
                 match verifier::authority::check_entry(&book, &candidate, &history, self.settings()) {
                     Ok(()) => {}
-                    Err(r) if r.rule == verifier::authority::Rule::OneRecordOneEntry => {
-                        // The same record signed again (another serialisation, another
-                        // signature) is a duplicate; a different one under the same number is not.
-                        let r = r.clone();
-                        let existing = history.live_record(
-                            c.record.subject().as_str(),
-                            c.record.department(),
-                            c.record.kind(),
-                            c.record.reference(),
-                        );
-                        match existing.and_then(|i| history.prior(i).map(|p| (i, p))) {
-                            Some((i, p)) if p.record.as_ref() == Some(&c.record) => {
-                                outcomes.push(Some(Outcome::Duplicate { index: i }));
-                            }
-                            _ => outcomes.push(Some(Outcome::Rejected(r.into()))),
-                        }
-                        continue;
-                    }
                     Err(r) => {
                         outcomes.push(Some(Outcome::Rejected(r.into())));
                         continue;
@@ -174,15 +183,7 @@ impl Registry {
                     history.pending_retracted.insert(f.target_index);
                 }
                 history.pending.push((index, c.record.clone()));
-                history.pending_references.insert(
-                    reference_key(
-                        c.record.subject().as_str(),
-                        c.record.department(),
-                        c.record.kind().as_str(),
-                        c.record.reference(),
-                    ),
-                    index,
-                );
+                history.pending_references.insert(reference.clone(), index);
                 triggers.push((index, c.record.kind().as_str().to_owned(), c.record.subject().as_str().to_owned()));
                 outcomes.push(None);
                 prepared.push(c.prepared);
@@ -210,10 +211,8 @@ impl Registry {
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         // Batch-verify a chunk; if any signature in it is bad, check that chunk one by one.
         let check_chunk = |chunk: Vec<Envelope>| -> Vec<Result<Checked, Rejection>> {
-            let keyed: Vec<(&Envelope, ed25519_dalek::VerifyingKey)> = chunk
-                .iter()
-                .filter_map(|e| Some((e, book.valid_at(e.keyid().ok()?, at).ok()?.verifying_key())))
-                .collect();
+            let keyed: Vec<(&Envelope, &[u8; 32])> =
+                chunk.iter().filter_map(|e| Some((e, &book.valid_at(e.keyid().ok()?, at).ok()?.public))).collect();
             let all_good = keyed.len() == chunk.len() && verifier::envelope::verify_all(&keyed, RECORD_TYPE);
             chunk.into_iter().map(|e| prepare_record(&book, e, at, all_good)).collect()
         };

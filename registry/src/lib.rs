@@ -212,7 +212,7 @@ impl Registry {
             .flush_every_ms(Some(2000))
             .open()?;
         let views = store::Views::open(&db)?;
-        let contents = ContentStore::open(&data.join("contents"), db.open_tree("contents")?, views.meta.clone())?;
+        let contents = ContentStore::open(&data.join("contents"), views.meta.clone())?;
         let registry = Self {
             inner: Arc::new(Inner {
                 data: data.to_owned(),
@@ -273,7 +273,7 @@ impl Registry {
     ) -> Result<Option<(EntryHeader, EntryContent)>, RegistryError> {
         let Ok(header) = EntryHeader::parse(bytes) else { return Ok(None) };
         let leaf = leaf_hash(bytes).0;
-        let raw = self.inner.contents.get(&leaf)?.ok_or_else(|| RegistryError::Inconsistent {
+        let raw = self.inner.contents.get(index, &leaf)?.ok_or_else(|| RegistryError::Inconsistent {
             index,
             problem: "its content is missing from the content store".into(),
         })?;

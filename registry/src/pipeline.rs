@@ -1,11 +1,11 @@
 //! The append pipeline: every entry goes seal → contents (durable) → log → views, under the
 //! intake lock, so the registry is the log's only writer and the views always follow it.
 
-use crate::store::{be_u64, reference_key, subject_key};
+use crate::store::{be_u64, reference_key, subject_key, Reference};
 use crate::{Registry, RegistryError};
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use verifier::entry::{EntryContent, EntryHeader};
 use verifier::envelope::{Envelope, IDENTITY_TYPE, RECORD_TYPE};
 use verifier::identity::{KeyBook, Statement};
@@ -152,32 +152,43 @@ impl Registry {
         let v = &self.inner.views;
         let (mut dedup, mut subjects, mut references) =
             (sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
+        // References written by this batch, which the tree does not show yet.
+        let mut written: HashMap<Vec<u8>, Reference> = HashMap::new();
         let mut identities_changed = false;
         for &(index, bytes, header, content, facts) in items {
-            dedup.insert(&dedup_key(&content.envelope)[..], &index.to_be_bytes());
             if let Some(uscc) = &content.subject {
                 // The value is the entry's leaf hash: the newest key of a USCC is its chain head.
                 subjects.insert(subject_key(uscc, index), &leaf_hash(bytes).0);
             }
             if header.kind.starts_with("record/") {
+                // A live record is found by its document number (the references view); its
+                // signed bytes enter the dedup view only when it is retracted.
                 let facts = match facts {
                     Some(f) => f.clone(),
                     None => RecordFacts::of(&record_of(index, content)?),
                 };
-                references.insert(facts.reference, &index.to_be_bytes());
+                references.insert(facts.reference.clone(), &index.to_be_bytes());
+                written.insert(facts.reference, Reference::Live(index));
                 if let Some(target_index) = facts.retracts {
-                    // The retracted record's document number is free again (for its correction).
                     if let Some((_, target)) = self.read_entry(target_index)? {
                         if let Ok(t) = record_of(target_index, &target) {
-                            references.remove(reference_key(
-                                t.subject().as_str(),
-                                t.department(),
-                                t.kind().as_str(),
-                                t.reference(),
-                            ));
+                            let key = RecordFacts::of(&t).reference;
+                            let now = match written.get(&key) {
+                                Some(r) => *r,
+                                None => Reference::decode(v.references.get(&key)?.as_deref())?,
+                            };
+                            // The retracted record's document number is free again (for its
+                            // correction); a replay of its signed bytes stays a duplicate.
+                            if now == Reference::Live(target_index) {
+                                references.insert(key.clone(), &Reference::retracted_value(target_index)[..]);
+                                written.insert(key, Reference::Retracted(target_index));
+                                dedup.insert(&dedup_key(&target.envelope)[..], &target_index.to_be_bytes());
+                            }
                         }
                     }
                 }
+            } else {
+                dedup.insert(&dedup_key(&content.envelope)[..], &index.to_be_bytes());
             }
             if header.kind.starts_with("identity/") {
                 v.identities.insert(index.to_be_bytes(), &[])?;
@@ -216,12 +227,18 @@ impl Registry {
         }
     }
 
-    /// The index of an entry with the same signed bytes, if one is on the log.
+    /// The index of an entry with the same signed bytes, if one is on the log and is not a live
+    /// department record (those are found by their document number, [`Registry::reference`]).
     pub(crate) fn duplicate_of(&self, dedup: &[u8; 32]) -> Result<Option<u64>, RegistryError> {
         match self.inner.views.dedup.get(dedup)? {
             Some(i) => Ok(Some(be_u64(&i, "dedup")?)),
             None => Ok(None),
         }
+    }
+
+    /// What the references view holds for a document number.
+    pub(crate) fn reference(&self, key: &[u8]) -> Result<Reference, RegistryError> {
+        Reference::decode(self.inner.views.references.get(key)?.as_deref())
     }
 
     /// Seals, stores contents durably, appends headers, applies views. The caller holds the
@@ -275,7 +292,7 @@ impl Registry {
             parsed.push((header, content));
         }
         // Contents first, durably: an acknowledged header always has its content.
-        self.inner.contents.append(&contents)?;
+        self.inner.contents.append(first_expected, &contents)?;
         let first = self.inner.log.append(headers.clone()).await?;
         if first != first_expected {
             return Err(RegistryError::Inconsistent {

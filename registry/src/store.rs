@@ -4,15 +4,14 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `dedup` | SHA-256 of the signed bytes (payload type, payload, signature) | index (u64 BE) |
+//! | `dedup` | SHA-256 of the signed bytes (payload type, payload, signature) of every entry that is not a department record, and of every retracted record | index (u64 BE) |
 //! | `subjects` | USCC `\0` index (u64 BE) | the entry's leaf hash: the newest key of a USCC is its chain head |
 //! | `identities` | index (u64 BE) | empty: every identity entry |
-//! | `references` | USCC `\0` department `\0` kind `\0` document number | index of the live record |
+//! | `references` | USCC `\0` department `\0` kind `\0` document number | the newest record under that number: its index (u64 BE), followed by the byte `r` once it is retracted |
 //! | `models` | model hash (hex) | index of its publication |
 //! | `grades` | USCC `\0` model hash | the current grade (JSON) |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
-//! | `meta` | `applied`, `contents` | how far the views and the content index are applied |
-//! | `contents` | leaf hash | offset in `contents.log` |
+//! | `meta` | `applied`, `contents` | how far the views are applied; how far `contents.log` is indexed in `contents.idx` |
 
 use crate::RegistryError;
 
@@ -71,6 +70,33 @@ pub(crate) fn subject_key(uscc: &str, index: u64) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(&index.to_be_bytes());
     k
+}
+
+/// What the references view knows of a document number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reference {
+    /// No record has ever been logged under it.
+    Unused,
+    /// The live record under it.
+    Live(u64),
+    /// The newest record under it was retracted; the number is free for a correction.
+    Retracted(u64),
+}
+
+impl Reference {
+    pub(crate) fn decode(value: Option<&[u8]>) -> Result<Self, RegistryError> {
+        match value {
+            None => Ok(Self::Unused),
+            Some(v) if v.len() == 9 && v[8] == b'r' => Ok(Self::Retracted(be_u64(&v[..8], "references")?)),
+            Some(v) => Ok(Self::Live(be_u64(v, "references")?)),
+        }
+    }
+
+    pub(crate) fn retracted_value(index: u64) -> [u8; 9] {
+        let mut v = [b'r'; 9];
+        v[..8].copy_from_slice(&index.to_be_bytes());
+        v
+    }
 }
 
 /// `USCC \0 department \0 kind \0 reference`: the key of the references tree.

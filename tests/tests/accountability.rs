@@ -286,6 +286,37 @@ fn attacks_on_removals_duplicates_and_dates() {
     let r = &submit(&c.amr, &[penalty(200_000)])[0];
     assert_eq!(r["rule_name"], "one-record-one-entry", "{r}");
 
+    // A retracted record stays retracted. Its signed bytes can be replayed by anyone who holds
+    // them: the replay is a duplicate of the retracted entry, never a live record again, also
+    // after a correction under the same number was itself retracted, and also when the replay
+    // travels in the same request as the retraction.
+    let post = |envs: &[Envelope]| ok(c.amr.post("/v1/records", &json!({ "records": envs })))["results"].clone();
+    let sign = |v: &Value| Envelope::sign(RECORD_TYPE, &serde_json::to_vec(v).unwrap(), &c.amr.key);
+    let retract = |target: u64, n: u32| {
+        sign(&record(
+            "retraction",
+            FIRM_A,
+            "zibo-amr",
+            "2026-11-20",
+            &format!("撤〔2026〕{n}"),
+            json!({"target_index": target, "ground": "error", "reason": "误报"}),
+        ))
+    };
+    let mut numbered = penalty(300_000);
+    numbered["reference"] = json!("淄张市监罚〔2026〕10号");
+    let original = sign(&numbered);
+    let i = post(std::slice::from_ref(&original))[0]["index"].as_u64().unwrap();
+    let r = post(&[retract(i, 1), original.clone()]);
+    assert_eq!(r[0]["outcome"], "appended", "{r}");
+    assert_eq!(r[1], json!({"outcome": "duplicate", "index": i}), "replayed with its retraction: {r}");
+    assert_eq!(post(std::slice::from_ref(&original))[0], json!({"outcome": "duplicate", "index": i}));
+    numbered["fields"]["fine_amount_fen"] = json!(250_000);
+    let correction = post(&[sign(&numbered)]);
+    assert_eq!(correction[0]["outcome"], "appended", "the number is free for a correction: {correction}");
+    let j = correction[0]["index"].as_u64().unwrap();
+    assert_eq!(post(&[retract(j, 2)])[0]["outcome"], "appended");
+    assert_eq!(post(std::slice::from_ref(&original))[0], json!({"outcome": "duplicate", "index": i}));
+
     // Dates: not before the jurisdiction's earliest date, not after the day it is logged.
     for date in ["0000-01-01", "1900-01-01", "9999-12-31", "2099-01-01"] {
         let mut p = penalty(1);

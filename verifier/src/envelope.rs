@@ -37,11 +37,22 @@ pub const DECISION_TYPE: &str = "application/vnd.creditlog.decision+json";
 
 /// The id of an Ed25519 public key.
 pub fn key_id(key: &VerifyingKey) -> String {
+    key_id_of(key.as_bytes())
+}
+
+/// [`key_id`] of a public key given as its 32 bytes.
+pub fn key_id_of(public: &[u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     h.update(b"creditlog/v1/key\0");
-    h.update(key.as_bytes());
+    h.update(public);
     let d = h.finalize();
-    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+    let mut id = String::with_capacity(32);
+    for b in &d[..16] {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    id
 }
 
 /// DSSE pre-authentication encoding: the exact bytes an author signs.
@@ -203,12 +214,12 @@ pub fn verify_signature(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]
 /// envelope decodes, names the key given with it, and [`Envelope::open`] would accept it (the
 /// batch and the single check apply the same rule). On `false`, check them one by one with
 /// [`Envelope::open`] to find which failed and why.
-pub fn verify_all(items: &[(&Envelope, VerifyingKey)], expected: &'static str) -> bool {
+pub fn verify_all(items: &[(&Envelope, &[u8; 32])], expected: &'static str) -> bool {
     let mut messages = Vec::with_capacity(items.len());
     let mut signatures = Vec::with_capacity(items.len());
     for (env, key) in items {
         let Ok((payload, sig)) = env.decode(expected) else { return false };
-        if env.keyid().ok() != Some(key_id(key).as_str()) {
+        if env.keyid().ok() != Some(key_id_of(key).as_str()) {
             return false;
         }
         messages.push(pae(expected, &payload));
@@ -218,7 +229,7 @@ pub fn verify_all(items: &[(&Envelope, VerifyingKey)], expected: &'static str) -
         .iter()
         .zip(&messages)
         .zip(&signatures)
-        .map(|(((_, key), message), sig)| (key.as_bytes(), message.as_slice(), sig))
+        .map(|(((_, key), message), sig)| (*key, message.as_slice(), sig))
         .collect();
     signature::verify_batch(&batch)
 }
@@ -241,12 +252,24 @@ mod tests {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let envs: Vec<Envelope> =
             (0..10).map(|i| Envelope::sign(RECORD_TYPE, format!("{i}").as_bytes(), &key)).collect();
-        let items: Vec<(&Envelope, VerifyingKey)> = envs.iter().map(|e| (e, key.verifying_key())).collect();
+        let public = key.verifying_key().to_bytes();
+        let items: Vec<(&Envelope, &[u8; 32])> = envs.iter().map(|e| (e, &public)).collect();
         assert!(verify_all(&items, RECORD_TYPE));
         let mut bad = envs.clone();
         bad[4].payload = BASE64_STANDARD.encode(b"x");
-        let items: Vec<(&Envelope, VerifyingKey)> = bad.iter().map(|e| (e, key.verifying_key())).collect();
+        let items: Vec<(&Envelope, &[u8; 32])> = bad.iter().map(|e| (e, &public)).collect();
         assert!(!verify_all(&items, RECORD_TYPE));
+    }
+
+    #[test]
+    fn key_ids_are_the_first_16_bytes_of_the_domain_separated_hash_in_lowercase_hex() {
+        let key = SigningKey::from_bytes(&[7u8; 32]).verifying_key();
+        let mut h = Sha256::new();
+        h.update(b"creditlog/v1/key\0");
+        h.update(key.as_bytes());
+        let expected: String = h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(key_id(&key), expected);
+        assert_eq!(key_id_of(key.as_bytes()), expected);
     }
 
     #[test]
@@ -283,6 +306,6 @@ mod tests {
             env.open(RECORD_TYPE, &key.verifying_key()),
             Err(EnvelopeError::Refused { reason: SignatureError::ScalarNotCanonical, .. })
         ));
-        assert!(!verify_all(&[(&env, key.verifying_key())], RECORD_TYPE));
+        assert!(!verify_all(&[(&env, &key.verifying_key().to_bytes())], RECORD_TYPE));
     }
 }
