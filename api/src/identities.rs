@@ -1,4 +1,4 @@
-//! Identities and keys: `POST /v1/identities`, `GET /v1/keys/{keyid}`.
+//! Identities and keys: `POST /v1/identities`, `GET /v1/keys/{keyid}`, `GET /v1/jurisdiction`.
 
 use super::*;
 
@@ -52,6 +52,24 @@ pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String
         "holder": k.principal.to_string(),
         "registered_at_entry": k.registered,
         "revoked_at_entry": k.revoked,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/jurisdiction`: the jurisdiction's name, time zone and date settings as the log sets
+/// them now (public: every date rule depends on them), and its local date today.
+pub(crate) async fn jurisdiction(State(s): State<AppState>) -> Result<Response, Problem> {
+    let r = registry(&s)?;
+    let j = r.jurisdiction();
+    Ok(Json(serde_json::json!({
+        "name": j.name,
+        "time_zone": j.time_zone,
+        "utc_offset": j.settings.utc_label(),
+        "utc_offset_minutes": j.settings.utc_offset_minutes,
+        "earliest_record_date": j.settings.earliest_record_date,
+        "future_tolerance_days": j.settings.future_tolerance_days,
+        "set_at_entry": j.set_at,
+        "today": r.today(),
     }))
     .into_response())
 }

@@ -131,6 +131,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/entries/{index}", get(history::read_entry))
         .route("/v1/enterprises/{uscc}/history", get(history::history))
         .route("/v1/keys/{keyid}", get(identities::key_info))
+        .route("/v1/jurisdiction", get(identities::jurisdiction))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

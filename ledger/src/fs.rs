@@ -166,12 +166,10 @@ impl FileStorage {
         };
         let report = recover(dir, last_commit.map_or(0, |(_, c)| c.size), mode)?;
 
-        let db = sled::Config::new()
-            .path(dir.join("index"))
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(8 << 20)
-            .open()
-            .map_err(|e| StorageError::Index(e.to_string()))?;
+        let db = crate::open_sled(
+            &sled::Config::new().path(dir.join("index")).mode(sled::Mode::LowSpace).cache_capacity(8 << 20),
+        )
+        .map_err(|e| StorageError::Index(e.to_string()))?;
         let index = db.open_tree("checkpoints").map_err(|e| StorageError::Index(e.to_string()))?;
         let history_path = dir.join("checkpoints");
         let (latest, history_len) = index_history(&history_path, &index, mode)?;

@@ -155,6 +155,27 @@ struct Inner {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
+/// Opens a sled database, waiting up to 5 s for its file lock: a database just closed in this
+/// process is unlocked only when sled's I/O threads let go of it, a moment after the last handle
+/// is dropped. Another process holding the lock still fails, after the wait.
+///
+/// # Errors
+///
+/// What sled reports.
+pub fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
 impl Drop for Inner {
     /// Stops the sequencer (after its current batch) and the publisher (after publishing what
     /// is committed), and waits for both, so the storage can be reopened at once.

@@ -116,7 +116,7 @@ impl Registry {
         let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?;
         let book = self.inner.book.read().expect("lock");
         let candidate = Candidate { index: at, time: crate::now(), author: keyid, subject: None, payload };
-        verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at), self.settings())
+        verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at))
             .map_err(Rejection::from)
     }
 

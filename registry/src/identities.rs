@@ -95,7 +95,7 @@ impl Registry {
             subject: subject.as_deref(),
             payload: Payload::Identity(&st),
         };
-        verifier::authority::check_entry(book, &candidate, &crate::intake::LogHistory::new(self, at), self.settings())
+        verifier::authority::check_entry(book, &candidate, &crate::intake::LogHistory::new(self, at))
             .map_err(Rejection::from)?;
         Ok((st, subject))
     }
@@ -107,6 +107,7 @@ impl Registry {
         let operator = read_or_create(&data.join(crate::OPERATOR_KEY_FILE))?;
         let grader = read_or_create(&data.join(crate::GRADER_KEY_FILE))?;
         let t = || IDENTITY_STATEMENT.to_owned();
+        let j = &self.inner.initial_jurisdiction;
         let statements = [
             Statement::RegisterOperator {
                 kind: t(),
@@ -118,6 +119,16 @@ impl Registry {
                 role: Role::Grader,
                 name: format!("{} grader", self.inner.log.origin()),
                 key: keyfile::public_b64(&grader),
+            },
+            // The jurisdiction's settings are on the log from the start, so every date rule a
+            // court replays uses the settings the server used.
+            Statement::SetJurisdiction {
+                kind: t(),
+                name: j.name.clone(),
+                time_zone: j.time_zone.clone(),
+                utc_offset_minutes: j.settings.utc_offset_minutes,
+                earliest_record_date: j.settings.earliest_record_date,
+                future_tolerance_days: j.settings.future_tolerance_days,
             },
         ];
         for st in statements {

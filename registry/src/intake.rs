@@ -172,7 +172,7 @@ impl Registry {
                     subject: Some(c.record.subject().as_str()),
                     payload: Payload::Record(&c.record),
                 };
-                match verifier::authority::check_entry(&book, &candidate, &history, self.settings()) {
+                match verifier::authority::check_entry(&book, &candidate, &history) {
                     Ok(()) => {}
                     Err(r) => {
                         outcomes.push(Some(Outcome::Rejected(r.into())));

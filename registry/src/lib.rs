@@ -37,9 +37,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use verifier::authority::Settings;
 use verifier::entry::{EntryContent, EntryHeader};
 use verifier::identity::KeyBook;
+use verifier::jurisdiction::Jurisdiction;
 use verifier::leaf_hash;
 
 /// File name of the operator key in the data folder (created on first start; move it offline).
@@ -173,7 +173,8 @@ struct Inner {
     intake: tokio::sync::Mutex<()>,
     models: RwLock<BTreeMap<String, grading::PublishedModel>>,
     grader: RwLock<Option<ed25519_dalek::SigningKey>>,
-    settings: Settings,
+    /// What a new log's `set_jurisdiction` entry says.
+    initial_jurisdiction: Jurisdiction,
     reads_seq: std::sync::atomic::AtomicU64,
     /// Index of the newest public identity entry applied (each header names it in `keys`).
     public_identity_head: std::sync::Mutex<Option<u64>>,
@@ -186,14 +187,15 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Opens the registry of the data folder `data` over `log` with the default jurisdiction
-    /// settings.
+    /// Opens the registry of the data folder `data` over `log`; a new log gets the default
+    /// jurisdiction settings, named after the log's origin.
     ///
     /// # Errors
     ///
     /// See [`Registry::open_with`].
     pub async fn open(data: &Path, log: Log) -> Result<Self, RegistryError> {
-        Self::open_with(data, log, Settings::default()).await
+        let jurisdiction = Jurisdiction { name: log.origin().to_owned(), ..Jurisdiction::default() };
+        Self::open_with(data, log, jurisdiction).await
     }
 
     /// Opens the registry: opens the contents and views, applies any entries the views lack, and
@@ -204,13 +206,14 @@ impl Registry {
     /// # Errors
     ///
     /// Storage failures, or a log whose contents are missing.
-    pub async fn open_with(data: &Path, log: Log, settings: Settings) -> Result<Self, RegistryError> {
-        let db = sled::Config::new()
-            .path(data.join("registry"))
-            .cache_capacity(256 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(Some(2000))
-            .open()?;
+    pub async fn open_with(data: &Path, log: Log, jurisdiction: Jurisdiction) -> Result<Self, RegistryError> {
+        let db = ledger::open_sled(
+            &sled::Config::new()
+                .path(data.join("registry"))
+                .cache_capacity(256 << 20)
+                .mode(sled::Mode::HighThroughput)
+                .flush_every_ms(Some(2000)),
+        )?;
         let views = store::Views::open(&db)?;
         let contents = ContentStore::open(&data.join("contents"), views.meta.clone())?;
         let registry = Self {
@@ -224,7 +227,7 @@ impl Registry {
                 intake: Default::default(),
                 models: RwLock::default(),
                 grader: RwLock::default(),
-                settings,
+                initial_jurisdiction: jurisdiction,
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
             }),
@@ -244,14 +247,14 @@ impl Registry {
         &self.inner.log
     }
 
-    /// The jurisdiction's settings (dates, local time).
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
+    /// The jurisdiction and its settings (dates, local time), as the log sets them now.
+    pub fn jurisdiction(&self) -> Jurisdiction {
+        self.inner.book.read().expect("lock").jurisdiction.clone()
     }
 
     /// The jurisdiction's local date today.
     pub fn today(&self) -> verifier::Date {
-        self.inner.settings.local_date(now())
+        self.inner.book.read().expect("lock").jurisdiction.settings.local_date(now())
     }
 
     /// A copy of the key book as the log makes it now.

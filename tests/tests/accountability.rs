@@ -385,7 +385,7 @@ fn authorisation_matrix() {
             "zibo-amr",
             "2026-09-01",
             "罚〔2026〕100号",
-            json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
+            json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0, "fine_amount_fen": 0,
                    "severity": "minor", "publicity_months": 3}),
         )],
     )[0]["index"]
@@ -430,7 +430,7 @@ fn authorisation_matrix() {
                     "zibo-amr",
                     "2026-09-02",
                     &format!("罚〔2026〕m{n}号"),
-                    json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
+                    json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0, "fine_amount_fen": 0,
                            "severity": "minor", "publicity_months": 3}),
                 );
                 send_record(who, &r)
@@ -792,12 +792,75 @@ fn a_rotated_grader_key_takes_effect_at_once() {
     assert_eq!(authors, [key_id(&old.verifying_key()), key_id(&new.verifying_key())], "{h}");
     let b: verifier::evidence::Bundle =
         serde_json::from_value(ok(c.auditor.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
-    let report = verifier::evidence::verify_bundle(
-        &b,
-        &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()),
-        None,
-        &Default::default(),
-    )
-    .unwrap();
+    let report =
+        verifier::evidence::verify_bundle(&b, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+            .unwrap();
     assert_eq!(report.decisions, 2);
+}
+
+/// The jurisdiction's settings are on the log: a new log starts with the defaults, only the
+/// operator changes them, a change applies to later entries only, and the offline verifier
+/// judges each entry by the settings in force at its position.
+#[test]
+fn jurisdiction_settings_are_logged_and_judge_later_entries_only() {
+    let c = city();
+    let j = ok(c.op.get("/v1/jurisdiction"));
+    assert_eq!(
+        (j["utc_offset"].as_str(), j["time_zone"].as_str(), j["earliest_record_date"].as_str()),
+        (Some("UTC+08:00"), Some("Asia/Shanghai"), Some("1988-07-01")),
+        "the defaults, logged when the log was created: {j}"
+    );
+    let first = j["set_at_entry"].as_u64().expect("set by an entry on the log");
+    let old_record = |reference: &str| {
+        record(
+            "administrative_penalty",
+            FIRM_A,
+            "zibo-amr",
+            "1995-06-01",
+            reference,
+            json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
+                   "severity": "minor", "publicity_months": 12}),
+        )
+    };
+    let r = &submit(&c.amr, &[old_record("罚〔1995〕1号")])[0];
+    assert_eq!(r["outcome"], "appended", "{r}");
+
+    // A department may not change the settings; the operator may, through the CLI.
+    let st = Statement::SetJurisdiction {
+        kind: t(),
+        name: "x".into(),
+        time_zone: "Asia/Shanghai".into(),
+        utc_offset_minutes: 480,
+        earliest_record_date: verifier::Date::parse("1900-01-01").unwrap(),
+        future_tolerance_days: 1,
+    };
+    let (s, v) = statement(&c.amr, &st);
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/identity-rules")), "{v}");
+    let key = c._dir.path().join("data/operator.key");
+    let o = Command::new(binary())
+        .args(["identity", "set-jurisdiction", "--server", &c.server.url, "--key"])
+        .arg(&key)
+        .args(["--name", "淄博市张店区", "--earliest-record-date", "2000-01-01", "--utc-offset", "+08:00"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j = ok(c.op.get("/v1/jurisdiction"));
+    assert_eq!((j["name"].as_str(), j["earliest_record_date"].as_str()), (Some("淄博市张店区"), Some("2000-01-01")));
+    assert!(j["set_at_entry"].as_u64().unwrap() > first);
+    let r = &submit(&c.amr, &[old_record("罚〔1995〕2号")])[0];
+    assert_eq!(r["rule_name"], "plausible-date", "a record before the new earliest date: {r}");
+
+    let mut recent = old_record("罚〔2026〕3号");
+    recent["date"] = json!("2026-01-05");
+    assert_eq!(submit(&c.amr, &[recent])[0]["outcome"], "appended");
+
+    // Offline, the 1995 record logged under the old settings still counts, and the bundle
+    // carries the change (the public identity entries up to the firm's newest entry).
+    let b: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.auditor.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    let report =
+        verifier::evidence::verify_bundle(&b, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+            .unwrap();
+    assert_eq!(report.jurisdiction.name, "淄博市张店区");
+    assert!(report.checks.iter().any(|c| c.contains("淄博市张店区")), "{:?}", report.checks);
 }

@@ -203,7 +203,8 @@ fn departments_submit_enterprises_verify_others_are_refused() {
         assert!(!payload.is_empty());
     }
     // The department registration is public and names the department key.
-    let (status, body) = server.get("/v1/entries/2");
+    // Entries 0–2 are the operator, the grader and the jurisdiction's settings.
+    let (status, body) = server.get("/v1/entries/3");
     assert_eq!(status, 200, "anyone may read a department registration");
     let reg: Value = serde_json::from_slice(&body).unwrap();
     let st: Value = serde_json::from_slice(

@@ -179,7 +179,7 @@ fn invariant_8_every_signing_key_is_registered_before_it_signs() {
     let last = submit_bytes(&s.dept, &[serde_json::to_vec(&penalty("罚8")).unwrap()])[0]["index"].as_u64().unwrap();
     s.server.wait_for_size(last + 1);
     let (cp, entries) = check_log(&s.server);
-    assert_eq!(cp.size, 6, "operator, grader, department, binding, auditor, penalty");
+    assert_eq!(cp.size, 7, "operator, grader, jurisdiction, department, binding, auditor, penalty");
     for (i, bytes) in entries.iter().enumerate() {
         let header = verifier::entry::EntryHeader::parse(bytes).unwrap();
         let (status, v) = s.auditor.get(&format!("/v1/entries/{i}"));

@@ -237,10 +237,10 @@ fn load_sh_and_import_load_a_jurisdiction_into_a_server() {
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
     let operator = data.join("operator.key");
-    // A new log holds two entries, the registrations of the operator and of the grader key
-    // (maybe not yet in a checkpoint).
-    let before = server.wait_for_size(2).size;
-    assert_eq!(before, 2);
+    // A new log holds three entries: the registrations of the operator and of the grader key,
+    // and the jurisdiction's settings (maybe not yet in a checkpoint).
+    let before = server.wait_for_size(3).size;
+    assert_eq!(before, 3);
 
     let sim = dir.path().join("sim");
     simulate(&sim, 50, 400, 3);

@@ -5,7 +5,6 @@ use crate::client::{problem_detail, Client};
 use anyhow::{bail, Context, Result};
 use registry::keyfile;
 use std::path::{Path, PathBuf};
-use verifier::authority::Settings;
 use verifier::evidence::{verify_bundle, Bundle, Report, Since, Trust};
 
 /// Fetches a firm's bundle (`--entry`: the chain up to that entry; `since`: with a consistency
@@ -79,7 +78,7 @@ fn print_report(r: &Report) {
         r.checkpoint_root,
         r.newest_time.map_or(String::new(), |t| format!(
             ", newest entry logged on {} (the jurisdiction's local date)",
-            Settings::default().local_date(t)
+            r.jurisdiction.settings.local_date(t)
         ))
     );
     println!(
@@ -106,7 +105,7 @@ pub fn verify(
         .map_err(|e| crate::Failure(format!("{}: not an evidence bundle: {e}", file.display())))?;
     let trust = trust(log_key, policy)?;
     let since = since.map(|p| read_since(p)).transpose()?;
-    match verify_bundle(&bundle, &trust, since.as_ref(), &Settings::default()) {
+    match verify_bundle(&bundle, &trust, since.as_ref()) {
         Ok(report) => {
             if json {
                 println!("{}", serde_json::json!({ "ok": true, "report": report }));
@@ -142,7 +141,7 @@ pub fn history(uscc: &str, key: &Path, server: &str, log_key: Option<&str>) -> R
         }
     };
     let bundle = fetch(&client, uscc, None, None)?;
-    let report = verify_bundle(&bundle, &Trust::LogKey(vkey), None, &Settings::default())
+    let report = verify_bundle(&bundle, &Trust::LogKey(vkey), None)
         .map_err(|e| crate::Failure(format!("verification failed: {e}")))?;
     for e in &bundle.entries {
         if e.content.subject.is_some() {

@@ -183,6 +183,47 @@ pub enum IdentityCommand {
         #[arg(long)]
         enterprise_key: PathBuf,
     },
+    /// Set the jurisdiction's name, time zone and date settings for every later entry (signed
+    /// by the operator key). Defaults: docs/FORMAT.md §10.
+    SetJurisdiction {
+        #[arg(long)]
+        server: String,
+        /// Operator key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The jurisdiction's name, e.g. 淄博市张店区.
+        #[arg(long)]
+        name: String,
+        /// Its IANA time zone (a label).
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
+        /// Its offset from UTC, e.g. +08:00 (the rules use this).
+        #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
+        utc_offset: String,
+        /// No record may be dated before this day.
+        #[arg(long, default_value = "1988-07-01")]
+        earliest_record_date: String,
+        /// How many days after the day it is logged a record may be dated.
+        #[arg(long, default_value_t = 1)]
+        future_tolerance_days: u32,
+    },
+}
+
+/// Parses `+08:00`, `-05:30` or `+8` into minutes.
+pub fn parse_utc_offset(s: &str) -> Result<i32> {
+    let bad = || anyhow::anyhow!("--utc-offset {s:?}: expected +HH:MM or -HH:MM, e.g. +08:00");
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let h: i32 = h.parse().map_err(|_| bad())?;
+    let m: i32 = m.parse().map_err(|_| bad())?;
+    if !(0..60).contains(&m) {
+        return Err(bad());
+    }
+    Ok(sign * (h * 60 + m))
 }
 
 pub fn identity(cmd: IdentityCommand) -> Result<()> {
@@ -213,6 +254,27 @@ pub fn identity(cmd: IdentityCommand) -> Result<()> {
                     proof: verifier::identity::sign_binding(uscc.as_str(), &firm),
                 }
             })
+        }
+        IdentityCommand::SetJurisdiction {
+            server,
+            key,
+            name,
+            time_zone,
+            utc_offset,
+            earliest_record_date,
+            future_tolerance_days,
+        } => {
+            let earliest_record_date = verifier::Date::parse(&earliest_record_date)
+                .map_err(|e| anyhow::anyhow!("--earliest-record-date: {e}"))?;
+            let st = Statement::SetJurisdiction {
+                kind: t(),
+                name,
+                time_zone,
+                utc_offset_minutes: parse_utc_offset(&utc_offset)?,
+                earliest_record_date,
+                future_tolerance_days,
+            };
+            (server, key, st)
         }
     };
     submit_statement(&server, &key, &st).map(|_| ())
@@ -398,8 +460,15 @@ pub fn regrade(model: &str, as_of: Option<&str>, key_path: &Path, server: &str) 
     let key = keyfile::read(key_path)?;
     let as_of = match as_of {
         Some(d) => verifier::Date::parse(d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
-        // The jurisdiction's local date (Asia/Shanghai by default).
-        None => verifier::authority::Settings::default().local_date(crate::unix_now()),
+        // The jurisdiction's local date, as the log's settings make it.
+        None => {
+            let (status, v) = Client::new(server, key.clone()).get("/v1/jurisdiction")?;
+            if status != 200 {
+                bail!("asking the server for the jurisdiction's date ({status}): {}", problem_detail(&v));
+            }
+            let today = v["today"].as_str().context("the server's answer has no date today")?;
+            verifier::Date::parse(today).map_err(|e| anyhow::anyhow!("the server's date today: {e}"))?
+        }
     };
     // The order is signed by the grading authority and logged: the run's decisions cite it.
     let order = registry::grading::sign_order(model, as_of, &key);

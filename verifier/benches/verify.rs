@@ -9,7 +9,6 @@ mod support;
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::records::*;
 use support::{day, World, AMR, COURT, FIRM, TAX};
-use verifier::authority::Settings;
 use verifier::decision::Trigger;
 use verifier::evidence::{verify_bundle, Trust};
 
@@ -54,11 +53,10 @@ fn bench(c: &mut Criterion) {
     let w = firm_with_history();
     let bundle = w.bundle(FIRM);
     let trust = Trust::LogKey(w.log.verifier_key.clone());
-    let settings = Settings::default();
-    let report = verify_bundle(&bundle, &trust, None, &settings).expect("the bundle verifies");
+    let report = verify_bundle(&bundle, &trust, None).expect("the bundle verifies");
     assert_eq!((report.chain, report.decisions), (CHAIN, DECISIONS));
     c.bench_function("verify_bundle 1000 entries 50 decisions", |b| {
-        b.iter(|| verify_bundle(&bundle, &trust, None, &settings).expect("verifies"))
+        b.iter(|| verify_bundle(&bundle, &trust, None).expect("verifies"))
     });
 }
 

@@ -126,40 +126,7 @@ fn refuse(rule: Rule, field: &'static str, detail: impl Into<String>) -> Refusal
     Refusal { rule, field, detail: detail.into() }
 }
 
-/// The jurisdiction's settings the rules depend on. Defaults are documented in `docs/FORMAT.md`
-/// §8 and stated here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings {
-    /// No record is dated before this day. Default 1988-07-01, the day the Regulations on the
-    /// Registration of Enterprise Legal Persons (企业法人登记管理条例) took effect: no enterprise
-    /// in today's register could have been penalised or licensed as one before it.
-    pub earliest_record_date: Date,
-    /// A record may be dated at most this many days after the day it is logged (clock and time
-    /// zone differences between a department's system and the log). Default 1.
-    pub future_tolerance_days: u32,
-    /// The jurisdiction's offset from UTC in minutes: "today" and the day an entry was logged
-    /// are local dates. Default +480 (Asia/Shanghai, China Standard Time, no daylight saving
-    /// since 1991).
-    pub utc_offset_minutes: i32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            earliest_record_date: Date::new(1988, 7, 1).expect("a valid date"),
-            future_tolerance_days: 1,
-            utc_offset_minutes: 480,
-        }
-    }
-}
-
-impl Settings {
-    /// The jurisdiction's local date at `unix_seconds`.
-    pub fn local_date(&self, unix_seconds: u64) -> Date {
-        let local = i64::try_from(unix_seconds).unwrap_or(i64::MAX / 2) + i64::from(self.utc_offset_minutes) * 60;
-        Date::from_days(local.div_euclid(86_400)).unwrap_or(Date::EPOCH)
-    }
-}
+pub use crate::jurisdiction::Settings;
 
 /// What the rules need to know about an earlier entry.
 #[derive(Debug, Clone)]
@@ -236,12 +203,9 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
 /// # Errors
 ///
 /// The first rule broken, with the field and a plain-language detail.
-pub fn check_entry(
-    book: &KeyBook,
-    entry: &Candidate<'_>,
-    history: &dyn History,
-    settings: &Settings,
-) -> Result<(), Refusal> {
+pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History) -> Result<(), Refusal> {
+    // The jurisdiction's settings in force before this entry (set on the log by the operator).
+    let settings = &book.jurisdiction.settings;
     let implied = implied_subject(book, &entry.payload);
     if implied.as_deref() != entry.subject {
         return Err(refuse(

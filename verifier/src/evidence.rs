@@ -16,7 +16,7 @@
 //! (nothing left out, nothing swapped); every grade decision ([`crate::decision`]); and, given an
 //! older checkpoint or bundle the firm kept, that the log only grew since.
 
-use crate::authority::{self, Candidate, History, Payload, PriorEntry, Settings};
+use crate::authority::{self, Candidate, History, Payload, PriorEntry};
 use crate::decision::{self, Decision, DecisionContext, RegradeOrder, RunSummary};
 use crate::entry::{EntryContent, EntryHeader};
 use crate::envelope::{DECISION_TYPE, IDENTITY_TYPE, MODEL_TYPE, ORDER_TYPE, RECORD_TYPE};
@@ -196,6 +196,9 @@ pub struct Report {
     pub consistent_since: Option<u64>,
     /// The checks made, in plain language.
     pub checks: Vec<String>,
+    /// The jurisdiction and the date settings the rules applied, as the newest
+    /// `set_jurisdiction` entry in the bundle sets them.
+    pub jurisdiction: crate::jurisdiction::Jurisdiction,
 }
 
 /// An entry of the bundle as the walk has parsed it.
@@ -206,6 +209,8 @@ struct Parsed {
     content: EntryContent,
     payload: Owned,
     author: Principal,
+    /// The jurisdiction's local date of its intake, by the settings in force before it.
+    logged: crate::Date,
 }
 
 enum Owned {
@@ -369,17 +374,12 @@ fn open_payload(
 /// # Errors
 ///
 /// The first failing check, naming the entry.
-pub fn verify_bundle(
-    bundle: &Bundle,
-    trust: &Trust,
-    since: Option<&Since>,
-    settings: &Settings,
-) -> Result<Report, EvidenceError> {
+pub fn verify_bundle(bundle: &Bundle, trust: &Trust, since: Option<&Since>) -> Result<Report, EvidenceError> {
     // Author signatures are checked in one batch after the walk; the first failure reported is
     // the same as checking each one in the walk: a bad signature at or before the entry where the
     // walk stopped is reported first, at its own entry.
     let mut pending = Vec::new();
-    let result = judge(bundle, trust, since, settings, &mut pending);
+    let result = judge(bundle, trust, since, &mut pending);
     let upto = match &result {
         Err(e) => e.index,
         Ok(_) => None,
@@ -401,7 +401,6 @@ fn judge(
     bundle: &Bundle,
     trust: &Trust,
     since: Option<&Since>,
-    settings: &Settings,
     pending: &mut Vec<PendingSignature>,
 ) -> Result<Report, EvidenceError> {
     let mut checks = Vec::new();
@@ -520,11 +519,12 @@ fn judge(
             payload: candidate_payload,
         };
         let history = Seen { entries: &seen, before: index, references: &references, retracted: &retracted };
-        authority::check_entry(&book, &candidate, &history, settings).map_err(|r| fail(at, r.rule.name(), r.detail))?;
+        authority::check_entry(&book, &candidate, &history).map_err(|r| fail(at, r.rule.name(), r.detail))?;
         let author = match &payload {
             Owned::Identity(Statement::RegisterOperator { .. }) => Principal::Operator,
             _ => book.keys.get(&header.author).map(|k| k.principal.clone()).unwrap_or(Principal::Operator),
         };
+        let logged = book.jurisdiction.settings.local_date(header.time);
         if let Owned::Identity(st) = &payload {
             book.apply(st, &header.author, index).map_err(|err| fail(at, "identity-rules", err.to_string()))?;
             identities += 1;
@@ -538,12 +538,21 @@ fn judge(
                 retracted.insert(f.target_index);
             }
         }
-        seen.insert(index, Parsed { index, header, leaf, content, payload, author });
+        seen.insert(index, Parsed { index, header, leaf, content, payload, author, logged });
     }
     checks.push(
         "every author signature verifies with a key that the identity entries before it make valid (log order)".into(),
     );
     checks.push("every entry follows the authority rules: who may write what, about whom, pointing at what".into());
+    checks.push(match book.jurisdiction.set_at {
+        Some(i) => format!(
+            "every date is judged by the jurisdiction's settings in force at its entry; the newest, set by entry {i}: {}, {} ({})",
+            book.jurisdiction.name,
+            book.jurisdiction.settings.utc_label(),
+            book.jurisdiction.time_zone
+        ),
+        None => "dates are judged by the default settings (UTC+08:00, Asia/Shanghai): no entry in the bundle sets them".into(),
+    });
     // 4. The firm's chain.
     let chain: Vec<&Parsed> = seen.values().filter(|p| p.content.subject.is_some()).collect();
     if let Some(subject) = &bundle.subject {
@@ -600,7 +609,7 @@ fn judge(
                 let ctx = DecisionContext {
                     subject: p.content.subject.as_deref().unwrap_or_default(),
                     index: p.index,
-                    logged: settings.local_date(p.header.time),
+                    logged: p.logged,
                     records: &records,
                     earlier: &earlier,
                     model,
@@ -693,5 +702,6 @@ fn judge(
         newest_time: seen.values().map(|p| p.header.time).max(),
         consistent_since,
         checks,
+        jurisdiction: book.jurisdiction.clone(),
     })
 }

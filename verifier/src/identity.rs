@@ -14,12 +14,14 @@
 //! | `rotate_key` | operator, or the old key itself | the new key takes the old key's place; the old one stops counting |
 //! | `revoke_key` | operator | the key stops counting |
 //! | `bind_enterprise_key` | a key of a department with the `register_enterprises` capability, carrying the enterprise's own signature over the binding | binds an enterprise's key to its USCC, as at a service counter |
+//! | `set_jurisdiction` | operator | the jurisdiction's name, time zone and date settings ([`crate::jurisdiction`]) for every later entry |
 //!
 //! Revocation: the operator revokes any key but its own; a department revokes the enterprise keys
 //! that it bound. A statement that concerns an enterprise's key (its binding, and the revocation
 //! or rotation of an enterprise key) is an entry *about* that enterprise, so the firm sees every
 //! binding and revocation of its keys in its own history ([`KeyBook::statement_subject`]).
 
+use crate::jurisdiction::{Jurisdiction, Settings};
 use base64::prelude::*;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
@@ -186,6 +188,22 @@ pub enum Statement {
         /// that the enterprise holds the key and agrees to the binding.
         proof: String,
     },
+    /// See the module table.
+    SetJurisdiction {
+        /// Always [`IDENTITY_STATEMENT`].
+        #[serde(rename = "type")]
+        kind: String,
+        /// The jurisdiction's name, e.g. `淄博市张店区`.
+        name: String,
+        /// Its IANA time zone, e.g. `Asia/Shanghai`.
+        time_zone: String,
+        /// Its offset from UTC in minutes (the rules use this, not the time zone's name).
+        utc_offset_minutes: i32,
+        /// No record is dated before this day.
+        earliest_record_date: crate::Date,
+        /// How many days after the day it is logged a record may be dated.
+        future_tolerance_days: u32,
+    },
 }
 
 impl Statement {
@@ -199,6 +217,7 @@ impl Statement {
             Statement::RotateKey { .. } => "rotate_key",
             Statement::RevokeKey { .. } => "revoke_key",
             Statement::BindEnterpriseKey { .. } => "bind_enterprise_key",
+            Statement::SetJurisdiction { .. } => "set_jurisdiction",
         }
     }
 
@@ -216,7 +235,8 @@ impl Statement {
             | Statement::RegisterKey { kind, .. }
             | Statement::RotateKey { kind, .. }
             | Statement::RevokeKey { kind, .. }
-            | Statement::BindEnterpriseKey { kind, .. } => kind,
+            | Statement::BindEnterpriseKey { kind, .. }
+            | Statement::SetJurisdiction { kind, .. } => kind,
         };
         if kind != IDENTITY_STATEMENT {
             return Err(IdentityError::Malformed(format!("type must be {IDENTITY_STATEMENT:?}, not {kind:?}")));
@@ -355,6 +375,7 @@ struct Change {
     department: Option<(String, Department)>,
     revoke: Option<String>,
     operator: Option<String>,
+    jurisdiction: Option<Jurisdiction>,
 }
 
 /// Every key and department, as the identity entries up to some index make them.
@@ -366,6 +387,9 @@ pub struct KeyBook {
     pub departments: BTreeMap<String, Department>,
     /// Key id of the operator's current key.
     pub operator: Option<String>,
+    /// The jurisdiction and its settings (the defaults before any `set_jurisdiction`).
+    #[serde(default)]
+    pub jurisdiction: Jurisdiction,
 }
 
 impl KeyBook {
@@ -441,6 +465,9 @@ impl KeyBook {
         }
         if let Some(op) = change.operator {
             self.operator = Some(op);
+        }
+        if let Some(j) = change.jurisdiction {
+            self.jurisdiction = j;
         }
         Ok(())
     }
@@ -578,6 +605,27 @@ impl KeyBook {
                 record.bound_by = Some(code.clone());
                 change.new_key = Some((id, record));
             }
+            Statement::SetJurisdiction {
+                name,
+                time_zone,
+                utc_offset_minutes,
+                earliest_record_date,
+                future_tolerance_days,
+                ..
+            } => {
+                if !by_operator {
+                    return Err(deny("only the operator sets the jurisdiction's settings"));
+                }
+                let settings = Settings {
+                    earliest_record_date: *earliest_record_date,
+                    future_tolerance_days: *future_tolerance_days,
+                    utc_offset_minutes: *utc_offset_minutes,
+                };
+                crate::jurisdiction::check_labels(name, time_zone).map_err(IdentityError::Malformed)?;
+                settings.check().map_err(IdentityError::Malformed)?;
+                change.jurisdiction =
+                    Some(Jurisdiction { name: name.clone(), time_zone: time_zone.clone(), settings, set_at: Some(at) });
+            }
         }
         Ok(change)
     }
@@ -636,5 +684,23 @@ mod tests {
         assert!(matches!(book.check(&revoke, &d2, 7), Err(IdentityError::NotAllowed { .. })));
         book.apply(&revoke, &op, 7).unwrap();
         assert!(book.valid_at(&d2, 8).is_err());
+        // The jurisdiction: only the operator sets it, and only within range.
+        let (_, _, d3) = k(4);
+        book.apply(&Statement::AddDepartmentKey { kind: t(), code: "zibo-amr".into(), key: k(4).1 }, &op, 9).unwrap();
+        let set = |offset: i32| Statement::SetJurisdiction {
+            kind: t(),
+            name: "淄博市张店区".into(),
+            time_zone: "Asia/Shanghai".into(),
+            utc_offset_minutes: offset,
+            earliest_record_date: crate::Date::parse("1990-01-01").unwrap(),
+            future_tolerance_days: 2,
+        };
+        assert_eq!(book.jurisdiction, Jurisdiction::default());
+        assert!(matches!(book.check(&set(480), &d3, 10), Err(IdentityError::NotAllowed { .. })));
+        assert!(matches!(book.check(&set(481), &op, 10), Err(IdentityError::Malformed(_))));
+        book.apply(&set(480), &op, 10).unwrap();
+        assert_eq!(book.jurisdiction.set_at, Some(10));
+        assert_eq!(book.jurisdiction.settings.future_tolerance_days, 2);
+        assert_eq!(book.jurisdiction.settings.earliest_record_date.to_string(), "1990-01-01");
     }
 }

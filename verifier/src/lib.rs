@@ -27,6 +27,7 @@ pub mod entry;
 pub mod envelope;
 pub mod evidence;
 pub mod identity;
+pub mod jurisdiction;
 pub mod model;
 pub mod policy;
 pub mod proof;

@@ -7,7 +7,6 @@ mod support;
 
 use support::records::*;
 use support::{day, key, World, AMR, COURT, FIRM, OTHER_FIRM, TAX};
-use verifier::authority::Settings;
 use verifier::decision::Trigger;
 use verifier::evidence::{verify_bundle, Bundle, EvidenceError, Report, Since, Trust};
 use verifier::identity::{Statement, IDENTITY_STATEMENT};
@@ -74,7 +73,7 @@ fn honest() -> (World, Marks, u64) {
 }
 
 fn verify(w: &World, bundle: &Bundle, since: Option<&Since>) -> Result<Report, EvidenceError> {
-    verify_bundle(bundle, &Trust::LogKey(w.log.verifier_key.clone()), since, &Settings::default())
+    verify_bundle(bundle, &Trust::LogKey(w.log.verifier_key.clone()), since)
 }
 
 /// Asserts that verification failed with `check` at `index`, and returns the error.
