@@ -502,22 +502,12 @@ mod tests {
     fn a_request_signed_with_a_non_canonical_s_is_refused() {
         // S + L verifies like S in the equation; the rule refuses it (docs/FORMAT.md §8,
         // clause 4), so a captured request cannot be re-sent with other signature bytes.
-        const L: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-        ];
         let key = SigningKey::from_bytes(&[5u8; 32]);
         let body = br#"{"records":[]}"#;
         let headers = sign_request("POST", "/v1/records", "", Some(body), &key, 1000, "nonce-0002");
         let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
         let good = parse(get("signature-input"), get("signature")).unwrap();
-        let mut sig = good.signature;
-        let mut carry = 0u16;
-        for (b, l) in sig[32..].iter_mut().zip(L) {
-            let sum = u16::from(*b) + u16::from(l) + carry;
-            *b = sum as u8;
-            carry = sum >> 8;
-        }
+        let sig = verifier::signature::with_s_plus_order(&good.signature);
         let malleated = format!("sig1=:{}:", BASE64_STANDARD.encode(sig));
         let req = parse(get("signature-input"), Some(&malleated)).unwrap();
         let vk = key.verifying_key();

@@ -71,7 +71,10 @@ async fn signed_yields_the_principal_and_refuses_replays_and_the_future() {
 
     let headers = sign_request("GET", "/v1/stats/grades", "", None, &f.operator, now(), "extract-0001");
     let (status, v) = answer(&f.state, request("GET", "/v1/stats/grades", &headers, Body::empty())).await;
-    assert_eq!(status, StatusCode::OK, "the operator is a supervisor: {v}");
+    // The signature is accepted and names the operator, who supervises no one: the policy, not
+    // the extractor, refuses.
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("the operator may not read it"), "{v}");
     let (status, v) = answer(&f.state, request("GET", "/v1/stats/grades", &headers, Body::empty())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
     assert_eq!(v["detail"], "replayed request: nonce \"extract-0001\" was already used");

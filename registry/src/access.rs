@@ -7,6 +7,7 @@
 //! | an entry's content | its author department (any key of it), its subject enterprise, auditors, courts |
 //! | a firm's whole history, its evidence bundle, its full decisions | the firm itself, auditors, courts (and the grading authority for decisions) |
 //! | a firm's class and score, without the decision's list of entries | departments, the grading authority, auditors, courts, the firm itself |
+//! | the class distribution of all firms | departments, the grading authority, auditors, courts |
 //! | the journal of who read a firm's class, decisions or history | the firm itself, auditors, courts |
 
 use crate::{EntryView, Registry, RegistryError};
@@ -41,6 +42,21 @@ pub fn grade_view(caller: &Principal, uscc: &str) -> Result<GradeView, RegistryE
         Principal::Department(_) => Ok(GradeView::ClassOnly),
         _ => Err(RegistryError::Forbidden(format!(
             "risk classes are internal to supervising departments and visible to the enterprise itself (DOMAIN §8); {caller} may not read those of {uscc}"
+        ))),
+    }
+}
+
+/// Whether `caller` may read the class distribution of all firms: those who may read a firm's
+/// class in their work (not the operator, who runs the server and grades no one).
+///
+/// # Errors
+///
+/// [`RegistryError::Forbidden`] otherwise.
+pub fn may_read_class_statistics(caller: &Principal) -> Result<(), RegistryError> {
+    match caller {
+        Principal::Department(_) | Principal::Role(Role::Auditor | Role::Court | Role::GradingAuthority, _) => Ok(()),
+        _ => Err(RegistryError::Forbidden(format!(
+            "the class distribution is internal to supervising departments, the grading authority, auditors and courts (DOMAIN §8); {caller} may not read it"
         ))),
     }
 }

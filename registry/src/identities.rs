@@ -80,13 +80,8 @@ impl Registry {
                 .verifying_key(),
         };
         envelope.open(IDENTITY_TYPE, &key).map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
-        // A malformed statement or a key the signature rule refuses is the submitter's mistake (400),
-        // not a matter of authority (403).
-        if let Err(e @ (IdentityError::Malformed(_) | IdentityError::BadKey | IdentityError::RefusedKey { .. })) =
-            book.check(&st, &keyid, at)
-        {
-            return Err(Rejection::new(400, "payload", e.to_string()));
-        }
+        // A malformed statement or a key the signature rule refuses is the submitter's mistake
+        // (statement-well-formed, 400), not a matter of authority (identity-rules, 403).
         let subject = book.statement_subject(&st);
         let candidate = Candidate {
             index: at,

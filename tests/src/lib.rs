@@ -318,3 +318,29 @@ fn json_answer(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Valu
         Err(e) => panic!("request failed: {e}"),
     }
 }
+
+/// Runs `creditlog ARGS`: (success, stdout, stderr).
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(binary()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Creates a key file `dir/name` with `creditlog key new` (checking that it is private to its
+/// owner) and reads it back.
+pub fn new_key(dir: &Path, name: &str) -> ed25519_dalek::SigningKey {
+    let (ok, _, err) = cli(&["key", "new", "--out", dir.join(name).to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.join(name)).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "key files are private to their owner");
+    registry::keyfile::read(&dir.join(name)).unwrap()
+}
+
+/// Signs `st` as an identity statement with `signer`'s key and posts it: (status, answer).
+pub fn statement(signer: &Signer, st: &verifier::identity::Statement) -> (u16, serde_json::Value) {
+    let env = verifier::envelope::Envelope::sign(verifier::envelope::IDENTITY_TYPE, &st.to_bytes(), &signer.key);
+    signer.post("/v1/identities", &serde_json::to_value(env).unwrap())
+}

@@ -2,10 +2,9 @@
 //! grade views, and a replay of every logged decision with the verifier crate alone.
 
 use base64::prelude::*;
-use e2e::{binary, Server, Signer};
+use e2e::{cli, Server, Signer};
 use registry::keyfile;
 use serde_json::{json, Value};
-use std::process::Command;
 use verifier::envelope::{Envelope, DECISION_TYPE, IDENTITY_TYPE, RECORD_TYPE};
 use verifier::identity::{Capability, Role, Statement, IDENTITY_STATEMENT};
 use verifier::model::{Breakdown, Model, ScoredRecord};
@@ -16,15 +15,6 @@ const FIRM: &str = "91370303MA3C8DXA25";
 fn rec(kind: &str, date: &str, fields: Value) -> Value {
     json!({"type": "creditlog.record/v1", "kind": kind, "subject": FIRM, "department": "zibo-amr", "date": date,
            "reference": format!("{kind} {date}"), "fields": fields})
-}
-
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(binary()).args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

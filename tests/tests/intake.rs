@@ -2,14 +2,13 @@
 //! own history; everything else is refused with a precise error and appends nothing.
 
 use base64::prelude::*;
-use e2e::{binary, check_log, hash, Server, Signer};
+use e2e::{check_log, cli, hash, new_key, statement, Server, Signer};
 use ed25519_dalek::SigningKey;
 use registry::keyfile;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::process::Command;
 use verifier::entry::{EntryContent, EntryHeader};
-use verifier::envelope::{key_id, Envelope, IDENTITY_TYPE, RECORD_TYPE};
+use verifier::envelope::{key_id, Envelope, RECORD_TYPE};
 use verifier::identity::{Statement, IDENTITY_STATEMENT};
 use verifier::{leaf_hash, open_checkpoint, verify_inclusion, Hash};
 
@@ -28,28 +27,6 @@ fn penalty(subject: &str, reference: &str, fine_fen: u64) -> Value {
 
 fn sign(record: &Value, key: &SigningKey) -> Envelope {
     Envelope::sign(RECORD_TYPE, &serde_json::to_vec(record).unwrap(), key)
-}
-
-fn new_key(dir: &Path, name: &str) -> SigningKey {
-    let out = Command::new(binary()).args(["key", "new", "--out"]).arg(dir.join(name)).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.join(name)).unwrap().permissions());
-    assert_eq!(mode & 0o777, 0o600, "key files are private to their owner");
-    keyfile::read(&dir.join(name)).unwrap()
-}
-
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(binary()).args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn statement(signer: &Signer, st: &Statement) -> (u16, Value) {
-    let env = Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), &signer.key);
-    signer.post("/v1/identities", &serde_json::to_value(env).unwrap())
 }
 
 fn submit(signer: &Signer, envelopes: &[Envelope]) -> Vec<Value> {

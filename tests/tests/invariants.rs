@@ -9,16 +9,13 @@ use e2e::{binary, check_consistency, check_log, Server, Signer};
 use registry::keyfile;
 use serde_json::{json, Value};
 use std::process::Command;
-use verifier::envelope::{key_id, Envelope, IDENTITY_TYPE, RECORD_TYPE};
+use verifier::envelope::{key_id, Envelope, RECORD_TYPE};
 use verifier::identity::{sign_binding, Capability, Statement, IDENTITY_STATEMENT};
 
 const FIRM: &str = "91370303MA3C8DXA25";
 
 fn statement(signer: &Signer, st: &Statement) -> Value {
-    let (s, v) = signer.post(
-        "/v1/identities",
-        &serde_json::to_value(Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), &signer.key)).unwrap(),
-    );
+    let (s, v) = e2e::statement(signer, st);
     assert_eq!(s, 200, "{v}");
     v
 }

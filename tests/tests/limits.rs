@@ -3,14 +3,12 @@
 //! idle connections are closed, a signed request cannot be replayed after a restart, and the
 //! history pages add up to the whole history.
 
-use e2e::{binary, hash, Server, Signer};
+use e2e::{cli, hash, new_key, statement, Server, Signer};
 use ed25519_dalek::SigningKey;
 use registry::keyfile;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use verifier::envelope::{Envelope, IDENTITY_TYPE, RECORD_TYPE};
 use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
@@ -57,11 +55,6 @@ fn request_head(method: &str, path: &str, headers: &[(&str, String)]) -> String 
     }
     head.push_str("\r\n");
     head
-}
-
-fn statement(signer: &Signer, st: &Statement) -> (u16, Value) {
-    let env = Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), &signer.key);
-    signer.post("/v1/identities", &serde_json::to_value(env).unwrap())
 }
 
 #[test]
@@ -127,7 +120,7 @@ fn bodies_are_refused_before_they_are_read() {
     assert!(answer.contains("the body exceeds 1048576 bytes"), "{answer}");
 
     // Within the limits, the same server still works.
-    let (status, v) = op.get("/v1/stats/grades");
+    let (status, v) = op.get("/v1/jurisdiction");
     assert_eq!(status, 200, "{v}");
 }
 
@@ -190,21 +183,6 @@ fn a_signed_request_is_not_accepted_twice_even_across_a_restart() {
     let (status, v) = op.send_post("/v1/identities", &body, &op.headers("POST", "/v1/identities", "", Some(&body)));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["outcome"], "duplicate");
-}
-
-fn new_key(dir: &Path, name: &str) -> SigningKey {
-    let out = Command::new(binary()).args(["key", "new", "--out"]).arg(dir.join(name)).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    keyfile::read(&dir.join(name)).unwrap()
-}
-
-fn cli(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(binary()).args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -19,6 +19,7 @@
 //! | `one-record-one-entry` | the same department, kind and document number is one record: send it again only after retracting the first |
 //! | `plausible-date` | a record is dated between the jurisdiction's earliest date and the day it was logged (plus a stated tolerance) |
 //! | `identity-rules` | registrations, role keys, rotations, revocations and enterprise key bindings follow [`crate::identity`] |
+//! | `statement-well-formed` | an identity statement's fields are valid: keys that the signature rule accepts, a valid USCC, settings within range |
 //! | `entry-subject` | an identity entry is about the enterprise whose key it concerns, and about no one else |
 //! | `models-by-grading-authority` | scoring models and re-grading orders are signed by the grading authority |
 //! | `decisions-by-grader` | grade decisions and run summaries are signed by the grader key |
@@ -55,6 +56,8 @@ pub enum Rule {
     /// See the module table.
     IdentityRules,
     /// See the module table.
+    StatementWellFormed,
+    /// See the module table.
     EntrySubject,
     /// See the module table.
     ModelsByGradingAuthority,
@@ -80,6 +83,7 @@ impl Rule {
             Rule::OneRecordOneEntry => "one-record-one-entry",
             Rule::PlausibleDate => "plausible-date",
             Rule::IdentityRules => "identity-rules",
+            Rule::StatementWellFormed => "statement-well-formed",
             Rule::EntrySubject => "entry-subject",
             Rule::ModelsByGradingAuthority => "models-by-grading-authority",
             Rule::DecisionsByGrader => "decisions-by-grader",
@@ -88,10 +92,11 @@ impl Rule {
         }
     }
 
-    /// Suggested HTTP status of a refusal under this rule: 403 for who-may-do-what, 422 for an
-    /// entry that no one may write.
+    /// Suggested HTTP status of a refusal under this rule: 403 for who-may-do-what, 400 for a
+    /// malformed statement, 422 for an entry that no one may write.
     pub fn status(self) -> u16 {
         match self {
+            Rule::StatementWellFormed => 400,
             Rule::KeyValid
             | Rule::RecordsByDepartments
             | Rule::DepartmentKinds
@@ -223,6 +228,9 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
             let rule = match e {
                 IdentityError::UnknownKey(_) | IdentityError::NotYetValid { .. } | IdentityError::Revoked { .. } => {
                     Rule::KeyValid
+                }
+                IdentityError::Malformed(_) | IdentityError::BadKey | IdentityError::RefusedKey { .. } => {
+                    Rule::StatementWellFormed
                 }
                 _ => Rule::IdentityRules,
             };

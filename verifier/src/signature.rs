@@ -172,6 +172,26 @@ pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result
     }
 }
 
+/// The signature with `S` replaced by `S + L` (L the group order): the same verification
+/// equation holds, so a check without the `S < L` clause accepts these other bytes, and a
+/// captured signature could be re-sent as a "new" one. The rule refuses it
+/// ([`SignatureError::ScalarNotCanonical`]); this builds the case for tests and fuzzing.
+pub fn with_s_plus_order(signature: &[u8; 64]) -> [u8; 64] {
+    // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut out = *signature;
+    let mut carry = 0u16;
+    for (b, l) in out[32..].iter_mut().zip(L) {
+        let sum = u16::from(*b) + u16::from(l) + carry;
+        *b = sum.to_le_bytes()[0];
+        carry = sum >> 8;
+    }
+    out
+}
+
 /// Checks many signatures at once: `true` if and only if [`verify`] accepts every
 /// `(public key, message, signature)` item (an empty batch is `true`). On `false`, check the
 /// items one by one with [`verify`] to learn which failed and why.
