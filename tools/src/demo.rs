@@ -219,7 +219,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         checkpoint_interval_ms: args.checkpoint_interval_ms,
     };
     let (log, _) = open_log(&log_args)?;
-    let reg = Registry::open(&args.data, log.clone()).await.context("opening the registry")?;
+    let reg = Registry::open(&args.data, log.clone()).await.with_context(|| {
+        format!(
+            "opening the registry in {0} (a demo folder written by an older creditlog is not read: remove {0} and run `creditlog demo` again to rebuild it)",
+            args.data.display()
+        )
+    })?;
     let state_path = args.data.join("demo.json");
     let state: DemoState = if state_path.exists() {
         serde_json::from_slice(&std::fs::read(&state_path)?)?
