@@ -20,6 +20,7 @@
 
 pub mod authority;
 pub mod bundle;
+pub mod calendar;
 pub mod checkpoint;
 pub mod date;
 pub mod decision;
