@@ -33,6 +33,7 @@ mod grading;
 mod history;
 mod identities;
 mod intake;
+mod objections;
 mod problem;
 pub mod serve;
 mod tlog;
@@ -132,6 +133,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises/{uscc}/history", get(history::history))
         .route("/v1/keys/{keyid}", get(identities::key_info))
         .route("/v1/jurisdiction", get(identities::jurisdiction))
+        .route("/v1/objections", post(objections::submit).get(objections::list))
+        .route("/v1/enterprises/{uscc}/objections", get(objections::of_firm))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

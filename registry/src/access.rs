@@ -118,7 +118,7 @@ impl Registry {
                 "entry {index} is private: only its author department, its subject enterprise, auditors and courts may read it (信息安全)"
             )));
         }
-        Ok(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content })
+        Ok(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content, disputed_by: self.disputed_by(index)? })
     }
 
     /// Every entry about enterprise `uscc` that `caller` may read, oldest first: the whole
@@ -146,7 +146,12 @@ impl Registry {
                 problem: "indexed but not a registry entry".into(),
             })?;
             if whole || self.entitled(Some(caller), &header, &content) {
-                out.push(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content });
+                out.push(EntryView {
+                    index,
+                    header: BASE64_STANDARD.encode(&bytes),
+                    content,
+                    disputed_by: self.disputed_by(index)?,
+                });
             }
         }
         Ok(out)

@@ -329,6 +329,23 @@ impl Registry {
         self.append_prepared(prepared).await
     }
 
+    /// Re-grades one firm at once under every general model, for an upheld objection (the
+    /// decision names the resolution as its trigger). The caller holds the intake lock.
+    pub(crate) async fn regrade_firm(&self, uscc: &str, trigger_index: u64) -> Result<Vec<u64>, RegistryError> {
+        let today = self.today();
+        let mut decisions = Vec::new();
+        for (hash, pm) in self.models().into_iter().filter(|(_, pm)| pm.model.domain == "general") {
+            if let Some(d) = self.decide(uscc, &hash, &pm, today, Trigger::Objection, Some(trigger_index))? {
+                decisions.push(d);
+            }
+        }
+        if decisions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prepared = self.signed_decisions(decisions)?;
+        self.append_prepared(prepared).await
+    }
+
     /// A full re-grade ordered by the grading authority: the order (a DSSE envelope of
     /// [`RegradeOrder`], payload type [`ORDER_TYPE`]) is logged, then a decision for each firm
     /// whose class or score changed under the order's model as of its date, citing the order,

@@ -73,12 +73,18 @@ impl History for LogHistory<'_> {
                 author: Principal::Department(r.department().to_owned()),
                 subject: Some(r.subject().as_str().to_owned()),
                 record: Some(r.clone()),
+                objection: None,
             });
         }
         let (header, content) = self.reg.read_entry(index).ok()??;
         let author = self.reg.inner.book.read().expect("lock").keys.get(&header.author)?.principal.clone();
         let record = if header.kind.starts_with("record/") { record_of(index, &content).ok() } else { None };
-        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record })
+        let objection = if crate::objections::is_objection(&header) {
+            crate::objections::step_of(index, &content).ok()
+        } else {
+            None
+        };
+        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record, objection })
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
@@ -107,6 +113,19 @@ impl History for LogHistory<'_> {
 
     fn model_published(&self, hash: &str) -> bool {
         self.reg.inner.models.read().expect("lock").contains_key(hash)
+    }
+
+    fn objection_steps(&self, objection_index: u64) -> Vec<(u64, verifier::objection::Step)> {
+        self.reg
+            .objection_step_indices(objection_index, self.before)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| *i != objection_index)
+            .filter_map(|i| {
+                let (_, content) = self.reg.read_entry(i).ok()??;
+                Some((i, crate::objections::step_of(i, &content).ok()?))
+            })
+            .collect()
     }
 }
 

@@ -28,6 +28,7 @@ pub mod identities;
 pub mod intake;
 pub mod journal;
 pub mod keyfile;
+pub mod objections;
 pub mod pipeline;
 mod store;
 
@@ -155,6 +156,9 @@ pub struct EntryView {
     pub header: String,
     /// The content.
     pub content: EntryContent,
+    /// The open objection contesting it, if any: the entry is disputed (有异议).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disputed_by: Option<u64>,
 }
 
 /// The registry over one log.
@@ -175,6 +179,10 @@ struct Inner {
     grader: RwLock<Option<ed25519_dalek::SigningKey>>,
     /// What a new log's `set_jurisdiction` entry says.
     initial_jurisdiction: Jurisdiction,
+    /// Working days, for deadlines.
+    calendar: verifier::calendar::Calendar,
+    /// Objection deadlines.
+    objection_rules: objections::ObjectionRules,
     reads_seq: std::sync::atomic::AtomicU64,
     /// Index of the newest public identity entry applied (each header names it in `keys`).
     public_identity_head: std::sync::Mutex<Option<u64>>,
@@ -228,6 +236,8 @@ impl Registry {
                 models: RwLock::default(),
                 grader: RwLock::default(),
                 initial_jurisdiction: jurisdiction,
+                calendar: verifier::calendar::Calendar::china(),
+                objection_rules: objections::ObjectionRules::shipped(),
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
             }),

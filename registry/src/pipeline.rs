@@ -202,6 +202,9 @@ impl Registry {
             if header.kind.starts_with("model/") || header.kind.starts_with("decision/") {
                 self.apply_grading(index, header, content)?;
             }
+            if crate::objections::is_objection(header) {
+                self.apply_objection(index, content)?;
+            }
         }
         v.dedup.apply_batch(dedup)?;
         v.subjects.apply_batch(subjects)?;

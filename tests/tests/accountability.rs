@@ -849,3 +849,154 @@ fn jurisdiction_settings_are_logged_and_judge_later_entries_only() {
     assert_eq!(report.jurisdiction.name, "淄博市张店区");
     assert!(report.checks.iter().any(|c| c.contains("淄博市张店区")), "{:?}", report.checks);
 }
+
+fn objection(signer: &Signer, step: &verifier::objection::Step) -> (u16, Value) {
+    signer.post("/v1/objections", &serde_json::to_value(step.sign(&signer.key)).unwrap())
+}
+
+fn filed(subject: &str, target: u64, date: &str) -> verifier::objection::Step {
+    verifier::objection::Step::Filed {
+        kind: verifier::objection::OBJECTION_FORMAT.into(),
+        subject: subject.into(),
+        target_index: Some(target),
+        omission: None,
+        grounds: verifier::objection::Grounds::Error,
+        statement: "该失信记录有误：承诺已按期履行".into(),
+        commitment: "本企业承诺所提异议真实".into(),
+        date: verifier::Date::parse(date).unwrap(),
+    }
+}
+
+fn accepted(subject: &str, objection_index: u64, refuse: Option<&str>) -> verifier::objection::Step {
+    verifier::objection::Step::Accepted {
+        kind: verifier::objection::OBJECTION_FORMAT.into(),
+        subject: subject.into(),
+        objection_index,
+        accepted: refuse.is_none(),
+        reason: refuse.map(Into::into),
+        date: verifier::Date::parse("2026-11-21").unwrap(),
+    }
+}
+
+fn resolved(subject: &str, objection_index: u64, upheld: bool, correction: Option<u64>) -> verifier::objection::Step {
+    verifier::objection::Step::Resolved {
+        kind: verifier::objection::OBJECTION_FORMAT.into(),
+        subject: subject.into(),
+        objection_index,
+        outcome: if upheld { verifier::objection::Outcome::Upheld } else { verifier::objection::Outcome::Rejected },
+        reason: if upheld { "经核实，记录有误，已撤回".into() } else { "经核实，记录无误".into() },
+        correction_index: correction,
+        date: verifier::Date::parse("2026-11-22").unwrap(),
+    }
+}
+
+/// Objections (异议, issue 8): a firm contests a broken-commitment record; while open the record
+/// is disputed; the department that wrote it accepts, retracts it and upholds the objection, and
+/// the firm is re-graded at once; every step is refused to anyone else, naming the rule; and the
+/// firm's bundle, objections included, verifies offline.
+#[test]
+fn objection_upheld_retracts_and_regrades_and_only_the_routed_department_answers() {
+    let c = city();
+    let broken = submit(&c.drc, &[commitment_outcome(FIRM_A, "发改信〔2025〕3号")]);
+    let target = broken[0]["index"].as_u64().unwrap();
+    let class_before = class_of(&c);
+
+    // Firm B may not object about firm A's record; a department may not file for a firm.
+    let (s, v) = objection(&c.firm_b, &filed(FIRM_A, target, "2026-11-20"));
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/objection-by-the-firm")), "{v}");
+    let (s, v) = objection(&c.drc, &filed(FIRM_A, target, "2026-11-20"));
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/objection-by-the-firm")), "{v}");
+    // Nor contest an entry of another firm, or one not on the log.
+    let other = submit(&c.drc, &[commitment_outcome(&firm_b(), "发改信〔2025〕4号")])[0]["index"].as_u64().unwrap();
+    let (s, v) = objection(&c.firm_a, &filed(FIRM_A, other, "2026-11-20"));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-target")), "{v}");
+
+    let o = ok(objection(&c.firm_a, &filed(FIRM_A, target, "2026-11-20")))["index"].as_u64().unwrap();
+    let entry = ok(c.firm_a.get(&format!("/v1/entries/{target}")));
+    assert_eq!(entry["disputed_by"], o, "the record is disputed while the objection is open: {entry}");
+    // The department sees it among those it must answer, with its deadline in working days.
+    let list = ok(c.drc.get("/v1/objections"));
+    let mine = &list["objections"][0];
+    assert_eq!((mine["index"].as_u64(), mine["status"].as_str()), (Some(o), Some("awaiting_acceptance")), "{list}");
+    assert!(ok(c.amr.get("/v1/objections"))["objections"].as_array().unwrap().is_empty(), "not routed to amr");
+    // Long after the deadline, it is overdue (judged as of that day).
+    let late = ok(c.ga.get("/v1/objections?overdue=true&as_of=2099-01-01"));
+    assert_eq!(late["objections"][0]["overdue"], true, "{late}");
+
+    // Only the department that wrote the record answers: not another department, nor the firm.
+    let (s, v) = objection(&c.hotline, &accepted(FIRM_A, o, None));
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/objection-routed")), "{v}");
+    let (s, v) = objection(&c.firm_a, &accepted(FIRM_A, o, None));
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/objection-routed")), "{v}");
+    // Resolution before acceptance is out of sequence.
+    let (s, v) = objection(&c.drc, &resolved(FIRM_A, o, false, None));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-sequence")), "{v}");
+    ok(objection(&c.drc, &accepted(FIRM_A, o, None)));
+    // The same signed step again is a duplicate; another answer to the same objection is refused.
+    assert_eq!(ok(objection(&c.drc, &accepted(FIRM_A, o, None)))["outcome"], "duplicate");
+    let (s, v) = objection(&c.drc, &accepted(FIRM_A, o, Some("不予受理")));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-sequence")), "answered twice: {v}");
+    // Upheld without the retraction it must cite is refused; with it, the firm is re-graded.
+    let (s, v) = objection(&c.drc, &resolved(FIRM_A, o, true, None));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-correction")), "{v}");
+    let retraction = record(
+        "retraction",
+        FIRM_A,
+        "zibo-drc",
+        "2026-11-22",
+        "撤〔2026〕异1",
+        json!({"target_index": target, "ground": "error", "reason": "异议核实有误"}),
+    );
+    let r = submit(&c.drc, &[retraction])[0]["index"].as_u64().unwrap();
+    ok(objection(&c.drc, &resolved(FIRM_A, o, true, Some(r))));
+    // The firm is re-graded at once: its newest decision no longer counts the retracted record
+    // (the retraction triggered it; the upheld objection re-grades again only if that changed
+    // nothing yet).
+    let newest = decisions_of(&c).pop().expect("a decision");
+    assert!(newest["stopped"].get(target.to_string()).is_some(), "{newest}");
+    assert_ne!(class_of(&c), "none");
+    let _ = class_before;
+    let state = &ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/objections")))["objections"][0];
+    assert_eq!((state["status"].as_str(), state["resolution"]["correction_index"].as_u64()), (Some("upheld"), Some(r)));
+    let entry = ok(c.firm_a.get(&format!("/v1/entries/{target}")));
+    assert!(entry.get("disputed_by").is_none(), "no longer disputed once resolved: {entry}");
+    let (s, v) = objection(&c.drc, &resolved(FIRM_A, o, false, None));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-sequence")), "resolved twice: {v}");
+    assert_eq!(v["field"], "objection_index", "{v}");
+
+    // A second objection, rejected with a reason the firm reads.
+    let keep = submit(&c.drc, &[commitment_outcome(FIRM_A, "发改信〔2025〕5号")])[0]["index"].as_u64().unwrap();
+    let o2 = ok(objection(&c.firm_a, &filed(FIRM_A, keep, "2026-11-20")))["index"].as_u64().unwrap();
+    ok(objection(&c.drc, &accepted(FIRM_A, o2, None)));
+    ok(objection(&c.drc, &resolved(FIRM_A, o2, false, None)));
+    let list = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/objections")));
+    let second = list["objections"].as_array().unwrap().iter().find(|x| x["index"] == o2).unwrap().clone();
+    assert_eq!(
+        (second["status"].as_str(), second["resolution"]["reason"].as_str()),
+        (Some("rejected"), Some("经核实，记录无误"))
+    );
+
+    // Offline, the firm's bundle with its objections verifies.
+    let b: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    verifier::evidence::verify_bundle(&b, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+        .unwrap();
+}
+
+fn decisions_of(c: &City) -> Vec<Value> {
+    let h = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/history")));
+    h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["content"]["envelope"]["payloadType"] == verifier::envelope::DECISION_TYPE)
+        .map(|e| {
+            let p = base64::Engine::decode(
+                &base64::prelude::BASE64_STANDARD,
+                e["content"]["envelope"]["payload"].as_str().unwrap(),
+            )
+            .unwrap();
+            serde_json::from_slice(&p).unwrap()
+        })
+        .collect()
+}

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod demo;
 mod evidence_cmds;
+mod objection_cmds;
 mod registry_cmds;
 mod simulate;
 
@@ -67,10 +68,15 @@ enum Command {
         #[command(subcommand)]
         command: registry_cmds::DeptCommand,
     },
-    /// Role keys, rotations, revocations, enterprise key bindings.
+    /// Role keys, rotations, revocations, enterprise key bindings, the jurisdiction's settings.
     Identity {
         #[command(subcommand)]
         command: registry_cmds::IdentityCommand,
+    },
+    /// Objections (异议): a firm files; the department that produced the record answers.
+    Objection {
+        #[command(subcommand)]
+        command: objection_cmds::ObjectionCommand,
     },
     /// Submit records from a JSONL file (signed envelopes, or payloads signed with --key).
     Submit {
@@ -392,6 +398,7 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Dept { command } => registry_cmds::dept(command),
         Command::Identity { command } => registry_cmds::identity(command),
+        Command::Objection { command } => objection_cmds::run(command),
         Command::Submit { file, key, server, batch } => {
             if registry_cmds::submit(&file, &key, &server, batch)? {
                 Ok(())

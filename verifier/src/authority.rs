@@ -25,10 +25,16 @@
 //! | `decisions-by-grader` | grade decisions and run summaries are signed by the grader key |
 //! | `as-of-not-future` | a re-grade or decision is not as of a day after the day it was logged |
 //! | `order-cites-model` | a re-grading order names a model published on the log |
+//! | `objection-by-the-firm` | an objection is filed by the firm it is about, with its own bound key |
+//! | `objection-target` | an objection contests an earlier record or grade decision about the same firm, or names a registered department for a missing record |
+//! | `objection-routed` | an objection is accepted and resolved by the department that produced the record (for a decision, the grading authority; for a missing record, the department named) |
+//! | `objection-sequence` | an objection is accepted (or refused acceptance) once, then resolved once, only after it was accepted, on or after the day of the step before |
+//! | `objection-correction` | an upheld objection cites the correction: the retraction of the contested record, or the missing record added, by the same department, after the objection was filed |
 
 use crate::date::Date;
 use crate::decision::{Decision, RegradeOrder, RunSummary};
 use crate::identity::{IdentityError, KeyBook, Principal, Role, Statement};
+use crate::objection::{Outcome, Step};
 use crate::record::{Record, RecordFields, RecordKind};
 
 /// A named rule; see the module table.
@@ -67,6 +73,16 @@ pub enum Rule {
     AsOfNotFuture,
     /// See the module table.
     OrderCitesModel,
+    /// See the module table.
+    ObjectionByTheFirm,
+    /// See the module table.
+    ObjectionTarget,
+    /// See the module table.
+    ObjectionRouted,
+    /// See the module table.
+    ObjectionSequence,
+    /// See the module table.
+    ObjectionCorrection,
 }
 
 impl Rule {
@@ -89,6 +105,11 @@ impl Rule {
             Rule::DecisionsByGrader => "decisions-by-grader",
             Rule::AsOfNotFuture => "as-of-not-future",
             Rule::OrderCitesModel => "order-cites-model",
+            Rule::ObjectionByTheFirm => "objection-by-the-firm",
+            Rule::ObjectionTarget => "objection-target",
+            Rule::ObjectionRouted => "objection-routed",
+            Rule::ObjectionSequence => "objection-sequence",
+            Rule::ObjectionCorrection => "objection-correction",
         }
     }
 
@@ -103,7 +124,9 @@ impl Rule {
             | Rule::RetractionByAuthor
             | Rule::IdentityRules
             | Rule::ModelsByGradingAuthority
-            | Rule::DecisionsByGrader => 403,
+            | Rule::DecisionsByGrader
+            | Rule::ObjectionByTheFirm
+            | Rule::ObjectionRouted => 403,
             _ => 422,
         }
     }
@@ -144,6 +167,8 @@ pub struct PriorEntry {
     pub subject: Option<String>,
     /// The record, for `record/*` entries.
     pub record: Option<Record>,
+    /// The objection step, for `objection/*` entries.
+    pub objection: Option<Step>,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -159,6 +184,9 @@ pub trait History {
     fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)>;
     /// Whether the entry at `index` publishes the model with this hash.
     fn model_published(&self, hash: &str) -> bool;
+    /// The steps taken on the objection filed at `objection_index` before the entry being
+    /// checked (acceptance, resolution), in log order.
+    fn objection_steps(&self, objection_index: u64) -> Vec<(u64, Step)>;
 }
 
 /// The signed payload of an entry, parsed.
@@ -176,6 +204,8 @@ pub enum Payload<'a> {
     Decision(&'a Decision),
     /// A re-grading run summary.
     Run(&'a RunSummary),
+    /// A step of an objection.
+    Objection(&'a Step),
 }
 
 /// The entry being checked.
@@ -199,6 +229,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Record(r) => Some(r.subject().as_str().to_owned()),
         Payload::Identity(st) => book.statement_subject(st),
         Payload::Decision(d) => Some(d.subject.clone()),
+        Payload::Objection(step) => Some(step.subject().to_owned()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
     }
 }
@@ -244,6 +275,7 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
     match entry.payload {
         Payload::Identity(_) => unreachable!("handled above"),
         Payload::Record(r) => check_record(book, &key.principal, entry, r, history, settings, logged),
+        Payload::Objection(step) => check_objection(book, &key.principal, entry, step, history, settings, logged),
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {
                 return Err(refuse(
@@ -298,6 +330,216 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
             }
             Ok(())
         }
+    }
+}
+
+/// To whom an objection is routed: the department that produced the contested record, the
+/// grading authority for a decision, or the department named for a missing record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// A department, by code.
+    Department(String),
+    /// The grading authority (any of its keys).
+    GradingAuthority,
+}
+
+impl std::fmt::Display for Routed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Routed::Department(c) => write!(f, "department {c}"),
+            Routed::GradingAuthority => f.write_str("the grading authority"),
+        }
+    }
+}
+
+impl Routed {
+    /// Whether a key of `principal` may accept and resolve the objection.
+    pub fn is(&self, principal: &Principal) -> bool {
+        match (self, principal) {
+            (Routed::Department(c), Principal::Department(d)) => c == d,
+            (Routed::GradingAuthority, Principal::Role(Role::GradingAuthority, _)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Where the objection filed as `filed` goes, judged from the entries before it.
+pub fn routed(filed: &Step, history: &dyn History) -> Option<Routed> {
+    let Step::Filed { target_index, omission, .. } = filed else { return None };
+    if let Some(o) = omission {
+        return Some(Routed::Department(o.department.clone()));
+    }
+    let target = history.prior((*target_index)?)?;
+    if let Some(r) = &target.record {
+        return Some(Routed::Department(r.department().to_owned()));
+    }
+    target.kind.starts_with("decision/").then_some(Routed::GradingAuthority)
+}
+
+#[allow(clippy::too_many_lines)]
+fn check_objection(
+    book: &KeyBook,
+    author: &Principal,
+    entry: &Candidate<'_>,
+    step: &Step,
+    history: &dyn History,
+    settings: &Settings,
+    logged: Date,
+) -> Result<(), Refusal> {
+    let subject = step.subject();
+    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
+    if step.date() > latest || step.date() < settings.earliest_record_date {
+        return Err(refuse(
+            Rule::PlausibleDate,
+            "date",
+            format!("{} is not a day between {} and {latest}", step.date(), settings.earliest_record_date),
+        ));
+    }
+    let Some(objection_index) = step.objection_index() else {
+        // Filed.
+        if *author != Principal::Enterprise(subject.to_owned()) {
+            return Err(refuse(
+                Rule::ObjectionByTheFirm,
+                "signatures[0].keyid",
+                format!(
+                    "an objection about {subject} is filed by that firm with its own key; this key belongs to {author}"
+                ),
+            ));
+        }
+        let Step::Filed { target_index, omission, .. } = step else {
+            unreachable!("only a filing has no objection_index")
+        };
+        if let Some(t) = target_index {
+            let target = (*t < entry.index).then(|| history.prior(*t)).flatten().ok_or_else(|| {
+                refuse(
+                    Rule::ObjectionTarget,
+                    "target_index",
+                    format!("entry {t} is not an earlier entry this check can see"),
+                )
+            })?;
+            if target.subject.as_deref() != Some(subject) {
+                return Err(refuse(Rule::ObjectionTarget, "target_index", format!("entry {t} is not about {subject}")));
+            }
+            if target.record.is_none() && !target.kind.starts_with("decision/") {
+                return Err(refuse(
+                    Rule::ObjectionTarget,
+                    "target_index",
+                    format!(
+                        "entry {t} is a {}; an objection contests a department record or a grade decision",
+                        target.kind
+                    ),
+                ));
+            }
+        }
+        if let Some(o) = omission {
+            if !book.departments.contains_key(&o.department) {
+                return Err(refuse(
+                    Rule::ObjectionTarget,
+                    "omission.department",
+                    format!("department {} is not registered on this log", o.department),
+                ));
+            }
+        }
+        return Ok(());
+    };
+    let seq = |detail: String| refuse(Rule::ObjectionSequence, "objection_index", detail);
+    let filed_entry = (objection_index < entry.index).then(|| history.prior(objection_index)).flatten();
+    let filed = match filed_entry.and_then(|p| p.objection) {
+        Some(f @ Step::Filed { .. }) if f.subject() == subject => f,
+        _ => return Err(seq(format!("entry {objection_index} is not an objection filed earlier about {subject}"))),
+    };
+    let to = routed(&filed, history).ok_or_else(|| {
+        seq(format!("the record or decision objection {objection_index} contests is not one this check can see"))
+    })?;
+    if !to.is(author) {
+        return Err(refuse(
+            Rule::ObjectionRouted,
+            "signatures[0].keyid",
+            format!("objection {objection_index} is routed to {to}, which produced what it contests; this key belongs to {author}"),
+        ));
+    }
+    let steps = history.objection_steps(objection_index);
+    let acceptance = steps.iter().find(|(_, s)| matches!(s, Step::Accepted { .. }));
+    let resolution = steps.iter().find(|(_, s)| matches!(s, Step::Resolved { .. }));
+    match step {
+        Step::Filed { .. } => unreachable!("a filing has no objection_index"),
+        Step::Accepted { date, .. } => {
+            if let Some((i, _)) = acceptance {
+                return Err(seq(format!("objection {objection_index} was already answered at entry {i}")));
+            }
+            if *date < filed.date() {
+                return Err(seq(format!("accepted on {date}, before the objection was filed on {}", filed.date())));
+            }
+        }
+        Step::Resolved { date, outcome, correction_index, .. } => {
+            if let Some((i, _)) = resolution {
+                return Err(seq(format!("objection {objection_index} was already resolved at entry {i}")));
+            }
+            let accepted_on = match acceptance {
+                Some((_, Step::Accepted { accepted: true, date, .. })) => *date,
+                Some((i, _)) => {
+                    return Err(seq(format!(
+                        "objection {objection_index} was refused acceptance at entry {i}; it is closed"
+                    )))
+                }
+                None => return Err(seq(format!("objection {objection_index} is resolved only after it is accepted"))),
+            };
+            if *date < accepted_on {
+                return Err(seq(format!("resolved on {date}, before the objection was accepted on {accepted_on}")));
+            }
+            check_correction(&filed, objection_index, *outcome, *correction_index, &to, entry, history)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_correction(
+    filed: &Step,
+    objection_index: u64,
+    outcome: Outcome,
+    correction_index: Option<u64>,
+    to: &Routed,
+    entry: &Candidate<'_>,
+    history: &dyn History,
+) -> Result<(), Refusal> {
+    let bad = |detail: String| refuse(Rule::ObjectionCorrection, "correction_index", detail);
+    let Step::Filed { target_index, omission, subject, .. } = filed else { unreachable!("a filing") };
+    let needed = outcome == Outcome::Upheld && (omission.is_some() || matches!(to, Routed::Department(_)));
+    let Some(c) = correction_index else {
+        return if needed {
+            Err(bad(if omission.is_some() {
+                "an upheld objection about a missing record cites the record added (correction_index)".into()
+            } else {
+                "an upheld objection about a record cites the retraction that stops it (correction_index)".into()
+            }))
+        } else {
+            Ok(())
+        };
+    };
+    if !needed {
+        return Err(bad("only an upheld objection about a record or a missing record cites a correction".into()));
+    }
+    let record = (c > objection_index && c < entry.index)
+        .then(|| history.prior(c))
+        .flatten()
+        .and_then(|p| p.record)
+        .ok_or_else(|| {
+            bad(format!(
+                "entry {c} is not a department record logged after objection {objection_index} and before this entry"
+            ))
+        })?;
+    let Routed::Department(code) = to else { unreachable!("needed only for a department") };
+    if record.department() != code || record.subject().as_str() != subject {
+        return Err(bad(format!("entry {c} is not a record by {code} about {subject}")));
+    }
+    match (target_index, omission) {
+        (Some(t), _) => match record.fields() {
+            RecordFields::Retraction(f) if f.target_index == *t => Ok(()),
+            _ => Err(bad(format!("entry {c} is not a retraction of entry {t}, the record contested"))),
+        },
+        (None, Some(o)) if record.kind().as_str() == o.kind => Ok(()),
+        (None, Some(o)) => Err(bad(format!("entry {c} is a {}, not the missing {} record", record.kind(), o.kind))),
+        (None, None) => unreachable!("a filing names a target or an omission"),
     }
 }
 

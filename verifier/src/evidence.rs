@@ -22,6 +22,7 @@ use crate::entry::{EntryContent, EntryHeader};
 use crate::envelope::{DECISION_TYPE, IDENTITY_TYPE, MODEL_TYPE, ORDER_TYPE, RECORD_TYPE};
 use crate::identity::{KeyBook, Principal, Statement};
 use crate::model::{Model, ScoredRecord};
+use crate::objection::{Step, OBJECTION_TYPE};
 use crate::record::{Record, RecordKind};
 use crate::{leaf_hash, Hash};
 use base64::prelude::*;
@@ -220,6 +221,7 @@ enum Owned {
     Order(RegradeOrder),
     Decision(Box<Decision>),
     Run(RunSummary),
+    Objection(Step),
 }
 
 /// The entries before the one being checked, as far as the bundle shows them.
@@ -243,7 +245,21 @@ impl History for Seen<'_> {
                 Owned::Record(r) => Some(r.clone()),
                 _ => None,
             },
+            objection: match &p.payload {
+                Owned::Objection(s) => Some(s.clone()),
+                _ => None,
+            },
         })
+    }
+
+    fn objection_steps(&self, objection_index: u64) -> Vec<(u64, Step)> {
+        self.entries
+            .range(objection_index + 1..self.before)
+            .filter_map(|(i, p)| match &p.payload {
+                Owned::Objection(s) if s.objection_index() == Some(objection_index) => Some((*i, s.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
@@ -320,6 +336,7 @@ fn open_payload(
         "model" => MODEL_TYPE,
         "order" => ORDER_TYPE,
         "decision" => DECISION_TYPE,
+        "objection" => OBJECTION_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -365,6 +382,13 @@ fn open_payload(
         "order" if name == "regrade" => Ok(Owned::Order(RegradeOrder::parse(&payload).map_err(malformed)?)),
         "decision" if name == "grade" => Ok(Owned::Decision(Box::new(Decision::parse(&payload).map_err(malformed)?))),
         "decision" if name == "regrade_run" => Ok(Owned::Run(RunSummary::parse(&payload).map_err(malformed)?)),
+        "objection" => {
+            let step = Step::parse(&payload).map_err(malformed)?;
+            if step.name() != name {
+                return Err(mismatch(&format!("an objection step {:?}", step.name())));
+            }
+            Ok(Owned::Objection(step))
+        }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
 }
@@ -510,6 +534,7 @@ fn judge(
             Owned::Order(o) => Payload::Order(o),
             Owned::Decision(d) => Payload::Decision(d),
             Owned::Run(r) => Payload::Run(r),
+            Owned::Objection(o) => Payload::Objection(o),
         };
         let candidate = Candidate {
             index,

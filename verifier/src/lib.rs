@@ -30,6 +30,7 @@ pub mod evidence;
 pub mod identity;
 pub mod jurisdiction;
 pub mod model;
+pub mod objection;
 pub mod policy;
 pub mod proof;
 pub mod record;

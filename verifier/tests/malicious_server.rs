@@ -389,3 +389,84 @@ fn a_revocation_left_out_of_the_bundle() {
     assert!(first_after <= at);
     rejected(verify(&w, &bundle, None), "keys", Some(first_after));
 }
+
+mod objections {
+    use super::*;
+    use verifier::objection::{Grounds, Outcome, Step, OBJECTION_FORMAT};
+
+    fn filed(target: u64) -> Step {
+        Step::Filed {
+            kind: OBJECTION_FORMAT.into(),
+            subject: FIRM.into(),
+            target_index: Some(target),
+            omission: None,
+            grounds: Grounds::Error,
+            statement: "罚款已缴清".into(),
+            commitment: "本企业承诺所提异议真实".into(),
+            date: day(TODAY),
+        }
+    }
+
+    fn accepted(o: u64) -> Step {
+        Step::Accepted {
+            kind: OBJECTION_FORMAT.into(),
+            subject: FIRM.into(),
+            objection_index: o,
+            accepted: true,
+            reason: None,
+            date: day(TODAY),
+        }
+    }
+
+    fn resolved(o: u64, upheld: bool, correction: Option<u64>) -> Step {
+        Step::Resolved {
+            kind: OBJECTION_FORMAT.into(),
+            subject: FIRM.into(),
+            objection_index: o,
+            outcome: if upheld { Outcome::Upheld } else { Outcome::Rejected },
+            reason: "经核实".into(),
+            correction_index: correction,
+            date: day(TODAY),
+        }
+    }
+
+    #[test]
+    fn an_objection_answered_by_the_department_that_wrote_the_record_verifies() {
+        let (mut w, m) = jurisdiction();
+        let (firm, amr) = (w.firm.clone(), w.amr.clone());
+        let o = w.objection(&firm, &filed(m.penalty));
+        w.objection(&amr, &accepted(o));
+        let reference = w.reference("撤");
+        let r = w.record(&amr, &retraction(AMR, FIRM, TODAY, &reference, m.penalty));
+        w.objection(&amr, &resolved(o, true, Some(r)));
+        verify(&w, &w.bundle(FIRM), None).unwrap();
+    }
+
+    #[test]
+    fn an_objection_accepted_by_another_department() {
+        let (mut w, m) = jurisdiction();
+        let (firm, tax) = (w.firm.clone(), w.tax.clone());
+        let o = w.objection(&firm, &filed(m.penalty));
+        let at = w.objection(&tax, &accepted(o));
+        rejected(verify(&w, &w.bundle(FIRM), None), "objection-routed", Some(at));
+    }
+
+    #[test]
+    fn an_objection_filed_by_a_department_for_the_firm() {
+        let (mut w, m) = jurisdiction();
+        let amr = w.amr.clone();
+        let at = w.objection(&amr, &filed(m.penalty));
+        rejected(verify(&w, &w.bundle(FIRM), None), "objection-by-the-firm", Some(at));
+    }
+
+    #[test]
+    fn an_upheld_objection_that_cites_no_retraction() {
+        let (mut w, m) = jurisdiction();
+        let (firm, amr) = (w.firm.clone(), w.amr.clone());
+        let o = w.objection(&firm, &filed(m.penalty));
+        w.objection(&amr, &accepted(o));
+        // It cites another record of the department instead of the retraction of the penalty.
+        let at = w.objection(&amr, &resolved(o, true, Some(m.listing)));
+        rejected(verify(&w, &w.bundle(FIRM), None), "objection-correction", Some(at));
+    }
+}

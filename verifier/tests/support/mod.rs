@@ -476,6 +476,12 @@ impl World {
         self.log.append(envelope, &format!("record/{}", parsed.kind()), Some(parsed.subject().as_str()))
     }
 
+    /// Logs an objection step signed by `by`.
+    pub fn objection(&mut self, by: &SigningKey, step: &verifier::objection::Step) -> u64 {
+        let subject = step.subject().to_owned();
+        self.log.append(step.sign(by), &format!("objection/{}", step.name()), Some(&subject))
+    }
+
     /// Logs a re-grading order signed by `by`.
     pub fn order(&mut self, by: &SigningKey, as_of: Date) -> u64 {
         let o = RegradeOrder { kind: ORDER_FORMAT.into(), model: self.model_hash.clone(), as_of };

@@ -1,0 +1,99 @@
+//! Objections (异议): `POST /v1/objections`, `GET /v1/objections`,
+//! `GET /v1/enterprises/{uscc}/objections`.
+//!
+//! | request | who |
+//! | --- | --- |
+//! | `POST /v1/objections` (a signed step) | the firm files; the department it is routed to (the grading authority for a decision) accepts and resolves: the authority rules decide |
+//! | `GET /v1/objections?overdue=true&as_of=DATE` | a department (those routed to it), the grading authority, auditors and courts (all) |
+//! | `GET /v1/enterprises/{uscc}/objections` | the firm itself, the grading authority, auditors, courts; a department sees those routed to it |
+
+use super::*;
+use registry::access::is_overseer;
+use registry::objections::ObjectionState;
+use verifier::identity::Role;
+
+pub(crate) async fn submit(
+    State(s): State<AppState>,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope of an objection step: {e}"),
+        )
+    })?;
+    match registry(&s)?.submit_objection(envelope).await? {
+        Outcome::Appended { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
+        }
+        Outcome::Duplicate { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
+        }
+        Outcome::Rejected(r) => Err(rejected(r, "objection-rejected", "Objection step refused")),
+    }
+}
+
+fn as_of(reg: &Registry, q: &HashMap<String, String>) -> Result<verifier::Date, Problem> {
+    match q.get("as_of") {
+        None => Ok(reg.today()),
+        Some(d) => verifier::Date::parse(d).map_err(|e| {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("as_of: {e}"))
+                .with_field("as_of")
+        }),
+    }
+}
+
+fn sees_all(caller: &Principal) -> bool {
+    is_overseer(caller) || matches!(caller, Principal::Role(Role::GradingAuthority, _))
+}
+
+fn answer(list: Vec<ObjectionState>, q: &HashMap<String, String>) -> Response {
+    let overdue_only = q.get("overdue").is_some_and(|v| v == "true" || v == "1");
+    let list: Vec<ObjectionState> = list.into_iter().filter(|o| !overdue_only || o.overdue).collect();
+    Json(serde_json::json!({ "objections": list })).into_response()
+}
+
+/// `GET /v1/objections`: the objections a department must answer, or all of them for the grading
+/// authority, auditors and courts; `overdue=true` keeps the late ones, judged as of `as_of`
+/// (default today, the jurisdiction's local date).
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let day = as_of(reg, &q)?;
+    if !(sees_all(&caller) || matches!(caller, Principal::Department(_))) {
+        return Err(RegistryError::Forbidden(format!(
+            "objections are listed for the departments that answer them, the grading authority, auditors and courts; {caller} reads its own at /v1/enterprises/{{uscc}}/objections"
+        ))
+        .into());
+    }
+    let all = reg.objections(day)?;
+    let mine = all.into_iter().filter(|o| sees_all(&caller) || o.is_routed_to(&caller)).collect();
+    Ok(answer(mine, &q))
+}
+
+/// `GET /v1/enterprises/{uscc}/objections`: a firm's objections and where they stand.
+pub(crate) async fn of_firm(
+    State(s): State<AppState>,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let day = as_of(reg, &q)?;
+    let uscc = uscc.as_str().to_owned();
+    let own = caller == Principal::Enterprise(uscc.clone());
+    if !(own || sees_all(&caller) || matches!(caller, Principal::Department(_))) {
+        return Err(RegistryError::Forbidden(format!(
+            "a firm's objections go to the firm, the departments that answer them, the grading authority, auditors and courts; {caller} may not read those of {uscc}"
+        ))
+        .into());
+    }
+    let list = reg.objections_about(&uscc, day)?;
+    let list = list.into_iter().filter(|o| own || sees_all(&caller) || o.is_routed_to(&caller)).collect();
+    Ok(answer(list, &q))
+}
