@@ -227,7 +227,7 @@ fn departments_submit_enterprises_verify_others_are_refused() {
     ]);
     assert!(ok && out.contains("4 about the firm") && out.contains("ok: every check passed"), "{out}{err}");
     assert!(
-        out.contains("record/administrative_penalty: in the log, content matches, signature and authority checked"),
+        out.contains("record/administrative_penalty by zibo-amr (罚〔2026〕1号): in the log, content matches, signature and authority checked"),
         "{out}"
     );
     let (ok, _, err) = cli(&[

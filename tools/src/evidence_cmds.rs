@@ -150,7 +150,16 @@ pub fn history(uscc: &str, key: &Path, server: &str, log_key: Option<&str>) -> R
                 .and_then(|h| verifier::entry::EntryHeader::parse(&h).ok())
                 .map(|h| h.kind)
                 .unwrap_or_default();
-            println!("entry {}: {kind}: in the log, content matches, signature and authority checked", e.index);
+            // Who wrote it, in the terms an official uses: the department and the document number
+            // of a record (an objection is routed to that department).
+            let by = e
+                .content
+                .envelope
+                .decode(verifier::envelope::RECORD_TYPE)
+                .ok()
+                .and_then(|(p, _)| verifier::record::Record::parse(&p).ok())
+                .map_or(String::new(), |r| format!(" by {} ({})", r.department(), r.reference()));
+            println!("entry {}: {kind}{by}: in the log, content matches, signature and authority checked", e.index);
         }
     }
     print_report(&report);
