@@ -304,6 +304,9 @@ pub struct DecisionContext<'a> {
     pub model: Option<(&'a Model, &'a str)>,
     /// For a scheduled decision: the order at `trigger_index`, if that entry is a re-grading order.
     pub order: Option<&'a RegradeOrder>,
+    /// For a decision triggered by an objection: whether the entry at `trigger_index` is an
+    /// upheld resolution of an objection about the firm, logged before the decision.
+    pub upheld_objection: bool,
 }
 
 /// Checks a decision against the log; see the module documentation for the rules.
@@ -408,7 +411,15 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
                 )));
             }
         }
-        Trigger::Objection | Trigger::Override => {}
+        Trigger::Objection => {
+            if d.trigger_index.is_none_or(|t| t >= ctx.index) || !ctx.upheld_objection {
+                return Err(DecisionError::Trigger(format!(
+                    "a decision triggered by an objection cites the upheld resolution of an objection about the firm, and entry {:?} is not one",
+                    d.trigger_index
+                )));
+            }
+        }
+        Trigger::Override => {}
     }
     // 6. Replay.
     let scored: Vec<ScoredRecord> = ctx

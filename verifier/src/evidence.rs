@@ -631,6 +631,10 @@ fn judge(
                     Owned::Order(order) => Some(order),
                     _ => None,
                 });
+                let upheld_objection = d.trigger_index.and_then(|t| seen.get(&t)).is_some_and(|o| {
+                    matches!(&o.payload, Owned::Objection(Step::Resolved { outcome: crate::objection::Outcome::Upheld, subject, .. })
+                        if Some(subject.as_str()) == p.content.subject.as_deref())
+                });
                 let ctx = DecisionContext {
                     subject: p.content.subject.as_deref().unwrap_or_default(),
                     index: p.index,
@@ -639,6 +643,7 @@ fn judge(
                     earlier: &earlier,
                     model,
                     order,
+                    upheld_objection,
                 };
                 decision::check_decision(d, &ctx).map_err(|err| fail(Some(p.index), "decision", err.to_string()))?;
                 earlier.push((p.index, d));

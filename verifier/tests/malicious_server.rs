@@ -460,6 +460,27 @@ mod objections {
     }
 
     #[test]
+    fn a_decision_triggered_by_an_objection_cites_its_upheld_resolution() {
+        let (mut w, m) = jurisdiction();
+        let (firm, amr, grader) = (w.firm.clone(), w.amr.clone(), w.grader.clone());
+        let o = w.objection(&firm, &filed(m.penalty));
+        w.objection(&amr, &accepted(o));
+        let reference = w.reference("撤");
+        let r = w.record(&amr, &retraction(AMR, FIRM, TODAY, &reference, m.penalty));
+        let resolution = w.objection(&amr, &resolved(o, true, Some(r)));
+        let honest = w.honest_decision(FIRM, day(TODAY), Trigger::Objection, Some(resolution));
+        w.publish_decision(&grader, &honest);
+        verify(&w, &w.bundle(FIRM), None).unwrap();
+        // A decision that claims an objection as its trigger but cites a record instead.
+        let (mut w, m) = jurisdiction();
+        let grader = w.grader.clone();
+        let d = w.honest_decision(FIRM, day(TODAY), Trigger::Objection, Some(m.penalty));
+        let at = w.publish_decision(&grader, &d);
+        let e = rejected(verify(&w, &w.bundle(FIRM), None), "decision", Some(at));
+        assert!(e.detail.contains("upheld resolution"), "{e}");
+    }
+
+    #[test]
     fn an_upheld_objection_that_cites_no_retraction() {
         let (mut w, m) = jurisdiction();
         let (firm, amr) = (w.firm.clone(), w.amr.clone());
