@@ -200,7 +200,98 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
         .map_err(|r| anyhow::anyhow!("the re-grading order was refused: {}", r.rule))?;
     bar.finish_and_clear();
     eprintln!("graded {} firms under the general model ({} decisions)", summary.evaluated, summary.changed);
+    let objections = demo_objections(reg, &sim, &depts, &example, &firm_key).await?;
+    eprintln!("the example firm objected {objections} times (upheld, rejected, open)");
     Ok(DemoState { example_firm: example, general_model: general })
+}
+
+/// Objections (异议) of the example firm: one upheld (its department retracts the record), one
+/// rejected with a reason, one left for the department to answer.
+async fn demo_objections(
+    reg: &Registry,
+    sim: &Path,
+    depts: &[SimDept],
+    firm: &str,
+    firm_key: &ed25519_dalek::SigningKey,
+) -> Result<u64> {
+    use verifier::objection::{Grounds, Outcome as Resolution, Step, OBJECTION_FORMAT};
+    let me = verifier::identity::Principal::Enterprise(firm.to_owned());
+    let today = reg.today();
+    // The firm's records, with a department that can retract them.
+    let mut contested = Vec::new();
+    for e in reg.history(firm, &me)? {
+        let Ok((payload, _)) = e.content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
+        let Ok(r) = verifier::record::Record::parse(&payload) else { continue };
+        let Some(d) = depts.iter().find(|d| d.code == r.department()) else { continue };
+        if r.kind() != verifier::record::RecordKind::Retraction && d.kinds.iter().any(|k| k == "retraction") {
+            contested.push((e.index, d));
+        }
+    }
+    let step = |s: Step, key: &ed25519_dalek::SigningKey| s.sign(key);
+    let kind = || OBJECTION_FORMAT.to_owned();
+    let mut n = 0;
+    for (round, (target, dept)) in contested.into_iter().rev().take(3).enumerate() {
+        let dept_key = keyfile::read(&sim.join(&dept.key_file))?;
+        let filed = Step::Filed {
+            kind: kind(),
+            subject: firm.to_owned(),
+            target_index: Some(target),
+            omission: None,
+            grounds: Grounds::Error,
+            statement: ["该记录所载事实有误，相关问题已整改完毕", "该记录与实际情况不符", "该记录已超过公示期限"]
+                [round]
+                .into(),
+            commitment: "本企业承诺所提异议及所附材料真实、准确、完整，如有虚假，愿承担相应法律责任。".into(),
+            date: today,
+        };
+        let Outcome::Appended { index: o } = reg.submit_objection(step(filed, firm_key)).await? else {
+            bail!("the demo objection about entry {target} was refused");
+        };
+        n += 1;
+        if round == 2 {
+            break; // left open: the department has five working days to accept it
+        }
+        let accept = Step::Accepted {
+            kind: kind(),
+            subject: firm.to_owned(),
+            objection_index: o,
+            accepted: true,
+            reason: None,
+            date: today,
+        };
+        reg.submit_objection(step(accept, &dept_key)).await?;
+        let correction = if round == 0 {
+            let retraction = serde_json::json!({"type": "creditlog.record/v1", "kind": "retraction", "subject": firm,
+                "department": dept.code, "date": today, "reference": format!("异议更正〔{}〕{o}号", today.year()),
+                "fields": {"target_index": target, "ground": "error", "reason": "经异议核实，原记录有误"}});
+            let env = Envelope::sign(verifier::envelope::RECORD_TYPE, &serde_json::to_vec(&retraction)?, &dept_key);
+            match reg.submit_records(vec![env]).await?.pop() {
+                Some(Outcome::Appended { index }) => Some(index),
+                other => bail!("the demo retraction was not appended: {other:?}"),
+            }
+        } else {
+            None
+        };
+        let resolve = Step::Resolved {
+            kind: kind(),
+            subject: firm.to_owned(),
+            objection_index: o,
+            outcome: if round == 0 { Resolution::Upheld } else { Resolution::Rejected },
+            reason: if round == 0 {
+                "经核实，原记录有误，已撤回"
+            } else {
+                "经核实，原记录无误，异议不成立"
+            }
+            .into(),
+            correction_index: correction,
+            date: today,
+        };
+        match reg.submit_objection(step(resolve, &dept_key)).await? {
+            Outcome::Appended { .. } => {}
+            other => bail!("the demo resolution was refused: {other:?}"),
+        }
+    }
+    Ok(n)
 }
 
 async fn submit(reg: &Registry, chunk: Vec<Envelope>) -> Result<u64> {
@@ -267,6 +358,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "creditlog export --uscc {firm} --key {data}/keys/example-firm.key --server {url} --out {firm}.bundle.json"
     );
     println!("creditlog verify {firm}.bundle.json --log-key '{}'", log.verifier_key());
+    println!("creditlog objection list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
+    println!(
+        "creditlog objection list --overdue --as-of 2026-12-31 --key {data}/keys/grading-authority.key --server {url}"
+    );
     let state = api::AppState::new(log, Some(reg), false, &args.data)
         .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;
     api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())
