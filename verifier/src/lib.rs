@@ -34,6 +34,7 @@ pub mod objection;
 pub mod policy;
 pub mod proof;
 pub mod record;
+pub mod repair;
 pub mod signature;
 pub mod tile_path;
 pub mod uscc;
