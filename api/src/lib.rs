@@ -35,6 +35,7 @@ mod identities;
 mod intake;
 mod objections;
 mod problem;
+mod repairs;
 pub mod serve;
 mod tlog;
 
@@ -135,6 +136,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/jurisdiction", get(identities::jurisdiction))
         .route("/v1/objections", post(objections::submit).get(objections::list))
         .route("/v1/enterprises/{uscc}/objections", get(objections::of_firm))
+        .route("/v1/repairs", post(repairs::submit).get(repairs::list))
+        .route("/v1/enterprises/{uscc}/repairs", get(repairs::of_firm))
+        .route("/v1/repair-rules", get(repairs::rules))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

@@ -168,14 +168,28 @@ impl Registry {
 
     /// The firm's records as scoring sees them: `(index, record)` in log order.
     pub(crate) fn firm_records(&self, uscc: &str) -> Result<Vec<(u64, Record)>, RegistryError> {
-        let mut out = Vec::new();
+        Ok(self.firm_records_and_repairs(uscc)?.0)
+    }
+
+    /// A firm's records and approved credit repairs, in log order, in one pass over its entries.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn firm_records_and_repairs(
+        &self,
+        uscc: &str,
+    ) -> Result<(Vec<(u64, Record)>, Vec<verifier::decision::Repaired>), RegistryError> {
+        let mut records = Vec::new();
+        let mut repairs = Vec::new();
         for index in self.subject_indices(uscc)? {
             let Some((header, content)) = self.read_entry(index)? else { continue };
             if header.kind.starts_with("record/") {
-                out.push((index, record_of(index, &content)?));
+                records.push((index, record_of(index, &content)?));
+            } else if header.kind == "repair/decided" {
+                if let Some(r) = self.approved_repair(index, &content)? {
+                    repairs.push(r);
+                }
             }
         }
-        Ok(out)
+        Ok((records, repairs))
     }
 
     /// The current grade of `uscc` under `model`, if decided.
@@ -259,9 +273,9 @@ impl Registry {
         trigger: Trigger,
         trigger_index: Option<u64>,
     ) -> Result<Option<Decision>, RegistryError> {
-        let records = self.firm_records(uscc)?;
+        let (records, repairs) = self.firm_records_and_repairs(uscc)?;
         let refs: Vec<(u64, &Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
-        let stopped = stop_dates(&refs);
+        let stopped = stop_dates(&refs, &repairs);
         let previous = self.current_grade(uscc, hash)?;
         let scored: Vec<ScoredRecord> =
             records.iter().map(|(i, r)| ScoredRecord::new(*i, r.clone(), stopped.get(i).copied())).collect();
@@ -329,13 +343,19 @@ impl Registry {
         self.append_prepared(prepared).await
     }
 
-    /// Re-grades one firm at once under every general model, for an upheld objection (the
-    /// decision names the resolution as its trigger). The caller holds the intake lock.
-    pub(crate) async fn regrade_firm(&self, uscc: &str, trigger_index: u64) -> Result<Vec<u64>, RegistryError> {
+    /// Re-grades one firm at once under every general model, for an upheld objection or an
+    /// approved repair (the decision names that entry as its trigger). The caller holds the
+    /// intake lock.
+    pub(crate) async fn regrade_firm(
+        &self,
+        uscc: &str,
+        trigger: Trigger,
+        trigger_index: u64,
+    ) -> Result<Vec<u64>, RegistryError> {
         let today = self.today();
         let mut decisions = Vec::new();
         for (hash, pm) in self.models().into_iter().filter(|(_, pm)| pm.model.domain == "general") {
-            if let Some(d) = self.decide(uscc, &hash, &pm, today, Trigger::Objection, Some(trigger_index))? {
+            if let Some(d) = self.decide(uscc, &hash, &pm, today, trigger, Some(trigger_index))? {
                 decisions.push(d);
             }
         }

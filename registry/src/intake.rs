@@ -74,6 +74,7 @@ impl History for LogHistory<'_> {
                 subject: Some(r.subject().as_str().to_owned()),
                 record: Some(r.clone()),
                 objection: None,
+                repair: None,
             });
         }
         let (header, content) = self.reg.read_entry(index).ok()??;
@@ -84,7 +85,9 @@ impl History for LogHistory<'_> {
         } else {
             None
         };
-        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record, objection })
+        let repair =
+            if crate::repairs::is_repair(&header) { crate::repairs::step_of(index, &content).ok() } else { None };
+        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record, objection, repair })
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
@@ -113,6 +116,26 @@ impl History for LogHistory<'_> {
 
     fn model_published(&self, hash: &str) -> bool {
         self.reg.inner.models.read().expect("lock").contains_key(hash)
+    }
+
+    fn repair_steps(&self, application_index: u64) -> Vec<(u64, verifier::repair::Step)> {
+        self.reg
+            .repair_step_indices(application_index, self.before)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| *i != application_index)
+            .filter_map(|i| {
+                let (_, content) = self.reg.read_entry(i).ok()??;
+                Some((i, crate::repairs::step_of(i, &content).ok()?))
+            })
+            .collect()
+    }
+
+    fn firm_records(&self, subject: &str) -> Vec<(u64, Record)> {
+        let mut out: Vec<(u64, Record)> =
+            self.reg.firm_records(subject).unwrap_or_default().into_iter().filter(|(i, _)| *i < self.before).collect();
+        out.extend(self.pending.iter().filter(|(i, r)| *i < self.before && r.subject().as_str() == subject).cloned());
+        out
     }
 
     fn objection_steps(&self, objection_index: u64) -> Vec<(u64, verifier::objection::Step)> {

@@ -30,6 +30,7 @@ pub mod journal;
 pub mod keyfile;
 pub mod objections;
 pub mod pipeline;
+pub mod repairs;
 mod store;
 
 use content::{ContentError, ContentStore};

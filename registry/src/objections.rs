@@ -250,7 +250,7 @@ impl Registry {
         let index = self.append_prepared(vec![p]).await?[0];
         if let Step::Resolved { outcome: verifier::objection::Outcome::Upheld, .. } = &step {
             // An upheld objection re-grades the firm at once (DOMAIN §6).
-            if let Err(e) = self.regrade_firm(step.subject(), index).await {
+            if let Err(e) = self.regrade_firm(step.subject(), verifier::decision::Trigger::Objection, index).await {
                 tracing::error!(error = %e, "re-grading after an upheld objection failed; the next scheduled run will grade the firm");
             }
         }

@@ -205,6 +205,9 @@ impl Registry {
             if crate::objections::is_objection(header) {
                 self.apply_objection(index, content)?;
             }
+            if crate::repairs::is_repair(header) {
+                self.apply_repair(index, content)?;
+            }
         }
         v.dedup.apply_batch(dedup)?;
         v.subjects.apply_batch(subjects)?;

@@ -1000,3 +1000,112 @@ fn decisions_of(c: &City) -> Vec<Value> {
         })
         .collect()
 }
+
+fn repair_step(signer: &Signer, step: &verifier::repair::Step) -> (u16, Value) {
+    signer.post("/v1/repairs", &serde_json::to_value(step.sign(&signer.key)).unwrap())
+}
+
+fn penalty_of(subject: &str, date: &str, reference: &str, severity: &str, penalties: &[&str]) -> Value {
+    let fine = if penalties.contains(&"fine") { 200_000 } else { 0 };
+    record(
+        "administrative_penalty",
+        subject,
+        "zibo-amr",
+        date,
+        reference,
+        json!({"violation_type": "虚假广告", "violation": "发布虚假广告", "penalties": penalties,
+               "fine_amount_fen": fine, "severity": severity, "publicity_months": 36}),
+    )
+}
+
+fn applied(subject: &str, target: u64) -> verifier::repair::Step {
+    verifier::repair::Step::Applied {
+        kind: verifier::repair::REPAIR_FORMAT.into(),
+        subject: subject.into(),
+        target_index: target,
+        commitment: "本企业承诺依法诚信经营".into(),
+        proofs: vec![verifier::repair::Proof { description: "罚款缴纳凭证".into(), sha256: "ab".repeat(32) }],
+        date: verifier::Date::parse("2026-11-20").unwrap(),
+    }
+}
+
+/// Credit repair (信用修复, issue 8): refused for each rule with the rule named (too early, with
+/// the earliest day; unrepairable; a repeat violation; a listing in force); approved after the
+/// credit interview by the department that made the penalty, which stops the penalty in the
+/// firm's next decision; the penalty itself still verifies in the firm's bundle.
+#[test]
+fn credit_repair_is_refused_by_each_rule_and_an_approved_repair_stops_the_penalty() {
+    let c = city();
+    let b = firm_b();
+    let idx = |v: &[Value]| v[0]["index"].as_u64().unwrap();
+    let refused = |signer: &Signer, step: &verifier::repair::Step, rule: &str| {
+        let (s, v) = repair_step(signer, step);
+        assert_eq!(v["type"].as_str(), Some(format!("/problems/{rule}").as_str()), "{s} {v}");
+        v
+    };
+    // Too early: an ordinary penalty of 1 October is repairable from 1 January.
+    let early = idx(&submit(&c.amr, &[penalty_of(&b, "2026-10-01", "罚B1", "ordinary", &["fine"])]));
+    let v = refused(&c.firm_b, &applied(&b, early), "repair-too-early");
+    assert!(v["detail"].as_str().unwrap().contains("2027-01-01"), "names the earliest day: {v}");
+    // A repeat violation: a later penalty by the same department is in force.
+    let old = idx(&submit(&c.amr, &[penalty_of(&b, "2026-01-15", "罚B2", "ordinary", &["fine"])]));
+    refused(&c.firm_b, &applied(&b, old), "repair-repeat-violation");
+    // Unrepairable: a licence revoked.
+    let heavy =
+        idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2025-01-10", "罚A0", "serious", &["fine", "licence_revoked"])]));
+    refused(&c.firm_a, &applied(FIRM_A, heavy), "repair-unrepairable");
+    // Only the firm applies.
+    let p1 = idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2026-06-01", "罚A1", "ordinary", &["fine"])]));
+    refused(&c.amr, &applied(FIRM_A, p1), "repair-by-the-firm");
+    refused(&c.firm_b, &applied(FIRM_A, p1), "repair-by-the-firm");
+
+    let app = ok(repair_step(&c.firm_a, &applied(FIRM_A, p1)))["index"].as_u64().unwrap();
+    let step = |s: verifier::repair::Step| s;
+    let interview = step(verifier::repair::Step::Interviewed {
+        kind: verifier::repair::REPAIR_FORMAT.into(),
+        subject: FIRM_A.into(),
+        application_index: app,
+        summary: "企业已缴清罚款并整改，承诺守法经营".into(),
+        date: verifier::Date::parse("2026-11-21").unwrap(),
+    });
+    let decide = |approved: bool| verifier::repair::Step::Decided {
+        kind: verifier::repair::REPAIR_FORMAT.into(),
+        subject: FIRM_A.into(),
+        application_index: app,
+        approved,
+        reason: if approved { "符合修复条件，准予修复".into() } else { "材料不全".into() },
+        date: verifier::Date::parse("2026-11-22").unwrap(),
+    };
+    // Decided before the interview: out of sequence. By another department: not routed to it.
+    refused(&c.amr, &decide(true), "repair-sequence");
+    refused(&c.drc, &interview, "repair-routed");
+    ok(repair_step(&c.amr, &interview));
+    ok(repair_step(&c.amr, &decide(true)));
+    let state = &ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/repairs")))["repairs"][0];
+    assert_eq!(state["status"], "approved", "{state}");
+    // The firm's newest decision no longer counts the repaired penalty from the day of the
+    // decision; the penalty stays in the log.
+    let newest = decisions_of(&c).pop().expect("a decision");
+    assert_eq!(newest["stopped"][p1.to_string()], "2026-11-22", "{newest}");
+    assert!(newest["records"].as_array().unwrap().iter().any(|r| r == p1), "still cited: {newest}");
+    refused(&c.amr, &decide(false), "repair-sequence");
+
+    // A listing in force blocks the repair of a minor penalty logged after it.
+    let listing = record(
+        "serious_dishonesty_listing",
+        FIRM_A,
+        "zibo-amr",
+        "2026-11-01",
+        "列严〔2026〕1号",
+        json!({"grounds": "虚假广告情节严重", "basis": "《市场监督管理严重违法失信名单管理办法》", "publicity_months": 36}),
+    );
+    assert_eq!(submit(&c.amr, &[listing])[0]["outcome"], "appended");
+    let minor = idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2026-11-02", "罚A2", "minor", &["warning"])]));
+    refused(&c.firm_a, &applied(FIRM_A, minor), "repair-listing-in-force");
+
+    // Offline, the firm's bundle with the repair verifies, the decision's stop included.
+    let bundle: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    verifier::evidence::verify_bundle(&bundle, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+        .unwrap();
+}

@@ -6,6 +6,7 @@ mod demo;
 mod evidence_cmds;
 mod objection_cmds;
 mod registry_cmds;
+mod repair_cmds;
 mod simulate;
 
 use anyhow::{Context, Result};
@@ -77,6 +78,11 @@ enum Command {
     Objection {
         #[command(subcommand)]
         command: objection_cmds::ObjectionCommand,
+    },
+    /// Credit repair (信用修复): a firm applies; the department that made the record decides.
+    Repair {
+        #[command(subcommand)]
+        command: repair_cmds::RepairCommand,
     },
     /// Submit records from a JSONL file (signed envelopes, or payloads signed with --key).
     Submit {
@@ -399,6 +405,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dept { command } => registry_cmds::dept(command),
         Command::Identity { command } => registry_cmds::identity(command),
         Command::Objection { command } => objection_cmds::run(command),
+        Command::Repair { command } => repair_cmds::run(command),
         Command::Submit { file, key, server, batch } => {
             if registry_cmds::submit(&file, &key, &server, batch)? {
                 Ok(())

@@ -29,6 +29,11 @@
 //! | `objection-target` | an objection contests an earlier record or grade decision about the same firm, or names a registered department for a missing record |
 //! | `objection-routed` | an objection is accepted and resolved by the department that produced the record (for a decision, the grading authority; for a missing record, the department named) |
 //! | `objection-sequence` | an objection is accepted (or refused acceptance) once, then resolved once, only after it was accepted, on or after the day of the step before |
+//! | `repair-by-the-firm` | a credit repair is applied for by the firm it is about, with its own bound key |
+//! | `repair-target` | a repair concerns an earlier department record about the same firm |
+//! | `repair-routed` | the department that made the penalty or listing holds the interview and decides |
+//! | `repair-sequence` | a repair is interviewed once and decided once, after the interview, each step on or after the step before |
+//! | `repair-kind`, `repair-unrepairable`, `repair-too-early`, `repair-repeat-violation`, `repair-listing-in-force` | the repair rules ([`crate::repair`], `rules/repair.toml`) allow the repair on the day of the application and of an approval |
 //! | `objection-correction` | an upheld objection cites the correction: the retraction of the contested record, or the missing record added, by the same department, after the objection was filed |
 
 use crate::date::Date;
@@ -83,6 +88,24 @@ pub enum Rule {
     ObjectionSequence,
     /// See the module table.
     ObjectionCorrection,
+    /// See the module table.
+    RepairByTheFirm,
+    /// See the module table.
+    RepairTarget,
+    /// See the module table.
+    RepairRouted,
+    /// See the module table.
+    RepairSequence,
+    /// See the module table: the rules have no rule for this kind.
+    RepairKind,
+    /// See the module table.
+    RepairUnrepairable,
+    /// See the module table.
+    RepairTooEarly,
+    /// See the module table.
+    RepairRepeatViolation,
+    /// See the module table.
+    RepairListingInForce,
 }
 
 impl Rule {
@@ -110,6 +133,15 @@ impl Rule {
             Rule::ObjectionRouted => "objection-routed",
             Rule::ObjectionSequence => "objection-sequence",
             Rule::ObjectionCorrection => "objection-correction",
+            Rule::RepairByTheFirm => "repair-by-the-firm",
+            Rule::RepairTarget => "repair-target",
+            Rule::RepairRouted => "repair-routed",
+            Rule::RepairSequence => "repair-sequence",
+            Rule::RepairKind => "repair-kind",
+            Rule::RepairUnrepairable => "repair-unrepairable",
+            Rule::RepairTooEarly => "repair-too-early",
+            Rule::RepairRepeatViolation => "repair-repeat-violation",
+            Rule::RepairListingInForce => "repair-listing-in-force",
         }
     }
 
@@ -126,7 +158,9 @@ impl Rule {
             | Rule::ModelsByGradingAuthority
             | Rule::DecisionsByGrader
             | Rule::ObjectionByTheFirm
-            | Rule::ObjectionRouted => 403,
+            | Rule::ObjectionRouted
+            | Rule::RepairByTheFirm
+            | Rule::RepairRouted => 403,
             _ => 422,
         }
     }
@@ -169,6 +203,8 @@ pub struct PriorEntry {
     pub record: Option<Record>,
     /// The objection step, for `objection/*` entries.
     pub objection: Option<Step>,
+    /// The repair step, for `repair/*` entries.
+    pub repair: Option<crate::repair::Step>,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -187,6 +223,11 @@ pub trait History {
     /// The steps taken on the objection filed at `objection_index` before the entry being
     /// checked (acceptance, resolution), in log order.
     fn objection_steps(&self, objection_index: u64) -> Vec<(u64, Step)>;
+    /// The steps taken on the repair applied for at `application_index` before the entry being
+    /// checked, in log order.
+    fn repair_steps(&self, application_index: u64) -> Vec<(u64, crate::repair::Step)>;
+    /// Every record about `subject` before the entry being checked, in log order.
+    fn firm_records(&self, subject: &str) -> Vec<(u64, Record)>;
 }
 
 /// The signed payload of an entry, parsed.
@@ -206,6 +247,8 @@ pub enum Payload<'a> {
     Run(&'a RunSummary),
     /// A step of an objection.
     Objection(&'a Step),
+    /// A step of a credit repair.
+    Repair(&'a crate::repair::Step),
 }
 
 /// The entry being checked.
@@ -230,6 +273,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Identity(st) => book.statement_subject(st),
         Payload::Decision(d) => Some(d.subject.clone()),
         Payload::Objection(step) => Some(step.subject().to_owned()),
+        Payload::Repair(step) => Some(step.subject().to_owned()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
     }
 }
@@ -276,6 +320,7 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Identity(_) => unreachable!("handled above"),
         Payload::Record(r) => check_record(book, &key.principal, entry, r, history, settings, logged),
         Payload::Objection(step) => check_objection(book, &key.principal, entry, step, history, settings, logged),
+        Payload::Repair(step) => check_repair(&key.principal, entry, step, history, settings, logged),
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {
                 return Err(refuse(
@@ -491,6 +536,131 @@ fn check_objection(
         }
     }
     Ok(())
+}
+
+fn check_repair(
+    author: &Principal,
+    entry: &Candidate<'_>,
+    step: &crate::repair::Step,
+    history: &dyn History,
+    settings: &Settings,
+    logged: Date,
+) -> Result<(), Refusal> {
+    use crate::repair::Step as R;
+    let subject = step.subject();
+    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
+    if step.date() > latest || step.date() < settings.earliest_record_date {
+        return Err(refuse(
+            Rule::PlausibleDate,
+            "date",
+            format!("{} is not a day between {} and {latest}", step.date(), settings.earliest_record_date),
+        ));
+    }
+    // The application: its own, or the one a later step names.
+    let (application_index, application) = match step.application_index() {
+        None => (entry.index, step.clone()),
+        Some(a) => {
+            let applied = (a < entry.index).then(|| history.prior(a)).flatten().and_then(|p| p.repair);
+            match applied {
+                Some(s @ R::Applied { .. }) if s.subject() == subject => (a, s),
+                _ => {
+                    return Err(refuse(
+                        Rule::RepairSequence,
+                        "application_index",
+                        format!("entry {a} is not a repair applied for earlier by {subject}"),
+                    ))
+                }
+            }
+        }
+    };
+    let R::Applied { target_index, .. } = &application else { unreachable!("an application") };
+    let target = (*target_index < application_index).then(|| history.prior(*target_index)).flatten();
+    let target_record = match target {
+        Some(PriorEntry { record: Some(r), subject: Some(s), .. }) if s == subject => r,
+        _ => {
+            return Err(refuse(
+                Rule::RepairTarget,
+                "target_index",
+                format!("entry {target_index} is not an earlier department record about {subject}"),
+            ))
+        }
+    };
+    let eligible = |on: Date| -> Result<(), Refusal> {
+        let records = history.firm_records(subject);
+        let refs: Vec<(u64, &Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
+        let stopped = crate::decision::stop_dates(&refs, &[]);
+        crate::repair::RepairRules::shipped()
+            .eligibility(*target_index, &target_record, &refs, &stopped, on)
+            .map(|_| ())
+            .map_err(|e| {
+                let rule = match e.rule {
+                    "repair-unrepairable" => Rule::RepairUnrepairable,
+                    "repair-too-early" => Rule::RepairTooEarly,
+                    "repair-repeat-violation" => Rule::RepairRepeatViolation,
+                    "repair-listing-in-force" => Rule::RepairListingInForce,
+                    _ => Rule::RepairKind,
+                };
+                let when = e.earliest.map_or(String::new(), |d| format!("; the earliest day it could succeed is {d}"));
+                refuse(rule, "target_index", format!("{}{when}", e.detail))
+            })
+    };
+    match step {
+        R::Applied { .. } => {
+            if *author != Principal::Enterprise(subject.to_owned()) {
+                return Err(refuse(
+                    Rule::RepairByTheFirm,
+                    "signatures[0].keyid",
+                    format!("a repair for {subject} is applied for by that firm with its own key; this key belongs to {author}"),
+                ));
+            }
+            eligible(step.date())
+        }
+        R::Interviewed { date, .. } | R::Decided { date, .. } => {
+            if *author != Principal::Department(target_record.department().to_owned()) {
+                return Err(refuse(
+                    Rule::RepairRouted,
+                    "signatures[0].keyid",
+                    format!(
+                        "the repair of entry {target_index} is decided by {}, which made the record; this key belongs to {author}",
+                        target_record.department()
+                    ),
+                ));
+            }
+            let steps = history.repair_steps(application_index);
+            let interview = steps.iter().find(|(_, s)| matches!(s, R::Interviewed { .. }));
+            let decision = steps.iter().find(|(_, s)| matches!(s, R::Decided { .. }));
+            let seq = |d: String| refuse(Rule::RepairSequence, "application_index", d);
+            if let Some((i, _)) = decision {
+                return Err(seq(format!("repair {application_index} was already decided at entry {i}")));
+            }
+            if let R::Interviewed { .. } = step {
+                if let Some((i, _)) = interview {
+                    return Err(seq(format!(
+                        "the credit interview of repair {application_index} was recorded at entry {i}"
+                    )));
+                }
+                if *date < application.date() {
+                    return Err(seq(format!(
+                        "interviewed on {date}, before the application of {}",
+                        application.date()
+                    )));
+                }
+                return Ok(());
+            }
+            let Some((_, interviewed)) = interview else {
+                return Err(seq(format!(
+                    "repair {application_index} is decided after the credit interview (信用约谈), which is not recorded"
+                )));
+            };
+            if *date < interviewed.date() {
+                return Err(seq(format!("decided on {date}, before the interview of {}", interviewed.date())));
+            }
+            if let R::Decided { approved: true, .. } = step {
+                eligible(*date)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn check_correction(

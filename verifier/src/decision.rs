@@ -194,17 +194,33 @@ pub fn stop_target(record: &Record, records: &[(u64, &Record)]) -> Option<u64> {
 }
 
 /// The stop dates that retractions and list removals among `records` (a firm's records in log
-/// order) put on other records: target index → the earliest date of a retraction or removal
-/// naming it.
-pub fn stop_dates(records: &[(u64, &Record)]) -> BTreeMap<u64, Date> {
+/// order), and approved credit repairs, put on records: target index → the earliest date of a
+/// retraction, removal or repair naming it.
+pub fn stop_dates(records: &[(u64, &Record)], repairs: &[Repaired]) -> BTreeMap<u64, Date> {
     let mut stopped = BTreeMap::new();
+    let mut stop = |t: u64, d: Date| {
+        stopped.entry(t).and_modify(|e: &mut Date| *e = (*e).min(d)).or_insert(d);
+    };
     for (_, r) in records {
         if let Some(t) = stop_target(r, records) {
-            let d = r.date();
-            stopped.entry(t).and_modify(|e: &mut Date| *e = (*e).min(d)).or_insert(d);
+            stop(t, r.date());
         }
     }
+    for r in repairs {
+        stop(r.target, r.date);
+    }
     stopped
+}
+
+/// An approved credit repair ([`crate::repair`]): the record it stops and from when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repaired {
+    /// The `repair/decided` entry that approved it.
+    pub decided: u64,
+    /// The record repaired.
+    pub target: u64,
+    /// The day of the decision, from which the record no longer counts.
+    pub date: Date,
 }
 
 /// Why a decision does not follow from the log.
@@ -307,6 +323,8 @@ pub struct DecisionContext<'a> {
     /// For a decision triggered by an objection: whether the entry at `trigger_index` is an
     /// upheld resolution of an objection about the firm, logged before the decision.
     pub upheld_objection: bool,
+    /// The approved credit repairs about the firm before the decision, in log order.
+    pub repairs: &'a [Repaired],
 }
 
 /// Checks a decision against the log; see the module documentation for the rules.
@@ -336,7 +354,7 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
     let cited: Vec<(u64, &Record)> =
         ctx.records.iter().filter(|s| s.index < ctx.index).map(|s| (s.index, &s.record)).collect();
     // 3. Stop dates.
-    let actual = stop_dates(&cited);
+    let actual = stop_dates(&cited, ctx.repairs);
     for (i, date) in &d.stopped {
         match actual.get(i) {
             Some(a) if a == date => {}
@@ -395,6 +413,7 @@ pub fn check_decision(d: &Decision, ctx: &DecisionContext<'_>) -> Result<(), Dec
                 )));
             }
         }
+        Trigger::Repair if d.trigger_index.is_some_and(|t| ctx.repairs.iter().any(|r| r.decided == t)) => {}
         Trigger::NewRecord | Trigger::Repair | Trigger::Retraction => {
             let Some(t) = d.trigger_index else {
                 return Err(DecisionError::Trigger("an instant decision names the record that triggered it".into()));
@@ -468,9 +487,9 @@ mod tests {
         let (a, b, by_date, by_index) =
             (listing("列78"), listing("列79"), removal("移1", None), removal("移2", Some(11)));
         let records = [(10, &a), (11, &b), (12, &by_date)];
-        let stopped = stop_dates(&records);
+        let stopped = stop_dates(&records, &[]);
         assert_eq!(stopped.keys().copied().collect::<Vec<_>>(), [10]);
         let records = [(10, &a), (11, &b), (12, &by_date), (13, &by_index)];
-        assert_eq!(stop_dates(&records).keys().copied().collect::<Vec<_>>(), [10, 11]);
+        assert_eq!(stop_dates(&records, &[]).keys().copied().collect::<Vec<_>>(), [10, 11]);
     }
 }

@@ -222,6 +222,7 @@ enum Owned {
     Decision(Box<Decision>),
     Run(RunSummary),
     Objection(Step),
+    Repair(crate::repair::Step),
 }
 
 /// The entries before the one being checked, as far as the bundle shows them.
@@ -249,7 +250,25 @@ impl History for Seen<'_> {
                 Owned::Objection(s) => Some(s.clone()),
                 _ => None,
             },
+            repair: match &p.payload {
+                Owned::Repair(s) => Some(s.clone()),
+                _ => None,
+            },
         })
+    }
+
+    fn repair_steps(&self, application_index: u64) -> Vec<(u64, crate::repair::Step)> {
+        self.entries
+            .range(application_index + 1..self.before)
+            .filter_map(|(i, p)| match &p.payload {
+                Owned::Repair(s) if s.application_index() == Some(application_index) => Some((*i, s.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn firm_records(&self, subject: &str) -> Vec<(u64, Record)> {
+        self.subject_records(subject).into_iter().map(|(i, r)| (i, r.clone())).collect()
     }
 
     fn objection_steps(&self, objection_index: u64) -> Vec<(u64, Step)> {
@@ -337,6 +356,7 @@ fn open_payload(
         "order" => ORDER_TYPE,
         "decision" => DECISION_TYPE,
         "objection" => OBJECTION_TYPE,
+        "repair" => crate::repair::REPAIR_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -388,6 +408,13 @@ fn open_payload(
                 return Err(mismatch(&format!("an objection step {:?}", step.name())));
             }
             Ok(Owned::Objection(step))
+        }
+        "repair" => {
+            let step = crate::repair::Step::parse(&payload).map_err(malformed)?;
+            if step.name() != name {
+                return Err(mismatch(&format!("a repair step {:?}", step.name())));
+            }
+            Ok(Owned::Repair(step))
         }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
@@ -535,6 +562,7 @@ fn judge(
             Owned::Decision(d) => Payload::Decision(d),
             Owned::Run(r) => Payload::Run(r),
             Owned::Objection(o) => Payload::Objection(o),
+            Owned::Repair(r) => Payload::Repair(r),
         };
         let candidate = Candidate {
             index,
@@ -619,8 +647,16 @@ fn judge(
     // Each record is prepared for scoring once, not once per decision that cites it.
     let mut records: Vec<ScoredRecord> = Vec::new();
     let mut earlier: Vec<(u64, &Decision)> = Vec::new();
+    let mut repairs: Vec<decision::Repaired> = Vec::new();
     for p in &chain {
         match &p.payload {
+            Owned::Repair(crate::repair::Step::Decided { approved: true, application_index, date, .. }) => {
+                if let Some(Owned::Repair(crate::repair::Step::Applied { target_index, .. })) =
+                    seen.get(application_index).map(|a| &a.payload)
+                {
+                    repairs.push(decision::Repaired { decided: p.index, target: *target_index, date: *date });
+                }
+            }
             Owned::Record(r) => records.push(ScoredRecord::new(p.index, r.clone(), None)),
             Owned::Decision(d) => {
                 let model = seen.get(&d.model_index).and_then(|m| match &m.payload {
@@ -644,6 +680,7 @@ fn judge(
                     model,
                     order,
                     upheld_objection,
+                    repairs: &repairs,
                 };
                 decision::check_decision(d, &ctx).map_err(|err| fail(Some(p.index), "decision", err.to_string()))?;
                 earlier.push((p.index, d));

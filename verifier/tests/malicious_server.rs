@@ -491,3 +491,78 @@ mod objections {
         rejected(verify(&w, &w.bundle(FIRM), None), "objection-correction", Some(at));
     }
 }
+
+mod repairs {
+    use super::*;
+    use verifier::repair::{Proof, Step, REPAIR_FORMAT};
+
+    fn steps(application: u64) -> (Step, Step) {
+        let interviewed = Step::Interviewed {
+            kind: REPAIR_FORMAT.into(),
+            subject: FIRM.into(),
+            application_index: application,
+            summary: "已整改".into(),
+            date: day(TODAY),
+        };
+        let decided = Step::Decided {
+            kind: REPAIR_FORMAT.into(),
+            subject: FIRM.into(),
+            application_index: application,
+            approved: true,
+            reason: "准予修复".into(),
+            date: day(TODAY),
+        };
+        (interviewed, decided)
+    }
+
+    fn applied(target: u64) -> Step {
+        Step::Applied {
+            kind: REPAIR_FORMAT.into(),
+            subject: FIRM.into(),
+            target_index: target,
+            commitment: "本企业承诺守法经营".into(),
+            proofs: vec![Proof { description: "缴款凭证".into(), sha256: "cd".repeat(32) }],
+            date: day(TODAY),
+        }
+    }
+
+    #[test]
+    fn a_repair_approved_by_the_department_that_made_the_penalty_verifies_and_must_stop_it() {
+        let (mut w, m) = jurisdiction();
+        let (firm, amr, grader) = (w.firm.clone(), w.amr.clone(), w.grader.clone());
+        let a = w.repair(&firm, &applied(m.penalty));
+        let (i, d) = steps(a);
+        w.repair(&amr, &i);
+        let decided = w.repair(&amr, &d);
+        verify(&w, &w.bundle(FIRM), None).unwrap();
+        // A later decision that still counts the repaired penalty (no stop for it) is refused:
+        // the repair stops it from the day of the decision (the honest registry's decisions
+        // carry the stop; tests/tests/accountability.rs checks them end to end).
+        let d = w.honest_decision(FIRM, day(TODAY), Trigger::Repair, Some(decided));
+        assert!(!d.stopped.contains_key(&m.penalty));
+        let at = w.publish_decision(&grader, &d);
+        let e = rejected(verify(&w, &w.bundle(FIRM), None), "decision", Some(at));
+        assert!(e.detail.contains(&format!("record {}", m.penalty)), "{e}");
+    }
+
+    #[test]
+    fn a_repair_approved_by_another_department() {
+        let (mut w, m) = jurisdiction();
+        let (firm, amr, tax) = (w.firm.clone(), w.amr.clone(), w.tax.clone());
+        let a = w.repair(&firm, &applied(m.penalty));
+        let (i, d) = steps(a);
+        w.repair(&amr, &i);
+        let at = w.repair(&tax, &d);
+        rejected(verify(&w, &w.bundle(FIRM), None), "repair-routed", Some(at));
+    }
+
+    #[test]
+    fn a_repair_approved_without_the_credit_interview() {
+        let (mut w, m) = jurisdiction();
+        let (firm, amr) = (w.firm.clone(), w.amr.clone());
+        let a = w.repair(&firm, &applied(m.penalty));
+        let (_, d) = steps(a);
+        let at = w.repair(&amr, &d);
+        rejected(verify(&w, &w.bundle(FIRM), None), "repair-sequence", Some(at));
+    }
+}

@@ -482,6 +482,12 @@ impl World {
         self.log.append(step.sign(by), &format!("objection/{}", step.name()), Some(&subject))
     }
 
+    /// Logs a credit repair step signed by `by`.
+    pub fn repair(&mut self, by: &SigningKey, step: &verifier::repair::Step) -> u64 {
+        let subject = step.subject().to_owned();
+        self.log.append(step.sign(by), &format!("repair/{}", step.name()), Some(&subject))
+    }
+
     /// Logs a re-grading order signed by `by`.
     pub fn order(&mut self, by: &SigningKey, as_of: Date) -> u64 {
         let o = RegradeOrder { kind: ORDER_FORMAT.into(), model: self.model_hash.clone(), as_of };
@@ -506,7 +512,7 @@ impl World {
         trigger_index: Option<u64>,
     ) -> Decision {
         let refs: Vec<(u64, &Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
-        let stopped = stop_dates(&refs);
+        let stopped = stop_dates(&refs, &[]);
         let previous = self
             .log
             .decisions_of(uscc, self.log.size())

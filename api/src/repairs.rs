@@ -1,0 +1,86 @@
+//! Credit repair (信用修复): `POST /v1/repairs`, `GET /v1/repairs`,
+//! `GET /v1/enterprises/{uscc}/repairs`, `GET /v1/repair-rules`.
+//!
+//! | request | who |
+//! | --- | --- |
+//! | `POST /v1/repairs` (a signed step) | the firm applies; the department that made the record interviews and decides: the authority rules decide |
+//! | `GET /v1/repairs` | a department (those it decides); the grading authority, auditors, courts (all) |
+//! | `GET /v1/enterprises/{uscc}/repairs` | the firm, the grading authority, auditors, courts; a department (those it decides) |
+//! | `GET /v1/repair-rules` | anyone: the rules, each with its source |
+
+use super::*;
+use registry::access::is_overseer;
+use registry::repairs::RepairState;
+use verifier::identity::Role;
+
+pub(crate) async fn submit(
+    State(s): State<AppState>,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope of a repair step: {e}"),
+        )
+    })?;
+    match registry(&s)?.submit_repair(envelope).await? {
+        Outcome::Appended { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
+        }
+        Outcome::Duplicate { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
+        }
+        Outcome::Rejected(r) => Err(rejected(r, "repair-rejected", "Repair step refused")),
+    }
+}
+
+fn sees_all(caller: &Principal) -> bool {
+    is_overseer(caller) || matches!(caller, Principal::Role(Role::GradingAuthority, _))
+}
+
+fn decides(caller: &Principal, r: &RepairState) -> bool {
+    matches!(caller, Principal::Department(c) if *c == r.department)
+}
+
+/// `GET /v1/repairs`: the repairs a department decides, or all for the grading authority,
+/// auditors and courts.
+pub(crate) async fn list(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {
+    if !(sees_all(&caller) || matches!(caller, Principal::Department(_))) {
+        return Err(RegistryError::Forbidden(format!(
+            "repairs are listed for the departments that decide them, the grading authority, auditors and courts; {caller} reads its own at /v1/enterprises/{{uscc}}/repairs"
+        ))
+        .into());
+    }
+    let list: Vec<RepairState> =
+        registry(&s)?.repairs()?.into_iter().filter(|r| sees_all(&caller) || decides(&caller, r)).collect();
+    Ok(Json(serde_json::json!({ "repairs": list })).into_response())
+}
+
+/// `GET /v1/enterprises/{uscc}/repairs`: a firm's repairs and where they stand.
+pub(crate) async fn of_firm(
+    State(s): State<AppState>,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let uscc = uscc.as_str().to_owned();
+    let own = caller == Principal::Enterprise(uscc.clone());
+    if !(own || sees_all(&caller) || matches!(caller, Principal::Department(_))) {
+        return Err(RegistryError::Forbidden(format!(
+            "a firm's repairs go to the firm, the departments that decide them, the grading authority, auditors and courts; {caller} may not read those of {uscc}"
+        ))
+        .into());
+    }
+    let list: Vec<RepairState> = registry(&s)?
+        .repairs_of(&uscc)?
+        .into_iter()
+        .filter(|r| own || sees_all(&caller) || decides(&caller, r))
+        .collect();
+    Ok(Json(serde_json::json!({ "repairs": list })).into_response())
+}
+
+/// `GET /v1/repair-rules`: the rules every repair is judged by, with their sources.
+pub(crate) async fn rules() -> Response {
+    Json(verifier::repair::RepairRules::shipped()).into_response()
+}
