@@ -22,6 +22,7 @@
 
 pub mod access;
 pub mod content;
+pub mod disclosure;
 pub mod evidence;
 pub mod grading;
 pub mod identities;

@@ -2,7 +2,7 @@
 //! tests, and the authorisation matrix of every actor against every action, each refusal naming
 //! its rule.
 
-use e2e::{binary, statement, Server, Signer};
+use e2e::{binary, cli, statement, Server, Signer};
 use ed25519_dalek::SigningKey;
 use registry::keyfile;
 use serde_json::{json, Value};
@@ -1089,6 +1089,11 @@ fn credit_repair_is_refused_by_each_rule_and_an_approved_repair_stops_the_penalt
     assert_eq!(newest["stopped"][p1.to_string()], "2026-11-22", "{newest}");
     assert!(newest["records"].as_array().unwrap().iter().any(|r| r == p1), "still cited: {newest}");
     refused(&c.amr, &decide(false), "repair-sequence");
+    // Its public disclosure stops, and the view says it was repaired.
+    let d = ok(c.firm_b.get(&format!("/v1/enterprises/{FIRM_A}/disclosure")));
+    assert!(!d["records"].as_array().unwrap().iter().any(|r| r["index"] == p1), "{d}");
+    let s = d["stopped"].as_array().unwrap().iter().find(|s| s["index"] == p1).cloned().unwrap_or_default();
+    assert_eq!((s["how"].as_str(), s["on"].as_str()), (Some("repaired"), Some("2026-11-22")), "{d}");
 
     // A listing in force blocks the repair of a minor penalty logged after it.
     let listing = record(
@@ -1108,4 +1113,85 @@ fn credit_repair_is_refused_by_each_rule_and_an_approved_repair_stops_the_penalt
         serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
     verifier::evidence::verify_bundle(&bundle, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
         .unwrap();
+}
+
+/// Public disclosure (公示, issue 8): anyone sees a firm's public records within their publicity
+/// period, each provable against the log without revealing its chain; never a private kind, a
+/// class, a record past its period, nor a corrected one (listed as corrected instead).
+#[test]
+fn disclosure_shows_public_records_only_and_each_checks_against_the_log() {
+    let c = city();
+    let shown = submit(&c.amr, &[penalty_of(FIRM_A, "2026-06-01", "罚D1", "ordinary", &["fine"])])[0]["index"]
+        .as_u64()
+        .unwrap();
+    let mut unpublished = penalty_of(FIRM_A, "2026-06-02", "罚D2", "minor", &["warning"]);
+    unpublished["fields"]["publicity_months"] = json!(0);
+    let mut expired = penalty_of(FIRM_A, "2020-01-01", "罚D3", "minor", &["warning"]);
+    expired["fields"]["publicity_months"] = json!(12);
+    let corrected =
+        submit(&c.amr, &[unpublished, expired, penalty_of(FIRM_A, "2026-06-03", "罚D4", "minor", &["warning"])]);
+    let corrected = corrected[2]["index"].as_u64().unwrap();
+    submit(
+        &c.amr,
+        &[record(
+            "retraction",
+            FIRM_A,
+            "zibo-amr",
+            "2026-11-20",
+            "撤D4",
+            json!({"target_index": corrected, "ground": "error", "reason": "误报"}),
+        )],
+    );
+    let complaint = record(
+        "verified_complaint",
+        FIRM_A,
+        "zibo-12345",
+        "2026-06-05",
+        "诉D5",
+        json!({"channel": "12345", "complaint_type": "价格", "substantiated": true}),
+    );
+    assert_eq!(submit(&c.hotline, &[complaint])[0]["outcome"], "appended");
+    ok(c.ga.post(
+        "/v1/regrade",
+        &serde_json::to_value(registry::grading::sign_order(
+            &c.model,
+            verifier::Date::parse("2026-11-20").unwrap(),
+            &c.ga.key,
+        ))
+        .unwrap(),
+    ));
+
+    // Anonymous: no signature needed.
+    let (status, body) = c.server.get(&format!("/v1/enterprises/{FIRM_A}/disclosure"));
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    let d: Value = serde_json::from_str(&text).unwrap();
+    let refs: Vec<&str> = d["records"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
+    assert_eq!(refs, ["罚D1"], "only the public penalty in its period: {d}");
+    assert_eq!(d["records"][0]["index"], shown);
+    assert_eq!(d["stopped"][0]["reference"], "罚D4");
+    assert_eq!(d["stopped"][0]["how"], "corrected");
+    for private in ["诉D5", "previous_leaf", "\"chain\"", "breakdown", "score_class"] {
+        assert!(!text.contains(private), "the disclosure reveals {private}: {text}");
+    }
+    // From the command line, each record is checked against the log key.
+    let (good, out, err) =
+        cli(&["disclosure", "--uscc", FIRM_A, "--server", &c.server.url, "--log-key", &c.server.verifier_key]);
+    assert!(good, "{out}{err}");
+    assert!(
+        out.contains("罚D1") && out.contains("in the log, committed to this firm, signed by department zibo-amr"),
+        "{out}"
+    );
+    assert!(out.contains("corrected (更正/撤回)"), "{out}");
+    // A checkpoint that the pinned log key did not sign is refused.
+    let (good, _, _) = cli(&[
+        "disclosure",
+        "--uscc",
+        &firm_b(),
+        "--server",
+        &c.server.url,
+        "--log-key",
+        "other+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ]);
+    assert!(!good, "a checkpoint signed by another key is refused");
 }

@@ -165,3 +165,128 @@ pub fn history(uscc: &str, key: &Path, server: &str, log_key: Option<&str>) -> R
     print_report(&report);
     Ok(())
 }
+
+/// `creditlog disclosure`: what anyone sees of a firm (公示), each record checked: included in the
+/// log's signed checkpoint, committed to the firm and to the signed record in its header, and
+/// signed by the department's key registered on the log.
+pub fn disclosure(uscc: &str, server: &str, log_key: Option<&str>, as_of: Option<&str>) -> Result<()> {
+    use verifier::entry::{content_commitment, subject_commitment, EntryHeader};
+    let get = |path: &str| -> Result<serde_json::Value> {
+        let url = format!("{}{path}", server.trim_end_matches('/'));
+        match ureq::get(&url).call() {
+            Ok(r) => Ok(r.into_json()?),
+            Err(ureq::Error::Status(code, r)) => {
+                let v: serde_json::Value = r.into_json().unwrap_or_default();
+                bail!("GET {path} ({code}): {}", problem_detail(&v))
+            }
+            Err(e) => Err(e.into()),
+        }
+    };
+    let vkey = match log_key {
+        Some(k) => k.to_owned(),
+        None => {
+            eprintln!("note: trusting the log key the server announces; pin it with --log-key for a real check");
+            get("/v1/log")?["verifier_key"].as_str().context("verifier_key")?.to_owned()
+        }
+    };
+    let path = match as_of {
+        Some(d) => format!("/v1/enterprises/{uscc}/disclosure?as_of={d}"),
+        None => format!("/v1/enterprises/{uscc}/disclosure"),
+    };
+    let d = get(&path)?;
+    let cp = verifier::open_checkpoint(d["checkpoint"].as_str().context("checkpoint")?.as_bytes(), &vkey)
+        .map_err(|e| crate::Failure(format!("the checkpoint: {e}")))?;
+    let b64 = |v: &serde_json::Value, what: &str| -> Result<Vec<u8>> {
+        base64::Engine::decode(&base64::prelude::BASE64_STANDARD, v.as_str().with_context(|| what.to_owned())?)
+            .with_context(|| format!("{what}: not base64"))
+    };
+    println!(
+        "公示 public disclosure of {uscc} as of {} (log {}, checkpoint of {} entries)",
+        d["as_of"].as_str().unwrap_or("?"),
+        cp.origin,
+        cp.size
+    );
+    let records = d["records"].as_array().cloned().unwrap_or_default();
+    if records.is_empty() {
+        println!("  no public records");
+    }
+    for r in &records {
+        let index = r["index"].as_u64().context("index")?;
+        let line = format!(
+            "entry {index}: {} {} by {} on {} ({})",
+            r["kind_name"].as_str().unwrap_or("?"),
+            r["kind"].as_str().unwrap_or("?"),
+            r["department"].as_str().unwrap_or("?"),
+            r["date"].as_str().unwrap_or("?"),
+            r["reference"].as_str().unwrap_or("?")
+        );
+        let o = &r["opening"];
+        if o.is_null() {
+            println!("  {line}: shown without proof (the signed record holds fields that are not public)");
+            continue;
+        }
+        let header_bytes = b64(&o["header"], "header")?;
+        let header = EntryHeader::parse(&header_bytes).map_err(|e| crate::Failure(format!("entry {index}: {e}")))?;
+        let proof: Vec<verifier::Hash> = o["proof"]
+            .as_array()
+            .context("proof")?
+            .iter()
+            .map(|h| {
+                b64(h, "proof").and_then(|b| {
+                    Ok(verifier::Hash(b.try_into().map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))?))
+                })
+            })
+            .collect::<Result<_>>()?;
+        verifier::verify_inclusion(verifier::leaf_hash(&header_bytes), index, cp.size, cp.root, &proof)
+            .map_err(|e| crate::Failure(format!("entry {index}: not in the checkpoint's tree: {e}")))?;
+        let salt = |f: &str| -> Result<[u8; 32]> {
+            b64(&o[f], f)?.try_into().map_err(|_| anyhow::anyhow!("entry {index}: {f} is not 32 bytes"))
+        };
+        let envelope: verifier::envelope::Envelope = serde_json::from_value(o["envelope"].clone())?;
+        let commits = |ours: [u8; 32], theirs: &Option<String>| {
+            theirs.as_deref().map(|t| base64::Engine::encode(&base64::prelude::BASE64_STANDARD, ours) == t)
+                == Some(true)
+        };
+        if !commits(subject_commitment(&salt("subject_salt")?, uscc), &header.subject)
+            || !commits(
+                content_commitment(&salt("content_salt")?, &envelope).map_err(|e| crate::Failure(e.to_string()))?,
+                &Some(header.content.clone()),
+            )
+        {
+            return Err(crate::Failure(format!(
+                "entry {index}: the header does not commit to this firm and this record"
+            ))
+            .into());
+        }
+        let key = get(&format!("/v1/keys/{}", header.author))?;
+        let public: [u8; 32] = b64(&key["public_key"], "public_key")?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("entry {index}: the key is not 32 bytes"))?;
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&public).map_err(|e| crate::Failure(e.to_string()))?;
+        let payload = envelope
+            .open(verifier::envelope::RECORD_TYPE, &vk)
+            .map_err(|e| crate::Failure(format!("entry {index}: {e}")))?;
+        let record =
+            verifier::record::Record::parse(&payload).map_err(|e| crate::Failure(format!("entry {index}: {e}")))?;
+        if record.subject().as_str() != uscc || record.reference() != r["reference"].as_str().unwrap_or_default() {
+            return Err(crate::Failure(format!("entry {index}: the signed record is not the one shown")).into());
+        }
+        println!("  {line}: in the log, committed to this firm, signed by {}", key["holder"].as_str().unwrap_or("?"));
+    }
+    for s in d["stopped"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  entry {}: {} {} ({}) — {} on {}, no longer shown",
+            s["index"],
+            s["kind"].as_str().unwrap_or("?"),
+            s["department"].as_str().unwrap_or("?"),
+            s["reference"].as_str().unwrap_or("?"),
+            match s["how"].as_str() {
+                Some("repaired") => "credit repaired (信用修复)",
+                Some("corrected") => "corrected (更正/撤回)",
+                _ => "removed from the list (移出)",
+            },
+            s["on"].as_str().unwrap_or("?")
+        );
+    }
+    Ok(())
+}

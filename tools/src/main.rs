@@ -166,6 +166,21 @@ enum Command {
         #[arg(long)]
         log_key: Option<String>,
     },
+    /// What anyone sees of a firm (公示): its public records, each checked against the log.
+    Disclosure {
+        /// The enterprise's Unified Social Credit Code.
+        #[arg(long)]
+        uscc: String,
+        /// Server URL.
+        #[arg(long)]
+        server: String,
+        /// The log's verifier key to pin.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// The day to show (default today).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// Export an enterprise's evidence bundle (its whole history, or one entry with the history
     /// before it) to a file that `creditlog verify` checks offline.
     Export {
@@ -436,6 +451,9 @@ fn run(cli: Cli) -> Result<()> {
             registry_cmds::regrade(&model, as_of.as_deref(), &key, &server)
         }
         Command::Grades { uscc, key, server } => registry_cmds::grades(&uscc, &key, &server),
+        Command::Disclosure { uscc, server, log_key, as_of } => {
+            evidence_cmds::disclosure(&uscc, &server, log_key.as_deref(), as_of.as_deref())
+        }
         Command::History { uscc, key, server, log_key } => {
             evidence_cmds::history(&uscc, &key, &server, log_key.as_deref())
         }

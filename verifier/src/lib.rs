@@ -24,6 +24,7 @@ pub mod calendar;
 pub mod checkpoint;
 pub mod date;
 pub mod decision;
+pub mod disclosure;
 pub mod entry;
 pub mod envelope;
 pub mod evidence;
