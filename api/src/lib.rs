@@ -27,6 +27,7 @@
 //! | `evidence` | `GET /v1/enterprises/{uscc}/bundle`, `GET /v1/enterprises/{uscc}/reads` |
 
 pub mod auth;
+mod commitments;
 mod disclosure;
 mod evidence;
 pub mod extract;
@@ -141,6 +142,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises/{uscc}/repairs", get(repairs::of_firm))
         .route("/v1/repair-rules", get(repairs::rules))
         .route("/v1/enterprises/{uscc}/disclosure", get(disclosure::disclosure))
+        .route("/v1/commitments", post(commitments::submit).get(commitments::list))
+        .route("/v1/enterprises/{uscc}/commitments", get(commitments::of_firm))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

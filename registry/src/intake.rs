@@ -75,6 +75,7 @@ impl History for LogHistory<'_> {
                 record: Some(r.clone()),
                 objection: None,
                 repair: None,
+                commitment: None,
             });
         }
         let (header, content) = self.reg.read_entry(index).ok()??;
@@ -87,7 +88,12 @@ impl History for LogHistory<'_> {
         };
         let repair =
             if crate::repairs::is_repair(&header) { crate::repairs::step_of(index, &content).ok() } else { None };
-        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record, objection, repair })
+        let commitment = if header.kind == "commitment/made" {
+            crate::commitments::commitment_of(index, &content).ok()
+        } else {
+            None
+        };
+        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record, objection, repair, commitment })
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {

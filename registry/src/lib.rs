@@ -21,6 +21,7 @@
 //! | the journal of reads of a firm's class, decisions and history | [`journal`] |
 
 pub mod access;
+pub mod commitments;
 pub mod content;
 pub mod disclosure;
 pub mod evidence;

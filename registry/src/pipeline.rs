@@ -208,6 +208,9 @@ impl Registry {
             if crate::repairs::is_repair(header) {
                 self.apply_repair(index, content)?;
             }
+            if header.kind == "commitment/made" {
+                self.apply_commitment(index, content)?;
+            }
         }
         v.dedup.apply_batch(dedup)?;
         v.subjects.apply_batch(subjects)?;

@@ -12,6 +12,7 @@
 //! | `grades` | USCC `\0` model hash | the current grade (JSON) |
 //! | `objections` | `o` objection index (u64 BE) step index (u64 BE); `t` contested entry index (u64 BE) objection index (u64 BE) | empty: the steps of each objection (its filing first), and the objections about each entry |
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
+//! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
 //! | `meta` | `applied`, `contents` | how far the views are applied; how far `contents.log` is indexed in `contents.idx` |
 
@@ -27,6 +28,7 @@ pub(crate) struct Views {
     pub(crate) references: sled::Tree,
     pub(crate) objections: sled::Tree,
     pub(crate) repairs: sled::Tree,
+    pub(crate) commitments: sled::Tree,
     pub(crate) reads: sled::Tree,
     pub(crate) meta: sled::Tree,
 }
@@ -42,6 +44,7 @@ impl Views {
             references: db.open_tree("references")?,
             objections: db.open_tree("objections")?,
             repairs: db.open_tree("repairs")?,
+            commitments: db.open_tree("commitments")?,
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
         })
@@ -49,7 +52,7 @@ impl Views {
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
     /// from the log, so it is not among them).
-    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 8] {
+    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 9] {
         [
             ("dedup", &self.dedup),
             ("subjects", &self.subjects),
@@ -57,6 +60,7 @@ impl Views {
             ("references", &self.references),
             ("objections", &self.objections),
             ("repairs", &self.repairs),
+            ("commitments", &self.commitments),
             ("models", &self.models),
             ("grades", &self.grades),
         ]

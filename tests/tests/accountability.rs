@@ -1195,3 +1195,59 @@ fn disclosure_shows_public_records_only_and_each_checks_against_the_log() {
     ]);
     assert!(!good, "a checkpoint signed by another key is refused");
 }
+
+/// A firm's own commitments (信用承诺, issue 8): made by the firm, checked by the department it
+/// names, once; a broken one is a record that counts; unchecked past the due day, overdue.
+#[test]
+fn commitments_are_checked_once_by_the_named_department() {
+    let c = city();
+    let commit = |subject: &str, department: &str, due: &str| verifier::commitment::Commitment {
+        kind: verifier::commitment::COMMITMENT_FORMAT.into(),
+        subject: subject.into(),
+        commitment_type: "notice_and_commitment".parse().unwrap(),
+        department: department.into(),
+        content: "三个月内补齐消防验收材料".into(),
+        due: verifier::Date::parse(due).unwrap(),
+        date: verifier::Date::parse("2026-11-20").unwrap(),
+    };
+    let make = |signer: &Signer, cm: &verifier::commitment::Commitment| {
+        signer.post("/v1/commitments", &serde_json::to_value(cm.sign(&signer.key)).unwrap())
+    };
+    let (s, v) = make(&c.firm_b, &commit(FIRM_A, "zibo-drc", "2026-12-15"));
+    assert_eq!((s, v["type"].as_str()), (403, Some("/problems/commitment-by-the-firm")), "{v}");
+    let (s, v) = make(&c.firm_a, &commit(FIRM_A, "zibo-court", "2026-12-15"));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/commitment-checked")), "not a checking department: {v}");
+    let a = ok(make(&c.firm_a, &commit(FIRM_A, "zibo-drc", "2026-12-15")))["index"].as_u64().unwrap();
+    let b = ok(make(&c.firm_b, &commit(&firm_b(), "zibo-drc", "2026-12-01")))["index"].as_u64().unwrap();
+
+    let outcome = |dept: &str, n: u32, kept: bool| {
+        record(
+            "commitment_outcome",
+            FIRM_A,
+            dept,
+            "2026-11-25",
+            &format!("核〔2026〕{n}号"),
+            json!({"commitment_reference": "承诺", "commitment_index": a, "kept": kept}),
+        )
+    };
+    let r = &submit(&c.hotline, &[outcome("zibo-12345", 1, false)])[0];
+    assert_eq!(r["rule_name"], "department-kinds", "the hotline does not record outcomes: {r}");
+    assert_eq!(submit(&c.drc, &[outcome("zibo-drc", 2, false)])[0]["outcome"], "appended");
+    let r = &submit(&c.drc, &[outcome("zibo-drc", 3, true)])[0];
+    assert_eq!(r["rule_name"], "commitment-checked", "checked once: {r}");
+
+    let mine = ok(c.drc.get("/v1/commitments"));
+    let list = mine["commitments"].as_array().unwrap();
+    let of = |i: u64| list.iter().find(|x| x["index"] == i).cloned().unwrap();
+    assert_eq!((of(a)["status"].as_str(), of(b)["status"].as_str()), (Some("broken"), Some("open")), "{mine}");
+    let late = ok(c.drc.get("/v1/commitments?overdue=true&as_of=2027-01-01"));
+    let late: Vec<u64> = late["commitments"].as_array().unwrap().iter().map(|x| x["index"].as_u64().unwrap()).collect();
+    assert_eq!(late, [b], "only the unchecked one is overdue");
+    let own = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/commitments")));
+    assert_eq!(own["commitments"][0]["status"], "broken");
+
+    let bundle: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    verifier::evidence::verify_bundle(&bundle, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+        .unwrap();
+}

@@ -2,6 +2,7 @@
 
 mod bench;
 mod client;
+mod commitment_cmds;
 mod demo;
 mod evidence_cmds;
 mod objection_cmds;
@@ -78,6 +79,11 @@ enum Command {
     Objection {
         #[command(subcommand)]
         command: objection_cmds::ObjectionCommand,
+    },
+    /// A firm's own commitments (信用承诺), checked by a department by a due day.
+    Commitment {
+        #[command(subcommand)]
+        command: commitment_cmds::CommitmentCommand,
     },
     /// Credit repair (信用修复): a firm applies; the department that made the record decides.
     Repair {
@@ -421,6 +427,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Identity { command } => registry_cmds::identity(command),
         Command::Objection { command } => objection_cmds::run(command),
         Command::Repair { command } => repair_cmds::run(command),
+        Command::Commitment { command } => commitment_cmds::run(command),
         Command::Submit { file, key, server, batch } => {
             if registry_cmds::submit(&file, &key, &server, batch)? {
                 Ok(())

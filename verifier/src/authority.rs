@@ -34,6 +34,8 @@
 //! | `repair-routed` | the department that made the penalty or listing holds the interview and decides |
 //! | `repair-sequence` | a repair is interviewed once and decided once, after the interview, each step on or after the step before |
 //! | `repair-kind`, `repair-unrepairable`, `repair-too-early`, `repair-repeat-violation`, `repair-listing-in-force` | the repair rules ([`crate::repair`], `rules/repair.toml`) allow the repair on the day of the application and of an approval |
+//! | `commitment-by-the-firm` | a firm's own commitment (信用承诺) is signed by that firm's bound key |
+//! | `commitment-checked` | the commitment names a department registered to record commitment outcomes; its outcome is recorded once, by that department, about that firm |
 //! | `objection-correction` | an upheld objection cites the correction: the retraction of the contested record, or the missing record added, by the same department, after the objection was filed |
 
 use crate::date::Date;
@@ -106,6 +108,10 @@ pub enum Rule {
     RepairRepeatViolation,
     /// See the module table.
     RepairListingInForce,
+    /// See the module table.
+    CommitmentByTheFirm,
+    /// See the module table.
+    CommitmentChecked,
 }
 
 impl Rule {
@@ -142,6 +148,8 @@ impl Rule {
             Rule::RepairTooEarly => "repair-too-early",
             Rule::RepairRepeatViolation => "repair-repeat-violation",
             Rule::RepairListingInForce => "repair-listing-in-force",
+            Rule::CommitmentByTheFirm => "commitment-by-the-firm",
+            Rule::CommitmentChecked => "commitment-checked",
         }
     }
 
@@ -160,7 +168,8 @@ impl Rule {
             | Rule::ObjectionByTheFirm
             | Rule::ObjectionRouted
             | Rule::RepairByTheFirm
-            | Rule::RepairRouted => 403,
+            | Rule::RepairRouted
+            | Rule::CommitmentByTheFirm => 403,
             _ => 422,
         }
     }
@@ -205,6 +214,8 @@ pub struct PriorEntry {
     pub objection: Option<Step>,
     /// The repair step, for `repair/*` entries.
     pub repair: Option<crate::repair::Step>,
+    /// The firm's commitment, for `commitment/made` entries.
+    pub commitment: Option<crate::commitment::Commitment>,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -249,6 +260,8 @@ pub enum Payload<'a> {
     Objection(&'a Step),
     /// A step of a credit repair.
     Repair(&'a crate::repair::Step),
+    /// A firm's own commitment.
+    Commitment(&'a crate::commitment::Commitment),
 }
 
 /// The entry being checked.
@@ -274,6 +287,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Decision(d) => Some(d.subject.clone()),
         Payload::Objection(step) => Some(step.subject().to_owned()),
         Payload::Repair(step) => Some(step.subject().to_owned()),
+        Payload::Commitment(c) => Some(c.subject.clone()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
     }
 }
@@ -321,6 +335,7 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Record(r) => check_record(book, &key.principal, entry, r, history, settings, logged),
         Payload::Objection(step) => check_objection(book, &key.principal, entry, step, history, settings, logged),
         Payload::Repair(step) => check_repair(&key.principal, entry, step, history, settings, logged),
+        Payload::Commitment(c) => check_commitment(book, &key.principal, c, settings, logged),
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {
                 return Err(refuse(
@@ -871,7 +886,70 @@ fn check_record(
                 ));
             }
         }
+        RecordFields::CommitmentOutcome(f) => {
+            // The outcome of a firm's own commitment comes from the department it names, once.
+            if let Some(ci) = f.commitment_index {
+                let made = (ci < entry.index).then(|| history.prior(ci)).flatten().and_then(|p| p.commitment);
+                if let Some(c) = made {
+                    if c.department != *code || c.subject != subject {
+                        return Err(refuse(
+                            Rule::CommitmentChecked,
+                            "fields.commitment_index",
+                            format!(
+                                "the commitment at entry {ci} is {}'s, checked by {}; {code} may not record its outcome for {subject}",
+                                c.subject, c.department
+                            ),
+                        ));
+                    }
+                    let earlier = history.records_of_kind(subject, RecordKind::CommitmentOutcome);
+                    if let Some((i, _)) = earlier.iter().find(|(_, r)| {
+                        matches!(r.fields(), RecordFields::CommitmentOutcome(g) if g.commitment_index == Some(ci))
+                    }) {
+                        return Err(refuse(
+                            Rule::CommitmentChecked,
+                            "fields.commitment_index",
+                            format!("the outcome of the commitment at entry {ci} was recorded at entry {i}"),
+                        ));
+                    }
+                }
+            }
+        }
         _ => {}
+    }
+    Ok(())
+}
+
+fn check_commitment(
+    book: &KeyBook,
+    author: &Principal,
+    c: &crate::commitment::Commitment,
+    settings: &Settings,
+    logged: Date,
+) -> Result<(), Refusal> {
+    if *author != Principal::Enterprise(c.subject.clone()) {
+        return Err(refuse(
+            Rule::CommitmentByTheFirm,
+            "signatures[0].keyid",
+            format!(
+                "a commitment of {} is made by that firm with its own key; this key belongs to {author}",
+                c.subject
+            ),
+        ));
+    }
+    if !book.departments.get(&c.department).is_some_and(|d| d.kinds.contains("commitment_outcome")) {
+        return Err(refuse(
+            Rule::CommitmentChecked,
+            "department",
+            format!("department {} is not registered to record commitment outcomes on this log", c.department),
+        ));
+    }
+    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
+    if c.date > latest || c.date < settings.earliest_record_date {
+        return Err(refuse(
+            Rule::PlausibleDate,
+            "date",
+            format!("{} is not a day between {} and {latest}", c.date, settings.earliest_record_date),
+        ));
     }
     Ok(())
 }

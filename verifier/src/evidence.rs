@@ -223,6 +223,7 @@ enum Owned {
     Run(RunSummary),
     Objection(Step),
     Repair(crate::repair::Step),
+    Commitment(crate::commitment::Commitment),
 }
 
 /// The entries before the one being checked, as far as the bundle shows them.
@@ -252,6 +253,10 @@ impl History for Seen<'_> {
             },
             repair: match &p.payload {
                 Owned::Repair(s) => Some(s.clone()),
+                _ => None,
+            },
+            commitment: match &p.payload {
+                Owned::Commitment(c) => Some(c.clone()),
                 _ => None,
             },
         })
@@ -357,6 +362,7 @@ fn open_payload(
         "decision" => DECISION_TYPE,
         "objection" => OBJECTION_TYPE,
         "repair" => crate::repair::REPAIR_TYPE,
+        "commitment" => crate::commitment::COMMITMENT_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -415,6 +421,9 @@ fn open_payload(
                 return Err(mismatch(&format!("a repair step {:?}", step.name())));
             }
             Ok(Owned::Repair(step))
+        }
+        "commitment" if name == "made" => {
+            Ok(Owned::Commitment(crate::commitment::Commitment::parse(&payload).map_err(malformed)?))
         }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
@@ -563,6 +572,7 @@ fn judge(
             Owned::Run(r) => Payload::Run(r),
             Owned::Objection(o) => Payload::Objection(o),
             Owned::Repair(r) => Payload::Repair(r),
+            Owned::Commitment(c) => Payload::Commitment(c),
         };
         let candidate = Candidate {
             index,

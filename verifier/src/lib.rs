@@ -22,6 +22,7 @@ pub mod authority;
 pub mod bundle;
 pub mod calendar;
 pub mod checkpoint;
+pub mod commitment;
 pub mod date;
 pub mod decision;
 pub mod disclosure;

@@ -1,0 +1,94 @@
+//! A firm's own commitments (信用承诺): `POST /v1/commitments`, `GET /v1/commitments`,
+//! `GET /v1/enterprises/{uscc}/commitments`. The outcome is a `commitment_outcome` record
+//! (`POST /v1/records`) citing the commitment's entry.
+
+use super::*;
+use registry::access::is_overseer;
+use verifier::identity::Role;
+
+pub(crate) async fn submit(
+    State(s): State<AppState>,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope of a commitment: {e}"),
+        )
+    })?;
+    match registry(&s)?.submit_commitment(envelope).await? {
+        Outcome::Appended { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
+        }
+        Outcome::Duplicate { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
+        }
+        Outcome::Rejected(r) => Err(rejected(r, "commitment-rejected", "Commitment refused")),
+    }
+}
+
+fn as_of(reg: &Registry, q: &HashMap<String, String>) -> Result<verifier::Date, Problem> {
+    match q.get("as_of") {
+        None => Ok(reg.today()),
+        Some(d) => verifier::Date::parse(d).map_err(|e| {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("as_of: {e}"))
+                .with_field("as_of")
+        }),
+    }
+}
+
+fn sees_all(caller: &Principal) -> bool {
+    is_overseer(caller) || matches!(caller, Principal::Role(Role::GradingAuthority, _))
+}
+
+/// `GET /v1/commitments[?overdue=true][&as_of=DATE]`: the commitments a department checks (all
+/// for the grading authority, auditors and courts); `overdue=true` keeps those due and unchecked.
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let day = as_of(reg, &q)?;
+    let department = match &caller {
+        Principal::Department(c) => Some(c.as_str()),
+        c if sees_all(c) => None,
+        c => {
+            return Err(RegistryError::Forbidden(format!(
+                "commitments are listed for the departments that check them, the grading authority, auditors and courts; {c} reads its own at /v1/enterprises/{{uscc}}/commitments"
+            ))
+            .into())
+        }
+    };
+    let overdue_only = q.get("overdue").is_some_and(|v| v == "true" || v == "1");
+    let list: Vec<_> =
+        reg.commitments_checked_by(department, day)?.into_iter().filter(|c| !overdue_only || c.overdue).collect();
+    Ok(Json(serde_json::json!({ "commitments": list })).into_response())
+}
+
+/// `GET /v1/enterprises/{uscc}/commitments`: a firm's commitments and their outcomes.
+pub(crate) async fn of_firm(
+    State(s): State<AppState>,
+    extract::EnterprisePath(uscc): extract::EnterprisePath,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let day = as_of(reg, &q)?;
+    let uscc = uscc.as_str().to_owned();
+    let own = caller == Principal::Enterprise(uscc.clone());
+    if !(own || sees_all(&caller) || matches!(caller, Principal::Department(_))) {
+        return Err(RegistryError::Forbidden(format!(
+            "a firm's commitments go to the firm, the departments that check them, the grading authority, auditors and courts; {caller} may not read those of {uscc}"
+        ))
+        .into());
+    }
+    let list: Vec<_> = reg
+        .commitments_of(&uscc, day)?
+        .into_iter()
+        .filter(|c| own || sees_all(&caller) || caller == Principal::Department(c.commitment.department.clone()))
+        .collect();
+    Ok(Json(serde_json::json!({ "commitments": list })).into_response())
+}
