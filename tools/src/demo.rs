@@ -202,7 +202,111 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
     eprintln!("graded {} firms under the general model ({} decisions)", summary.evaluated, summary.changed);
     let objections = demo_objections(reg, &sim, &depts, &example, &firm_key).await?;
     eprintln!("the example firm objected {objections} times (upheld, rejected, open)");
+    let (commitments, repaired) = demo_commitments_and_repair(reg, &sim, &depts, &example, &firm_key).await?;
+    eprintln!(
+        "the example firm made {commitments} commitments (one checked and kept, one open){}",
+        if repaired { " and had a penalty repaired" } else { "" }
+    );
     Ok(DemoState { example_firm: example, general_model: general })
+}
+
+/// The example firm's own commitments (one checked and kept, one open) and, if one of its
+/// penalties or listings is eligible, a credit repair approved after the interview.
+async fn demo_commitments_and_repair(
+    reg: &Registry,
+    sim: &Path,
+    depts: &[SimDept],
+    firm: &str,
+    firm_key: &ed25519_dalek::SigningKey,
+) -> Result<(u64, bool)> {
+    let today = reg.today();
+    let checker = depts
+        .iter()
+        .find(|d| d.kinds.iter().any(|k| k == "commitment_outcome"))
+        .context("a department that checks commitments")?;
+    let checker_key = keyfile::read(&sim.join(&checker.key_file))?;
+    let mut made = 0;
+    for (n, (content, months)) in
+        [("按告知承诺补齐消防验收材料", 1), ("主动公示：依法诚信经营，按时报送年报", 6)].into_iter().enumerate()
+    {
+        let c = verifier::commitment::Commitment {
+            kind: verifier::commitment::COMMITMENT_FORMAT.into(),
+            subject: firm.to_owned(),
+            commitment_type: if n == 0 {
+                verifier::record::CommitmentType::NoticeAndCommitment
+            } else {
+                verifier::record::CommitmentType::Voluntary
+            },
+            department: checker.code.clone(),
+            content: content.into(),
+            due: today.add_months(months).unwrap_or(today),
+            date: today,
+        };
+        let Outcome::Appended { index } = reg.submit_commitment(c.sign(firm_key)).await? else {
+            bail!("the demo commitment was refused");
+        };
+        made += 1;
+        if n == 0 {
+            let outcome = serde_json::json!({"type": "creditlog.record/v1", "kind": "commitment_outcome", "subject": firm,
+                "department": checker.code, "date": today, "reference": format!("核〔{}〕{index}号", today.year()),
+                "fields": {"commitment_reference": format!("承诺 {index}"), "commitment_index": index, "kept": true}});
+            let env = Envelope::sign(verifier::envelope::RECORD_TYPE, &serde_json::to_vec(&outcome)?, &checker_key);
+            if !matches!(reg.submit_records(vec![env]).await?.pop(), Some(Outcome::Appended { .. })) {
+                bail!("the demo commitment outcome was refused");
+            }
+        }
+    }
+    // A credit repair of the first penalty or listing the rules allow today, if any.
+    let me = verifier::identity::Principal::Enterprise(firm.to_owned());
+    let mut records = Vec::new();
+    for e in reg.history(firm, &me)? {
+        let Ok((payload, _)) = e.content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
+        if let Ok(r) = verifier::record::Record::parse(&payload) {
+            records.push((e.index, r));
+        }
+    }
+    let refs: Vec<(u64, &verifier::record::Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
+    let stopped = verifier::decision::stop_dates(&refs, &[]);
+    let rules = verifier::repair::RepairRules::shipped();
+    let eligible = refs.iter().find(|(i, r)| {
+        !stopped.contains_key(i)
+            && rules.eligibility(*i, r, &refs, &stopped, today).is_ok()
+            && depts.iter().any(|d| d.code == r.department())
+    });
+    let Some((target, record)) = eligible else { return Ok((made, false)) };
+    let dept = depts.iter().find(|d| d.code == record.department()).context("the record's department")?;
+    let dept_key = keyfile::read(&sim.join(&dept.key_file))?;
+    use verifier::repair::{Proof, Step, REPAIR_FORMAT};
+    let k = || REPAIR_FORMAT.to_owned();
+    let applied = Step::Applied {
+        kind: k(),
+        subject: firm.to_owned(),
+        target_index: *target,
+        commitment: "本企业承诺：已履行处罚决定规定的义务，今后依法诚信经营。".into(),
+        proofs: vec![Proof { description: "罚款缴纳凭证".into(), sha256: "0f".repeat(32) }],
+        date: today,
+    };
+    let Outcome::Appended { index: a } = reg.submit_repair(applied.sign(firm_key)).await? else {
+        return Ok((made, false));
+    };
+    let interview = Step::Interviewed {
+        kind: k(),
+        subject: firm.to_owned(),
+        application_index: a,
+        summary: "企业已整改到位".into(),
+        date: today,
+    };
+    reg.submit_repair(interview.sign(&dept_key)).await?;
+    let decided = Step::Decided {
+        kind: k(),
+        subject: firm.to_owned(),
+        application_index: a,
+        approved: true,
+        reason: "符合修复条件，准予修复".into(),
+        date: today,
+    };
+    let ok = matches!(reg.submit_repair(decided.sign(&dept_key)).await?, Outcome::Appended { .. });
+    Ok((made, ok))
 }
 
 /// Objections (异议) of the example firm: one upheld (its department retracts the record), one
