@@ -10,33 +10,8 @@ pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            "Malformed request body",
-            format!("expected a DSSE envelope of a commitment: {e}"),
-        )
-    })?;
-    match registry(&s)?.submit_commitment(envelope).await? {
-        Outcome::Appended { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
-        }
-        Outcome::Duplicate { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
-        }
-        Outcome::Rejected(r) => Err(rejected(r, "commitment-rejected", "Commitment refused")),
-    }
-}
-
-fn as_of(reg: &Registry, q: &HashMap<String, String>) -> Result<verifier::Date, Problem> {
-    match q.get("as_of") {
-        None => Ok(reg.today()),
-        Some(d) => verifier::Date::parse(d).map_err(|e| {
-            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("as_of: {e}"))
-                .with_field("as_of")
-        }),
-    }
+    let envelope = envelope_body(&body, "a commitment")?;
+    entry_answer(registry(&s)?.submit_commitment(envelope).await?, "commitment-rejected", "Commitment refused")
 }
 
 fn sees_all(caller: &Principal) -> bool {
@@ -51,7 +26,7 @@ pub(crate) async fn list(
     Signed(caller): Signed,
 ) -> Result<Response, Problem> {
     let reg = registry(&s)?;
-    let day = as_of(reg, &q)?;
+    let day = as_of_param(reg, &q)?;
     let department = match &caller {
         Principal::Department(c) => Some(c.as_str()),
         c if sees_all(c) => None,
@@ -76,7 +51,7 @@ pub(crate) async fn of_firm(
     Signed(caller): Signed,
 ) -> Result<Response, Problem> {
     let reg = registry(&s)?;
-    let day = as_of(reg, &q)?;
+    let day = as_of_param(reg, &q)?;
     let uscc = uscc.as_str().to_owned();
     let own = caller == Principal::Enterprise(uscc.clone());
     if !(own || sees_all(&caller) || matches!(caller, Principal::Department(_))) {

@@ -11,13 +11,7 @@ pub(crate) async fn disclosure(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
     let reg = registry(&s)?;
-    let as_of = match q.get("as_of") {
-        None => reg.today(),
-        Some(d) => verifier::Date::parse(d).map_err(|e| {
-            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("as_of: {e}"))
-                .with_field("as_of")
-        })?,
-    };
+    let as_of = as_of_param(reg, &q)?;
     let d = reg.disclosure(uscc.as_str(), as_of)?;
     let newest = d.records.iter().map(|r| r.index + 1).max().unwrap_or(0);
     let cp = s.log.wait_for_checkpoint(newest).await?;

@@ -8,23 +8,8 @@ pub(crate) async fn submit_identity(
 ) -> Result<Response, Problem> {
     // Every statement needs a signed request by a key on the log; the operator's own
     // registration is appended by the registry at its first start.
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            "Malformed request body",
-            format!("expected a DSSE envelope: {e}"),
-        )
-    })?;
-    match registry(&s)?.submit_identity(envelope).await? {
-        Outcome::Appended { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
-        }
-        Outcome::Duplicate { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
-        }
-        Outcome::Rejected(r) => Err(rejected(r, "identity-rejected", "Identity statement refused")),
-    }
+    let envelope = envelope_body(&body, "an identity statement")?;
+    entry_answer(registry(&s)?.submit_identity(envelope).await?, "identity-rejected", "Identity statement refused")
 }
 
 /// `GET /v1/keys/{keyid}`: a registered key and its life on the log. Keys of departments, the

@@ -241,6 +241,42 @@ impl From<RegistryError> for Problem {
 
 /// A refused submission as problem+json: the type names the authority rule when there is one
 /// (`/problems/retraction-by-author`), else `slug`.
+/// The DSSE envelope a signed step's request body holds.
+pub(crate) fn envelope_body(body: &[u8], what: &str) -> Result<Envelope, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            "Malformed request body",
+            format!("expected a DSSE envelope of {what}: {e}"),
+        )
+    })
+}
+
+/// The answer to one submitted entry: `{"outcome", "index"}`, or problem+json naming the rule.
+pub(crate) fn entry_answer(outcome: Outcome, slug: &str, title: &str) -> Result<Response, Problem> {
+    match outcome {
+        Outcome::Appended { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
+        }
+        Outcome::Duplicate { index } => {
+            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
+        }
+        Outcome::Rejected(r) => Err(rejected(r, slug, title)),
+    }
+}
+
+/// The `as_of` query parameter (default: the jurisdiction's today).
+pub(crate) fn as_of_param(reg: &Registry, q: &HashMap<String, String>) -> Result<verifier::Date, Problem> {
+    match q.get("as_of") {
+        None => Ok(reg.today()),
+        Some(d) => verifier::Date::parse(d).map_err(|e| {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("as_of: {e}"))
+                .with_field("as_of")
+        }),
+    }
+}
+
 pub(crate) fn rejected(r: registry::Rejection, slug: &str, title: &str) -> Problem {
     Problem::new(
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),

@@ -16,33 +16,8 @@ pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            "Malformed request body",
-            format!("expected a DSSE envelope of an objection step: {e}"),
-        )
-    })?;
-    match registry(&s)?.submit_objection(envelope).await? {
-        Outcome::Appended { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
-        }
-        Outcome::Duplicate { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
-        }
-        Outcome::Rejected(r) => Err(rejected(r, "objection-rejected", "Objection step refused")),
-    }
-}
-
-fn as_of(reg: &Registry, q: &HashMap<String, String>) -> Result<verifier::Date, Problem> {
-    match q.get("as_of") {
-        None => Ok(reg.today()),
-        Some(d) => verifier::Date::parse(d).map_err(|e| {
-            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("as_of: {e}"))
-                .with_field("as_of")
-        }),
-    }
+    let envelope = envelope_body(&body, "an objection step")?;
+    entry_answer(registry(&s)?.submit_objection(envelope).await?, "objection-rejected", "Objection step refused")
 }
 
 fn sees_all(caller: &Principal) -> bool {
@@ -64,7 +39,7 @@ pub(crate) async fn list(
     Signed(caller): Signed,
 ) -> Result<Response, Problem> {
     let reg = registry(&s)?;
-    let day = as_of(reg, &q)?;
+    let day = as_of_param(reg, &q)?;
     if !(sees_all(&caller) || matches!(caller, Principal::Department(_))) {
         return Err(RegistryError::Forbidden(format!(
             "objections are listed for the departments that answer them, the grading authority, auditors and courts; {caller} reads its own at /v1/enterprises/{{uscc}}/objections"
@@ -84,7 +59,7 @@ pub(crate) async fn of_firm(
     Signed(caller): Signed,
 ) -> Result<Response, Problem> {
     let reg = registry(&s)?;
-    let day = as_of(reg, &q)?;
+    let day = as_of_param(reg, &q)?;
     let uscc = uscc.as_str().to_owned();
     let own = caller == Principal::Enterprise(uscc.clone());
     if !(own || sees_all(&caller) || matches!(caller, Principal::Department(_))) {

@@ -17,23 +17,8 @@ pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-json",
-            "Malformed request body",
-            format!("expected a DSSE envelope of a repair step: {e}"),
-        )
-    })?;
-    match registry(&s)?.submit_repair(envelope).await? {
-        Outcome::Appended { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "appended", "index": index })).into_response())
-        }
-        Outcome::Duplicate { index } => {
-            Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
-        }
-        Outcome::Rejected(r) => Err(rejected(r, "repair-rejected", "Repair step refused")),
-    }
+    let envelope = envelope_body(&body, "a repair step")?;
+    entry_answer(registry(&s)?.submit_repair(envelope).await?, "repair-rejected", "Repair step refused")
 }
 
 fn sees_all(caller: &Principal) -> bool {

@@ -5,9 +5,9 @@
 //! outcome, and the ones whose due day has passed unchecked as overdue, for the department.
 
 use crate::pipeline::Prepared;
-use crate::{Outcome, Registry, RegistryError, Rejection};
+use crate::{Outcome, Registry, RegistryError};
 use serde::Serialize;
-use verifier::authority::{Candidate, Payload};
+use verifier::authority::Payload;
 use verifier::commitment::{Commitment, COMMITMENT_TYPE};
 use verifier::entry::EntryContent;
 use verifier::envelope::Envelope;
@@ -52,40 +52,16 @@ impl Registry {
             return Ok(Outcome::Duplicate { index: i });
         }
         let at = self.inner.log.committed_size();
-        let c = {
-            let book = self.inner.book.read().expect("lock");
-            let keyid = match prepared.envelope.keyid() {
-                Ok(k) => k.to_owned(),
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "signatures", e.to_string()))),
-            };
-            let key = match book.valid_at(&keyid, at) {
-                Ok(k) => k.verifying_key(),
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(403, "signatures[0].keyid", e.to_string()))),
-            };
-            let payload = match prepared.envelope.open(COMMITMENT_TYPE, &key) {
-                Ok(p) if p.len() <= verifier::MAX_ENTRY_SIZE / 4 => p,
-                Ok(_) => {
-                    return Ok(Outcome::Rejected(Rejection::new(413, "payload", "a commitment is at most 64 KiB")))
-                }
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "signatures[0].sig", e.to_string()))),
-            };
-            let c = match Commitment::parse(&payload) {
-                Ok(c) => c,
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "payload", e))),
-            };
-            let candidate = Candidate {
-                index: at,
-                time: crate::now(),
-                author: &keyid,
-                subject: Some(&c.subject),
-                payload: Payload::Commitment(&c),
-            };
-            if let Err(r) =
-                verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at))
-            {
-                return Ok(Outcome::Rejected(r.into()));
-            }
-            c
+        let c = match self.check_step(
+            &prepared.envelope,
+            COMMITMENT_TYPE,
+            Commitment::parse,
+            |c| Payload::Commitment(c),
+            |c| c.subject.as_str(),
+            at,
+        ) {
+            Ok(c) => c,
+            Err(r) => return Ok(Outcome::Rejected(r)),
         };
         let p = Prepared { kind: "commitment/made".into(), subject: Some(c.subject.clone()), ..prepared };
         let index = self.append_prepared(vec![p]).await?[0];

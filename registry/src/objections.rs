@@ -8,9 +8,9 @@
 
 use crate::pipeline::Prepared;
 use crate::store::be_u64;
-use crate::{Outcome, Registry, RegistryError, Rejection};
+use crate::{Outcome, Registry, RegistryError};
 use serde::{Deserialize, Serialize};
-use verifier::authority::{Candidate, Payload, Routed};
+use verifier::authority::{Payload, Routed};
 use verifier::entry::{EntryContent, EntryHeader};
 use verifier::envelope::Envelope;
 use verifier::identity::Principal;
@@ -203,44 +203,16 @@ impl Registry {
             return Ok(Outcome::Duplicate { index: i });
         }
         let at = self.inner.log.committed_size();
-        let step = {
-            let book = self.inner.book.read().expect("lock");
-            let keyid = match prepared.envelope.keyid() {
-                Ok(k) => k.to_owned(),
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "signatures", e.to_string()))),
-            };
-            let key = match book.valid_at(&keyid, at) {
-                Ok(k) => k.verifying_key(),
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(403, "signatures[0].keyid", e.to_string()))),
-            };
-            let payload = match prepared.envelope.open(OBJECTION_TYPE, &key) {
-                Ok(p) => p,
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "signatures[0].sig", e.to_string()))),
-            };
-            if payload.len() > verifier::MAX_ENTRY_SIZE / 4 {
-                return Ok(Outcome::Rejected(Rejection::new(
-                    413,
-                    "payload",
-                    format!("an objection step is at most {} bytes", verifier::MAX_ENTRY_SIZE / 4),
-                )));
-            }
-            let step = match Step::parse(&payload) {
-                Ok(s) => s,
-                Err(e) => return Ok(Outcome::Rejected(Rejection::new(400, "payload", e))),
-            };
-            let candidate = Candidate {
-                index: at,
-                time: crate::now(),
-                author: &keyid,
-                subject: Some(step.subject()),
-                payload: Payload::Objection(&step),
-            };
-            if let Err(r) =
-                verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at))
-            {
-                return Ok(Outcome::Rejected(r.into()));
-            }
-            step
+        let step = match self.check_step(
+            &prepared.envelope,
+            OBJECTION_TYPE,
+            Step::parse,
+            |s| Payload::Objection(s),
+            Step::subject,
+            at,
+        ) {
+            Ok(s) => s,
+            Err(r) => return Ok(Outcome::Rejected(r)),
         };
         let p = Prepared {
             kind: format!("objection/{}", step.name()),

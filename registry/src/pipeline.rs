@@ -245,6 +245,46 @@ impl Registry {
         }
     }
 
+    /// Checks a signed procedure step (an objection, repair or commitment step) as the entry it
+    /// would become at `at`: signed by a key that counts now, at most a quarter of an entry,
+    /// well formed, and allowed by the authority rules. The caller holds the intake lock.
+    pub(crate) fn check_step<T>(
+        &self,
+        envelope: &Envelope,
+        payload_type: &'static str,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+        payload: impl for<'a> Fn(&'a T) -> verifier::authority::Payload<'a>,
+        subject: impl Fn(&T) -> &str,
+        at: u64,
+    ) -> Result<T, crate::Rejection> {
+        use crate::Rejection;
+        let book = self.inner.book.read().expect("lock");
+        let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?.to_owned();
+        let key = book.valid_at(&keyid, at).map_err(|e| Rejection::new(403, "signatures[0].keyid", e.to_string()))?;
+        let bytes = envelope
+            .open(payload_type, &key.verifying_key())
+            .map_err(|e| Rejection::new(400, "signatures[0].sig", e.to_string()))?;
+        if bytes.len() > verifier::MAX_ENTRY_SIZE / 4 {
+            return Err(Rejection::new(
+                413,
+                "payload",
+                format!("this step is {} bytes; a step is at most {} bytes", bytes.len(), verifier::MAX_ENTRY_SIZE / 4),
+            ));
+        }
+        let step = parse(&bytes).map_err(|e| Rejection::new(400, "payload", e))?;
+        let candidate = verifier::authority::Candidate {
+            index: at,
+            time: crate::now(),
+            author: &keyid,
+            subject: Some(subject(&step)),
+            payload: payload(&step),
+        };
+        verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at))
+            .map_err(crate::Rejection::from)?;
+        drop(book);
+        Ok(step)
+    }
+
     /// What the references view holds for a document number.
     pub(crate) fn reference(&self, key: &[u8]) -> Result<Reference, RegistryError> {
         Reference::decode(self.inner.views.references.get(key)?.as_deref())

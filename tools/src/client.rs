@@ -40,6 +40,20 @@ impl Client {
     }
 
     /// Signed GET; returns the status and the JSON answer.
+    /// The jurisdiction's date today, as the server's log settings make it (`--date` overrides
+    /// it where a command takes one).
+    pub fn today(&self, given: Option<&str>) -> Result<verifier::Date> {
+        if let Some(d) = given {
+            return verifier::Date::parse(d).map_err(|e| anyhow::anyhow!("--date: {e}"));
+        }
+        let (status, v) = self.get("/v1/jurisdiction")?;
+        if status != 200 {
+            anyhow::bail!("asking the server for the jurisdiction's date ({status}): {}", problem_detail(&v));
+        }
+        let today = v["today"].as_str().ok_or_else(|| anyhow::anyhow!("no date today in the server's answer"))?;
+        verifier::Date::parse(today).map_err(|e| anyhow::anyhow!("the server's date today: {e}"))
+    }
+
     pub fn get(&self, path_and_query: &str) -> Result<(u16, serde_json::Value)> {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let mut req = self.agent.get(&format!("{}{path_and_query}", self.base));

@@ -54,11 +54,7 @@ pub fn run(cmd: CommitmentCommand) -> Result<()> {
         CommitmentCommand::Make { server, key, uscc, r#type, department, content, due } => {
             let k = keyfile::read(&key).with_context(|| format!("reading key {}", key.display()))?;
             let c = Client::new(&server, k.clone());
-            let (status, v) = c.get("/v1/jurisdiction")?;
-            if status != 200 {
-                bail!("asking the server for today's date ({status}): {}", problem_detail(&v));
-            }
-            let today = Date::parse(v["today"].as_str().context("today")?).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let today = c.today(None)?;
             let commitment = Commitment {
                 kind: COMMITMENT_FORMAT.into(),
                 subject: uscc,

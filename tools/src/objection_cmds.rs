@@ -7,7 +7,6 @@ use clap::Subcommand;
 use registry::keyfile;
 use std::path::{Path, PathBuf};
 use verifier::objection::{Grounds, Omission, Outcome, Step, OBJECTION_FORMAT};
-use verifier::Date;
 
 /// The objection commitment (异议承诺) a firm signs unless it gives its own text.
 pub const DEFAULT_COMMITMENT: &str = "本企业承诺所提异议及所附材料真实、准确、完整，如有虚假，愿承担相应法律责任。";
@@ -113,18 +112,6 @@ fn client(server: &str, key: &Path) -> Result<Client> {
     Ok(Client::new(server, k))
 }
 
-fn day(client: &Client, date: Option<String>) -> Result<Date> {
-    if let Some(d) = date {
-        return Date::parse(&d).map_err(|e| anyhow::anyhow!("--date: {e}"));
-    }
-    let (status, v) = client.get("/v1/jurisdiction")?;
-    if status != 200 {
-        bail!("asking the server for the jurisdiction's date ({status}): {}", problem_detail(&v));
-    }
-    Date::parse(v["today"].as_str().context("no date today in the server's answer")?)
-        .map_err(|e| anyhow::anyhow!("the server's date today: {e}"))
-}
-
 fn send(client: &Client, key: &Path, step: &Step) -> Result<u64> {
     let k = keyfile::read(key)?;
     let (status, v) = client.post("/v1/objections", &serde_json::to_value(step.sign(&k))?)?;
@@ -172,7 +159,7 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
                 grounds,
                 statement,
                 commitment: commitment.unwrap_or_else(|| DEFAULT_COMMITMENT.to_owned()),
-                date: day(&c, date)?,
+                date: c.today(date.as_deref())?,
             };
             let index = send(&c, &key, &step)?;
             println!("objection filed at entry {index}; follow it with: creditlog objection list --uscc {uscc} --key {} --server {server}", key.display());
@@ -185,7 +172,7 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
                 objection_index: objection,
                 accepted: refuse.is_none(),
                 reason: refuse.clone(),
-                date: day(&c, date)?,
+                date: c.today(date.as_deref())?,
             };
             let index = send(&c, &key, &step)?;
             match refuse {
@@ -202,7 +189,7 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
                 outcome: if upheld { Outcome::Upheld } else { Outcome::Rejected },
                 reason,
                 correction_index: correction,
-                date: day(&c, date)?,
+                date: c.today(date.as_deref())?,
             };
             let index = send(&c, &key, &step)?;
             println!(

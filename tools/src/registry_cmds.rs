@@ -461,14 +461,7 @@ pub fn regrade(model: &str, as_of: Option<&str>, key_path: &Path, server: &str) 
     let as_of = match as_of {
         Some(d) => verifier::Date::parse(d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
         // The jurisdiction's local date, as the log's settings make it.
-        None => {
-            let (status, v) = Client::new(server, key.clone()).get("/v1/jurisdiction")?;
-            if status != 200 {
-                bail!("asking the server for the jurisdiction's date ({status}): {}", problem_detail(&v));
-            }
-            let today = v["today"].as_str().context("the server's answer has no date today")?;
-            verifier::Date::parse(today).map_err(|e| anyhow::anyhow!("the server's date today: {e}"))?
-        }
+        None => Client::new(server, key.clone()).today(None)?,
     };
     // The order is signed by the grading authority and logged: the run's decisions cite it.
     let order = registry::grading::sign_order(model, as_of, &key);

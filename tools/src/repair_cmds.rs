@@ -7,7 +7,6 @@ use registry::keyfile;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use verifier::repair::{Proof, Step, REPAIR_FORMAT};
-use verifier::Date;
 
 /// The integrity commitment (守信承诺书) a firm signs unless it gives its own text.
 pub const DEFAULT_COMMITMENT: &str =
@@ -93,18 +92,6 @@ fn client(server: &str, key: &Path) -> Result<(Client, ed25519_dalek::SigningKey
     Ok((Client::new(server, k.clone()), k))
 }
 
-fn day(client: &Client, date: Option<String>) -> Result<Date> {
-    if let Some(d) = date {
-        return Date::parse(&d).map_err(|e| anyhow::anyhow!("--date: {e}"));
-    }
-    let (status, v) = client.get("/v1/jurisdiction")?;
-    if status != 200 {
-        bail!("asking the server for the jurisdiction's date ({status}): {}", problem_detail(&v));
-    }
-    Date::parse(v["today"].as_str().context("no date today in the server's answer")?)
-        .map_err(|e| anyhow::anyhow!("the server's date today: {e}"))
-}
-
 fn send(client: &Client, key: &ed25519_dalek::SigningKey, step: &Step) -> Result<u64> {
     let (status, v) = client.post("/v1/repairs", &serde_json::to_value(step.sign(key))?)?;
     if status != 200 {
@@ -133,7 +120,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
                 target_index: target,
                 commitment: commitment.unwrap_or_else(|| DEFAULT_COMMITMENT.to_owned()),
                 proofs,
-                date: day(&c, date)?,
+                date: c.today(date.as_deref())?,
             };
             let index = send(&c, &k, &step)?;
             println!("repair applied for at entry {index}; the department that made entry {target} holds the credit interview (信用约谈) and decides");
@@ -145,7 +132,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
                 subject: uscc,
                 application_index: application,
                 summary,
-                date: day(&c, date)?,
+                date: c.today(date.as_deref())?,
             };
             let index = send(&c, &k, &step)?;
             println!("credit interview of repair {application} recorded at entry {index}");
@@ -158,7 +145,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
                 application_index: application,
                 approved: approve,
                 reason,
-                date: day(&c, date)?,
+                date: c.today(date.as_deref())?,
             };
             let index = send(&c, &k, &step)?;
             if approve {
