@@ -123,6 +123,15 @@ impl ContentStore {
             .transpose()?
             .unwrap_or(MAGIC.len() as u64)
             .min(file_len);
+        // An index file lost (deleted, or a fresh disk for it) while the database says how far it
+        // reached: index the whole content file again.
+        let index_len = index
+            .metadata()
+            .map_err(|source| ContentError::Io { path: index_path.display().to_string(), source })?
+            .len();
+        if index_len == 0 {
+            off = MAGIC.len() as u64;
+        }
         let store = Self { path: path.clone(), index_path, file, index, len: Mutex::new(off), meta };
         // Index the tail the index does not cover yet.
         let mut slots = Vec::new();
@@ -268,7 +277,6 @@ mod tests {
         // The index file lost (or the registry's database rebuilt): it is rebuilt from the
         // content file, and the later record for index 2 still wins.
         std::fs::remove_file(dir.path().join("contents.idx")).unwrap();
-        m.remove(b"contents").unwrap();
         let store = ContentStore::open(dir.path(), m).unwrap();
         assert_eq!(store.get(0, &[1; 32]).unwrap().as_deref(), Some(&b"zero"[..]));
         assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"two"[..]));
