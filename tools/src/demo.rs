@@ -466,6 +466,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "creditlog objection list --overdue --as-of 2026-12-31 --key {data}/keys/grading-authority.key --server {url}"
     );
+    println!("creditlog repair list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
+    println!("creditlog commitment list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
+    println!("creditlog disclosure --uscc {firm} --server {url} --log-key '{}'", log.verifier_key());
     let state = api::AppState::new(log, Some(reg), false, &args.data)
         .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;
     api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())
