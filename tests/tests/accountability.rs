@@ -976,11 +976,13 @@ fn objection_upheld_retracts_and_regrades_and_only_the_routed_department_answers
         (Some("rejected"), Some("经核实，记录无误"))
     );
 
-    // Offline, the firm's bundle with its objections verifies.
+    // Offline, the firm's bundle with its objections verifies, and the report says so.
     let b: verifier::evidence::Bundle =
         serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
-    verifier::evidence::verify_bundle(&b, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
-        .unwrap();
+    let report =
+        verifier::evidence::verify_bundle(&b, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+            .unwrap();
+    assert!(report.checks.iter().any(|c| c.starts_with("2 objection(s) (异议)")), "{:?}", report.checks);
 }
 
 fn decisions_of(c: &City) -> Vec<Value> {

@@ -607,6 +607,17 @@ fn judge(
         "every author signature verifies with a key that the identity entries before it make valid (log order)".into(),
     );
     checks.push("every entry follows the authority rules: who may write what, about whom, pointing at what".into());
+    let count = |f: &dyn Fn(&Owned) -> bool| seen.values().filter(|p| f(&p.payload)).count();
+    let (objections, repairs, commitments) = (
+        count(&|o| matches!(o, Owned::Objection(Step::Filed { .. }))),
+        count(&|o| matches!(o, Owned::Repair(crate::repair::Step::Applied { .. }))),
+        count(&|o| matches!(o, Owned::Commitment(_))),
+    );
+    if objections + repairs + commitments > 0 {
+        checks.push(format!(
+            "{objections} objection(s) (异议), {repairs} credit repair(s) (信用修复) and {commitments} commitment(s) (信用承诺) were each filed by the firm itself and answered only by the department they belong to, in order"
+        ));
+    }
     checks.push(match book.jurisdiction.set_at {
         Some(i) => format!(
             "every date is judged by the jurisdiction's settings in force at its entry; the newest, set by entry {i}: {}, {} ({})",
