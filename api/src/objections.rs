@@ -8,9 +8,8 @@
 //! | `GET /v1/enterprises/{uscc}/objections` | the firm itself, the grading authority, auditors, courts; a department sees those routed to it |
 
 use super::*;
-use registry::access::is_overseer;
+use registry::access::sees_all_procedures as sees_all;
 use registry::objections::ObjectionState;
-use verifier::identity::Role;
 
 pub(crate) async fn submit(
     State(s): State<AppState>,
@@ -18,10 +17,6 @@ pub(crate) async fn submit(
 ) -> Result<Response, Problem> {
     let envelope = envelope_body(&body, "an objection step")?;
     entry_answer(registry(&s)?.submit_objection(envelope).await?, "objection-rejected", "Objection step refused")
-}
-
-fn sees_all(caller: &Principal) -> bool {
-    is_overseer(caller) || matches!(caller, Principal::Role(Role::GradingAuthority, _))
 }
 
 fn answer(list: Vec<ObjectionState>, q: &HashMap<String, String>) -> Response {

@@ -9,6 +9,7 @@
 //! | a firm's class and score, without the decision's list of entries | departments, the grading authority, auditors, courts, the firm itself |
 //! | the class distribution of all firms | departments, the grading authority, auditors, courts |
 //! | the journal of who read a firm's class, decisions or history | the firm itself, auditors, courts |
+//! | objections, repairs and commitments | the firm itself; the department each is routed to; all of them for the grading authority, auditors and courts |
 
 use crate::{EntryView, Registry, RegistryError};
 use base64::prelude::*;
@@ -28,6 +29,12 @@ pub enum GradeView {
 /// Whether `caller` is an auditor or a court.
 pub fn is_overseer(caller: &Principal) -> bool {
     matches!(caller, Principal::Role(Role::Auditor | Role::Court, _))
+}
+
+/// Whether `caller` sees every firm's objections, repairs and commitments (the grading
+/// authority, auditors, courts); a department sees those routed to it, a firm its own.
+pub fn sees_all_procedures(caller: &Principal) -> bool {
+    is_overseer(caller) || matches!(caller, Principal::Role(Role::GradingAuthority, _))
 }
 
 /// What of `uscc`'s grades `caller` may see, or why not.

@@ -40,6 +40,36 @@ impl Client {
     }
 
     /// Signed GET; returns the status and the JSON answer.
+    /// The key that signs this client's requests (a firm or department signs its own steps with
+    /// it too).
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Posts one signed entry (an objection, repair or commitment step) to `path`; the index it
+    /// was logged at (or already had).
+    pub fn submit(&self, path: &str, envelope: &verifier::envelope::Envelope) -> Result<u64> {
+        let (status, v) = self.post(path, &serde_json::to_value(envelope)?)?;
+        if status != 200 {
+            bail!("the server refused it ({status}): {}", problem_detail(&v));
+        }
+        v["index"].as_u64().context("answer without index")
+    }
+
+    /// Lists `what` (`objections`, `repairs`, `commitments`): a firm's with `uscc`, otherwise
+    /// those the caller answers; `query` is appended as it is (e.g. `overdue=true`).
+    pub fn list(&self, what: &str, uscc: Option<&str>, query: &str) -> Result<Vec<serde_json::Value>> {
+        let path = match uscc {
+            Some(u) => format!("/v1/enterprises/{u}/{what}?{query}"),
+            None => format!("/v1/{what}?{query}"),
+        };
+        let (status, v) = self.get(&path)?;
+        if status != 200 {
+            bail!("the server refused ({status}): {}", problem_detail(&v));
+        }
+        Ok(v[what].as_array().cloned().unwrap_or_default())
+    }
+
     /// The jurisdiction's date today, as the server's log settings make it (`--date` overrides
     /// it where a command takes one).
     pub fn today(&self, given: Option<&str>) -> Result<verifier::Date> {

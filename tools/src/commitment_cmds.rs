@@ -1,8 +1,8 @@
 //! `creditlog commitment make|list`: a firm's own commitments (信用承诺). The department records
 //! the outcome with `creditlog submit` (a `commitment_outcome` record with `commitment_index`).
 
-use crate::client::{problem_detail, Client};
-use anyhow::{bail, Context, Result};
+use crate::client::Client;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use registry::keyfile;
 use std::path::PathBuf;
@@ -64,29 +64,16 @@ pub fn run(cmd: CommitmentCommand) -> Result<()> {
                 due: Date::parse(&due).map_err(|e| anyhow::anyhow!("--due: {e}"))?,
                 date: today,
             };
-            let (status, v) = c.post("/v1/commitments", &serde_json::to_value(commitment.sign(&k))?)?;
-            if status != 200 {
-                bail!("the server refused the commitment ({status}): {}", problem_detail(&v));
-            }
+            let index = c.submit("/v1/commitments", &commitment.sign(&k))?;
             println!(
                 "commitment made at entry {}; {} records whether it was kept by {} (a commitment_outcome record with commitment_index {})",
-                v["index"], commitment.department, commitment.due, v["index"]
+                index, commitment.department, commitment.due, index
             );
         }
         CommitmentCommand::List { server, key, uscc, overdue, as_of } => {
             let c = Client::new(&server, keyfile::read(&key)?);
-            let mut path = match &uscc {
-                Some(u) => format!("/v1/enterprises/{u}/commitments?overdue={overdue}"),
-                None => format!("/v1/commitments?overdue={overdue}"),
-            };
-            if let Some(d) = as_of {
-                path.push_str(&format!("&as_of={d}"));
-            }
-            let (status, v) = c.get(&path)?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
-            let list = v["commitments"].as_array().cloned().unwrap_or_default();
+            let query = format!("overdue={overdue}{}", as_of.map_or(String::new(), |d| format!("&as_of={d}")));
+            let list = c.list("commitments", uscc.as_deref(), &query)?;
             if list.is_empty() {
                 println!("no commitments");
             }

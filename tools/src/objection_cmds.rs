@@ -1,8 +1,8 @@
 //! `creditlog objection file|accept|resolve|list`: objections (异议) from the firm's side and the
 //! department's.
 
-use crate::client::{problem_detail, Client};
-use anyhow::{bail, Context, Result};
+use crate::client::Client;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use registry::keyfile;
 use std::path::{Path, PathBuf};
@@ -112,15 +112,6 @@ fn client(server: &str, key: &Path) -> Result<Client> {
     Ok(Client::new(server, k))
 }
 
-fn send(client: &Client, key: &Path, step: &Step) -> Result<u64> {
-    let k = keyfile::read(key)?;
-    let (status, v) = client.post("/v1/objections", &serde_json::to_value(step.sign(&k))?)?;
-    if status != 200 {
-        bail!("the server refused the step ({status}): {}", problem_detail(&v));
-    }
-    v["index"].as_u64().context("answer without index")
-}
-
 pub fn run(cmd: ObjectionCommand) -> Result<()> {
     let kind = || OBJECTION_FORMAT.to_owned();
     match cmd {
@@ -161,7 +152,7 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
                 commitment: commitment.unwrap_or_else(|| DEFAULT_COMMITMENT.to_owned()),
                 date: c.today(date.as_deref())?,
             };
-            let index = send(&c, &key, &step)?;
+            let index = c.submit("/v1/objections", &step.sign(c.key()))?;
             println!("objection filed at entry {index}; follow it with: creditlog objection list --uscc {uscc} --key {} --server {server}", key.display());
         }
         ObjectionCommand::Accept { server, key, uscc, objection, refuse, date } => {
@@ -174,7 +165,7 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
                 reason: refuse.clone(),
                 date: c.today(date.as_deref())?,
             };
-            let index = send(&c, &key, &step)?;
+            let index = c.submit("/v1/objections", &step.sign(c.key()))?;
             match refuse {
                 None => println!("objection {objection} accepted at entry {index}"),
                 Some(_) => println!("acceptance of objection {objection} refused at entry {index}"),
@@ -191,7 +182,7 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
                 correction_index: correction,
                 date: c.today(date.as_deref())?,
             };
-            let index = send(&c, &key, &step)?;
+            let index = c.submit("/v1/objections", &step.sign(c.key()))?;
             println!(
                 "objection {objection} {} at entry {index}{}",
                 if upheld { "upheld" } else { "rejected" },
@@ -200,18 +191,8 @@ pub fn run(cmd: ObjectionCommand) -> Result<()> {
         }
         ObjectionCommand::List { server, key, uscc, overdue, as_of } => {
             let c = client(&server, &key)?;
-            let mut path = match &uscc {
-                Some(u) => format!("/v1/enterprises/{u}/objections?overdue={overdue}"),
-                None => format!("/v1/objections?overdue={overdue}"),
-            };
-            if let Some(d) = as_of {
-                path.push_str(&format!("&as_of={d}"));
-            }
-            let (status, v) = c.get(&path)?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
-            let list = v["objections"].as_array().cloned().unwrap_or_default();
+            let query = format!("overdue={overdue}{}", as_of.map_or(String::new(), |d| format!("&as_of={d}")));
+            let list = c.list("objections", uscc.as_deref(), &query)?;
             if list.is_empty() {
                 println!("no objections");
             }

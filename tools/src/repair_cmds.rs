@@ -1,7 +1,7 @@
 //! `creditlog repair apply|interview|decide|list|rules`: credit repair (信用修复).
 
-use crate::client::{problem_detail, Client};
-use anyhow::{bail, Context, Result};
+use crate::client::Client;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use registry::keyfile;
 use sha2::{Digest, Sha256};
@@ -92,14 +92,6 @@ fn client(server: &str, key: &Path) -> Result<(Client, ed25519_dalek::SigningKey
     Ok((Client::new(server, k.clone()), k))
 }
 
-fn send(client: &Client, key: &ed25519_dalek::SigningKey, step: &Step) -> Result<u64> {
-    let (status, v) = client.post("/v1/repairs", &serde_json::to_value(step.sign(key))?)?;
-    if status != 200 {
-        bail!("the server refused the step ({status}): {}", problem_detail(&v));
-    }
-    v["index"].as_u64().context("answer without index")
-}
-
 pub fn run(cmd: RepairCommand) -> Result<()> {
     let kind = || REPAIR_FORMAT.to_owned();
     match cmd {
@@ -122,7 +114,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
                 proofs,
                 date: c.today(date.as_deref())?,
             };
-            let index = send(&c, &k, &step)?;
+            let index = c.submit("/v1/repairs", &step.sign(&k))?;
             println!("repair applied for at entry {index}; the department that made entry {target} holds the credit interview (信用约谈) and decides");
         }
         RepairCommand::Interview { server, key, uscc, application, summary, date } => {
@@ -134,7 +126,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
                 summary,
                 date: c.today(date.as_deref())?,
             };
-            let index = send(&c, &k, &step)?;
+            let index = c.submit("/v1/repairs", &step.sign(&k))?;
             println!("credit interview of repair {application} recorded at entry {index}");
         }
         RepairCommand::Decide { server, key, uscc, application, approve, refuse: _, reason, date } => {
@@ -147,7 +139,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
                 reason,
                 date: c.today(date.as_deref())?,
             };
-            let index = send(&c, &k, &step)?;
+            let index = c.submit("/v1/repairs", &step.sign(&k))?;
             if approve {
                 println!("repair {application} approved at entry {index}; the record no longer counts and the firm is re-graded at once");
             } else {
@@ -156,15 +148,7 @@ pub fn run(cmd: RepairCommand) -> Result<()> {
         }
         RepairCommand::List { server, key, uscc } => {
             let (c, _) = client(&server, &key)?;
-            let path = match &uscc {
-                Some(u) => format!("/v1/enterprises/{u}/repairs"),
-                None => "/v1/repairs".to_owned(),
-            };
-            let (status, v) = c.get(&path)?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
-            let list = v["repairs"].as_array().cloned().unwrap_or_default();
+            let list = c.list("repairs", uscc.as_deref(), "")?;
             if list.is_empty() {
                 println!("no repairs");
             }

@@ -447,14 +447,7 @@ fn check_objection(
     logged: Date,
 ) -> Result<(), Refusal> {
     let subject = step.subject();
-    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
-    if step.date() > latest || step.date() < settings.earliest_record_date {
-        return Err(refuse(
-            Rule::PlausibleDate,
-            "date",
-            format!("{} is not a day between {} and {latest}", step.date(), settings.earliest_record_date),
-        ));
-    }
+    plausible_step_date(step.date(), settings, logged)?;
     let Some(objection_index) = step.objection_index() else {
         // Filed.
         if *author != Principal::Enterprise(subject.to_owned()) {
@@ -563,14 +556,7 @@ fn check_repair(
 ) -> Result<(), Refusal> {
     use crate::repair::Step as R;
     let subject = step.subject();
-    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
-    if step.date() > latest || step.date() < settings.earliest_record_date {
-        return Err(refuse(
-            Rule::PlausibleDate,
-            "date",
-            format!("{} is not a day between {} and {latest}", step.date(), settings.earliest_record_date),
-        ));
-    }
+    plausible_step_date(step.date(), settings, logged)?;
     // The application: its own, or the one a later step names.
     let (application_index, application) = match step.application_index() {
         None => (entry.index, step.clone()),
@@ -919,6 +905,21 @@ fn check_record(
     Ok(())
 }
 
+/// The `plausible-date` rule for a step a firm or department dates itself (an objection, repair
+/// or commitment step): between the jurisdiction's earliest date and the day it is logged, plus
+/// the tolerance.
+fn plausible_step_date(date: Date, settings: &Settings, logged: Date) -> Result<(), Refusal> {
+    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
+    if date > latest || date < settings.earliest_record_date {
+        return Err(refuse(
+            Rule::PlausibleDate,
+            "date",
+            format!("{date} is not a day between {} and {latest}", settings.earliest_record_date),
+        ));
+    }
+    Ok(())
+}
+
 fn check_commitment(
     book: &KeyBook,
     author: &Principal,
@@ -943,13 +944,5 @@ fn check_commitment(
             format!("department {} is not registered to record commitment outcomes on this log", c.department),
         ));
     }
-    let latest = logged.add_days(i64::from(settings.future_tolerance_days)).unwrap_or(Date::MAX);
-    if c.date > latest || c.date < settings.earliest_record_date {
-        return Err(refuse(
-            Rule::PlausibleDate,
-            "date",
-            format!("{} is not a day between {} and {latest}", c.date, settings.earliest_record_date),
-        ));
-    }
-    Ok(())
+    plausible_step_date(c.date, settings, logged)
 }
