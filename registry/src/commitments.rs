@@ -4,7 +4,6 @@
 //! is [`verifier::authority`]'s; this module appends commitments and lists them with their
 //! outcome, and the ones whose due day has passed unchecked as overdue, for the department.
 
-use crate::pipeline::Prepared;
 use crate::{Outcome, Registry, RegistryError};
 use serde::Serialize;
 use verifier::authority::Payload;
@@ -47,24 +46,20 @@ impl Registry {
     /// Storage failures only; a refused commitment is an [`Outcome::Rejected`] naming the rule.
     pub async fn submit_commitment(&self, envelope: Envelope) -> Result<Outcome, RegistryError> {
         let _guard = self.inner.intake.lock().await;
-        let prepared = Prepared::new(envelope, String::new(), None);
-        if let Some(i) = self.duplicate_of(&prepared.dedup)? {
-            return Ok(Outcome::Duplicate { index: i });
-        }
-        let at = self.inner.log.committed_size();
-        let c = match self.check_step(
-            &prepared.envelope,
-            COMMITMENT_TYPE,
-            Commitment::parse,
-            |c| Payload::Commitment(c),
-            |c| c.subject.as_str(),
-            at,
-        ) {
-            Ok(c) => c,
-            Err(r) => return Ok(Outcome::Rejected(r)),
+        let (index, _c) = match self
+            .append_step(
+                envelope,
+                COMMITMENT_TYPE,
+                Commitment::parse,
+                |c| Payload::Commitment(c),
+                |c| c.subject.as_str(),
+                |_| "commitment/made".to_owned(),
+            )
+            .await?
+        {
+            Ok(x) => x,
+            Err(outcome) => return Ok(outcome),
         };
-        let p = Prepared { kind: "commitment/made".into(), subject: Some(c.subject.clone()), ..prepared };
-        let index = self.append_prepared(vec![p]).await?[0];
         Ok(Outcome::Appended { index })
     }
 

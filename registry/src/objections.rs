@@ -6,7 +6,6 @@
 //! contested records as disputed while an objection is open, and re-grades the firm at once when
 //! an objection is upheld.
 
-use crate::pipeline::Prepared;
 use crate::store::be_u64;
 use crate::{Outcome, Registry, RegistryError};
 use serde::{Deserialize, Serialize};
@@ -198,28 +197,20 @@ impl Registry {
     /// Storage failures only; a refused step is an [`Outcome::Rejected`] naming the rule.
     pub async fn submit_objection(&self, envelope: Envelope) -> Result<Outcome, RegistryError> {
         let guard = self.inner.intake.lock().await;
-        let prepared = Prepared::new(envelope, String::new(), None);
-        if let Some(i) = self.duplicate_of(&prepared.dedup)? {
-            return Ok(Outcome::Duplicate { index: i });
-        }
-        let at = self.inner.log.committed_size();
-        let step = match self.check_step(
-            &prepared.envelope,
-            OBJECTION_TYPE,
-            Step::parse,
-            |s| Payload::Objection(s),
-            Step::subject,
-            at,
-        ) {
-            Ok(s) => s,
-            Err(r) => return Ok(Outcome::Rejected(r)),
+        let (index, step) = match self
+            .append_step(
+                envelope,
+                OBJECTION_TYPE,
+                Step::parse,
+                |s| Payload::Objection(s),
+                Step::subject,
+                |s| format!("objection/{}", s.name()),
+            )
+            .await?
+        {
+            Ok(x) => x,
+            Err(outcome) => return Ok(outcome),
         };
-        let p = Prepared {
-            kind: format!("objection/{}", step.name()),
-            subject: Some(step.subject().to_owned()),
-            ..prepared
-        };
-        let index = self.append_prepared(vec![p]).await?[0];
         if let Step::Resolved { outcome: verifier::objection::Outcome::Upheld, .. } = &step {
             // An upheld objection re-grades the firm at once (DOMAIN §6).
             if let Err(e) = self.regrade_firm(step.subject(), verifier::decision::Trigger::Objection, index).await {

@@ -285,6 +285,33 @@ impl Registry {
         Ok(step)
     }
 
+    /// Checks and appends one signed procedure step ([`Registry::check_step`]) as an entry of
+    /// kind `kind(step)` about `subject(step)`: its index and the step, or the outcome that
+    /// appended nothing (the same signed bytes already on the log, or a refusal naming the rule).
+    /// The caller holds the intake lock (and may act on the step before releasing it).
+    pub(crate) async fn append_step<T>(
+        &self,
+        envelope: Envelope,
+        payload_type: &'static str,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+        payload: impl for<'a> Fn(&'a T) -> verifier::authority::Payload<'a>,
+        subject: impl Fn(&T) -> &str,
+        kind: impl Fn(&T) -> String,
+    ) -> Result<Result<(u64, T), crate::Outcome>, RegistryError> {
+        let prepared = Prepared::new(envelope, String::new(), None);
+        if let Some(index) = self.duplicate_of(&prepared.dedup)? {
+            return Ok(Err(crate::Outcome::Duplicate { index }));
+        }
+        let at = self.inner.log.committed_size();
+        let step = match self.check_step(&prepared.envelope, payload_type, parse, payload, &subject, at) {
+            Ok(step) => step,
+            Err(r) => return Ok(Err(crate::Outcome::Rejected(r))),
+        };
+        let p = Prepared { kind: kind(&step), subject: Some(subject(&step).to_owned()), ..prepared };
+        let index = self.append_prepared(vec![p]).await?[0];
+        Ok(Ok((index, step)))
+    }
+
     /// What the references view holds for a document number.
     pub(crate) fn reference(&self, key: &[u8]) -> Result<Reference, RegistryError> {
         Reference::decode(self.inner.views.references.get(key)?.as_deref())

@@ -6,7 +6,6 @@
 //! it could succeed. An approved repair stops the record from the day of the decision (every
 //! later grade decision cites it) and re-grades the firm at once; the record stays on the log.
 
-use crate::pipeline::Prepared;
 use crate::store::be_u64;
 use crate::{Outcome, Registry, RegistryError};
 use serde::Serialize;
@@ -124,25 +123,20 @@ impl Registry {
     /// Storage failures only; a refused step is an [`Outcome::Rejected`] naming the rule.
     pub async fn submit_repair(&self, envelope: Envelope) -> Result<Outcome, RegistryError> {
         let guard = self.inner.intake.lock().await;
-        let prepared = Prepared::new(envelope, String::new(), None);
-        if let Some(i) = self.duplicate_of(&prepared.dedup)? {
-            return Ok(Outcome::Duplicate { index: i });
-        }
-        let at = self.inner.log.committed_size();
-        let step = match self.check_step(
-            &prepared.envelope,
-            REPAIR_TYPE,
-            Step::parse,
-            |s| Payload::Repair(s),
-            Step::subject,
-            at,
-        ) {
-            Ok(s) => s,
-            Err(r) => return Ok(Outcome::Rejected(r)),
+        let (index, step) = match self
+            .append_step(
+                envelope,
+                REPAIR_TYPE,
+                Step::parse,
+                |s| Payload::Repair(s),
+                Step::subject,
+                |s| format!("repair/{}", s.name()),
+            )
+            .await?
+        {
+            Ok(x) => x,
+            Err(outcome) => return Ok(outcome),
         };
-        let p =
-            Prepared { kind: format!("repair/{}", step.name()), subject: Some(step.subject().to_owned()), ..prepared };
-        let index = self.append_prepared(vec![p]).await?[0];
         if let Step::Decided { approved: true, .. } = &step {
             // An approved repair re-grades the firm at once (DOMAIN §5).
             if let Err(e) = self.regrade_firm(step.subject(), verifier::decision::Trigger::Repair, index).await {
