@@ -93,10 +93,11 @@ fn malformed_requests_are_named_and_change_nothing() {
     assert_eq!(server.get_json("/v1/log")["size"], 300);
 
     // Without --raw-append, raw writes are refused. (Starting the registry on this log appends
-    // the registrations of the operator and the grader, entries 300 and 301.)
+    // the registrations of the operator and the grader and the jurisdiction's settings, entries
+    // 300 to 302.)
     server.kill();
     let server = Server::start(dir.path(), &[]);
-    let before = server.wait_for_size(cp.size + 2);
+    let before = server.wait_for_size(cp.size + 3);
     let (status, v) = server.append_raw(&[b"x".to_vec()]).unwrap();
     assert_eq!(status, 403, "{v}");
     std::thread::sleep(std::time::Duration::from_millis(50));

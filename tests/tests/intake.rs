@@ -256,7 +256,8 @@ fn bad_records_are_rejected_precisely_and_append_nothing() {
     let other_key = new_key(dir.path(), "other.key");
     let t = || IDENTITY_STATEMENT.to_owned();
     let dept = Signer { url: url.clone(), key: dept_key.clone() };
-    let size = server.wait_for_size(3).size;
+    // The operator, the grader, the jurisdiction's settings and the department.
+    let size = server.wait_for_size(4).size;
 
     let reject = |env: Envelope, field: &str, needle: &str| {
         let r = &submit(&dept, &[env])[0];
