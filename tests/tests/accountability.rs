@@ -969,6 +969,13 @@ fn objection_upheld_retracts_and_regrades_and_only_the_routed_department_answers
     let o2 = ok(objection(&c.firm_a, &filed(FIRM_A, keep, "2026-11-20")))["index"].as_u64().unwrap();
     ok(objection(&c.drc, &accepted(FIRM_A, o2, None)));
     ok(objection(&c.drc, &resolved(FIRM_A, o2, false, None)));
+    // Who may not read: another firm, a firm asking for every objection, an anonymous caller;
+    // the same for repairs and commitments.
+    for what in ["objections", "repairs", "commitments"] {
+        assert_eq!(c.firm_b.get(&format!("/v1/enterprises/{FIRM_A}/{what}")).0, 403, "another firm's {what}");
+        assert_eq!(c.firm_a.get(&format!("/v1/{what}")).0, 403, "a firm lists every firm's {what}");
+        assert_eq!(c.server.get(&format!("/v1/enterprises/{FIRM_A}/{what}")).0, 401, "anonymous {what}");
+    }
     let list = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/objections")));
     let second = list["objections"].as_array().unwrap().iter().find(|x| x["index"] == o2).unwrap().clone();
     assert_eq!(
