@@ -34,7 +34,8 @@ pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<Strin
     let reg = registry(&s)?;
     let pm = reg.models().get(&hash).cloned().ok_or_else(|| RegistryError::NoModel(hash.clone()))?;
     let view = reg.entry(pm.index, None)?;
-    let payload = BASE64_STANDARD.decode(&view.content.envelope.payload).map_err(|_| Problem::internal())?;
+    let content = view.content.ok_or_else(Problem::internal)?;
+    let payload = BASE64_STANDARD.decode(&content.envelope.payload).map_err(|_| Problem::internal())?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/toml; charset=utf-8")),

@@ -37,6 +37,7 @@ mod identities;
 mod intake;
 mod objections;
 mod problem;
+mod redactions;
 mod repairs;
 pub mod serve;
 mod tlog;
@@ -144,6 +145,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises/{uscc}/disclosure", get(disclosure::disclosure))
         .route("/v1/commitments", post(commitments::submit).get(commitments::list))
         .route("/v1/enterprises/{uscc}/commitments", get(commitments::of_firm))
+        .route("/v1/redactions", post(redactions::submit))
+        .route("/v1/enterprises/{uscc}/redactions", get(redactions::of_firm))
+        .route("/v1/retention-rules", get(redactions::rules))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

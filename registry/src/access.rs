@@ -11,9 +11,9 @@
 //! | the journal of who read a firm's class, decisions or history | the firm itself, auditors, courts |
 //! | objections, repairs and commitments | the firm itself; the department each is routed to; all of them for the grading authority, auditors and courts |
 
-use crate::{EntryView, Registry, RegistryError};
+use crate::{EntryView, Registry, RegistryError, Stored};
 use base64::prelude::*;
-use verifier::entry::{EntryContent, EntryHeader};
+use verifier::entry::EntryHeader;
 use verifier::identity::{Principal, Role};
 
 /// How much of a firm's grading a caller may see.
@@ -85,18 +85,18 @@ pub fn may_read_history(caller: &Principal, uscc: &str) -> Result<(), RegistryEr
 
 impl Registry {
     /// Whether `caller` may read the content of an entry.
-    pub(crate) fn entitled(&self, caller: Option<&Principal>, header: &EntryHeader, content: &EntryContent) -> bool {
+    pub(crate) fn entitled(&self, caller: Option<&Principal>, header: &EntryHeader, subject: Option<&str>) -> bool {
         let public_kind = header.kind.starts_with("identity/")
             || header.kind.starts_with("model/")
             || header.kind.starts_with("order/")
             || header.kind == "decision/regrade_run";
-        if public_kind && content.subject.is_none() {
+        if public_kind && subject.is_none() {
             return true;
         }
         let Some(caller) = caller else { return false };
         match caller {
             c if is_overseer(c) => true,
-            Principal::Enterprise(u) => content.subject.as_deref() == Some(u.as_str()),
+            Principal::Enterprise(u) => subject == Some(u.as_str()),
             Principal::Department(code) => {
                 // Any key of the department that authored it, including keys rotated out since.
                 let book = self.inner.book.read().expect("lock");
@@ -117,15 +117,29 @@ impl Registry {
             return Err(RegistryError::NoEntry { index, size });
         }
         let bytes = self.inner.log.entry(index)?;
-        let (header, content) = self.open_entry(index, &bytes)?.ok_or_else(|| {
+        let (header, stored) = self.open_stored(index, &bytes)?.ok_or_else(|| {
             RegistryError::Forbidden(format!("entry {index} is a raw ledger entry with no registry content"))
         })?;
-        if !self.entitled(caller, &header, &content) {
+        if !self.entitled(caller, &header, stored.subject()) {
             return Err(RegistryError::Forbidden(format!(
                 "entry {index} is private: only its author department, its subject enterprise, auditors and courts may read it (信息安全)"
             )));
         }
-        Ok(EntryView { index, header: BASE64_STANDARD.encode(&bytes), content, disputed_by: self.disputed_by(index)? })
+        self.entry_view(index, &bytes, stored)
+    }
+
+    fn entry_view(&self, index: u64, bytes: &[u8], stored: Stored) -> Result<EntryView, RegistryError> {
+        let (content, redacted) = match stored {
+            Stored::Content(c) => (Some(c), None),
+            Stored::Redacted(r) => (None, Some(r)),
+        };
+        Ok(EntryView {
+            index,
+            header: BASE64_STANDARD.encode(bytes),
+            content,
+            redacted,
+            disputed_by: self.disputed_by(index)?,
+        })
     }
 
     /// Every entry about enterprise `uscc` that `caller` may read, oldest first: the whole
@@ -148,17 +162,12 @@ impl Registry {
         let mut out = Vec::new();
         for index in self.subject_indices(uscc)? {
             let bytes = self.inner.log.entry(index)?;
-            let (header, content) = self.open_entry(index, &bytes)?.ok_or_else(|| RegistryError::Inconsistent {
+            let (header, stored) = self.open_stored(index, &bytes)?.ok_or_else(|| RegistryError::Inconsistent {
                 index,
                 problem: "indexed but not a registry entry".into(),
             })?;
-            if whole || self.entitled(Some(caller), &header, &content) {
-                out.push(EntryView {
-                    index,
-                    header: BASE64_STANDARD.encode(&bytes),
-                    content,
-                    disputed_by: self.disputed_by(index)?,
-                });
+            if whole || self.entitled(Some(caller), &header, stored.subject()) {
+                out.push(self.entry_view(index, &bytes, stored)?);
             }
         }
         Ok(out)

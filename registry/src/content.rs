@@ -9,6 +9,14 @@
 //! dense index, `contents.idx`, holds for each log index the offset of its newest record (8 bytes
 //! at `8 × index`); it is written durably before the registry records how far it reaches, and
 //! rebuilt from `contents.log` for any tail it lacks.
+//!
+//! A redaction ([`ContentStore::erase`]) deletes a content for good, in three durable steps: the
+//! record's offset is added to `contents.erased` (u64 BE each; a scan skips these records by
+//! their length, unchecked); a new record for the same index, holding what is kept of the entry
+//! (the stub), is appended and indexed; then the old record's content and checksum are
+//! overwritten with zeros in place. A crash between the steps is finished on the next open: the
+//! newest erased record is zeroed again if it is not yet, and a redaction whose stub never made it
+//! is applied again from the log.
 
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -52,6 +60,9 @@ pub struct ContentStore {
     index: File,
     len: Mutex<u64>,
     meta: sled::Tree,
+    /// `contents.erased`: the offsets of the records whose content was deleted.
+    erased_path: PathBuf,
+    erased: Mutex<std::collections::HashSet<u64>>,
 }
 
 /// Bytes before a record's content: length, index, leaf hash.
@@ -132,7 +143,29 @@ impl ContentStore {
         if index_len == 0 {
             off = MAGIC.len() as u64;
         }
-        let store = Self { path: path.clone(), index_path, file, index, len: Mutex::new(off), meta };
+        // Records erased for good: skipped unchecked; the newest is zeroed again in case a crash
+        // interrupted it.
+        let erased_path = dir.join("contents.erased");
+        let erased_bytes = match std::fs::read(&erased_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => return Err(ContentError::Io { path: erased_path.display().to_string(), source }),
+        };
+        let erased_list: Vec<u64> =
+            erased_bytes.chunks_exact(8).map(|c| u64::from_be_bytes(c.try_into().expect("8"))).collect();
+        let store = Self {
+            path: path.clone(),
+            index_path,
+            file,
+            index,
+            len: Mutex::new(off),
+            meta,
+            erased_path,
+            erased: Mutex::new(erased_list.iter().copied().collect()),
+        };
+        if let Some(&last) = erased_list.last() {
+            store.zero(last, file_len)?;
+        }
         // Index the tail the index does not cover yet.
         let mut slots = Vec::new();
         loop {
@@ -144,6 +177,10 @@ impl ContentStore {
             let end = off + HEAD + len + 32;
             if end > file_len {
                 break;
+            }
+            if store.erased.lock().expect("lock").contains(&off) {
+                off = end;
+                continue;
             }
             let mut rest = vec![0u8; usize::try_from(len + 32).expect("fits")];
             store.file.read_exact_at(&mut rest, off + HEAD).map_err(io)?;
@@ -211,6 +248,67 @@ impl ContentStore {
         self.write_slots(&slots)?;
         self.meta.insert(b"contents", &len.to_be_bytes())?;
         Ok(())
+    }
+
+    /// Deletes the content of the entry at `index` (leaf hash `leaf`) for good, keeping
+    /// `replacement` (what is kept of it) in its place; see the module documentation. Nothing
+    /// happens if no content is stored for it.
+    ///
+    /// # Errors
+    ///
+    /// I/O failures, or a stored content for another header at that index.
+    pub fn erase(&self, index: u64, leaf: &[u8; 32], replacement: &[u8]) -> Result<(), ContentError> {
+        if self.get(index, leaf)?.is_none() {
+            return Ok(());
+        }
+        let old = self.offset(index)?;
+        let io = |path: &Path, source| ContentError::Io { path: path.display().to_string(), source };
+        // 1. The intent, durably: a scan skips the old record from now on.
+        let mut list = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.erased_path)
+            .map_err(|e| io(&self.erased_path, e))?;
+        std::io::Write::write_all(&mut list, &old.to_be_bytes()).map_err(|e| io(&self.erased_path, e))?;
+        list.sync_data().map_err(|e| io(&self.erased_path, e))?;
+        self.erased.lock().expect("lock").insert(old);
+        // 2. The stub, as the entry's newest record.
+        self.append(index, &[(*leaf, replacement.to_vec())])?;
+        // 3. The old bytes, gone.
+        let file_len = *self.len.lock().expect("lock");
+        self.zero(old, file_len)
+    }
+
+    /// The offset of the newest record for `index` (0: none).
+    fn offset(&self, index: u64) -> Result<u64, ContentError> {
+        let mut slot = [0u8; 8];
+        match self.index.read_exact_at(&mut slot, index * 8) {
+            Ok(()) => Ok(u64::from_be_bytes(slot)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+            Err(source) => Err(ContentError::Io { path: self.index_path.display().to_string(), source }),
+        }
+    }
+
+    /// Overwrites the content and checksum of the record at `off` with zeros, durably, unless
+    /// they are zeros already.
+    fn zero(&self, off: u64, file_len: u64) -> Result<(), ContentError> {
+        let io = |source| ContentError::Io { path: self.path.display().to_string(), source };
+        let mut head = [0u8; HEAD as usize];
+        if off + HEAD > file_len || self.file.read_exact_at(&mut head, off).is_err() {
+            return Ok(());
+        }
+        let len = u64::from(u32::from_be_bytes(head[..4].try_into().expect("4"))) + 32;
+        if off + HEAD + len > file_len {
+            return Ok(());
+        }
+        let mut body = vec![0u8; usize::try_from(len).expect("fits")];
+        self.file.read_exact_at(&mut body, off + HEAD).map_err(io)?;
+        if body.iter().all(|b| *b == 0) {
+            return Ok(());
+        }
+        body.fill(0);
+        self.file.write_all_at(&body, off + HEAD).map_err(io)?;
+        self.file.sync_data().map_err(io)
     }
 
     /// The content of the entry at `index` whose header has leaf hash `leaf`, if stored.

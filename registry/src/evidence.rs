@@ -75,14 +75,19 @@ impl Registry {
         let mut entries = Vec::with_capacity(indices.len());
         for i in indices {
             let bytes = self.inner.log.entry(i)?;
-            let (_, content) = self
-                .open_entry(i, &bytes)?
+            let (_, stored) = self
+                .open_stored(i, &bytes)?
                 .ok_or_else(|| RegistryError::Inconsistent { index: i, problem: "not a registry entry".into() })?;
+            let (content, redacted) = match stored {
+                crate::Stored::Content(c) => (Some(c), None),
+                crate::Stored::Redacted(r) => (None, Some(r)),
+            };
             let proof = self.inner.log.inclusion_proof(i, cp.size)?;
             entries.push(BundleEntry {
                 index: i,
                 header: BASE64_STANDARD.encode(&bytes),
                 content,
+                redacted,
                 proof: tlog_proof(i, &proof, &checkpoint),
             });
         }

@@ -76,6 +76,7 @@ impl History for LogHistory<'_> {
                 objection: None,
                 repair: None,
                 commitment: None,
+                time: crate::now(),
             });
         }
         let (header, content) = self.reg.read_entry(index).ok()??;
@@ -93,7 +94,16 @@ impl History for LogHistory<'_> {
         } else {
             None
         };
-        Some(PriorEntry { kind: header.kind, author, subject: content.subject, record, objection, repair, commitment })
+        Some(PriorEntry {
+            kind: header.kind,
+            author,
+            subject: content.subject,
+            record,
+            objection,
+            repair,
+            commitment,
+            time: header.time,
+        })
     }
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
@@ -142,6 +152,18 @@ impl History for LogHistory<'_> {
             self.reg.firm_records(subject).unwrap_or_default().into_iter().filter(|(i, _)| *i < self.before).collect();
         out.extend(self.pending.iter().filter(|(i, r)| *i < self.before && r.subject().as_str() == subject).cloned());
         out
+    }
+
+    fn firm_decisions(&self, subject: &str) -> Vec<(u64, verifier::decision::Decision)> {
+        let indices = self.reg.subject_indices(subject).unwrap_or_default();
+        indices
+            .into_iter()
+            .filter(|i| *i < self.before)
+            .filter_map(|i| {
+                let (header, _) = self.reg.read_entry(i).ok()??;
+                (header.kind == "decision/grade").then(|| self.reg.decision(i).ok()).flatten().map(|d| (i, d))
+            })
+            .collect()
     }
 
     fn objection_steps(&self, objection_index: u64) -> Vec<(u64, verifier::objection::Step)> {

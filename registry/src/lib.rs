@@ -32,6 +32,7 @@ pub mod journal;
 pub mod keyfile;
 pub mod objections;
 pub mod pipeline;
+pub mod redactions;
 pub mod repairs;
 mod store;
 
@@ -150,6 +151,35 @@ pub enum Outcome {
     Rejected(Rejection),
 }
 
+/// What the content store holds for an entry.
+#[derive(Debug, Clone)]
+pub(crate) enum Stored {
+    /// Its content.
+    Content(EntryContent),
+    /// What is kept of it after a redaction.
+    Redacted(verifier::redaction::Redacted),
+}
+
+impl Stored {
+    /// The firm the entry is about.
+    pub(crate) fn subject(&self) -> Option<&str> {
+        match self {
+            Stored::Content(c) => c.subject.as_deref(),
+            Stored::Redacted(r) => Some(&r.subject),
+        }
+    }
+}
+
+/// How a redaction stub is stored in `contents.log`: `{"redacted":{...}}`.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoredRedacted {
+    pub(crate) redacted: verifier::redaction::Redacted,
+}
+
+/// The first bytes of a stored stub.
+pub(crate) const REDACTED_PREFIX: &[u8] = b"{\"redacted\":";
+
 /// An entry with its content, as shown to an entitled caller.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntryView {
@@ -157,8 +187,13 @@ pub struct EntryView {
     pub index: u64,
     /// The header, exactly as in the log (base64).
     pub header: String,
-    /// The content.
-    pub content: EntryContent,
+    /// The content; absent once the entry is redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<EntryContent>,
+    /// In place of the content, for a redacted entry: the rule, the redaction entry and what is
+    /// kept (the firm, the chain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<verifier::redaction::Redacted>,
     /// The open objection contesting it, if any: the entry is disputed (有异议).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disputed_by: Option<u64>,
@@ -226,6 +261,9 @@ impl Registry {
                 .flush_every_ms(Some(2000)),
         )?;
         let views = store::Views::open(&db)?;
+        if views.check_format()? {
+            tracing::warn!("the views were written in an older layout: rebuilding them from the log");
+        }
         let contents = ContentStore::open(&data.join("contents"), views.meta.clone())?;
         let registry = Self {
             inner: Arc::new(Inner {
@@ -281,21 +319,39 @@ impl Registry {
         self.open_entry(index, &self.inner.log.entry(index)?)
     }
 
-    /// Header and content of entry `index`, given its bytes as read from the log.
+    /// Header and content of entry `index`, given its bytes as read from the log; `None` for a
+    /// raw ledger entry, and for a redacted entry (whose content is gone: see
+    /// [`Registry::open_stored`]).
     pub(crate) fn open_entry(
         &self,
         index: u64,
         bytes: &[u8],
     ) -> Result<Option<(EntryHeader, EntryContent)>, RegistryError> {
+        Ok(match self.open_stored(index, bytes)? {
+            Some((header, Stored::Content(content))) => Some((header, content)),
+            _ => None,
+        })
+    }
+
+    /// Header and what is stored of entry `index`: its content, or what is kept of it once
+    /// redacted.
+    pub(crate) fn open_stored(&self, index: u64, bytes: &[u8]) -> Result<Option<(EntryHeader, Stored)>, RegistryError> {
         let Ok(header) = EntryHeader::parse(bytes) else { return Ok(None) };
         let leaf = leaf_hash(bytes).0;
         let raw = self.inner.contents.get(index, &leaf)?.ok_or_else(|| RegistryError::Inconsistent {
             index,
             problem: "its content is missing from the content store".into(),
         })?;
-        let content: EntryContent = serde_json::from_slice(&raw)
-            .map_err(|e| RegistryError::Inconsistent { index, problem: format!("stored content is malformed: {e}") })?;
-        Ok(Some((header, content)))
+        let malformed = |e: serde_json::Error| RegistryError::Inconsistent {
+            index,
+            problem: format!("stored content is malformed: {e}"),
+        };
+        let stored = if raw.starts_with(REDACTED_PREFIX) {
+            Stored::Redacted(serde_json::from_slice::<StoredRedacted>(&raw).map_err(malformed)?.redacted)
+        } else {
+            Stored::Content(serde_json::from_slice(&raw).map_err(malformed)?)
+        };
+        Ok(Some((header, stored)))
     }
 
     /// Indices of every entry about `uscc`, ascending (the history index).

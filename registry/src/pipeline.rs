@@ -134,8 +134,15 @@ impl Registry {
         let mut n = 0;
         for index in self.applied()?..size {
             let bytes = self.inner.log.entry(index)?;
-            if let Some((header, content)) = self.open_entry(index, &bytes)? {
-                self.apply_all(&[(index, &bytes, &header, &content, None)])?;
+            match self.open_stored(index, &bytes)? {
+                Some((header, crate::Stored::Content(content))) => {
+                    self.apply_all(&[(index, &bytes, &header, &content, None)])?;
+                }
+                // A redacted record: only its place in the firm's chain is left to index.
+                Some((_, crate::Stored::Redacted(stub))) => {
+                    self.inner.views.subjects.insert(subject_key(&stub.subject, index), &leaf_hash(&bytes).0)?;
+                }
+                None => {}
             }
             self.inner.views.meta.insert(b"applied", &(index + 1).to_be_bytes())?;
             n += 1;
@@ -155,6 +162,7 @@ impl Registry {
         // References written by this batch, which the tree does not show yet.
         let mut written: HashMap<Vec<u8>, Reference> = HashMap::new();
         let mut identities_changed = false;
+        let mut redactions = Vec::new();
         for &(index, bytes, header, content, facts) in items {
             if let Some(uscc) = &content.subject {
                 // The value is the entry's leaf hash: the newest key of a USCC is its chain head.
@@ -170,6 +178,7 @@ impl Registry {
                 references.insert(facts.reference.clone(), &index.to_be_bytes());
                 written.insert(facts.reference, Reference::Live(index));
                 if let Some(target_index) = facts.retracts {
+                    // (A retraction of a record redacted since leaves nothing to mark.)
                     if let Some((_, target)) = self.read_entry(target_index)? {
                         if let Ok(t) = record_of(target_index, &target) {
                             let key = RecordFacts::of(&t).reference;
@@ -211,10 +220,16 @@ impl Registry {
             if header.kind == "commitment/made" {
                 self.apply_commitment(index, content)?;
             }
+            if header.kind == verifier::redaction::REDACTION_KIND {
+                redactions.push((index, content));
+            }
         }
         v.dedup.apply_batch(dedup)?;
         v.subjects.apply_batch(subjects)?;
         v.references.apply_batch(references)?;
+        for (index, content) in redactions {
+            self.apply_redaction(index, content)?;
+        }
         if identities_changed {
             // A rotated grader key takes effect at once.
             self.resolve_grader();

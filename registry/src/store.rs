@@ -7,16 +7,25 @@
 //! | `dedup` | SHA-256 of the signed bytes (payload type, payload, signature) of every entry that is not a department record, and of every retracted record | index (u64 BE) |
 //! | `subjects` | USCC `\0` index (u64 BE) | the entry's leaf hash: the newest key of a USCC is its chain head |
 //! | `identities` | index (u64 BE) | empty: every identity entry |
-//! | `references` | USCC `\0` department `\0` kind `\0` document number | the newest record under that number: its index (u64 BE), followed by the byte `r` once it is retracted |
+//! | `references` | USCC `\0` SHA-256(`creditlog/v1/reference\0` department `\0` kind `\0` document number) | the newest record under that number: its index (u64 BE), followed by the byte `r` once it is retracted |
 //! | `models` | model hash (hex) | index of its publication |
 //! | `grades` | USCC `\0` model hash | the current grade (JSON) |
 //! | `objections` | `o` objection index (u64 BE) step index (u64 BE); `t` contested entry index (u64 BE) objection index (u64 BE) | empty: the steps of each objection (its filing first), and the objections about each entry |
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
-//! | `meta` | `applied`, `contents` | how far the views are applied; how far `contents.log` is indexed in `contents.idx` |
+//! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
+//!
+//! No tree holds a record's content: the document number is hashed, so a redacted record leaves
+//! nothing of itself in the views database (whose files keep deleted keys until sled reuses the
+//! space).
 
 use crate::RegistryError;
+use sha2::{Digest, Sha256};
+
+/// The layout of the views. Views of another layout (or of none, written before this marker) are
+/// dropped and rebuilt from the log on open: they are derived, never the record.
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/2";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {
@@ -48,6 +57,24 @@ impl Views {
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
         })
+    }
+
+    /// Drops views of another layout than [`VIEWS_FORMAT`] (they are rebuilt from the log by the
+    /// catch-up that follows) and marks the views as of this one. True if they were dropped.
+    pub(crate) fn check_format(&self) -> Result<bool, RegistryError> {
+        let format = self.meta.get(b"format")?;
+        if format.as_deref() == Some(VIEWS_FORMAT) {
+            return Ok(false);
+        }
+        let stale = self.meta.get(b"applied")?.is_some();
+        if stale {
+            for (_, tree) in self.derived() {
+                tree.clear()?;
+            }
+            self.meta.remove(b"applied")?;
+        }
+        self.meta.insert(b"format", VIEWS_FORMAT)?;
+        Ok(stale)
     }
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
@@ -111,15 +138,21 @@ impl Reference {
     }
 }
 
-/// `USCC \0 department \0 kind \0 reference`: the key of the references tree.
+/// `USCC \0 SHA-256("creditlog/v1/reference\0" department \0 kind \0 reference)`: the key of
+/// the references tree (the document number, part of a record's content, is not stored).
 pub(crate) fn reference_key(uscc: &str, department: &str, kind: &str, reference: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(uscc.len() + department.len() + kind.len() + reference.len() + 3);
-    for (i, part) in [uscc, department, kind, reference].iter().enumerate() {
+    let mut h = Sha256::new();
+    h.update(b"creditlog/v1/reference\0");
+    for (i, part) in [department, kind, reference].iter().enumerate() {
         if i > 0 {
-            k.push(0);
+            h.update([0]);
         }
-        k.extend_from_slice(part.as_bytes());
+        h.update(part.as_bytes());
     }
+    let mut k = Vec::with_capacity(uscc.len() + 33);
+    k.extend_from_slice(uscc.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&h.finalize());
     k
 }
 

@@ -260,7 +260,8 @@ async fn demo_commitments_and_repair(
     let me = verifier::identity::Principal::Enterprise(firm.to_owned());
     let mut records = Vec::new();
     for e in reg.history(firm, &me)? {
-        let Ok((payload, _)) = e.content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
+        let Some(content) = &e.content else { continue };
+        let Ok((payload, _)) = content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
         if let Ok(r) = verifier::record::Record::parse(&payload) {
             records.push((e.index, r));
         }
@@ -324,7 +325,8 @@ async fn demo_objections(
     // The firm's records, with a department that can retract them.
     let mut contested = Vec::new();
     for e in reg.history(firm, &me)? {
-        let Ok((payload, _)) = e.content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
+        let Some(content) = &e.content else { continue };
+        let Ok((payload, _)) = content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
         let Ok(r) = verifier::record::Record::parse(&payload) else { continue };
         let Some(d) = depts.iter().find(|d| d.code == r.department()) else { continue };
         if r.kind() != verifier::record::RecordKind::Retraction && d.kinds.iter().any(|k| k == "retraction") {

@@ -144,7 +144,12 @@ pub fn history(uscc: &str, key: &Path, server: &str, log_key: Option<&str>) -> R
     let report = verify_bundle(&bundle, &Trust::LogKey(vkey), None)
         .map_err(|e| crate::Failure(format!("verification failed: {e}")))?;
     for e in &bundle.entries {
-        if e.content.subject.is_some() {
+        if let Some(stub) = &e.redacted {
+            println!(
+                "entry {}: redacted (删除) under rule {} at entry {}: its content is deleted for good; header, proof and chain checked",
+                e.index, stub.rule, stub.by
+            );
+        } else if let Some(content) = e.content.as_ref().filter(|c| c.subject.is_some()) {
             let kind = base64::Engine::decode(&base64::prelude::BASE64_STANDARD, &e.header)
                 .ok()
                 .and_then(|h| verifier::entry::EntryHeader::parse(&h).ok())
@@ -152,8 +157,7 @@ pub fn history(uscc: &str, key: &Path, server: &str, log_key: Option<&str>) -> R
                 .unwrap_or_default();
             // Who wrote it, in the terms an official uses: the department and the document number
             // of a record (an objection is routed to that department).
-            let by = e
-                .content
+            let by = content
                 .envelope
                 .decode(verifier::envelope::RECORD_TYPE)
                 .ok()

@@ -37,6 +37,9 @@
 //! | `commitment-by-the-firm` | a firm's own commitment (信用承诺) is signed by that firm's bound key |
 //! | `commitment-checked` | the commitment names a department registered to record commitment outcomes; its outcome is recorded once, by that department, about that firm |
 //! | `objection-correction` | an upheld objection cites the correction: the retraction of the contested record, or the missing record added, by the same department, after the objection was filed |
+//! | `redaction-by-author` | only the department whose key signed a record has its content deleted ([`crate::redaction`]) |
+//! | `redaction-target` | a redaction names earlier department records about the same firm, never a retraction or a removal from a list |
+//! | `redaction-rule` | `personal-data`: the record was retracted or corrected first; `retention`: its kind's retention period has passed since it was logged, and the newest decision under each model no longer counts it |
 
 use crate::date::Date;
 use crate::decision::{Decision, RegradeOrder, RunSummary};
@@ -112,6 +115,12 @@ pub enum Rule {
     CommitmentByTheFirm,
     /// See the module table.
     CommitmentChecked,
+    /// See [`crate::redaction`].
+    RedactionByAuthor,
+    /// See [`crate::redaction`].
+    RedactionTarget,
+    /// See [`crate::redaction`].
+    RedactionRule,
 }
 
 impl Rule {
@@ -150,6 +159,9 @@ impl Rule {
             Rule::RepairListingInForce => "repair-listing-in-force",
             Rule::CommitmentByTheFirm => "commitment-by-the-firm",
             Rule::CommitmentChecked => "commitment-checked",
+            Rule::RedactionByAuthor => "redaction-by-author",
+            Rule::RedactionTarget => "redaction-target",
+            Rule::RedactionRule => "redaction-rule",
         }
     }
 
@@ -169,7 +181,8 @@ impl Rule {
             | Rule::ObjectionRouted
             | Rule::RepairByTheFirm
             | Rule::RepairRouted
-            | Rule::CommitmentByTheFirm => 403,
+            | Rule::CommitmentByTheFirm
+            | Rule::RedactionByAuthor => 403,
             _ => 422,
         }
     }
@@ -216,6 +229,8 @@ pub struct PriorEntry {
     pub repair: Option<crate::repair::Step>,
     /// The firm's commitment, for `commitment/made` entries.
     pub commitment: Option<crate::commitment::Commitment>,
+    /// Its intake time (seconds since the epoch), as the header states it.
+    pub time: u64,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -239,6 +254,8 @@ pub trait History {
     fn repair_steps(&self, application_index: u64) -> Vec<(u64, crate::repair::Step)>;
     /// Every record about `subject` before the entry being checked, in log order.
     fn firm_records(&self, subject: &str) -> Vec<(u64, Record)>;
+    /// Every grade decision about `subject` before the entry being checked, in log order.
+    fn firm_decisions(&self, subject: &str) -> Vec<(u64, Decision)>;
 }
 
 /// The signed payload of an entry, parsed.
@@ -262,6 +279,8 @@ pub enum Payload<'a> {
     Repair(&'a crate::repair::Step),
     /// A firm's own commitment.
     Commitment(&'a crate::commitment::Commitment),
+    /// A department's redaction of its own records.
+    Redaction(&'a crate::redaction::Redaction),
 }
 
 /// The entry being checked.
@@ -288,6 +307,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Objection(step) => Some(step.subject().to_owned()),
         Payload::Repair(step) => Some(step.subject().to_owned()),
         Payload::Commitment(c) => Some(c.subject.clone()),
+        Payload::Redaction(r) => Some(r.subject.clone()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
     }
 }
@@ -336,6 +356,9 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Objection(step) => check_objection(book, &key.principal, entry, step, history, settings, logged),
         Payload::Repair(step) => check_repair(&key.principal, entry, step, history, settings, logged),
         Payload::Commitment(c) => check_commitment(book, &key.principal, c, settings, logged),
+        Payload::Redaction(r) => {
+            crate::redaction::check(&key.principal, r, entry.index, logged, &|t| settings.local_date(t), history)
+        }
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {
                 return Err(refuse(

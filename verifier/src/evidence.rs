@@ -23,7 +23,8 @@ use crate::envelope::{DECISION_TYPE, IDENTITY_TYPE, MODEL_TYPE, ORDER_TYPE, RECO
 use crate::identity::{KeyBook, Principal, Statement};
 use crate::model::{Model, ScoredRecord};
 use crate::objection::{Step, OBJECTION_TYPE};
-use crate::record::{Record, RecordKind};
+use crate::record::{Record, RecordFields, RecordKind};
+use crate::redaction::{Redacted, Redaction, REDACTION_TYPE};
 use crate::{leaf_hash, Hash};
 use base64::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -71,8 +72,13 @@ pub struct BundleEntry {
     pub index: u64,
     /// The header, exactly as logged, base64.
     pub header: String,
-    /// The content (envelope, salts, subject, previous leaf).
-    pub content: EntryContent,
+    /// The content (envelope, salts, subject, previous leaf); absent for a redacted entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<EntryContent>,
+    /// In place of the content, for an entry redacted (删除) after retention or a correction: what
+    /// is kept of it, and the rule and entry that deleted the rest ([`crate::redaction`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<Redacted>,
     /// A C2SP tlog-proof of the header at `index` in the bundle's checkpoint.
     pub proof: String,
 }
@@ -207,7 +213,10 @@ struct Parsed {
     index: u64,
     header: EntryHeader,
     leaf: Hash,
-    content: EntryContent,
+    /// The firm it is about.
+    subject: Option<String>,
+    /// Leaf hash of the previous entry about the firm, base64.
+    previous_leaf: Option<String>,
     payload: Owned,
     author: Principal,
     /// The jurisdiction's local date of its intake, by the settings in force before it.
@@ -224,6 +233,57 @@ enum Owned {
     Objection(Step),
     Repair(crate::repair::Step),
     Commitment(crate::commitment::Commitment),
+    Redaction(Redaction),
+    /// A redacted entry: only its header and the stub are left.
+    Redacted(Redacted),
+}
+
+/// An entry's content as the bundle carries it.
+enum Opened {
+    Content(EntryContent),
+    Redacted(Redacted),
+}
+
+/// The earlier entries whose records the authority rules read for this payload: the record a
+/// retraction, an objection or a repair names (for a later step, the one its filing or
+/// application names), an upheld objection's correction, and for a removal from a list the
+/// listings it may name.
+fn points_at(payload: &Owned, seen: &BTreeMap<u64, Parsed>) -> Vec<u64> {
+    let filed_target = |i: u64| match seen.get(&i).map(|p| &p.payload) {
+        Some(Owned::Objection(Step::Filed { target_index, .. })) => *target_index,
+        Some(Owned::Repair(crate::repair::Step::Applied { target_index, .. })) => Some(*target_index),
+        _ => None,
+    };
+    match payload {
+        Owned::Record(r) => match r.fields() {
+            RecordFields::Retraction(f) => vec![f.target_index],
+            RecordFields::AbnormalOperationsRemoval(_) | RecordFields::SeriousDishonestyRemoval(_) => seen
+                .iter()
+                .filter(|(_, p)| {
+                    p.subject.as_deref() == Some(r.subject().as_str()) && p.header.kind.ends_with("_listing")
+                })
+                .map(|(i, _)| *i)
+                .collect(),
+            _ => Vec::new(),
+        },
+        Owned::Objection(step) => match step {
+            Step::Filed { target_index, .. } => target_index.iter().copied().collect(),
+            Step::Resolved { objection_index, correction_index, .. } => {
+                filed_target(*objection_index).into_iter().chain(*correction_index).collect()
+            }
+            other => other.objection_index().and_then(filed_target).into_iter().collect(),
+        },
+        Owned::Repair(step) => step
+            .application_index()
+            .and_then(filed_target)
+            .into_iter()
+            .chain(match step {
+                crate::repair::Step::Applied { target_index, .. } => Some(*target_index),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The entries before the one being checked, as far as the bundle shows them.
@@ -242,7 +302,8 @@ impl History for Seen<'_> {
         Some(PriorEntry {
             kind: p.header.kind.clone(),
             author: p.author.clone(),
-            subject: p.content.subject.clone(),
+            subject: p.subject.clone(),
+            time: p.header.time,
             record: match &p.payload {
                 Owned::Record(r) => Some(r.clone()),
                 _ => None,
@@ -301,6 +362,16 @@ impl History for Seen<'_> {
 
     fn model_published(&self, hash: &str) -> bool {
         self.entries.range(..self.before).any(|(_, p)| matches!(&p.payload, Owned::Model(_, h) if h == hash))
+    }
+
+    fn firm_decisions(&self, subject: &str) -> Vec<(u64, Decision)> {
+        self.entries
+            .range(..self.before)
+            .filter_map(|(i, p)| match &p.payload {
+                Owned::Decision(d) if d.subject == subject => Some((*i, (**d).clone())),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -363,6 +434,7 @@ fn open_payload(
         "objection" => OBJECTION_TYPE,
         "repair" => crate::repair::REPAIR_TYPE,
         "commitment" => crate::commitment::COMMITMENT_TYPE,
+        "redaction" => REDACTION_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -425,6 +497,7 @@ fn open_payload(
         "commitment" if name == "made" => {
             Ok(Owned::Commitment(crate::commitment::Commitment::parse(&payload).map_err(malformed)?))
         }
+        "redaction" if name == "redacted" => Ok(Owned::Redaction(Redaction::parse(&payload).map_err(malformed)?)),
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
 }
@@ -506,11 +579,34 @@ fn judge(
         crate::verify_inclusion(leaf, e.index, cp.size, cp.root, &proof)
             .map_err(|err| fail(at, "inclusion", err.to_string()))?;
         let header = EntryHeader::parse(&bytes).map_err(|err| fail(at, "format", err.to_string()))?;
-        e.content.check(&header).map_err(|err| fail(at, "commitment", err.to_string()))?;
-        raw.push((e.index, header, leaf, e.content.clone()));
+        let opened = match (&e.content, &e.redacted) {
+            (Some(content), None) => {
+                content.check(&header).map_err(|err| fail(at, "commitment", err.to_string()))?;
+                Opened::Content(content.clone())
+            }
+            (None, Some(stub)) => {
+                if !header.kind.starts_with("record/") {
+                    return Err(fail(
+                        at,
+                        "redaction",
+                        format!("a {} entry is never redacted: only department records are", header.kind),
+                    ));
+                }
+                stub.check(&header).map_err(|err| fail(at, "commitment", err.to_string()))?;
+                Opened::Redacted(stub.clone())
+            }
+            _ => {
+                return Err(fail(
+                    at,
+                    "format",
+                    "an entry carries either its content or, once redacted, what is kept of it (`redacted`), never both or neither",
+                ))
+            }
+        };
+        raw.push((e.index, header, leaf, opened));
     }
     checks.push("every entry is included in the checkpoint's tree (C2SP tlog-proof)".into());
-    checks.push("every content opens its header's subject, content and chain commitments".into());
+    checks.push("every content opens its header's subject, content and chain commitments (a redacted entry's stub opens its subject and chain commitments)".into());
     // 3. Walk in log order: key book, signatures, authority.
     let mut book = KeyBook::default();
     let mut seen: BTreeMap<u64, Parsed> = BTreeMap::new();
@@ -520,7 +616,20 @@ fn judge(
     let mut identities = 0;
     // The newest public identity entry of the bundle so far: each header names the log's.
     let mut identity_head: Option<u64> = None;
-    for (index, header, leaf, content) in raw {
+    // Redacted entries, by index: the stub (checked against its redaction entry in the walk).
+    let stubs: BTreeMap<u64, Redacted> = raw
+        .iter()
+        .filter_map(|(i, _, _, o)| match o {
+            Opened::Redacted(stub) => Some((*i, stub.clone())),
+            Opened::Content(_) => None,
+        })
+        .collect();
+    // Stubs whose redaction entry the walk has seen redact them under their rule.
+    let mut confirmed: BTreeSet<u64> = BTreeSet::new();
+    // Entries logged before a redaction that point at the entry it redacted: checked by their
+    // headers only (entry, the redacted entry it points at).
+    let mut header_only: Vec<(u64, u64)> = Vec::new();
+    for (index, header, leaf, opened) in raw {
         let at = Some(index);
         if header.keys != identity_head {
             let show = |k: Option<u64>| k.map_or_else(|| "none".to_owned(), |k| format!("entry {k}"));
@@ -539,6 +648,29 @@ fn judge(
             };
             return Err(fail(at, "keys", detail));
         }
+        let content = match opened {
+            Opened::Content(content) => content,
+            Opened::Redacted(stub) => {
+                // Only the header is left: the key must have been valid, and it names the author.
+                let key = book.valid_at(&header.author, index).map_err(|e| fail(at, "key-valid", e.to_string()))?;
+                let author = key.principal.clone();
+                let logged = book.jurisdiction.settings.local_date(header.time);
+                seen.insert(
+                    index,
+                    Parsed {
+                        index,
+                        subject: Some(stub.subject.clone()),
+                        previous_leaf: stub.previous_leaf.clone(),
+                        header,
+                        leaf,
+                        payload: Owned::Redacted(stub),
+                        author,
+                        logged,
+                    },
+                );
+                continue;
+            }
+        };
         if header.kind.starts_with("identity/") && content.subject.is_none() {
             identity_head = Some(index);
         }
@@ -573,6 +705,8 @@ fn judge(
             Owned::Objection(o) => Payload::Objection(o),
             Owned::Repair(r) => Payload::Repair(r),
             Owned::Commitment(c) => Payload::Commitment(c),
+            Owned::Redaction(r) => Payload::Redaction(r),
+            Owned::Redacted(_) => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {
             index,
@@ -582,7 +716,33 @@ fn judge(
             payload: candidate_payload,
         };
         let history = Seen { entries: &seen, before: index, references: &references, retracted: &retracted };
-        authority::check_entry(&book, &candidate, &history).map_err(|r| fail(at, r.rule.name(), r.detail))?;
+        // An entry that points at a record redacted after it was logged cannot have the rules
+        // that read that record checked any more: its header, signature and place in the chain
+        // still are. After the redaction, nothing may point at the redacted record.
+        let gone = points_at(&payload, &seen).into_iter().find(|t| stubs.get(t).is_some_and(|s| s.by > index));
+        match gone {
+            Some(t) => header_only.push((index, t)),
+            None => {
+                authority::check_entry(&book, &candidate, &history).map_err(|r| fail(at, r.rule.name(), r.detail))?
+            }
+        }
+        if let Owned::Redaction(r) = &payload {
+            for t in &r.entries {
+                if let Some(stub) = stubs.get(t) {
+                    if stub.by != index || stub.rule != r.rule {
+                        return Err(fail(
+                            Some(*t),
+                            "redaction",
+                            format!(
+                                "the bundle says this entry was redacted under rule {} at entry {}, but entry {index} redacts it under rule {}",
+                                stub.rule, stub.by, r.rule
+                            ),
+                        ));
+                    }
+                    confirmed.insert(*t);
+                }
+            }
+        }
         let author = match &payload {
             Owned::Identity(Statement::RegisterOperator { .. }) => Principal::Operator,
             _ => book.keys.get(&header.author).map(|k| k.principal.clone()).unwrap_or(Principal::Operator),
@@ -601,7 +761,25 @@ fn judge(
                 retracted.insert(f.target_index);
             }
         }
-        seen.insert(index, Parsed { index, header, leaf, content, payload, author, logged });
+        let (subject, previous_leaf) = (content.subject, content.previous_leaf);
+        seen.insert(index, Parsed { index, header, leaf, subject, previous_leaf, payload, author, logged });
+    }
+    // Every stub stands in for a content only with the redaction entry that deleted it.
+    if let Some((t, stub)) = stubs.iter().find(|(t, _)| !confirmed.contains(t)) {
+        return Err(fail(
+            Some(*t),
+            "redaction",
+            format!(
+                "the bundle shows no content for this entry and claims it was redacted under rule {} at entry {}, but {}",
+                stub.rule,
+                stub.by,
+                match seen.get(&stub.by).map(|p| &p.payload) {
+                    None => format!("entry {} is not in the bundle", stub.by),
+                    Some(Owned::Redaction(_)) => format!("entry {} does not redact this entry", stub.by),
+                    Some(_) => format!("entry {} is not a redaction", stub.by),
+                }
+            ),
+        ));
     }
     checks.push(
         "every author signature verifies with a key that the identity entries before it make valid (log order)".into(),
@@ -618,6 +796,23 @@ fn judge(
             "{objections} objection(s) (异议), {repairs} credit repair(s) (信用修复) and {commitments} commitment(s) (信用承诺) were each filed by the firm itself and answered only by the department they belong to, in order"
         ));
     }
+    if !stubs.is_empty() {
+        let mut rules: Vec<String> = stubs.values().map(|s| s.rule.to_string()).collect();
+        rules.dedup();
+        rules.sort();
+        rules.dedup();
+        checks.push(format!(
+            "{} entr{} redacted (删除) under rule {}: each by the department that signed it, with the redaction entry in the bundle; only their headers, the firm and the chain are left to check",
+            stubs.len(),
+            if stubs.len() == 1 { "y was" } else { "ies were" },
+            rules.join(", ")
+        ));
+    }
+    for (i, t) in &header_only {
+        checks.push(format!(
+            "entry {i} points at entry {t}, which was redacted after it: it was checked by its header, signature and place in the chain, not by the rules that read entry {t}"
+        ));
+    }
     checks.push(match book.jurisdiction.set_at {
         Some(i) => format!(
             "every date is judged by the jurisdiction's settings in force at its entry; the newest, set by entry {i}: {}, {} ({})",
@@ -628,23 +823,23 @@ fn judge(
         None => "dates are judged by the default settings (UTC+08:00, Asia/Shanghai): no entry in the bundle sets them".into(),
     });
     // 4. The firm's chain.
-    let chain: Vec<&Parsed> = seen.values().filter(|p| p.content.subject.is_some()).collect();
+    let chain: Vec<&Parsed> = seen.values().filter(|p| p.subject.is_some()).collect();
     if let Some(subject) = &bundle.subject {
         let mut previous: Option<String> = None;
         for p in &chain {
             let at = Some(p.index);
-            if p.content.subject.as_deref() != Some(subject.as_str()) {
+            if p.subject.as_deref() != Some(subject.as_str()) {
                 return Err(fail(
                     at,
                     "subject",
                     format!(
                         "the entry is about {}, not about {subject} whose history this bundle claims to be",
-                        p.content.subject.as_deref().unwrap_or("?")
+                        p.subject.as_deref().unwrap_or("?")
                     ),
                 ));
             }
-            if p.content.previous_leaf != previous {
-                let detail = match (&previous, &p.content.previous_leaf) {
+            if p.previous_leaf != previous {
+                let detail = match (&previous, &p.previous_leaf) {
                     (None, Some(_)) => "the firm's first entry in the bundle links to an earlier entry about the firm that the bundle leaves out".to_owned(),
                     (Some(_), None) => "the entry claims to be the firm's first, but earlier entries about the firm are in the bundle".to_owned(),
                     _ => "the entry does not link to the entry about the firm before it in the bundle: an entry was left out or the order changed".to_owned(),
@@ -669,8 +864,36 @@ fn judge(
     let mut records: Vec<ScoredRecord> = Vec::new();
     let mut earlier: Vec<(u64, &Decision)> = Vec::new();
     let mut repairs: Vec<decision::Repaired> = Vec::new();
+    // Redacted records so far: (index, the redaction entry).
+    let mut gone: Vec<(u64, u64)> = Vec::new();
+    // Decisions that cite a record redacted since: (decision, a record it cites that is gone).
+    let mut unreplayed: Vec<(u64, u64)> = Vec::new();
     for p in &chain {
         match &p.payload {
+            Owned::Redacted(stub) => gone.push((p.index, stub.by)),
+            Owned::Decision(d) if gone.iter().any(|(_, by)| *by > p.index) => {
+                // It cites a record whose content was deleted after it: it cannot be replayed.
+                // What it cites is still checked: every record before it, the redacted ones too.
+                let mut expected: Vec<u64> = records
+                    .iter()
+                    .map(|s| s.index)
+                    .chain(gone.iter().filter(|(_, by)| *by > p.index).map(|(i, _)| *i))
+                    .collect();
+                expected.sort_unstable();
+                if d.subject.as_str() != p.subject.as_deref().unwrap_or_default() || d.records != expected {
+                    return Err(fail(
+                        Some(p.index),
+                        "decision",
+                        format!(
+                            "the decision must cite exactly the firm's records before it ({expected:?}, some since redacted), and it cites {:?}",
+                            d.records
+                        ),
+                    ));
+                }
+                let t = gone.iter().find(|(_, by)| *by > p.index).map_or(0, |(i, _)| *i);
+                unreplayed.push((p.index, t));
+                earlier.push((p.index, d));
+            }
             Owned::Repair(crate::repair::Step::Decided { approved: true, application_index, date, .. }) => {
                 if let Some(Owned::Repair(crate::repair::Step::Applied { target_index, .. })) =
                     seen.get(application_index).map(|a| &a.payload)
@@ -690,10 +913,10 @@ fn judge(
                 });
                 let upheld_objection = d.trigger_index.and_then(|t| seen.get(&t)).is_some_and(|o| {
                     matches!(&o.payload, Owned::Objection(Step::Resolved { outcome: crate::objection::Outcome::Upheld, subject, .. })
-                        if Some(subject.as_str()) == p.content.subject.as_deref())
+                        if Some(subject.as_str()) == p.subject.as_deref())
                 });
                 let ctx = DecisionContext {
-                    subject: p.content.subject.as_deref().unwrap_or_default(),
+                    subject: p.subject.as_deref().unwrap_or_default(),
                     index: p.index,
                     logged: p.logged,
                     records: &records,
@@ -713,6 +936,11 @@ fn judge(
     if decisions > 0 {
         checks.push(format!(
             "{decisions} grade decision(s) cite exactly the firm's records before them, with the stop dates those records give, and replay to the same breakdown, score and class"
+        ));
+    }
+    for (d, t) in &unreplayed {
+        checks.push(format!(
+            "decision {d} cites exactly the firm's records before it, but cannot be replayed: record {t}, which it cites, was redacted since"
         ));
     }
     // 6. Since.
@@ -761,7 +989,8 @@ fn judge(
         if let Some(old_bundle) = old_bundle {
             for e in &old_bundle.entries {
                 let new = bundle.entries.iter().find(|n| n.index == e.index);
-                if new.map(|n| &n.header) != Some(&e.header) && (e.content.subject.is_some() || new.is_some()) {
+                let about_firm = e.redacted.is_some() || e.content.as_ref().is_some_and(|c| c.subject.is_some());
+                if new.map(|n| &n.header) != Some(&e.header) && (about_firm || new.is_some()) {
                     return Err(fail(
                         Some(e.index),
                         "since",

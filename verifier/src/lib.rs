@@ -36,6 +36,7 @@ pub mod objection;
 pub mod policy;
 pub mod proof;
 pub mod record;
+pub mod redaction;
 pub mod repair;
 pub mod signature;
 pub mod tile_path;

@@ -235,7 +235,8 @@ impl Log {
         BundleEntry {
             index,
             header: BASE64_STANDARD.encode(&self.headers[i]),
-            content: self.contents[i].clone(),
+            content: Some(self.contents[i].clone()),
+            redacted: None,
             proof: tlog_proof(index, &self.inclusion(index, size), checkpoint),
         }
     }

@@ -1,0 +1,441 @@
+//! Retention and redaction (保存期限与删除): a department has the content of its own records deleted
+//! from storage for good, under a rule of `rules/retention.toml`, by a signed `redaction/redacted`
+//! entry about the firm that names the entries. Their headers, their proofs and the firm's chain
+//! stay valid: what is kept of a redacted entry is a [`Redacted`] stub (the firm, the salts of the
+//! subject and chain commitments, the previous entry), and an evidence bundle carries the stub in
+//! place of the content. `creditlog verify` accepts a stub only when the bundle holds the
+//! redaction entry it names, and that entry redacts this entry under the stub's rule.
+//!
+//! Payload type [`REDACTION_TYPE`], header kind `redaction/redacted`:
+//!
+//! ```json
+//! {"type":"creditlog.redaction/v1","subject":"<USCC>","department":"zibo-amr",
+//!  "entries":[12,15],"rule":"personal-data","reason":"……","date":"2026-11-29"}
+//! ```
+//!
+//! | rule | what it checks |
+//! | --- | --- |
+//! | `redaction-by-author` | only the department whose key signed a record redacts it |
+//! | `redaction-target` | the entries are earlier department records about the same firm, listed once each in ascending order (at most [`MAX_TARGETS`]), and none is a retraction or a removal from a list (they are what stops other records) |
+//! | `redaction-rule` | `personal-data`: the record was retracted or corrected before; `retention`: it was logged at least the kind's retention period before, and the newest grade decision under each model that cites it no longer counts it |
+//!
+//! Every condition is checked on what a bundle without the redacted contents still shows: the
+//! headers (kind, author key, time the log set), the retractions, and the signed decisions.
+
+use crate::authority::{History, PriorEntry, Refusal, Rule};
+use crate::date::Date;
+use crate::entry::{chain_commitment, subject_commitment, EntryError, EntryHeader};
+use crate::envelope::Envelope;
+use crate::identity::Principal;
+use crate::record::{RecordFields, RecordKind};
+use base64::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Payload type of a redaction.
+pub const REDACTION_TYPE: &str = "application/vnd.creditlog.redaction+json";
+/// The `type` of a redaction.
+pub const REDACTION_FORMAT: &str = "creditlog.redaction/v1";
+/// The header kind of a redaction.
+pub const REDACTION_KIND: &str = "redaction/redacted";
+/// At most this many entries per redaction.
+pub const MAX_TARGETS: usize = 100;
+/// The shipped retention rules.
+pub const RULES: &str = include_str!("../../rules/retention.toml");
+
+/// Under which rule entries are redacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedactionRule {
+    /// The retention period of the record's kind has passed and it no longer counts.
+    Retention,
+    /// The record was retracted or corrected: its personal data serves no purpose (PIPL art. 47).
+    PersonalData,
+}
+
+impl RedactionRule {
+    /// The rule's name, as in the payload and the verifier's report.
+    pub fn name(self) -> &'static str {
+        match self {
+            RedactionRule::Retention => "retention",
+            RedactionRule::PersonalData => "personal-data",
+        }
+    }
+}
+
+impl std::fmt::Display for RedactionRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A redaction, as signed by the department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// Always [`REDACTION_FORMAT`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The firm the redacted entries are about.
+    pub subject: String,
+    /// The department redacting its own records.
+    pub department: String,
+    /// The entries whose contents are deleted, ascending.
+    pub entries: Vec<u64>,
+    /// The rule.
+    pub rule: RedactionRule,
+    /// Why, in words (shown to the firm and to auditors).
+    pub reason: String,
+    /// The day of the redaction.
+    pub date: Date,
+}
+
+impl Redaction {
+    /// Parses a redaction and checks its fields on their own.
+    ///
+    /// # Errors
+    ///
+    /// What is malformed, naming the field.
+    pub fn parse(payload: &[u8]) -> Result<Self, String> {
+        let r: Redaction = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        if r.kind != REDACTION_FORMAT {
+            return Err(format!("type must be {REDACTION_FORMAT:?}, not {:?}", r.kind));
+        }
+        crate::uscc::Uscc::parse(&r.subject).map_err(|e| format!("subject: {e}"))?;
+        if !crate::record::is_department_code(&r.department) {
+            return Err(format!("department: {}", crate::record::DEPARTMENT_CODE_RULE));
+        }
+        if r.entries.is_empty() || r.entries.len() > MAX_TARGETS {
+            return Err(format!("entries: name between 1 and {MAX_TARGETS} entries"));
+        }
+        if r.entries.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("entries: list each entry once, in ascending order".into());
+        }
+        if r.reason.trim().is_empty() || r.reason.chars().count() > crate::objection::MAX_TEXT {
+            return Err(format!("reason: required, at most {} characters", crate::objection::MAX_TEXT));
+        }
+        Ok(r)
+    }
+
+    /// Serialises the redaction.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a redaction serialises")
+    }
+
+    /// Signs the redaction with the department's key.
+    pub fn sign(&self, key: &ed25519_dalek::SigningKey) -> Envelope {
+        Envelope::sign(REDACTION_TYPE, &self.to_bytes(), key)
+    }
+}
+
+/// One kind's retention period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindRetention {
+    /// The record kind.
+    pub kind: String,
+    /// Years after the day it was logged.
+    pub years: u32,
+    /// Where the period comes from.
+    pub source: String,
+}
+
+/// The `personal-data` rule's citation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataRule {
+    /// Where it comes from.
+    pub source: String,
+}
+
+/// The retention rules file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRules {
+    /// Where the rules come from.
+    pub source: String,
+    /// The `personal-data` rule.
+    pub personal_data: PersonalDataRule,
+    /// The kinds redacted under `retention`, and after how long.
+    pub retention: Vec<KindRetention>,
+}
+
+/// Kinds never redacted: they are what stops other records.
+const KEPT: [RecordKind; 3] =
+    [RecordKind::Retraction, RecordKind::AbnormalOperationsRemoval, RecordKind::SeriousDishonestyRemoval];
+
+impl RetentionRules {
+    /// Parses a rules file.
+    ///
+    /// # Errors
+    ///
+    /// A file that does not parse, an unknown or repeated kind, a kind that is never redacted,
+    /// a period of 0 or over 100 years, or a rule without a source.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let r: RetentionRules = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut seen = std::collections::BTreeSet::new();
+        for k in &r.retention {
+            let kind = k.kind.parse::<RecordKind>().map_err(|e| format!("retention kind {:?}: {e}", k.kind))?;
+            if KEPT.contains(&kind) {
+                return Err(format!("retention kind {}: retractions and removals are never redacted", k.kind));
+            }
+            if !seen.insert(kind) {
+                return Err(format!("retention kind {} is listed twice", k.kind));
+            }
+            if !(1..=100).contains(&k.years) {
+                return Err(format!("retention kind {}: years must be 1 to 100", k.kind));
+            }
+            if k.source.trim().is_empty() {
+                return Err(format!("retention kind {}: cite a source", k.kind));
+            }
+        }
+        if r.source.trim().is_empty() || r.personal_data.source.trim().is_empty() {
+            return Err("every rule cites a source".into());
+        }
+        Ok(r)
+    }
+
+    /// The rules shipped in `rules/retention.toml`.
+    pub fn shipped() -> Self {
+        Self::parse(RULES).expect("the shipped retention rules parse")
+    }
+
+    /// The retention period of `kind`, if it is redacted under `retention`.
+    pub fn years(&self, kind: RecordKind) -> Option<u32> {
+        self.retention.iter().find(|k| k.kind == kind.as_str()).map(|k| k.years)
+    }
+}
+
+/// What is kept of a redacted entry, in place of its content: enough to open its header's subject
+/// and chain commitments (so the firm's chain still verifies), and the rule and redaction entry
+/// that deleted the rest. The content commitment can no longer be opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redacted {
+    /// The rule it was redacted under.
+    pub rule: RedactionRule,
+    /// The `redaction/redacted` entry.
+    pub by: u64,
+    /// The firm's USCC.
+    pub subject: String,
+    /// Leaf hash of the previous entry about the firm, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_leaf: Option<String>,
+    /// Salt of the subject commitment, base64.
+    pub subject_salt: String,
+    /// Salt of the chain commitment, base64.
+    pub chain_salt: String,
+}
+
+impl Redacted {
+    /// What is kept of `content` when it is redacted under `rule` by entry `by`; `None` for an
+    /// entry about no firm (never redacted).
+    pub fn of(content: &crate::entry::EntryContent, rule: RedactionRule, by: u64) -> Option<Self> {
+        Some(Self {
+            rule,
+            by,
+            subject: content.subject.clone()?,
+            previous_leaf: content.previous_leaf.clone(),
+            subject_salt: content.salts.subject.clone()?,
+            chain_salt: content.salts.chain.clone()?,
+        })
+    }
+
+    /// Checks that the stub opens the header's subject and chain commitments.
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError`] naming the commitment that does not open.
+    pub fn check(&self, header: &EntryHeader) -> Result<(), EntryError> {
+        let salt = |b64: &str, what| {
+            BASE64_STANDARD
+                .decode(b64)
+                .ok()
+                .and_then(|s| <[u8; 32]>::try_from(s).ok())
+                .ok_or(EntryError::Incomplete(what))
+        };
+        let s = subject_commitment(&salt(&self.subject_salt, "subject salt")?, &self.subject);
+        if header.subject.as_deref() != Some(BASE64_STANDARD.encode(s).as_str()) {
+            return Err(EntryError::Mismatch("subject"));
+        }
+        let previous = self.previous_leaf.as_deref().map(|p| salt(p, "previous leaf hash")).transpose()?;
+        let c = chain_commitment(&salt(&self.chain_salt, "chain salt")?, &self.subject, previous);
+        if header.chain.as_deref() != Some(BASE64_STANDARD.encode(c).as_str()) {
+            return Err(EntryError::Mismatch("chain"));
+        }
+        Ok(())
+    }
+}
+
+fn refuse(rule: Rule, field: &'static str, detail: String) -> Refusal {
+    Refusal { rule, field, detail }
+}
+
+/// Checks a redaction by `author` (the principal of its key), logged on `logged` (the
+/// jurisdiction's date), against the entries before it.
+///
+/// # Errors
+///
+/// The first rule broken.
+pub fn check(
+    author: &Principal,
+    r: &Redaction,
+    index: u64,
+    logged: Date,
+    local_date: &dyn Fn(u64) -> Date,
+    history: &dyn History,
+) -> Result<(), Refusal> {
+    let code = match author {
+        Principal::Department(code) if *code == r.department => code,
+        _ => return Err(refuse(
+            Rule::RedactionByAuthor,
+            "signatures[0].keyid",
+            format!(
+                "a redaction is signed by the department whose records it deletes ({}); this key belongs to {author}",
+                r.department
+            ),
+        )),
+    };
+    let rules = RetentionRules::shipped();
+    let records = history.firm_records(&r.subject);
+    let mut decisions: Option<Vec<(u64, crate::decision::Decision)>> = None;
+    for &t in &r.entries {
+        let target: PriorEntry = (t < index)
+            .then(|| history.prior(t))
+            .flatten()
+            .filter(|p| p.kind.starts_with("record/") && p.subject.as_deref() == Some(r.subject.as_str()))
+            .ok_or_else(|| {
+                refuse(
+                    Rule::RedactionTarget,
+                    "entries",
+                    format!(
+                        "entry {t} is not an earlier department record about {} whose content is still stored (it may be redacted already)",
+                        r.subject
+                    ),
+                )
+            })?;
+        if target.author != Principal::Department(code.clone()) {
+            return Err(refuse(
+                Rule::RedactionByAuthor,
+                "entries",
+                format!(
+                    "entry {t} was signed by {}, not by {code}: a department redacts only its own records",
+                    target.author
+                ),
+            ));
+        }
+        let kind = target.kind.strip_prefix("record/").and_then(|k| k.parse::<RecordKind>().ok());
+        let Some(kind) = kind.filter(|k| !KEPT.contains(k)) else {
+            return Err(refuse(
+                Rule::RedactionTarget,
+                "entries",
+                format!(
+                    "entry {t} is a {}: retractions and removals from a list are never redacted, because they are what stops other records",
+                    target.kind
+                ),
+            ));
+        };
+        match r.rule {
+            RedactionRule::PersonalData => {
+                let retracted = records.iter().any(|(i, rec)| {
+                    *i > t && *i < index && matches!(rec.fields(), RecordFields::Retraction(f) if f.target_index == t)
+                });
+                if !retracted {
+                    return Err(refuse(
+                        Rule::RedactionRule,
+                        "rule",
+                        format!(
+                            "entry {t} is still in force: under personal-data a record is redacted only after its department retracted or corrected it (send the correction without the personal data first)"
+                        ),
+                    ));
+                }
+            }
+            RedactionRule::Retention => {
+                let Some(years) = rules.years(kind) else {
+                    return Err(refuse(
+                        Rule::RedactionRule,
+                        "rule",
+                        format!(
+                            "{kind} records are not redacted under retention (rules/retention.toml lists the kinds)"
+                        ),
+                    ));
+                };
+                let earliest = local_date(target.time).add_months(years * 12).unwrap_or(Date::MAX);
+                if logged < earliest {
+                    return Err(refuse(
+                        Rule::RedactionRule,
+                        "rule",
+                        format!(
+                            "entry {t} is a {kind} record logged on {}; its retention period is {years} years, so it may be redacted from {earliest}",
+                            local_date(target.time)
+                        ),
+                    ));
+                }
+                let decisions = decisions.get_or_insert_with(|| history.firm_decisions(&r.subject));
+                // The newest decision under each model.
+                let mut newest: BTreeMap<&str, (u64, &crate::decision::Decision)> = BTreeMap::new();
+                for (i, d) in decisions.iter().filter(|(i, _)| *i < index) {
+                    newest.insert(d.model.as_str(), (*i, d));
+                }
+                for (model, (i, d)) in newest {
+                    if d.records.binary_search(&t).is_ok() && d.breakdown.inputs.binary_search(&t).is_ok() {
+                        return Err(refuse(
+                            Rule::RedactionRule,
+                            "rule",
+                            format!(
+                                "entry {t} still counts: the newest grade decision under model {model} (entry {i}) counts it; a record is redacted only once it no longer counts"
+                            ),
+                        ));
+                    }
+                    if d.records.binary_search(&t).is_err() && i < t {
+                        return Err(refuse(
+                            Rule::RedactionRule,
+                            "rule",
+                            format!(
+                                "no grade decision under model {model} after entry {t} shows that it no longer counts (the newest is entry {i}); re-grade the firm first"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_rules_parse_and_bad_files_are_refused() {
+        let r = RetentionRules::shipped();
+        assert_eq!(r.years(RecordKind::AdministrativePenalty), Some(5));
+        assert_eq!(r.years(RecordKind::Retraction), None);
+        let bad = RULES.replace("kind = \"administrative_licence\"", "kind = \"retraction\"");
+        assert!(RetentionRules::parse(&bad).unwrap_err().contains("never redacted"));
+        let bad = RULES.replace("kind = \"administrative_licence\"", "kind = \"administrative_penalty\"");
+        assert!(RetentionRules::parse(&bad).unwrap_err().contains("twice"));
+        let bad = RULES.replacen("years = 5", "years = 0", 1);
+        assert!(RetentionRules::parse(&bad).unwrap_err().contains("years"));
+    }
+
+    #[test]
+    fn redactions_parse_and_bad_ones_name_the_field() {
+        let ok = serde_json::json!({"type": REDACTION_FORMAT, "subject": "91370303MA3C8DXA25",
+            "department": "zibo-amr", "entries": [12, 15], "rule": "personal-data",
+            "reason": "更正后删除原记录中的个人信息", "date": "2026-11-29"});
+        assert_eq!(Redaction::parse(ok.to_string().as_bytes()).unwrap().rule, RedactionRule::PersonalData);
+        for (field, value, expect) in [
+            ("entries", serde_json::json!([15, 12]), "ascending"),
+            ("entries", serde_json::json!([]), "between 1"),
+            ("rule", serde_json::json!("forgotten"), "unknown variant"),
+            ("reason", serde_json::json!(" "), "reason"),
+        ] {
+            let mut bad = ok.clone();
+            bad[field] = value;
+            let err = Redaction::parse(bad.to_string().as_bytes()).unwrap_err();
+            assert!(err.contains(expect), "{field}: {err}");
+        }
+    }
+}
