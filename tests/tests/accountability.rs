@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::process::Command;
 use verifier::envelope::{key_id, Envelope, IDENTITY_TYPE, MODEL_TYPE, RECORD_TYPE};
 use verifier::identity::{sign_binding, Capability, Role, Statement, IDENTITY_STATEMENT};
+use verifier::redaction::{Redaction, RedactionRule};
 
 const FIRM_A: &str = "91370303MA3C8DXA25";
 
@@ -1259,4 +1260,193 @@ fn commitments_are_checked_once_by_the_named_department() {
         serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
     verifier::evidence::verify_bundle(&bundle, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
         .unwrap();
+}
+
+fn redaction(signer: &Signer, department: &str, entries: &[u64], rule: RedactionRule) -> (u16, Value) {
+    let r = Redaction {
+        kind: verifier::redaction::REDACTION_FORMAT.into(),
+        subject: FIRM_A.into(),
+        department: department.into(),
+        entries: entries.to_vec(),
+        rule,
+        reason: "更正后删除原记录中的个人信息".into(),
+        date: verifier::Date::parse("2026-11-29").unwrap(),
+    };
+    signer.post("/v1/redactions", &serde_json::to_value(r.sign(&signer.key)).unwrap())
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_holding(&path, needle));
+        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle) {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
+/// Retention and redaction (issue 8): only the department that made a record redacts it, only
+/// under a rule that holds (here: personal data, after the record was retracted); its content is
+/// then gone from every file of the data folder, the firm's bundle still verifies with the stub in
+/// its place, and a bundle that claims a redaction the log does not hold fails.
+#[test]
+fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
+    let c = city();
+    let data = c._dir.path().join("data");
+    // A penalty whose free text holds a person's ID number (it should never have been there).
+    let personal = "当事人身份证号370303199001011234";
+    let reference = "罚〔2026〕隐1号";
+    let penalty = record(
+        "administrative_penalty",
+        FIRM_A,
+        "zibo-amr",
+        "2026-09-01",
+        reference,
+        json!({"violation_type": "虚假广告", "violation": personal, "penalties": ["warning"], "fine_amount_fen": 0,
+               "severity": "minor", "publicity_months": 3}),
+    );
+    let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&penalty).unwrap(), &c.amr.key);
+    let (payload_b64, sig_b64) = (env.payload.clone(), env.signatures[0].sig.clone());
+    let target = ok(c.amr.post("/v1/records", &json!({ "records": [env] })))["results"][0]["index"].as_u64().unwrap();
+    let other =
+        submit(&c.amr, &[penalty_of(FIRM_A, "2026-10-01", "罚〔2026〕隐2号", "minor", &["warning"])])[0]["index"]
+            .as_u64()
+            .unwrap();
+    // The scan finds the content while it is stored (the oracle works).
+    assert!(!files_holding(&data, payload_b64.as_bytes()).is_empty(), "the stored content is on disk");
+
+    // Refusals, each naming its rule: the record is still in force; another department; a
+    // department posing as the author; the firm; the retention period not over (with the day).
+    let rule = |r: (u16, Value)| (r.0, r.1["type"].as_str().unwrap_or("").to_owned(), r.1["detail"].clone());
+    let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[target], RedactionRule::PersonalData));
+    assert_eq!((s, t.as_str()), (422, "/problems/redaction-rule"), "{d}");
+    let (s, t, d) = rule(redaction(&c.drc, "zibo-drc", &[target], RedactionRule::PersonalData));
+    assert_eq!((s, t.as_str()), (403, "/problems/redaction-by-author"), "{d}");
+    let (s, t, d) = rule(redaction(&c.drc, "zibo-amr", &[target], RedactionRule::PersonalData));
+    assert_eq!((s, t.as_str()), (403, "/problems/redaction-by-author"), "{d}");
+    let (s, t, d) = rule(redaction(&c.firm_a, "zibo-amr", &[target], RedactionRule::PersonalData));
+    assert_eq!((s, t.as_str()), (403, "/problems/redaction-by-author"), "{d}");
+    let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[target], RedactionRule::Retention));
+    assert_eq!((s, t.as_str()), (422, "/problems/redaction-rule"), "{d}");
+    let earliest = verifier::Date::parse(&verifier_today(&c)).unwrap().add_months(60).unwrap();
+    assert!(d.as_str().unwrap().contains(&format!("may be redacted from {earliest}")), "{d}");
+
+    // The department corrects it: a retraction. A retraction itself is never redacted.
+    let retraction = record(
+        "retraction",
+        FIRM_A,
+        "zibo-amr",
+        "2026-11-22",
+        "撤〔2026〕隐1号",
+        json!({"target_index": target, "ground": "error", "reason": "记录含个人信息，更正"}),
+    );
+    let r = submit(&c.amr, &[retraction])[0]["index"].as_u64().unwrap();
+    let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[r], RedactionRule::PersonalData));
+    assert_eq!((s, t.as_str()), (422, "/problems/redaction-target"), "{d}");
+
+    // Redacted with the CLI, by the department.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("amr.key");
+    keyfile::write(&key, &c.amr.key).unwrap();
+    let target_s = target.to_string();
+    let (good, out, err) = cli(&[
+        "redaction",
+        "apply",
+        "--server",
+        &c.server.url,
+        "--key",
+        key.to_str().unwrap(),
+        "--department",
+        "zibo-amr",
+        "--uscc",
+        FIRM_A,
+        "--entries",
+        &target_s,
+        "--rule",
+        "personal-data",
+        "--reason",
+        "更正后删除原记录中的个人信息",
+    ]);
+    assert!(good, "{out}{err}");
+    let list = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/redactions")));
+    let by = list["redactions"][0]["index"].as_u64().unwrap();
+    assert_eq!(list["redactions"][0]["redaction"]["entries"], json!([target]), "{list}");
+    assert!(out.contains(&format!("at entry {by}")), "{out}");
+
+    // Gone from every file of the data folder: the signed payload, its signature, the text.
+    for needle in [payload_b64.as_bytes(), sig_b64.as_bytes(), personal.as_bytes(), reference.as_bytes()] {
+        let found = files_holding(&data, needle);
+        assert!(found.is_empty(), "{:?} is still in {found:?}", String::from_utf8_lossy(needle));
+    }
+    // The entry shows the stub: rule and redaction entry, no content.
+    let entry = ok(c.firm_a.get(&format!("/v1/entries/{target}")));
+    assert!(entry.get("content").is_none(), "{entry}");
+    assert_eq!((entry["redacted"]["rule"].as_str(), entry["redacted"]["by"].as_u64()), (Some("personal-data"), Some(by)));
+    // Nothing may point at it any more, nor redact it twice.
+    let (s, v) = objection(&c.firm_a, &filed(FIRM_A, target, "2026-11-29"));
+    assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-target")), "{v}");
+    let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[target], RedactionRule::PersonalData));
+    assert_eq!((s, t.as_str()), (422, "/problems/redaction-target"), "{d}");
+
+    // The firm's bundle still verifies, offline, and says what was redacted.
+    let trust = verifier::evidence::Trust::LogKey(c.server.verifier_key.clone());
+    let bundle: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    let report = verifier::evidence::verify_bundle(&bundle, &trust, None).unwrap();
+    assert!(
+        report.checks.iter().any(|l| l.starts_with("1 entry was redacted (删除) under rule personal-data")),
+        "{:?}",
+        report.checks
+    );
+    // The retraction, logged before the redaction, pointed at the record: checked by its header.
+    assert!(report.checks.iter().any(|l| l.starts_with(&format!("entry {r} points at entry {target}"))));
+    let verdict = |b: &verifier::evidence::Bundle| verifier::evidence::verify_bundle(b, &trust, None).unwrap_err();
+    // Without the redaction entry, the claim fails.
+    let mut forged = bundle.clone();
+    forged.entries.retain(|e| e.index != by);
+    let e = verdict(&forged);
+    assert_eq!((e.index, e.check.as_str()), (Some(target), "redaction"), "{e}");
+    assert!(e.detail.contains(&format!("entry {by} is not in the bundle")), "{e}");
+    // A stub under another rule than the redaction's.
+    let mut forged = bundle.clone();
+    forged.entries.iter_mut().find(|e| e.index == target).unwrap().redacted.as_mut().unwrap().rule =
+        RedactionRule::Retention;
+    assert_eq!(verdict(&forged).check, "redaction");
+    // A stub in place of a content the redaction does not name: another penalty (a server
+    // hiding it), or the retraction (never redacted).
+    for (victim, why) in [(other, "does not redact this entry"), (r, "is never redacted")] {
+        let mut forged = bundle.clone();
+        let stub = forged.entries.iter().find(|e| e.index == target).unwrap().redacted.clone().unwrap();
+        let entry = forged.entries.iter_mut().find(|e| e.index == victim).unwrap();
+        let content = entry.content.take().unwrap();
+        entry.redacted = Some(verifier::redaction::Redacted {
+            previous_leaf: content.previous_leaf.clone(),
+            subject_salt: content.salts.subject.clone().unwrap(),
+            chain_salt: content.salts.chain.clone().unwrap(),
+            ..stub
+        });
+        let e = verdict(&forged);
+        assert_eq!((e.index, e.check.as_str()), (Some(victim), "redaction"), "{e}");
+        assert!(e.detail.contains(why), "{e}");
+    }
+    // Neither a content nor a stub.
+    let mut forged = bundle.clone();
+    forged.entries.iter_mut().find(|e| e.index == target).unwrap().redacted = None;
+    assert_eq!(verdict(&forged).check, "format");
+
+    // The views rebuilt from the log and the stored stubs are the same as those kept on line.
+    let size = c.server.checkpoint().size;
+    let City { _dir, server, .. } = c;
+    server.kill();
+    let (good, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
+    assert!(good && out.contains("identical"), "{out}{err}");
+    assert!(size > by);
+}
+
+fn verifier_today(c: &City) -> String {
+    ok(c.firm_a.get("/v1/jurisdiction"))["today"].as_str().unwrap().to_owned()
 }

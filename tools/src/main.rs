@@ -6,6 +6,7 @@ mod commitment_cmds;
 mod demo;
 mod evidence_cmds;
 mod objection_cmds;
+mod redaction_cmds;
 mod registry_cmds;
 mod repair_cmds;
 mod simulate;
@@ -89,6 +90,12 @@ enum Command {
     Repair {
         #[command(subcommand)]
         command: repair_cmds::RepairCommand,
+    },
+    /// Retention and redaction (保存期限与删除): a department deletes its own records' contents for
+    /// good under a rule; headers, proofs and chains stay.
+    Redaction {
+        #[command(subcommand)]
+        command: redaction_cmds::RedactionCommand,
     },
     /// Submit records from a JSONL file (signed envelopes, or payloads signed with --key).
     Submit {
@@ -428,6 +435,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Objection { command } => objection_cmds::run(command),
         Command::Repair { command } => repair_cmds::run(command),
         Command::Commitment { command } => commitment_cmds::run(command),
+        Command::Redaction { command } => redaction_cmds::run(command),
         Command::Submit { file, key, server, batch } => {
             if registry_cmds::submit(&file, &key, &server, batch)? {
                 Ok(())

@@ -357,7 +357,8 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Repair(step) => check_repair(&key.principal, entry, step, history, settings, logged),
         Payload::Commitment(c) => check_commitment(book, &key.principal, c, settings, logged),
         Payload::Redaction(r) => {
-            crate::redaction::check(&key.principal, r, entry.index, logged, &|t| settings.local_date(t), history)
+            crate::redaction::check(&key.principal, r, entry.index, logged, &|t| settings.local_date(t), history)?;
+            plausible_step_date(r.date, settings, logged)
         }
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {

@@ -585,11 +585,14 @@ fn judge(
                 Opened::Content(content.clone())
             }
             (None, Some(stub)) => {
-                if !header.kind.starts_with("record/") {
+                if !crate::redaction::redactable_kind(&header.kind) {
                     return Err(fail(
                         at,
                         "redaction",
-                        format!("a {} entry is never redacted: only department records are", header.kind),
+                        format!(
+                            "a {} entry is never redacted: only department records are, and never a retraction or a removal from a list",
+                            header.kind
+                        ),
                     ));
                 }
                 stub.check(&header).map_err(|err| fail(at, "commitment", err.to_string()))?;

@@ -164,6 +164,15 @@ pub struct RetentionRules {
 const KEPT: [RecordKind; 3] =
     [RecordKind::Retraction, RecordKind::AbnormalOperationsRemoval, RecordKind::SeriousDishonestyRemoval];
 
+/// Whether an entry of this header kind may ever be redacted: a department record, other than a
+/// retraction or a removal from a list.
+pub fn redactable_kind(header_kind: &str) -> bool {
+    header_kind
+        .strip_prefix("record/")
+        .and_then(|k| k.parse::<RecordKind>().ok())
+        .is_some_and(|k| !KEPT.contains(&k))
+}
+
 impl RetentionRules {
     /// Parses a rules file.
     ///
