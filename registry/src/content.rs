@@ -380,6 +380,45 @@ mod tests {
         assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"two"[..]));
     }
 
+    fn holds(path: &Path, needle: &[u8]) -> bool {
+        std::fs::read(path).unwrap().windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn an_erased_content_is_gone_from_the_file_and_its_stub_survives_a_lost_index_and_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_db, m) = meta(dir.path());
+        let log = dir.path().join("contents.log");
+        let store = ContentStore::open(dir.path(), m.clone()).unwrap();
+        store.append(0, &[([1; 32], b"secret-zero".to_vec()), ([2; 32], b"kept-one".to_vec())]).unwrap();
+        store.append(2, &[([3; 32], b"secret-two".to_vec())]).unwrap();
+        store.erase(0, &[1; 32], b"stub-zero").unwrap();
+        assert!(!holds(&log, b"secret-zero"), "the content bytes are overwritten in place");
+        assert_eq!(store.get(0, &[1; 32]).unwrap().as_deref(), Some(&b"stub-zero"[..]));
+        assert_eq!(store.get(1, &[2; 32]).unwrap().as_deref(), Some(&b"kept-one"[..]));
+        // Erasing again, or erasing what is not stored, changes nothing.
+        store.erase(0, &[1; 32], b"stub-zero").unwrap();
+        store.erase(9, &[9; 32], b"nothing").unwrap();
+        drop(store);
+        // The index lost: the scan skips the erased record and finds the stub.
+        std::fs::remove_file(dir.path().join("contents.idx")).unwrap();
+        let store = ContentStore::open(dir.path(), m.clone()).unwrap();
+        assert_eq!(store.get(0, &[1; 32]).unwrap().as_deref(), Some(&b"stub-zero"[..]));
+        assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"secret-two"[..]));
+        // A crash after the intent and the stub, before the old bytes were zeroed: the next open
+        // zeroes them.
+        let old = store.offset(2).unwrap();
+        store.append(2, &[([3; 32], b"stub-two".to_vec())]).unwrap();
+        let mut list = OpenOptions::new().append(true).open(dir.path().join("contents.erased")).unwrap();
+        std::io::Write::write_all(&mut list, &old.to_be_bytes()).unwrap();
+        drop(store);
+        assert!(holds(&log, b"secret-two"));
+        let store = ContentStore::open(dir.path(), m).unwrap();
+        assert!(!holds(&log, b"secret-two"), "the interrupted erasure is finished on open");
+        assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"stub-two"[..]));
+        assert_eq!(store.get(1, &[2; 32]).unwrap().as_deref(), Some(&b"kept-one"[..]));
+    }
+
     #[test]
     fn a_torn_tail_is_cut_and_a_file_of_another_format_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();

@@ -1312,10 +1312,10 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&penalty).unwrap(), &c.amr.key);
     let (payload_b64, sig_b64) = (env.payload.clone(), env.signatures[0].sig.clone());
     let target = ok(c.amr.post("/v1/records", &json!({ "records": [env] })))["results"][0]["index"].as_u64().unwrap();
-    let other =
-        submit(&c.amr, &[penalty_of(FIRM_A, "2026-10-01", "罚〔2026〕隐2号", "minor", &["warning"])])[0]["index"]
-            .as_u64()
-            .unwrap();
+    let other = submit(&c.amr, &[penalty_of(FIRM_A, "2026-10-01", "罚〔2026〕隐2号", "minor", &["warning"])])[0]
+        ["index"]
+        .as_u64()
+        .unwrap();
     // The scan finds the content while it is stored (the oracle works).
     assert!(!files_holding(&data, payload_b64.as_bytes()).is_empty(), "the stored content is on disk");
 
@@ -1385,12 +1385,26 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     // The entry shows the stub: rule and redaction entry, no content.
     let entry = ok(c.firm_a.get(&format!("/v1/entries/{target}")));
     assert!(entry.get("content").is_none(), "{entry}");
-    assert_eq!((entry["redacted"]["rule"].as_str(), entry["redacted"]["by"].as_u64()), (Some("personal-data"), Some(by)));
+    assert_eq!(
+        (entry["redacted"]["rule"].as_str(), entry["redacted"]["by"].as_u64()),
+        (Some("personal-data"), Some(by))
+    );
     // Nothing may point at it any more, nor redact it twice.
     let (s, v) = objection(&c.firm_a, &filed(FIRM_A, target, "2026-11-29"));
     assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-target")), "{v}");
     let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[target], RedactionRule::PersonalData));
     assert_eq!((s, t.as_str()), (422, "/problems/redaction-target"), "{d}");
+
+    // A decision after the redaction (a new penalty, then a re-grading run) no longer cites the
+    // record; the one before it cites it.
+    let later = submit(&c.amr, &[penalty_of(FIRM_A, "2026-11-02", "罚〔2026〕隐3号", "ordinary", &["fine"])]);
+    assert_eq!(later[0]["outcome"], "appended", "{later:?}");
+    let o = registry::grading::sign_order(&c.model, verifier::Date::parse(&verifier_today(&c)).unwrap(), &c.ga.key);
+    ok(c.ga.post("/v1/regrade", &serde_json::to_value(&o).unwrap()));
+    let decisions = decisions_of(&c);
+    let newest = decisions.last().unwrap();
+    assert!(!newest["records"].as_array().unwrap().contains(&json!(target)), "{newest}");
+    assert!(decisions.iter().any(|d| d["records"].as_array().unwrap().contains(&json!(target))));
 
     // The firm's bundle still verifies, offline, and says what was redacted.
     let trust = verifier::evidence::Trust::LogKey(c.server.verifier_key.clone());
@@ -1402,6 +1416,8 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
         "{:?}",
         report.checks
     );
+    // Decisions made while the record was stored cite it and cannot be replayed any more.
+    assert!(report.checks.iter().any(|l| l.contains(&format!("record {target}, which it cites, was redacted since"))));
     // The retraction, logged before the redaction, pointed at the record: checked by its header.
     assert!(report.checks.iter().any(|l| l.starts_with(&format!("entry {r} points at entry {target}"))));
     let verdict = |b: &verifier::evidence::Bundle| verifier::evidence::verify_bundle(b, &trust, None).unwrap_err();

@@ -167,10 +167,7 @@ const KEPT: [RecordKind; 3] =
 /// Whether an entry of this header kind may ever be redacted: a department record, other than a
 /// retraction or a removal from a list.
 pub fn redactable_kind(header_kind: &str) -> bool {
-    header_kind
-        .strip_prefix("record/")
-        .and_then(|k| k.parse::<RecordKind>().ok())
-        .is_some_and(|k| !KEPT.contains(&k))
+    header_kind.strip_prefix("record/").and_then(|k| k.parse::<RecordKind>().ok()).is_some_and(|k| !KEPT.contains(&k))
 }
 
 impl RetentionRules {
@@ -296,14 +293,16 @@ pub fn check(
 ) -> Result<(), Refusal> {
     let code = match author {
         Principal::Department(code) if *code == r.department => code,
-        _ => return Err(refuse(
-            Rule::RedactionByAuthor,
-            "signatures[0].keyid",
-            format!(
+        _ => {
+            return Err(refuse(
+                Rule::RedactionByAuthor,
+                "signatures[0].keyid",
+                format!(
                 "a redaction is signed by the department whose records it deletes ({}); this key belongs to {author}",
                 r.department
             ),
-        )),
+            ))
+        }
     };
     let rules = RetentionRules::shipped();
     let records = history.firm_records(&r.subject);
@@ -415,6 +414,150 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decision::Decision;
+    use crate::record::Record;
+    use crate::repair;
+
+    const FIRM: &str = "91370303MA3C8DXA25";
+
+    /// The entries before a redaction at index 100, as a bundle or the log shows them.
+    #[derive(Default)]
+    struct Before {
+        prior: BTreeMap<u64, PriorEntry>,
+        records: Vec<(u64, Record)>,
+        decisions: Vec<(u64, Decision)>,
+    }
+
+    impl History for Before {
+        fn prior(&self, index: u64) -> Option<PriorEntry> {
+            self.prior.get(&index).cloned()
+        }
+        fn live_record(&self, _: &str, _: &str, _: RecordKind, _: &str) -> Option<u64> {
+            None
+        }
+        fn records_of_kind(&self, _: &str, kind: RecordKind) -> Vec<(u64, Record)> {
+            self.records.iter().filter(|(_, r)| r.kind() == kind).cloned().collect()
+        }
+        fn model_published(&self, _: &str) -> bool {
+            false
+        }
+        fn objection_steps(&self, _: u64) -> Vec<(u64, crate::objection::Step)> {
+            Vec::new()
+        }
+        fn repair_steps(&self, _: u64) -> Vec<(u64, repair::Step)> {
+            Vec::new()
+        }
+        fn firm_records(&self, _: &str) -> Vec<(u64, Record)> {
+            self.records.clone()
+        }
+        fn firm_decisions(&self, _: &str) -> Vec<(u64, Decision)> {
+            self.decisions.clone()
+        }
+    }
+
+    fn day(d: &str) -> Date {
+        Date::parse(d).unwrap()
+    }
+
+    /// Seconds at noon (UTC+8) of a day.
+    fn noon(d: &str) -> u64 {
+        u64::try_from(day(d).days_since_epoch() * 86_400 + 4 * 3600).unwrap()
+    }
+
+    fn local(t: u64) -> Date {
+        crate::jurisdiction::Settings::default().local_date(t)
+    }
+
+    fn entry(kind: &str, by: &str, logged: &str) -> PriorEntry {
+        PriorEntry {
+            kind: format!("record/{kind}"),
+            author: Principal::Department(by.into()),
+            subject: Some(FIRM.into()),
+            record: None,
+            objection: None,
+            repair: None,
+            commitment: None,
+            time: noon(logged),
+        }
+    }
+
+    fn retraction(at: u64, target: u64) -> (u64, Record) {
+        let r = serde_json::json!({"type": crate::record::RECORD_FORMAT, "kind": "retraction", "subject": FIRM,
+            "department": "zibo-amr", "date": "2021-01-01", "reference": format!("撤{at}"),
+            "fields": {"target_index": target, "ground": "error", "reason": "更正"}});
+        (at, Record::parse(r.to_string().as_bytes()).unwrap())
+    }
+
+    fn decision(at: u64, records: &[u64], inputs: &[u64]) -> (u64, Decision) {
+        let d = serde_json::json!({"type": "creditlog.decision/v1", "subject": FIRM, "model": "m", "model_index": 1,
+            "as_of": "2021-01-01", "trigger": "scheduled", "records": records, "stopped": {},
+            "breakdown": {"as_of": "2021-01-01", "base": 0, "indicators": [], "score": 0, "score_class": "A",
+                          "overrides": [], "class": "A", "inputs": inputs}});
+        (at, serde_json::from_value(d).unwrap())
+    }
+
+    fn redaction(department: &str, entries: &[u64], rule: RedactionRule) -> Redaction {
+        Redaction {
+            kind: REDACTION_FORMAT.into(),
+            subject: FIRM.into(),
+            department: department.into(),
+            entries: entries.to_vec(),
+            rule,
+            reason: "到期删除".into(),
+            date: day("2026-01-01"),
+        }
+    }
+
+    fn judge(h: &Before, by: &str, r: &Redaction, logged: &str) -> Result<(), Refusal> {
+        check(&Principal::Department(by.into()), r, 100, day(logged), &local, h)
+    }
+
+    #[test]
+    fn retention_waits_for_the_period_and_for_a_decision_that_no_longer_counts_the_record() {
+        let mut h = Before::default();
+        h.prior.insert(10, entry("administrative_penalty", "zibo-amr", "2020-01-01"));
+        let r = redaction("zibo-amr", &[10], RedactionRule::Retention);
+        // Too early: the refusal names the first day it could succeed.
+        let e = judge(&h, "zibo-amr", &r, "2024-12-31").unwrap_err();
+        assert_eq!(e.rule, Rule::RedactionRule);
+        assert!(e.detail.contains("may be redacted from 2025-01-01"), "{}", e.detail);
+        // Never graded: the period alone decides.
+        judge(&h, "zibo-amr", &r, "2025-01-01").unwrap();
+        // The newest decision under the model still counts it.
+        h.decisions = vec![decision(40, &[10], &[]), decision(50, &[10], &[10])];
+        let e = judge(&h, "zibo-amr", &r, "2026-01-01").unwrap_err();
+        assert!(e.detail.contains("still counts") && e.detail.contains("entry 50"), "{}", e.detail);
+        // A later decision leaves it out of its inputs.
+        h.decisions.push(decision(60, &[10], &[]));
+        judge(&h, "zibo-amr", &r, "2026-01-01").unwrap();
+        // The only decision predates the record: nothing shows it no longer counts.
+        h.decisions = vec![decision(5, &[], &[])];
+        let e = judge(&h, "zibo-amr", &r, "2026-01-01").unwrap_err();
+        assert!(e.detail.contains("re-grade the firm first"), "{}", e.detail);
+    }
+
+    #[test]
+    fn personal_data_waits_for_the_correction_and_only_the_author_redacts_its_own_records() {
+        let mut h = Before::default();
+        h.prior.insert(10, entry("administrative_penalty", "zibo-amr", "2026-01-01"));
+        h.prior.insert(11, entry("retraction", "zibo-amr", "2026-01-02"));
+        let r = redaction("zibo-amr", &[10], RedactionRule::PersonalData);
+        let e = judge(&h, "zibo-amr", &r, "2026-01-03").unwrap_err();
+        assert_eq!(e.rule, Rule::RedactionRule, "{}", e.detail);
+        h.records.push(retraction(11, 10));
+        judge(&h, "zibo-amr", &r, "2026-01-03").unwrap();
+        // Another department, whether it names itself or the author.
+        let e = judge(&h, "zibo-drc", &redaction("zibo-drc", &[10], RedactionRule::PersonalData), "2026-01-03")
+            .unwrap_err();
+        assert_eq!(e.rule, Rule::RedactionByAuthor, "{}", e.detail);
+        assert_eq!(judge(&h, "zibo-drc", &r, "2026-01-03").unwrap_err().rule, Rule::RedactionByAuthor);
+        // A retraction, a later entry, an entry not known here.
+        for entries in [&[11][..], &[100], &[12]] {
+            let e = judge(&h, "zibo-amr", &redaction("zibo-amr", entries, RedactionRule::PersonalData), "2026-01-03")
+                .unwrap_err();
+            assert_eq!(e.rule, Rule::RedactionTarget, "{entries:?}: {}", e.detail);
+        }
+    }
 
     #[test]
     fn the_shipped_rules_parse_and_bad_files_are_refused() {
