@@ -201,11 +201,13 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
     bar.finish_and_clear();
     eprintln!("graded {} firms under the general model ({} decisions)", summary.evaluated, summary.changed);
     let objections = demo_objections(reg, &sim, &depts, &example, &firm_key).await?;
-    eprintln!("the example firm objected {objections} times (upheld, rejected, open)");
+    eprintln!(
+        "the example firm objected {objections} times (upheld, rejected, open); the record the upheld one corrected was redacted"
+    );
     let (commitments, repaired) = demo_commitments_and_repair(reg, &sim, &depts, &example, &firm_key).await?;
     eprintln!(
-        "the example firm made {commitments} commitments (one checked and kept, one open){}",
-        if repaired { " and had a penalty repaired" } else { "" }
+        "the example firm made {commitments} commitments (kept, broken, open){}",
+        if repaired { "; a credit repair was refused, then approved on a second application" } else { "" }
     );
     Ok(DemoState { example_firm: example, general_model: general })
 }
@@ -226,8 +228,13 @@ async fn demo_commitments_and_repair(
         .context("a department that checks commitments")?;
     let checker_key = keyfile::read(&sim.join(&checker.key_file))?;
     let mut made = 0;
-    for (n, (content, months)) in
-        [("按告知承诺补齐消防验收材料", 1), ("主动公示：依法诚信经营，按时报送年报", 6)].into_iter().enumerate()
+    for (n, (content, months)) in [
+        ("按告知承诺补齐消防验收材料", 1),
+        ("按告知承诺三个月内完成环评备案", 3),
+        ("主动公示：依法诚信经营，按时报送年报", 6),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let c = verifier::commitment::Commitment {
             kind: verifier::commitment::COMMITMENT_FORMAT.into(),
@@ -246,10 +253,12 @@ async fn demo_commitments_and_repair(
             bail!("the demo commitment was refused");
         };
         made += 1;
-        if n == 0 {
+        // The first kept, the second broken (a record of its own, which the models count), the
+        // third open.
+        if n < 2 {
             let outcome = serde_json::json!({"type": "creditlog.record/v1", "kind": "commitment_outcome", "subject": firm,
                 "department": checker.code, "date": today, "reference": format!("核〔{}〕{index}号", today.year()),
-                "fields": {"commitment_reference": format!("承诺 {index}"), "commitment_index": index, "kept": true}});
+                "fields": {"commitment_reference": format!("承诺 {index}"), "commitment_index": index, "kept": n == 0}});
             let env = Envelope::sign(verifier::envelope::RECORD_TYPE, &serde_json::to_vec(&outcome)?, &checker_key);
             if !matches!(reg.submit_records(vec![env]).await?.pop(), Some(Outcome::Appended { .. })) {
                 bail!("the demo commitment outcome was refused");
@@ -279,34 +288,43 @@ async fn demo_commitments_and_repair(
     let dept_key = keyfile::read(&sim.join(&dept.key_file))?;
     use verifier::repair::{Proof, Step, REPAIR_FORMAT};
     let k = || REPAIR_FORMAT.to_owned();
-    let applied = Step::Applied {
-        kind: k(),
-        subject: firm.to_owned(),
-        target_index: *target,
-        commitment: "本企业承诺：已履行处罚决定规定的义务，今后依法诚信经营。".into(),
-        proofs: vec![Proof { description: "罚款缴纳凭证".into(), sha256: "0f".repeat(32) }],
-        date: today,
-    };
-    let Outcome::Appended { index: a } = reg.submit_repair(applied.sign(firm_key)).await? else {
-        return Ok((made, false));
-    };
-    let interview = Step::Interviewed {
-        kind: k(),
-        subject: firm.to_owned(),
-        application_index: a,
-        summary: "企业已整改到位".into(),
-        date: today,
-    };
-    reg.submit_repair(interview.sign(&dept_key)).await?;
-    let decided = Step::Decided {
-        kind: k(),
-        subject: firm.to_owned(),
-        application_index: a,
-        approved: true,
-        reason: "符合修复条件，准予修复".into(),
-        date: today,
-    };
-    let ok = matches!(reg.submit_repair(decided.sign(&dept_key)).await?, Outcome::Appended { .. });
+    let receipt = Proof { description: "罚款缴纳凭证".into(), sha256: "0f".repeat(32) };
+    let report = Proof { description: "整改报告".into(), sha256: "1e".repeat(32) };
+    // The first application is refused (the proof was incomplete), the second approved.
+    let mut ok = false;
+    for (approved, proofs, summary, reason) in [
+        (false, vec![receipt.clone()], "企业尚未提交整改报告", "证明材料不全，不予修复；补齐整改报告后可再次申请"),
+        (true, vec![receipt, report], "企业已缴清罚款并提交整改报告，整改到位", "符合修复条件，准予修复"),
+    ] {
+        let applied = Step::Applied {
+            kind: k(),
+            subject: firm.to_owned(),
+            target_index: *target,
+            commitment: "本企业承诺：已履行处罚决定规定的义务，今后依法诚信经营。".into(),
+            proofs,
+            date: today,
+        };
+        let Outcome::Appended { index: a } = reg.submit_repair(applied.sign(firm_key)).await? else {
+            return Ok((made, false));
+        };
+        let interview = Step::Interviewed {
+            kind: k(),
+            subject: firm.to_owned(),
+            application_index: a,
+            summary: summary.into(),
+            date: today,
+        };
+        reg.submit_repair(interview.sign(&dept_key)).await?;
+        let decided = Step::Decided {
+            kind: k(),
+            subject: firm.to_owned(),
+            application_index: a,
+            approved,
+            reason: reason.into(),
+            date: today,
+        };
+        ok = matches!(reg.submit_repair(decided.sign(&dept_key)).await?, Outcome::Appended { .. });
+    }
     Ok((made, ok))
 }
 
@@ -396,6 +414,23 @@ async fn demo_objections(
             Outcome::Appended { .. } => {}
             other => bail!("the demo resolution was refused: {other:?}"),
         }
+        if round == 0 {
+            // The corrected record's original served no purpose any more: its department has
+            // its content deleted (personal-data, PIPL art. 47); the header and chain stay.
+            let r = verifier::redaction::Redaction {
+                kind: verifier::redaction::REDACTION_FORMAT.into(),
+                subject: firm.to_owned(),
+                department: dept.code.clone(),
+                entries: vec![target],
+                rule: verifier::redaction::RedactionRule::PersonalData,
+                reason: "异议核实后已更正，删除原记录内容（个人信息保护法第四十七条）".into(),
+                date: today,
+            };
+            match reg.submit_redaction(r.sign(&dept_key)).await? {
+                Outcome::Appended { .. } => {}
+                other => bail!("the demo redaction was refused: {other:?}"),
+            }
+        }
     }
     Ok(n)
 }
@@ -465,11 +500,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     );
     println!("creditlog verify {firm}.bundle.json --log-key '{}'", log.verifier_key());
     println!("creditlog objection list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
+    // Two weeks on, the objection still awaiting acceptance is past its 5 working days.
+    let later = reg.today().add_days(14).unwrap_or(reg.today());
     println!(
-        "creditlog objection list --overdue --as-of 2026-12-31 --key {data}/keys/grading-authority.key --server {url}"
+        "creditlog objection list --overdue --as-of {later} --key {data}/keys/grading-authority.key --server {url}"
     );
     println!("creditlog repair list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
     println!("creditlog commitment list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
+    println!("creditlog redaction list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
     println!("creditlog disclosure --uscc {firm} --server {url} --log-key '{}'", log.verifier_key());
     let state = api::AppState::new(log, Some(reg), false, &args.data)
         .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;

@@ -82,8 +82,13 @@ fn print_report(r: &Report) {
         ))
     );
     println!(
-        "  {} entries checked: {} about the firm ({} department records, {} grade decisions), {} identity entries",
-        r.entries, r.chain, r.records, r.decisions, r.identities
+        "  {} entries checked: {} about the firm ({} department records, {} grade decisions replayed{}), {} identity entries",
+        r.entries,
+        r.chain,
+        r.records,
+        r.decisions,
+        if r.unreplayed > 0 { format!(", {} not replayable since a redaction", r.unreplayed) } else { String::new() },
+        r.identities
     );
     println!("  checked:");
     for c in &r.checks {

@@ -195,6 +195,9 @@ pub struct Report {
     pub records: u64,
     /// Grade decisions replayed.
     pub decisions: u64,
+    /// Grade decisions checked for what they cite but not replayed: they cite a record redacted
+    /// since.
+    pub unreplayed: u64,
     /// Identity entries replayed into the key book.
     pub identities: u64,
     /// Intake time of the newest entry, seconds since the epoch.
@@ -1018,6 +1021,7 @@ fn judge(
         chain: chain.len() as u64,
         records: records_n,
         decisions,
+        unreplayed: unreplayed.len() as u64,
         identities,
         newest_time: seen.values().map(|p| p.header.time).max(),
         consistent_since,
