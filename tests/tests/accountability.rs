@@ -440,6 +440,19 @@ fn authorisation_matrix() {
                 );
                 send_record(who, &r)
             }
+            "redact X's penalty" => {
+                // After "retract X's penalty": personal data may go once the record is corrected.
+                let r = Redaction {
+                    kind: verifier::redaction::REDACTION_FORMAT.into(),
+                    subject: FIRM_A.into(),
+                    department: "zibo-amr".into(),
+                    entries: vec![penalty_a],
+                    rule: RedactionRule::PersonalData,
+                    reason: format!("更正后删除 {n}"),
+                    date: verifier::Date::parse("2026-11-20").unwrap(),
+                };
+                status_of(who.post("/v1/redactions", &serde_json::to_value(r.sign(&who.key)).unwrap()))
+            }
             "bind a key to firm A" => {
                 let k = keyfile::generate();
                 status_of(statement(
@@ -521,6 +534,20 @@ fn authorisation_matrix() {
                 "403 /problems/not-a-department",
                 "403 /problems/not-a-department",
                 "403 /problems/not-a-department",
+            ],
+        ),
+        (
+            "redact X's penalty",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/redaction-by-author",
+                "403 /problems/redaction-by-author",
+                "ok",
+                "403 /problems/redaction-by-author",
+                "403 /problems/redaction-by-author",
+                "403 /problems/redaction-by-author",
+                "403 /problems/redaction-by-author",
+                "403 /problems/redaction-by-author",
             ],
         ),
         (
