@@ -25,6 +25,9 @@
 //! | `history` | `GET /v1/entries/{index}`, `GET /v1/enterprises/{uscc}/history` |
 //! | `grading` | `POST /v1/models`, `GET /v1/models/{hash}`, `POST /v1/regrade`, `GET /v1/enterprises/{uscc}`, `GET /v1/stats/grades` |
 //! | `evidence` | `GET /v1/enterprises/{uscc}/bundle`, `GET /v1/enterprises/{uscc}/reads` |
+//! | `objections`, `repairs`, `commitments` | `POST /v1/{objections,repairs,commitments}`, their lists, `GET /v1/repair-rules` |
+//! | `disclosure` | `GET /v1/enterprises/{uscc}/disclosure` |
+//! | `redactions` | `POST /v1/redactions`, `GET /v1/enterprises/{uscc}/redactions`, `GET /v1/retention-rules` |
 
 pub mod auth;
 mod commitments;

@@ -19,6 +19,8 @@
 //! | flows 2–4, models, grading, re-grading 指标体系 / 分级分类 / 动态调整 | [`grading`] |
 //! | evidence bundles for `creditlog verify` | [`evidence`] |
 //! | the journal of reads of a firm's class, decisions and history | [`journal`] |
+//! | objections 异议, credit repair 信用修复, commitments 信用承诺, disclosure 公示 | [`objections`], [`repairs`], [`commitments`], [`disclosure`] |
+//! | retention and redaction 保存期限与删除 | [`redactions`] |
 
 pub mod access;
 pub mod commitments;
