@@ -297,11 +297,33 @@ struct Seen<'a> {
     references: &'a BTreeMap<(String, String, RecordKind, String), Vec<u64>>,
     /// Entries a retraction among `entries` points at.
     retracted: &'a BTreeSet<u64>,
+    /// Records a redaction among `entries` deleted → that redaction's index. From the redaction
+    /// on, such a record is gone for every rule, whether the bundle still holds its content or not.
+    redacted_at: &'a BTreeMap<u64, u64>,
+}
+
+impl Seen<'_> {
+    fn gone(&self, index: u64) -> bool {
+        self.redacted_at.get(&index).is_some_and(|r| *r < self.before)
+    }
 }
 
 impl History for Seen<'_> {
     fn prior(&self, index: u64) -> Option<PriorEntry> {
         let p = self.entries.get(&index).filter(|_| index < self.before)?;
+        if self.gone(index) {
+            // What the registry still has of a redacted record: its header.
+            return Some(PriorEntry {
+                kind: p.header.kind.clone(),
+                author: p.author.clone(),
+                subject: p.subject.clone(),
+                time: p.header.time,
+                record: None,
+                objection: None,
+                repair: None,
+                commitment: None,
+            });
+        }
         Some(PriorEntry {
             kind: p.header.kind.clone(),
             author: p.author.clone(),
@@ -352,7 +374,11 @@ impl History for Seen<'_> {
 
     fn live_record(&self, subject: &str, department: &str, kind: RecordKind, reference: &str) -> Option<u64> {
         let key = (subject.to_owned(), department.to_owned(), kind, reference.to_owned());
-        self.references.get(&key)?.iter().copied().find(|i| *i < self.before && !self.retracted.contains(i))
+        self.references
+            .get(&key)?
+            .iter()
+            .copied()
+            .find(|i| *i < self.before && !self.retracted.contains(i) && !self.gone(*i))
     }
 
     fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
@@ -383,7 +409,7 @@ impl Seen<'_> {
         self.entries
             .range(..self.before)
             .filter_map(|(i, p)| match &p.payload {
-                Owned::Record(r) if r.subject().as_str() == subject => Some((*i, r)),
+                Owned::Record(r) if r.subject().as_str() == subject && !self.gone(*i) => Some((*i, r)),
                 _ => None,
             })
             .collect()
@@ -635,6 +661,7 @@ fn judge(
     // Entries logged before a redaction that point at the entry it redacted: checked by their
     // headers only (entry, the redacted entry it points at).
     let mut header_only: Vec<(u64, u64)> = Vec::new();
+    let mut redacted_at: BTreeMap<u64, u64> = BTreeMap::new();
     for (index, header, leaf, opened) in raw {
         let at = Some(index);
         if header.keys != identity_head {
@@ -721,7 +748,13 @@ fn judge(
             subject: content.subject.as_deref(),
             payload: candidate_payload,
         };
-        let history = Seen { entries: &seen, before: index, references: &references, retracted: &retracted };
+        let history = Seen {
+            entries: &seen,
+            before: index,
+            references: &references,
+            retracted: &retracted,
+            redacted_at: &redacted_at,
+        };
         // An entry that points at a record redacted after it was logged cannot have the rules
         // that read that record checked any more: its header, signature and place in the chain
         // still are. After the redaction, nothing may point at the redacted record.
@@ -734,6 +767,7 @@ fn judge(
         }
         if let Owned::Redaction(r) = &payload {
             for t in &r.entries {
+                redacted_at.entry(*t).or_insert(index);
                 if let Some(stub) = stubs.get(t) {
                     if stub.by != index || stub.rule != r.rule {
                         return Err(fail(
@@ -883,6 +917,7 @@ fn judge(
                 let mut expected: Vec<u64> = records
                     .iter()
                     .map(|s| s.index)
+                    .filter(|i| redacted_at.get(i).is_none_or(|r| *r > p.index))
                     .chain(gone.iter().filter(|(_, by)| *by > p.index).map(|(i, _)| *i))
                     .collect();
                 expected.sort_unstable();
@@ -921,11 +956,21 @@ fn judge(
                     matches!(&o.payload, Owned::Objection(Step::Resolved { outcome: crate::objection::Outcome::Upheld, subject, .. })
                         if Some(subject.as_str()) == p.subject.as_deref())
                 });
+                // A record redacted before the decision is gone for it, even if the bundle still
+                // holds its content (the server that made the decision no longer did).
+                let live: Option<Vec<ScoredRecord>> =
+                    records.iter().any(|s| redacted_at.get(&s.index).is_some_and(|r| *r < p.index)).then(|| {
+                        records
+                            .iter()
+                            .filter(|s| redacted_at.get(&s.index).is_none_or(|r| *r > p.index))
+                            .cloned()
+                            .collect()
+                    });
                 let ctx = DecisionContext {
                     subject: p.subject.as_deref().unwrap_or_default(),
                     index: p.index,
                     logged: p.logged,
-                    records: &records,
+                    records: live.as_ref().unwrap_or(&records),
                     earlier: &earlier,
                     model,
                     order,

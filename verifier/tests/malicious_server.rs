@@ -566,3 +566,100 @@ mod repairs {
         rejected(verify(&w, &w.bundle(FIRM), None), "repair-sequence", Some(at));
     }
 }
+
+/// Redaction (删除): a department deletes the content of its own record under a rule. A server
+/// may not use a redaction to hide what it did: a decision after it must leave the record out,
+/// a stub stands only for an entry the redaction names, and only the record's author redacts.
+mod redactions {
+    use super::*;
+    use verifier::redaction::{Redacted, Redaction, RedactionRule, REDACTION_FORMAT, REDACTION_KIND};
+
+    fn redaction(department: &str, entries: &[u64]) -> Redaction {
+        Redaction {
+            kind: REDACTION_FORMAT.into(),
+            subject: FIRM.into(),
+            department: department.into(),
+            entries: entries.to_vec(),
+            rule: RedactionRule::PersonalData,
+            reason: "更正后删除原记录".into(),
+            date: day(TODAY),
+        }
+    }
+
+    /// The honest jurisdiction, then the tax department redacts its retracted penalty, then a
+    /// re-grade: (world, marks, the redaction, the decision before it, the decision after it).
+    fn redacted() -> (World, Marks, u64, u64, u64) {
+        let (mut w, m, before) = honest();
+        let tax = w.tax.clone();
+        let r = w.log.append(redaction(TAX, &[m.tax_penalty]).sign(&tax), REDACTION_KIND, Some(FIRM));
+        let authority = w.authority.clone();
+        let order = w.order(&authority, day(TODAY));
+        let records: Vec<_> =
+            w.log.records_of(FIRM, w.log.size()).into_iter().filter(|(i, _)| *i != m.tax_penalty).collect();
+        let d = w.decision_over(FIRM, &records, day(TODAY), Trigger::Scheduled, Some(order));
+        let grader = w.grader.clone();
+        let after = w.publish_decision(&grader, &d);
+        (w, m, r, before, after)
+    }
+
+    /// The bundle with the redacted record's content replaced by its stub, as the server serves it.
+    fn with_stub(bundle: &Bundle, target: u64, by: u64) -> Bundle {
+        let mut b = bundle.clone();
+        let e = b.entries.iter_mut().find(|e| e.index == target).unwrap();
+        let content = e.content.take().unwrap();
+        e.redacted = Some(Redacted::of(&content, RedactionRule::PersonalData, by).unwrap());
+        b
+    }
+
+    #[test]
+    fn a_redacted_record_verifies_as_a_stub_or_with_its_content_and_later_decisions_leave_it_out() {
+        let (w, m, r, before, _after) = redacted();
+        let full = w.bundle(FIRM);
+        // A bundle that still holds the content (exported before the erasure): every decision
+        // replays, the one after the redaction without the record.
+        let report = verify(&w, &full, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((report.decisions, report.unreplayed), (2, 0));
+        // As the server serves it after the erasure: the decision before it cannot be replayed.
+        let report = verify(&w, &with_stub(&full, m.tax_penalty, r), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((report.decisions, report.unreplayed), (1, 1));
+        assert!(report.checks.iter().any(|c| c.starts_with(&format!("decision {before} cites exactly"))));
+    }
+
+    #[test]
+    fn a_decision_after_the_redaction_that_still_cites_the_record() {
+        let (mut w, m, r, _, _) = redacted();
+        let authority = w.authority.clone();
+        let order = w.order(&authority, day(TODAY));
+        let all = w.log.records_of(FIRM, w.log.size());
+        let d = w.decision_over(FIRM, &all, day(TODAY), Trigger::Scheduled, Some(order));
+        let grader = w.grader.clone();
+        let wrong = w.publish_decision(&grader, &d);
+        rejected(verify(&w, &w.bundle(FIRM), None), "decision", Some(wrong));
+        rejected(verify(&w, &with_stub(&w.bundle(FIRM), m.tax_penalty, r), None), "decision", Some(wrong));
+    }
+
+    #[test]
+    fn a_stub_for_an_entry_the_redaction_does_not_name() {
+        let (w, m, r, _, _) = redacted();
+        // The server hides the court's judgment behind the tax department's redaction.
+        let b = with_stub(&with_stub(&w.bundle(FIRM), m.tax_penalty, r), m.judgment, r);
+        let e = rejected(verify(&w, &b, None), "redaction", Some(m.judgment));
+        assert!(e.detail.contains("does not redact this entry"), "{e}");
+    }
+
+    #[test]
+    fn a_redaction_by_a_department_that_did_not_write_the_record() {
+        let (mut w, m, _) = honest();
+        let amr = w.amr.clone();
+        let r = w.log.append(redaction(AMR, &[m.tax_penalty]).sign(&amr), REDACTION_KIND, Some(FIRM));
+        rejected(verify(&w, &w.bundle(FIRM), None), "redaction-by-author", Some(r));
+    }
+
+    #[test]
+    fn a_redaction_of_a_record_still_in_force() {
+        let (mut w, m, _) = honest();
+        let amr = w.amr.clone();
+        let r = w.log.append(redaction(AMR, &[m.penalty]).sign(&amr), REDACTION_KIND, Some(FIRM));
+        rejected(verify(&w, &w.bundle(FIRM), None), "redaction-rule", Some(r));
+    }
+}
