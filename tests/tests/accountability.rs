@@ -441,7 +441,8 @@ fn authorisation_matrix() {
                 send_record(who, &r)
             }
             "redact X's penalty" => {
-                // After "retract X's penalty": personal data may go once the record is corrected.
+                // After "retract X's penalty": only its department may redact it, and only once it
+                // is corrected (a record again), which it is not here.
                 let r = Redaction {
                     kind: verifier::redaction::REDACTION_FORMAT.into(),
                     subject: FIRM_A.into(),
@@ -542,7 +543,7 @@ fn authorisation_matrix() {
                 "401 /problems/request-signature",
                 "403 /problems/redaction-by-author",
                 "403 /problems/redaction-by-author",
-                "ok",
+                "422 /problems/redaction-rule",
                 "403 /problems/redaction-by-author",
                 "403 /problems/redaction-by-author",
                 "403 /problems/redaction-by-author",
@@ -1374,6 +1375,13 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     let r = submit(&c.amr, &[retraction])[0]["index"].as_u64().unwrap();
     let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[r], RedactionRule::PersonalData));
     assert_eq!((s, t.as_str()), (422, "/problems/redaction-target"), "{d}");
+    // Retracted is not enough: what was retracted stays open to audit until it is corrected.
+    let (s, t, d) = rule(redaction(&c.amr, "zibo-amr", &[target], RedactionRule::PersonalData));
+    assert!(s == 422 && t == "/problems/redaction-rule" && d.as_str().unwrap().contains("not corrected"), "{d}");
+    // The correction: the same penalty, same document number, without the ID number.
+    let mut corrected = penalty.clone();
+    corrected["fields"]["violation"] = json!("发布虚假广告");
+    assert_eq!(submit(&c.amr, &[corrected])[0]["outcome"], "appended");
 
     // Redacted with the CLI, by the department.
     let dir = tempfile::tempdir().unwrap();
@@ -1404,8 +1412,9 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     assert_eq!(list["redactions"][0]["redaction"]["entries"], json!([target]), "{list}");
     assert!(out.contains(&format!("at entry {by}")), "{out}");
 
-    // Gone from every file of the data folder: the signed payload, its signature, the text.
-    for needle in [payload_b64.as_bytes(), sig_b64.as_bytes(), personal.as_bytes(), reference.as_bytes()] {
+    // Gone from every file of the data folder: the signed payload, its signature, the ID number.
+    // (The document number stays, in the correction.)
+    for needle in [payload_b64.as_bytes(), sig_b64.as_bytes(), personal.as_bytes()] {
         let found = files_holding(&data, needle);
         assert!(found.is_empty(), "{:?} is still in {found:?}", String::from_utf8_lossy(needle));
     }

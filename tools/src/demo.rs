@@ -348,13 +348,13 @@ async fn demo_objections(
         let Ok(r) = verifier::record::Record::parse(&payload) else { continue };
         let Some(d) = depts.iter().find(|d| d.code == r.department()) else { continue };
         if r.kind() != verifier::record::RecordKind::Retraction && d.kinds.iter().any(|k| k == "retraction") {
-            contested.push((e.index, d));
+            contested.push((e.index, d, payload));
         }
     }
     let step = |s: Step, key: &ed25519_dalek::SigningKey| s.sign(key);
     let kind = || OBJECTION_FORMAT.to_owned();
     let mut n = 0;
-    for (round, (target, dept)) in contested.into_iter().rev().take(3).enumerate() {
+    for (round, (target, dept, original)) in contested.into_iter().rev().take(3).enumerate() {
         let dept_key = keyfile::read(&sim.join(&dept.key_file))?;
         let filed = Step::Filed {
             kind: kind(),
@@ -415,8 +415,15 @@ async fn demo_objections(
             other => bail!("the demo resolution was refused: {other:?}"),
         }
         if round == 0 {
-            // The corrected record's original served no purpose any more: its department has
-            // its content deleted (personal-data, PIPL art. 47); the header and chain stay.
+            // The department re-issues the record as corrected (same document number, dated
+            // today); the original then serves no purpose any more and its content is deleted
+            // (personal-data, PIPL art. 47), while its header and the chain stay.
+            let mut corrected: serde_json::Value = serde_json::from_slice(&original)?;
+            corrected["date"] = serde_json::json!(today);
+            let env = Envelope::sign(verifier::envelope::RECORD_TYPE, &serde_json::to_vec(&corrected)?, &dept_key);
+            if !matches!(reg.submit_records(vec![env]).await?.pop(), Some(Outcome::Appended { .. })) {
+                bail!("the demo correction was not appended");
+            }
             let r = verifier::redaction::Redaction {
                 kind: verifier::redaction::REDACTION_FORMAT.into(),
                 subject: firm.to_owned(),

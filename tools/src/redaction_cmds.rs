@@ -99,7 +99,7 @@ pub fn run(cmd: RedactionCommand) -> Result<()> {
             let rules = RetentionRules::shipped();
             println!("retention and redaction rules ({})", rules.source);
             println!(
-                "  personal-data: any record its department retracted or corrected, at once — {}",
+                "  personal-data: a record its department corrected (retracted, then logged again without the personal data; a duplicate needs no new record), at once — {}",
                 rules.personal_data.source
             );
             for k in &rules.retention {

@@ -17,7 +17,7 @@
 //! | --- | --- |
 //! | `redaction-by-author` | only the department whose key signed a record redacts it |
 //! | `redaction-target` | the entries are earlier department records about the same firm, listed once each in ascending order (at most [`MAX_TARGETS`]), and none is a retraction or a removal from a list (they are what stops other records) |
-//! | `redaction-rule` | `personal-data`: the record was retracted or corrected before; `retention`: it was logged at least the kind's retention period before, and the newest grade decision under each model that cites it no longer counts it |
+//! | `redaction-rule` | `personal-data`: the record was corrected before (retracted, then a record of the same kind by the same department logged after the retraction; none needed for a retraction as a duplicate); `retention`: it was logged at least the kind's retention period before, and the newest grade decision under each model that cites it no longer counts it |
 //!
 //! Every condition is checked on what a bundle without the redacted contents still shows: the
 //! headers (kind, author key, time the log set), the retractions, and the signed decisions.
@@ -27,7 +27,7 @@ use crate::date::Date;
 use crate::entry::{chain_commitment, subject_commitment, EntryError, EntryHeader};
 use crate::envelope::Envelope;
 use crate::identity::Principal;
-use crate::record::{RecordFields, RecordKind};
+use crate::record::{RecordFields, RecordKind, RetractionGround};
 use base64::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -345,15 +345,36 @@ pub fn check(
         };
         match r.rule {
             RedactionRule::PersonalData => {
-                let retracted = records.iter().any(|(i, rec)| {
-                    *i > t && *i < index && matches!(rec.fields(), RecordFields::Retraction(f) if f.target_index == t)
+                let retraction = records.iter().find_map(|(i, rec)| match rec.fields() {
+                    RecordFields::Retraction(f) if *i > t && *i < index && f.target_index == t => Some((*i, f.ground)),
+                    _ => None,
                 });
-                if !retracted {
+                let Some((retracted_at, ground)) = retraction else {
                     return Err(refuse(
                         Rule::RedactionRule,
                         "rule",
                         format!(
-                            "entry {t} is still in force: under personal-data a record is redacted only after its department retracted or corrected it (send the correction without the personal data first)"
+                            "entry {t} is still in force: under personal-data a record is redacted only after its department corrected it (a retraction, then the record again without the personal data)"
+                        ),
+                    ));
+                };
+                // The facts stay on the log in the correction: a department cannot retract a
+                // record and then erase what it said. A duplicate's facts are in the record it
+                // duplicates.
+                let corrected = ground == RetractionGround::Duplicate
+                    || records.iter().any(|(i, c)| {
+                        *i > retracted_at
+                            && *i < index
+                            && c.kind() == kind
+                            && c.department() == code
+                            && !matches!(c.fields(), RecordFields::Retraction(_))
+                    });
+                if !corrected {
+                    return Err(refuse(
+                        Rule::RedactionRule,
+                        "rule",
+                        format!(
+                            "entry {t} was retracted at entry {retracted_at} but not corrected: under personal-data the department first logs the corrected {kind} record without the personal data (a record retracted as a duplicate needs none); until then, or until its retention period ends, its content stays open to audit"
                         ),
                     ));
                 }
@@ -481,10 +502,18 @@ mod tests {
         }
     }
 
-    fn retraction(at: u64, target: u64) -> (u64, Record) {
+    fn retraction(at: u64, target: u64, ground: &str) -> (u64, Record) {
         let r = serde_json::json!({"type": crate::record::RECORD_FORMAT, "kind": "retraction", "subject": FIRM,
             "department": "zibo-amr", "date": "2021-01-01", "reference": format!("撤{at}"),
-            "fields": {"target_index": target, "ground": "error", "reason": "更正"}});
+            "fields": {"target_index": target, "ground": ground, "reason": "更正"}});
+        (at, Record::parse(r.to_string().as_bytes()).unwrap())
+    }
+
+    fn penalty(at: u64, department: &str) -> (u64, Record) {
+        let r = serde_json::json!({"type": crate::record::RECORD_FORMAT, "kind": "administrative_penalty",
+            "subject": FIRM, "department": department, "date": "2026-01-02", "reference": "罚1",
+            "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告", "penalties": ["warning"],
+                       "fine_amount_fen": 0, "severity": "minor", "publicity_months": 3}});
         (at, Record::parse(r.to_string().as_bytes()).unwrap())
     }
 
@@ -544,8 +573,19 @@ mod tests {
         let r = redaction("zibo-amr", &[10], RedactionRule::PersonalData);
         let e = judge(&h, "zibo-amr", &r, "2026-01-03").unwrap_err();
         assert_eq!(e.rule, Rule::RedactionRule, "{}", e.detail);
-        h.records.push(retraction(11, 10));
+        // Retracted but not corrected: what was retracted stays open to audit.
+        h.records.push(retraction(11, 10, "error"));
+        let e = judge(&h, "zibo-amr", &r, "2026-01-03").unwrap_err();
+        assert!(e.rule == Rule::RedactionRule && e.detail.contains("not corrected"), "{}", e.detail);
+        // Corrected by another department's record of the kind: still not a correction.
+        h.records.push(penalty(12, "zibo-drc"));
+        assert_eq!(judge(&h, "zibo-amr", &r, "2026-01-03").unwrap_err().rule, Rule::RedactionRule);
+        h.records.push(penalty(13, "zibo-amr"));
         judge(&h, "zibo-amr", &r, "2026-01-03").unwrap();
+        // A duplicate needs no correction.
+        let mut dup = Before { prior: h.prior.clone(), ..Before::default() };
+        dup.records.push(retraction(11, 10, "duplicate"));
+        judge(&dup, "zibo-amr", &r, "2026-01-03").unwrap();
         // Another department, whether it names itself or the author.
         let e = judge(&h, "zibo-drc", &redaction("zibo-drc", &[10], RedactionRule::PersonalData), "2026-01-03")
             .unwrap_err();

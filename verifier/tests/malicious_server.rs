@@ -591,6 +591,9 @@ mod redactions {
     fn redacted() -> (World, Marks, u64, u64, u64) {
         let (mut w, m, before) = honest();
         let tax = w.tax.clone();
+        // The correction: the penalty again, as it should have read.
+        let reference = w.reference("淄");
+        w.record(&tax, &penalty(TAX, FIRM, "2026-10-16", &reference));
         let r = w.log.append(redaction(TAX, &[m.tax_penalty]).sign(&tax), REDACTION_KIND, Some(FIRM));
         let authority = w.authority.clone();
         let order = w.order(&authority, day(TODAY));
