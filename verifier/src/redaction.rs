@@ -395,7 +395,7 @@ pub fn check(
                         Rule::RedactionRule,
                         "rule",
                         format!(
-                            "entry {t} is a {kind} record logged on {}; its retention period is {years} years, so it may be redacted from {earliest}",
+                            "entry {t} ({kind}) was logged on {}; the retention period of its kind is {years} years, so it may be redacted from {earliest}",
                             local_date(target.time)
                         ),
                     ));
