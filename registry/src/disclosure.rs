@@ -66,8 +66,10 @@ pub struct Stopped {
     pub department: String,
     /// Its document number.
     pub reference: String,
-    /// `corrected` (retracted, e.g. after an upheld objection), `removed` (from a list) or
-    /// `repaired` (credit repair approved).
+    /// `corrected` (retracted, e.g. after an upheld objection), `removed` (from a list),
+    /// `repaired` (credit repair approved), or `corrected_and_redacted` (corrected, and the
+    /// original's content since deleted under a redaction rule: only its kind and department are
+    /// left to show; the correction is among the records shown).
     pub how: &'static str,
     /// The day it stopped.
     pub on: Date,
@@ -155,6 +157,31 @@ impl Registry {
                 opening,
             });
         }
+        // Corrected records whose original was redacted since: the correction is shown above;
+        // that there was an earlier version is shown here, with what its header still tells.
+        for (_, r) in &refs {
+            let verifier::record::RecordFields::Retraction(f) = r.fields() else { continue };
+            if r.date() > as_of || records.iter().any(|(i, _)| *i == f.target_index) {
+                continue;
+            }
+            let bytes = self.inner.log.entry(f.target_index)?;
+            let Some((header, crate::Stored::Redacted(_))) = self.open_stored(f.target_index, &bytes)? else {
+                continue;
+            };
+            let kind = header.kind.trim_start_matches("record/").to_owned();
+            if !rules.kinds.iter().any(|k| k.kind == kind) {
+                continue;
+            }
+            stopped.push(Stopped {
+                index: f.target_index,
+                kind,
+                department: r.department().to_owned(),
+                reference: String::new(),
+                how: "corrected_and_redacted",
+                on: r.date(),
+            });
+        }
+        stopped.sort_by_key(|s| s.index);
         Ok(Disclosure { uscc: uscc.to_owned(), as_of, records: shown, stopped })
     }
 }

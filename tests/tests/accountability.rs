@@ -1425,6 +1425,11 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
         (entry["redacted"]["rule"].as_str(), entry["redacted"]["by"].as_u64()),
         (Some("personal-data"), Some(by))
     );
+    // The public disclosure shows the correction, and that an earlier version existed.
+    let public = c.server.get_json(&format!("/v1/enterprises/{FIRM_A}/disclosure"));
+    let was = public["stopped"].as_array().unwrap().iter().find(|s| s["index"] == target).cloned();
+    assert_eq!(was.map(|s| s["how"].clone()), Some(json!("corrected_and_redacted")), "{public}");
+    assert!(!public.to_string().contains("370303199001011234"), "{public}");
     // Nothing may point at it any more, nor redact it twice.
     let (s, v) = objection(&c.firm_a, &filed(FIRM_A, target, "2026-11-29"));
     assert_eq!((s, v["type"].as_str()), (422, Some("/problems/objection-target")), "{v}");

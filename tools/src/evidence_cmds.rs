@@ -292,6 +292,9 @@ pub fn disclosure(uscc: &str, server: &str, log_key: Option<&str>, as_of: Option
             match s["how"].as_str() {
                 Some("repaired") => "credit repaired (信用修复)",
                 Some("corrected") => "corrected (更正/撤回)",
+                Some("corrected_and_redacted") => {
+                    "corrected (更正/撤回); the original's content since deleted (删除) under a retention rule"
+                }
                 _ => "removed from the list (移出)",
             },
             s["on"].as_str().unwrap_or("?")
