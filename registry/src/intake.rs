@@ -77,10 +77,29 @@ impl History for LogHistory<'_> {
                 repair: None,
                 commitment: None,
                 time: crate::now(),
+                redacted: false,
             });
         }
-        let (header, content) = self.reg.read_entry(index).ok()??;
+        let bytes = self.reg.inner.log.entry(index).ok()?;
+        let (header, stored) = self.reg.open_stored(index, &bytes).ok()??;
         let author = self.reg.inner.book.read().expect("lock").keys.get(&header.author)?.principal.clone();
+        let content = match stored {
+            crate::Stored::Content(c) => c,
+            // Redacted: what its header still tells.
+            crate::Stored::Redacted(stub) => {
+                return Some(PriorEntry {
+                    kind: header.kind,
+                    author,
+                    subject: Some(stub.subject),
+                    record: None,
+                    objection: None,
+                    repair: None,
+                    commitment: None,
+                    time: header.time,
+                    redacted: true,
+                })
+            }
+        };
         let record = if header.kind.starts_with("record/") { record_of(index, &content).ok() } else { None };
         let objection = if crate::objections::is_objection(&header) {
             crate::objections::step_of(index, &content).ok()
@@ -103,6 +122,7 @@ impl History for LogHistory<'_> {
             repair,
             commitment,
             time: header.time,
+            redacted: false,
         })
     }
 

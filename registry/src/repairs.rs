@@ -161,11 +161,15 @@ impl Registry {
         let Step::Applied { subject, target_index, proofs, date, .. } = step_of(index, &content)? else {
             return Err(not_found());
         };
-        let department = self
-            .read_entry(target_index)?
-            .and_then(|(_, c)| crate::pipeline::record_of(target_index, &c).ok())
-            .map(|r| r.department().to_owned())
-            .unwrap_or_default();
+        // The department that made the record (from its header's key once it is redacted).
+        let history = crate::intake::LogHistory::new(self, self.inner.log.committed_size());
+        let department = match verifier::authority::History::prior(&history, target_index) {
+            Some(verifier::authority::PriorEntry { record: Some(r), .. }) => r.department().to_owned(),
+            Some(verifier::authority::PriorEntry {
+                author: verifier::identity::Principal::Department(code), ..
+            }) => code,
+            _ => String::new(),
+        };
         let (mut interviewed, mut decision) = (None, None);
         for i in self.repair_step_indices(index, u64::MAX)? {
             if i == index {

@@ -1344,6 +1344,8 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
         ["index"]
         .as_u64()
         .unwrap();
+    // The firm objects to it (the objection stays open through the redaction).
+    let o = ok(objection(&c.firm_a, &filed(FIRM_A, target, "2026-11-20")))["index"].as_u64().unwrap();
     // The scan finds the content while it is stored (the oracle works).
     assert!(!files_holding(&data, payload_b64.as_bytes()).is_empty(), "the stored content is on disk");
 
@@ -1425,6 +1427,9 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
         (entry["redacted"]["rule"].as_str(), entry["redacted"]["by"].as_u64()),
         (Some("personal-data"), Some(by))
     );
+    // The open objection about it is still routed to the department that made it.
+    let mine = ok(c.amr.get("/v1/objections"));
+    assert!(mine["objections"].as_array().unwrap().iter().any(|x| x["index"] == o), "{mine}");
     // The public disclosure shows the correction, and that an earlier version existed.
     let public = c.server.get_json(&format!("/v1/enterprises/{FIRM_A}/disclosure"));
     let was = public["stopped"].as_array().unwrap().iter().find(|s| s["index"] == target).cloned();

@@ -231,6 +231,9 @@ pub struct PriorEntry {
     pub commitment: Option<crate::commitment::Commitment>,
     /// Its intake time (seconds since the epoch), as the header states it.
     pub time: u64,
+    /// Its content was deleted by a redaction before the entry being checked: only the header
+    /// (kind, author, time) and the firm are left, and `record` and the steps are `None`.
+    pub redacted: bool,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -457,7 +460,12 @@ pub fn routed(filed: &Step, history: &dyn History) -> Option<Routed> {
     if let Some(r) = &target.record {
         return Some(Routed::Department(r.department().to_owned()));
     }
-    target.kind.starts_with("decision/").then_some(Routed::GradingAuthority)
+    match &target.author {
+        // A record redacted since: its department is the one whose key signed it
+        // (`records-by-departments`).
+        Principal::Department(code) if target.kind.starts_with("record/") => Some(Routed::Department(code.clone())),
+        _ => target.kind.starts_with("decision/").then_some(Routed::GradingAuthority),
+    }
 }
 
 #[allow(clippy::too_many_lines)]

@@ -322,6 +322,7 @@ impl History for Seen<'_> {
                 objection: None,
                 repair: None,
                 commitment: None,
+                redacted: true,
             });
         }
         Some(PriorEntry {
@@ -329,6 +330,7 @@ impl History for Seen<'_> {
             author: p.author.clone(),
             subject: p.subject.clone(),
             time: p.header.time,
+            redacted: false,
             record: match &p.payload {
                 Owned::Record(r) => Some(r.clone()),
                 _ => None,

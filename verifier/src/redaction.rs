@@ -311,7 +311,9 @@ pub fn check(
         let target: PriorEntry = (t < index)
             .then(|| history.prior(t))
             .flatten()
-            .filter(|p| p.kind.starts_with("record/") && p.subject.as_deref() == Some(r.subject.as_str()))
+            .filter(|p| {
+                p.kind.starts_with("record/") && !p.redacted && p.subject.as_deref() == Some(r.subject.as_str())
+            })
             .ok_or_else(|| {
                 refuse(
                     Rule::RedactionTarget,
@@ -499,6 +501,7 @@ mod tests {
             repair: None,
             commitment: None,
             time: noon(logged),
+            redacted: false,
         }
     }
 
