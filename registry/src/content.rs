@@ -11,12 +11,12 @@
 //! rebuilt from `contents.log` for any tail it lacks.
 //!
 //! A redaction ([`ContentStore::erase`]) deletes a content for good, in three durable steps: the
-//! record's offset is added to `contents.erased` (u64 BE each; a scan skips these records by
-//! their length, unchecked); a new record for the same index, holding what is kept of the entry
-//! (the stub), is appended and indexed; then the old record's content and checksum are
-//! overwritten with zeros in place. A crash between the steps is finished on the next open: the
-//! newest erased record is zeroed again if it is not yet, and a redaction whose stub never made it
-//! is applied again from the log.
+//! record's offset is added to `contents.erased` (u64 BE each; a scan skips a listed record whose
+//! checksum no longer holds, by its length); a new record for the same index, holding what is
+//! kept of the entry (the stub), is appended and indexed; then the old record's content and
+//! checksum are overwritten with zeros in place. A crash between the steps is finished on the next
+//! open: once the stub supersedes it, the newest listed record is zeroed if it is not yet; before
+//! that, the record is still the entry's content, and the redaction is applied again from the log.
 
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -151,6 +151,16 @@ impl ContentStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(source) => return Err(ContentError::Io { path: erased_path.display().to_string(), source }),
         };
+        if erased_bytes.len() % 8 != 0 {
+            // A torn append of an intent: its redaction had not begun; it is applied again.
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&erased_path)
+                .map_err(|source| ContentError::Io { path: erased_path.display().to_string(), source })?;
+            f.set_len((erased_bytes.len() / 8 * 8) as u64)
+                .and_then(|()| f.sync_all())
+                .map_err(|source| ContentError::Io { path: erased_path.display().to_string(), source })?;
+        }
         let erased_list: Vec<u64> =
             erased_bytes.chunks_exact(8).map(|c| u64::from_be_bytes(c.try_into().expect("8"))).collect();
         let store = Self {
@@ -163,9 +173,6 @@ impl ContentStore {
             erased_path,
             erased: Mutex::new(erased_list.iter().copied().collect()),
         };
-        if let Some(&last) = erased_list.last() {
-            store.zero(last, file_len)?;
-        }
         // Index the tail the index does not cover yet.
         let mut slots = Vec::new();
         loop {
@@ -178,14 +185,15 @@ impl ContentStore {
             if end > file_len {
                 break;
             }
-            if store.erased.lock().expect("lock").contains(&off) {
-                off = end;
-                continue;
-            }
             let mut rest = vec![0u8; usize::try_from(len + 32).expect("fits")];
             store.file.read_exact_at(&mut rest, off + HEAD).map_err(io)?;
             let (content, sum) = rest.split_at(rest.len() - 32);
             if checksum(&head, content)[..] != *sum {
+                if store.erased.lock().expect("lock").contains(&off) {
+                    // Erased for good (zeros): skipped.
+                    off = end;
+                    continue;
+                }
                 break;
             }
             // A later record for the same index supersedes an orphan written before a crash.
@@ -200,6 +208,12 @@ impl ContentStore {
         store.write_slots(&slots)?;
         store.meta.insert(b"contents", &off.to_be_bytes())?;
         *store.len.lock().expect("lock") = off;
+        // A crash may have interrupted the newest erasure after its stub was indexed: finish it.
+        // (Before the stub, the record is still the entry's content, and the redaction is
+        // applied again from the log.)
+        if let Some(&last) = erased_list.last() {
+            store.zero_if_superseded(last, off)?;
+        }
         Ok(store)
     }
 
@@ -276,7 +290,7 @@ impl ContentStore {
         self.append(index, &[(*leaf, replacement.to_vec())])?;
         // 3. The old bytes, gone.
         let file_len = *self.len.lock().expect("lock");
-        self.zero(old, file_len)
+        self.zero_if_superseded(old, file_len)
     }
 
     /// The offset of the newest record for `index` (0: none).
@@ -289,12 +303,17 @@ impl ContentStore {
         }
     }
 
-    /// Overwrites the content and checksum of the record at `off` with zeros, durably, unless
-    /// they are zeros already.
-    fn zero(&self, off: u64, file_len: u64) -> Result<(), ContentError> {
+    /// Overwrites the content and checksum of the record at `off` with zeros, durably, once a
+    /// later record for its index supersedes it (and unless they are zeros already).
+    fn zero_if_superseded(&self, off: u64, file_len: u64) -> Result<(), ContentError> {
         let io = |source| ContentError::Io { path: self.path.display().to_string(), source };
         let mut head = [0u8; HEAD as usize];
         if off + HEAD > file_len || self.file.read_exact_at(&mut head, off).is_err() {
+            return Ok(());
+        }
+        let index = u64::from_be_bytes(head[4..12].try_into().expect("8"));
+        let newest = self.offset(index)?;
+        if newest == off || newest == 0 {
             return Ok(());
         }
         let len = u64::from(u32::from_be_bytes(head[..4].try_into().expect("4"))) + 32;
@@ -413,10 +432,26 @@ mod tests {
         std::io::Write::write_all(&mut list, &old.to_be_bytes()).unwrap();
         drop(store);
         assert!(holds(&log, b"secret-two"));
-        let store = ContentStore::open(dir.path(), m).unwrap();
+        let store = ContentStore::open(dir.path(), m.clone()).unwrap();
         assert!(!holds(&log, b"secret-two"), "the interrupted erasure is finished on open");
         assert_eq!(store.get(2, &[3; 32]).unwrap().as_deref(), Some(&b"stub-two"[..]));
         assert_eq!(store.get(1, &[2; 32]).unwrap().as_deref(), Some(&b"kept-one"[..]));
+        // A crash after the intent, before the stub: the content is still the entry's (the
+        // redaction is applied again from the log), even with the index lost; a torn intent is cut.
+        let old = store.offset(1).unwrap();
+        drop(store);
+        let mut list = OpenOptions::new().append(true).open(dir.path().join("contents.erased")).unwrap();
+        std::io::Write::write_all(&mut list, &old.to_be_bytes()).unwrap();
+        std::io::Write::write_all(&mut list, &[0, 0, 1]).unwrap();
+        drop(list);
+        std::fs::remove_file(dir.path().join("contents.idx")).unwrap();
+        let store = ContentStore::open(dir.path(), m.clone()).unwrap();
+        assert_eq!(store.get(1, &[2; 32]).unwrap().as_deref(), Some(&b"kept-one"[..]));
+        assert_eq!(store.get(0, &[1; 32]).unwrap().as_deref(), Some(&b"stub-zero"[..]));
+        assert_eq!(std::fs::metadata(dir.path().join("contents.erased")).unwrap().len() % 8, 0);
+        store.erase(1, &[2; 32], b"stub-one").unwrap();
+        assert!(!holds(&log, b"kept-one"));
+        assert_eq!(store.get(1, &[2; 32]).unwrap().as_deref(), Some(&b"stub-one"[..]));
     }
 
     #[test]
