@@ -26,6 +26,7 @@ pub mod commitment;
 pub mod date;
 pub mod decision;
 pub mod disclosure;
+pub mod draw;
 pub mod entry;
 pub mod envelope;
 pub mod evidence;
