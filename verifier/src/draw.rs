@@ -227,27 +227,33 @@ pub fn draw(
     population: &[Firm],
     inspectors: &[Inspector],
 ) -> Result<Vec<Selection>, DrawError> {
-    let mut order: Vec<usize> = (0..population.len()).collect();
-    order.sort_unstable_by(|a, b| population[*a].uscc.as_bytes().cmp(population[*b].uscc.as_bytes()));
-    if let Some(w) = order.windows(2).find(|w| population[w[0]].uscc == population[w[1]].uscc) {
-        return Err(DrawError::DuplicateFirm(population[w[0]].uscc.clone()));
+    let mut keyed: Vec<(&[u8], usize)> = population.iter().enumerate().map(|(i, f)| (f.uscc.as_bytes(), i)).collect();
+    keyed.sort_unstable();
+    if let Some(w) = keyed.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(DrawError::DuplicateFirm(population[w[0].1].uscc.clone()));
     }
+    if let Some(r) = rules.classes.iter().find(|r| r.per_mille > 1000) {
+        return Err(DrawError::Ratio(r.class.clone()));
+    }
+    // Each class's eligible firms, in canonical order, in one pass.
+    let mut pools: Vec<Vec<usize>> = vec![Vec::new(); rules.classes.len()];
+    for &(_, i) in &keyed {
+        let f = &population[i];
+        if f.excluded.is_some() {
+            continue;
+        }
+        if let Some(c) = rules.classes.iter().position(|r| r.class == f.class) {
+            if f.trigger || !rules.classes[c].needs_trigger {
+                pools[c].push(i);
+            }
+        }
+    }
+    drop(keyed);
     let mut stream = Stream::new(seed);
     let mut drawn: Vec<usize> = Vec::new();
     let mut high_left: Vec<usize> = Vec::new();
     let mut high_drawn = 0usize;
-    for rule in &rules.classes {
-        if rule.per_mille > 1000 {
-            return Err(DrawError::Ratio(rule.class.clone()));
-        }
-        let mut pool: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|i| {
-                let f = &population[*i];
-                f.class == rule.class && f.excluded.is_none() && (f.trigger || !rule.needs_trigger)
-            })
-            .collect();
+    for (rule, mut pool) in rules.classes.iter().zip(pools) {
         let k = share(pool.len(), rule.per_mille);
         fisher_yates(&mut stream, &mut pool, k);
         drawn.extend_from_slice(&pool[..k]);
@@ -266,13 +272,22 @@ pub fn draw(
         fisher_yates(&mut stream, &mut high_left, x);
         drawn.extend_from_slice(&high_left[..x]);
     }
-    // Inspectors.
+    // Inspectors: for each firm, the pool less those in conflict with it (looked up once).
     let mut pool: Vec<&Inspector> = inspectors.iter().collect();
     pool.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    let mut conflicted: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (j, insp) in pool.iter().enumerate() {
+        for u in &insp.conflicts {
+            conflicted.entry(u.as_str()).or_default().push(j);
+        }
+    }
     let mut out = Vec::with_capacity(drawn.len());
+    let mut free: Vec<usize> = Vec::with_capacity(pool.len());
     for i in drawn {
         let firm = &population[i];
-        let mut free: Vec<usize> = (0..pool.len()).filter(|j| !pool[*j].conflicts.contains(&firm.uscc)).collect();
+        let conflicts = conflicted.get(firm.uscc.as_str()).map_or(&[][..], Vec::as_slice);
+        free.clear();
+        free.extend((0..pool.len()).filter(|j| !conflicts.contains(j)));
         let need = rules.inspectors_per_firm as usize;
         if free.len() < need {
             return Err(DrawError::Inspectors {
@@ -324,6 +339,35 @@ mod tests {
         let mut st = Stream::new([7; 32]);
         let firsts: Vec<u64> = (0..5).map(|_| st.below(6)).collect();
         assert_eq!(firsts, [0, 2, 1, 0, 4]);
+    }
+
+    /// The same population and rules as `testdata/draw_reference.py`, an implementation of
+    /// docs/DRAW.md written from the document alone; its output is the golden value.
+    #[test]
+    fn the_draw_matches_an_independent_implementation_of_the_document() {
+        let u = |n: usize| format!("9137030{:011}", (n * 7919) % 100_000);
+        let firms: Vec<Firm> = (0..60)
+            .map(|n| Firm {
+                uscc: u(n),
+                class: ["A", "B", "C", "D", "X"][n % 5].into(),
+                trigger: n % 3 == 0,
+                excluded: (n % 11 == 4).then(|| "inspected".into()),
+            })
+            .collect();
+        let pool: Vec<Inspector> = (0..6)
+            .map(|i| Inspector {
+                id: format!("insp-{i}"),
+                conflicts: (0..60).filter(|k| (k + i) % 4 == 0).map(u).collect(),
+            })
+            .collect();
+        let rules = DrawRules { min_high_risk_per_mille: 950, ..DrawRules::defaults() };
+        let got: Vec<String> = draw([5; 32], &rules, &firms, &pool)
+            .unwrap()
+            .iter()
+            .map(|s| format!("{} {} {}", s.uscc, s.class, s.inspectors.join(",")))
+            .collect();
+        let want = include_str!("../../testdata/draw_reference.txt");
+        assert_eq!(got, want.lines().collect::<Vec<_>>());
     }
 
     #[test]
