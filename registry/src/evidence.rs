@@ -18,8 +18,9 @@ use verifier::identity::Principal;
 
 impl Registry {
     /// The evidence bundle of `uscc`'s history for `caller` (the firm, an auditor or a court).
-    /// `upto`: only the chain up to and including that entry (a one-entry bundle); `since`: add
-    /// a consistency proof from that older tree size.
+    /// `upto`: only the chain up to and including that entry (a one-entry bundle), or up to the
+    /// redaction of a record before it, which the bundle must carry; `since`: add a consistency
+    /// proof from that older tree size.
     ///
     /// # Errors
     ///
@@ -34,13 +35,24 @@ impl Registry {
         may_read_history(caller, uscc)?;
         self.journal_read(uscc, caller, "bundle")?;
         let mut indices: BTreeSet<u64> = BTreeSet::new();
-        let chain: Vec<u64> =
-            self.subject_indices(uscc)?.into_iter().filter(|i| upto.is_none_or(|u| *i <= u)).collect();
+        let all = self.subject_indices(uscc)?;
         if let Some(u) = upto {
-            if !chain.contains(&u) {
+            if !all.contains(&u) {
                 return Err(RegistryError::Forbidden(format!("entry {u} is not about {uscc}")));
             }
         }
+        // A record before `upto` redacted since stands only with its redaction entry: the chain
+        // then reaches that far.
+        let mut upto = upto;
+        if let Some(u) = upto {
+            for &i in all.iter().filter(|i| **i <= u) {
+                let bytes = self.inner.log.entry(i)?;
+                if let Some((_, crate::Stored::Redacted(stub))) = self.open_stored(i, &bytes)? {
+                    upto = upto.map(|u| u.max(stub.by));
+                }
+            }
+        }
+        let chain: Vec<u64> = all.into_iter().filter(|i| upto.is_none_or(|u| *i <= u)).collect();
         // Decisions cite models and orders: those entries come too.
         for &i in &chain {
             let Some((header, content)) = self.read_entry(i)? else { continue };

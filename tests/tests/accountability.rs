@@ -1466,6 +1466,11 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     assert!(report.checks.iter().any(|l| l.contains(&format!("record {target}, which it cites, was redacted since"))));
     // The retraction, logged before the redaction, pointed at the record: checked by its header.
     assert!(report.checks.iter().any(|l| l.starts_with(&format!("entry {r} points at entry {target}"))));
+    // A bundle up to an entry before the redaction reaches the redaction, and verifies.
+    let upto: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle?upto={target}")))).unwrap();
+    assert!(upto.entries.iter().any(|e| e.index == by), "the redaction entry comes along");
+    verifier::evidence::verify_bundle(&upto, &trust, None).unwrap();
     let verdict = |b: &verifier::evidence::Bundle| verifier::evidence::verify_bundle(b, &trust, None).unwrap_err();
     // Without the redaction entry, the claim fails.
     let mut forged = bundle.clone();
