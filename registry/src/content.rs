@@ -337,13 +337,7 @@ impl ContentStore {
     /// I/O failures, a damaged record, or a stored content for another header at that index.
     pub fn get(&self, index: u64, leaf: &[u8; 32]) -> Result<Option<Vec<u8>>, ContentError> {
         let corrupt = |problem: String| ContentError::Corrupt { path: self.path.display().to_string(), problem };
-        let mut slot = [0u8; 8];
-        match self.index.read_exact_at(&mut slot, index * 8) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(source) => return Err(ContentError::Io { path: self.index_path.display().to_string(), source }),
-        }
-        let off = u64::from_be_bytes(slot);
+        let off = self.offset(index)?;
         if off == 0 {
             return Ok(None);
         }
