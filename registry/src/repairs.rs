@@ -163,13 +163,9 @@ impl Registry {
         };
         // The department that made the record (from its header's key once it is redacted).
         let history = crate::intake::LogHistory::new(self, self.inner.log.committed_size());
-        let department = match verifier::authority::History::prior(&history, target_index) {
-            Some(verifier::authority::PriorEntry { record: Some(r), .. }) => r.department().to_owned(),
-            Some(verifier::authority::PriorEntry {
-                author: verifier::identity::Principal::Department(code), ..
-            }) => code,
-            _ => String::new(),
-        };
+        let department = verifier::authority::History::prior(&history, target_index)
+            .and_then(|p| p.record_department())
+            .unwrap_or_default();
         let (mut interviewed, mut decision) = (None, None);
         for i in self.repair_step_indices(index, u64::MAX)? {
             if i == index {

@@ -457,14 +457,21 @@ pub fn routed(filed: &Step, history: &dyn History) -> Option<Routed> {
         return Some(Routed::Department(o.department.clone()));
     }
     let target = history.prior((*target_index)?)?;
-    if let Some(r) = &target.record {
-        return Some(Routed::Department(r.department().to_owned()));
+    match target.record_department() {
+        Some(code) => Some(Routed::Department(code)),
+        None => target.kind.starts_with("decision/").then_some(Routed::GradingAuthority),
     }
-    match &target.author {
-        // A record redacted since: its department is the one whose key signed it
-        // (`records-by-departments`).
-        Principal::Department(code) if target.kind.starts_with("record/") => Some(Routed::Department(code.clone())),
-        _ => target.kind.starts_with("decision/").then_some(Routed::GradingAuthority),
+}
+
+impl PriorEntry {
+    /// For a department record, the department that made it: the record's, or once its content
+    /// is redacted, that of the key that signed it (the same, by `records-by-departments`).
+    pub fn record_department(&self) -> Option<String> {
+        match (&self.record, &self.author) {
+            (Some(r), _) => Some(r.department().to_owned()),
+            (None, Principal::Department(code)) if self.kind.starts_with("record/") => Some(code.clone()),
+            _ => None,
+        }
     }
 }
 
