@@ -237,8 +237,8 @@ enum Owned {
     Repair(crate::repair::Step),
     Commitment(crate::commitment::Commitment),
     Redaction(Redaction),
-    /// A redacted entry: only its header and the stub are left.
-    Redacted(Redacted),
+    /// A redacted entry: only its header and its stub (in `stubs`) are left.
+    Redacted,
 }
 
 /// An entry's content as the bundle carries it.
@@ -698,7 +698,7 @@ fn judge(
                         previous_leaf: stub.previous_leaf.clone(),
                         header,
                         leaf,
-                        payload: Owned::Redacted(stub),
+                        payload: Owned::Redacted,
                         author,
                         logged,
                     },
@@ -741,7 +741,7 @@ fn judge(
             Owned::Repair(r) => Payload::Repair(r),
             Owned::Commitment(c) => Payload::Commitment(c),
             Owned::Redaction(r) => Payload::Redaction(r),
-            Owned::Redacted(_) => unreachable!("a redacted entry has no payload"),
+            Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {
             index,
@@ -906,37 +906,10 @@ fn judge(
     let mut records: Vec<ScoredRecord> = Vec::new();
     let mut earlier: Vec<(u64, &Decision)> = Vec::new();
     let mut repairs: Vec<decision::Repaired> = Vec::new();
-    // Redacted records so far: (index, the redaction entry).
-    let mut gone: Vec<(u64, u64)> = Vec::new();
     // Decisions that cite a record redacted since: (decision, a record it cites that is gone).
     let mut unreplayed: Vec<(u64, u64)> = Vec::new();
     for p in &chain {
         match &p.payload {
-            Owned::Redacted(stub) => gone.push((p.index, stub.by)),
-            Owned::Decision(d) if gone.iter().any(|(_, by)| *by > p.index) => {
-                // It cites a record whose content was deleted after it: it cannot be replayed.
-                // What it cites is still checked: every record before it, the redacted ones too.
-                let mut expected: Vec<u64> = records
-                    .iter()
-                    .map(|s| s.index)
-                    .filter(|i| redacted_at.get(i).is_none_or(|r| *r > p.index))
-                    .chain(gone.iter().filter(|(_, by)| *by > p.index).map(|(i, _)| *i))
-                    .collect();
-                expected.sort_unstable();
-                if d.subject.as_str() != p.subject.as_deref().unwrap_or_default() || d.records != expected {
-                    return Err(fail(
-                        Some(p.index),
-                        "decision",
-                        format!(
-                            "the decision must cite exactly the firm's records before it ({expected:?}, some since redacted), and it cites {:?}",
-                            d.records
-                        ),
-                    ));
-                }
-                let t = gone.iter().find(|(_, by)| *by > p.index).map_or(0, |(i, _)| *i);
-                unreplayed.push((p.index, t));
-                earlier.push((p.index, d));
-            }
             Owned::Repair(crate::repair::Step::Decided { approved: true, application_index, date, .. }) => {
                 if let Some(Owned::Repair(crate::repair::Step::Applied { target_index, .. })) =
                     seen.get(application_index).map(|a| &a.payload)
@@ -946,6 +919,33 @@ fn judge(
             }
             Owned::Record(r) => records.push(ScoredRecord::new(p.index, r.clone(), None)),
             Owned::Decision(d) => {
+                // Records whose content was deleted after the decision: it cites them, and cannot
+                // be replayed. What it cites is still checked: every record before it, the
+                // redacted ones too.
+                let cited_gone: Vec<u64> =
+                    stubs.range(..p.index).filter(|(_, s)| s.by > p.index).map(|(i, _)| *i).collect();
+                if let Some(&t) = cited_gone.first() {
+                    let mut expected: Vec<u64> = records
+                        .iter()
+                        .map(|s| s.index)
+                        .filter(|i| redacted_at.get(i).is_none_or(|r| *r > p.index))
+                        .chain(cited_gone.iter().copied())
+                        .collect();
+                    expected.sort_unstable();
+                    if d.subject.as_str() != p.subject.as_deref().unwrap_or_default() || d.records != expected {
+                        return Err(fail(
+                            Some(p.index),
+                            "decision",
+                            format!(
+                                "the decision must cite exactly the firm's records before it ({expected:?}, some since redacted), and it cites {:?}",
+                                d.records
+                            ),
+                        ));
+                    }
+                    unreplayed.push((p.index, t));
+                    earlier.push((p.index, d));
+                    continue;
+                }
                 let model = seen.get(&d.model_index).and_then(|m| match &m.payload {
                     Owned::Model(model, hash) => Some((model.as_ref(), hash.as_str())),
                     _ => None,
