@@ -121,6 +121,22 @@ pub enum Rule {
     RedactionTarget,
     /// See [`crate::redaction`].
     RedactionRule,
+    /// See [`crate::plan`].
+    PlanByDepartment,
+    /// See [`crate::plan`].
+    PlanRules,
+    /// See [`crate::plan`].
+    DrawByPlanner,
+    /// See [`crate::plan`].
+    DrawPlan,
+    /// See [`crate::plan`].
+    DrawReveal,
+    /// See [`crate::plan`].
+    DrawSeed,
+    /// See [`crate::plan`].
+    DrawPopulation,
+    /// See [`crate::plan`].
+    DrawSelection,
 }
 
 impl Rule {
@@ -162,6 +178,14 @@ impl Rule {
             Rule::RedactionByAuthor => "redaction-by-author",
             Rule::RedactionTarget => "redaction-target",
             Rule::RedactionRule => "redaction-rule",
+            Rule::PlanByDepartment => "plan-by-department",
+            Rule::PlanRules => "plan-rules",
+            Rule::DrawByPlanner => "draw-by-planner",
+            Rule::DrawPlan => "draw-plan",
+            Rule::DrawReveal => "draw-reveal",
+            Rule::DrawSeed => "draw-seed",
+            Rule::DrawPopulation => "draw-population",
+            Rule::DrawSelection => "draw-selection",
         }
     }
 
@@ -182,7 +206,9 @@ impl Rule {
             | Rule::RepairByTheFirm
             | Rule::RepairRouted
             | Rule::CommitmentByTheFirm
-            | Rule::RedactionByAuthor => 403,
+            | Rule::RedactionByAuthor
+            | Rule::PlanByDepartment
+            | Rule::DrawByPlanner => 403,
             _ => 422,
         }
     }
@@ -259,6 +285,18 @@ pub trait History {
     fn firm_records(&self, subject: &str) -> Vec<(u64, Record)>;
     /// Every grade decision about `subject` before the entry being checked, in log order.
     fn firm_decisions(&self, subject: &str) -> Vec<(u64, Decision)>;
+    /// The inspection plan at `index` and its leaf hash, if that entry is a plan known here.
+    fn plan(&self, _index: u64) -> Option<(crate::plan::Plan, [u8; 32])> {
+        None
+    }
+    /// The draws of the plan at `plan_index` before the entry being checked.
+    fn draws_of(&self, _plan_index: u64) -> Vec<u64> {
+        Vec::new()
+    }
+    /// The log's root hash at tree size `size`, if known here.
+    fn tree_root(&self, _size: u64) -> Option<[u8; 32]> {
+        None
+    }
 }
 
 /// The signed payload of an entry, parsed.
@@ -284,6 +322,10 @@ pub enum Payload<'a> {
     Commitment(&'a crate::commitment::Commitment),
     /// A department's redaction of its own records.
     Redaction(&'a crate::redaction::Redaction),
+    /// A department's inspection plan.
+    Plan(&'a crate::plan::Plan),
+    /// A department's draw of its plan.
+    Draw(&'a crate::plan::Draw),
 }
 
 /// The entry being checked.
@@ -311,7 +353,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Repair(step) => Some(step.subject().to_owned()),
         Payload::Commitment(c) => Some(c.subject.clone()),
         Payload::Redaction(r) => Some(r.subject.clone()),
-        Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
+        Payload::Model(_) | Payload::Order(_) | Payload::Run(_) | Payload::Plan(_) | Payload::Draw(_) => None,
     }
 }
 
@@ -362,6 +404,14 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Redaction(r) => {
             crate::redaction::check(&key.principal, r, entry.index, logged, &|t| settings.local_date(t), history)?;
             plausible_step_date(r.date, settings, logged)
+        }
+        Payload::Plan(p) => {
+            crate::plan::check_plan(&key.principal, p, &crate::plan::SupervisionRules::shipped(), history)?;
+            plausible_step_date(p.date, settings, logged)
+        }
+        Payload::Draw(d) => {
+            crate::plan::check_draw(&key.principal, d, logged, history)?;
+            plausible_step_date(d.date, settings, logged)
         }
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {

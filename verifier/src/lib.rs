@@ -34,6 +34,7 @@ pub mod identity;
 pub mod jurisdiction;
 pub mod model;
 pub mod objection;
+pub mod plan;
 pub mod policy;
 pub mod proof;
 pub mod record;
