@@ -13,7 +13,7 @@ use base64::prelude::*;
 use std::collections::BTreeSet;
 use verifier::decision::Decision;
 use verifier::envelope::DECISION_TYPE;
-use verifier::evidence::{tlog_proof, Bundle, BundleEntry, ConsistencyStep, BUNDLE_FORMAT};
+use verifier::evidence::{tlog_proof, Bundle, BundleEntry, ConsistencyStep, RootAt, BUNDLE_FORMAT};
 use verifier::identity::Principal;
 
 impl Registry {
@@ -69,8 +69,22 @@ impl Registry {
                 }
             }
         }
-        // Every public identity entry up to the newest entry of the bundle.
-        let last = chain.iter().chain(indices.iter()).max().copied().unwrap_or(0);
+        indices.extend(chain.iter().copied());
+        self.bundle_of(indices, Some(uscc), since, &[]).await
+    }
+
+    /// A bundle of the entries at `indices` and every public identity entry up to the newest of
+    /// them (so that the key book can be replayed), each with its proof against one checkpoint
+    /// that covers them all; `since`: a consistency proof from that older size; `roots`: the root
+    /// hashes at these older sizes, each with its consistency proof.
+    pub(crate) async fn bundle_of(
+        &self,
+        mut indices: BTreeSet<u64>,
+        subject: Option<&str>,
+        since: Option<u64>,
+        roots: &[u64],
+    ) -> Result<Bundle, RegistryError> {
+        let last = indices.iter().max().copied().unwrap_or(0);
         for item in self.inner.views.identities.range(..=last.to_be_bytes()) {
             let (k, _) = item?;
             let i = crate::store::be_u64(&k, "identities")?;
@@ -80,7 +94,6 @@ impl Registry {
                 }
             }
         }
-        indices.extend(chain.iter().copied());
         let newest = indices.iter().max().map_or(1, |i| i + 1);
         let cp = self.inner.log.wait_for_checkpoint(newest).await?;
         let checkpoint = String::from_utf8_lossy(&cp.note).into_owned();
@@ -103,13 +116,32 @@ impl Registry {
                 proof: tlog_proof(i, &proof, &checkpoint),
             });
         }
+        let b64 = |proof: Vec<verifier::Hash>| proof.iter().map(|h| BASE64_STANDARD.encode(h.0)).collect();
         let consistency = match since {
             Some(from) if from > 0 && from < cp.size => {
-                let proof = self.inner.log.consistency_proof(from, cp.size)?;
-                vec![ConsistencyStep { from, proof: proof.iter().map(|h| BASE64_STANDARD.encode(h.0)).collect() }]
+                vec![ConsistencyStep { from, proof: b64(self.inner.log.consistency_proof(from, cp.size)?) }]
             }
             _ => Vec::new(),
         };
-        Ok(Bundle { kind: BUNDLE_FORMAT.into(), subject: Some(uscc.to_owned()), checkpoint, consistency, entries })
+        let mut at = Vec::new();
+        for &size in roots.iter().filter(|s| **s > 0 && **s <= cp.size) {
+            at.push(RootAt {
+                size,
+                root: BASE64_STANDARD.encode(self.inner.log.tree_hash(size)?.0),
+                proof: if size == cp.size {
+                    Vec::new()
+                } else {
+                    b64(self.inner.log.consistency_proof(size, cp.size)?)
+                },
+            });
+        }
+        Ok(Bundle {
+            kind: BUNDLE_FORMAT.into(),
+            subject: subject.map(str::to_owned),
+            checkpoint,
+            consistency,
+            entries,
+            roots: at,
+        })
     }
 }

@@ -186,6 +186,18 @@ impl History for LogHistory<'_> {
             .collect()
     }
 
+    fn plan(&self, index: u64) -> Option<(verifier::plan::Plan, [u8; 32])> {
+        (index < self.before).then(|| self.reg.plan_with_leaf(index)).flatten()
+    }
+
+    fn draws_of(&self, plan_index: u64) -> Vec<u64> {
+        self.reg.draw_index(plan_index).ok().flatten().filter(|i| *i < self.before).into_iter().collect()
+    }
+
+    fn tree_root(&self, size: u64) -> Option<[u8; 32]> {
+        (size <= self.before).then(|| self.reg.inner.log.tree_hash(size).ok().map(|h| h.0)).flatten()
+    }
+
     fn objection_steps(&self, objection_index: u64) -> Vec<(u64, verifier::objection::Step)> {
         self.reg
             .objection_step_indices(objection_index, self.before)

@@ -21,6 +21,7 @@
 //! | the journal of reads of a firm's class, decisions and history | [`journal`] |
 //! | objections 异议, credit repair 信用修复, commitments 信用承诺, disclosure 公示 | [`objections`], [`repairs`], [`commitments`], [`disclosure`] |
 //! | retention and redaction 保存期限与删除 | [`redactions`] |
+//! | flows 5–7, inspection plans and draws 双随机、一公开 | [`plans`] |
 
 pub mod access;
 pub mod commitments;
@@ -34,6 +35,7 @@ pub mod journal;
 pub mod keyfile;
 pub mod objections;
 pub mod pipeline;
+pub mod plans;
 pub mod redactions;
 pub mod repairs;
 mod store;
@@ -226,6 +228,8 @@ struct Inner {
     reads_seq: std::sync::atomic::AtomicU64,
     /// Index of the newest public identity entry applied (each header names it in `keys`).
     public_identity_head: std::sync::Mutex<Option<u64>>,
+    /// Populations and selections of plans, computed once from the log ([`plans`]).
+    draws: std::sync::Mutex<BTreeMap<u64, Arc<plans::DrawnPlan>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -276,6 +280,7 @@ impl Registry {
                 contents,
                 book: RwLock::default(),
                 intake: Default::default(),
+                draws: Default::default(),
                 models: RwLock::default(),
                 grader: RwLock::default(),
                 initial_jurisdiction: jurisdiction,

@@ -220,6 +220,9 @@ impl Registry {
             if header.kind == "commitment/made" {
                 self.apply_commitment(index, content)?;
             }
+            if header.kind.starts_with("plan/") {
+                self.apply_plan(index, header, content)?;
+            }
             if header.kind == verifier::redaction::REDACTION_KIND {
                 redactions.push((index, content));
             }
@@ -269,7 +272,7 @@ impl Registry {
         payload_type: &'static str,
         parse: impl Fn(&[u8]) -> Result<T, String>,
         payload: impl for<'a> Fn(&'a T) -> verifier::authority::Payload<'a>,
-        subject: impl Fn(&T) -> &str,
+        subject: impl Fn(&T) -> Option<&str>,
         at: u64,
     ) -> Result<T, crate::Rejection> {
         use crate::Rejection;
@@ -291,7 +294,7 @@ impl Registry {
             index: at,
             time: crate::now(),
             author: &keyid,
-            subject: Some(subject(&step)),
+            subject: subject(&step),
             payload: payload(&step),
         };
         verifier::authority::check_entry(&book, &candidate, &crate::intake::LogHistory::new(self, at))
@@ -318,7 +321,7 @@ impl Registry {
             return Ok(Err(crate::Outcome::Duplicate { index }));
         }
         let at = self.inner.log.committed_size();
-        let step = match self.check_step(&prepared.envelope, payload_type, parse, payload, &subject, at) {
+        let step = match self.check_step(&prepared.envelope, payload_type, parse, payload, |s| Some(subject(s)), at) {
             Ok(step) => step,
             Err(r) => return Ok(Err(crate::Outcome::Rejected(r))),
         };

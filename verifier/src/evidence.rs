@@ -52,6 +52,22 @@ pub struct Bundle {
     pub consistency: Vec<ConsistencyStep>,
     /// The entries, by ascending index.
     pub entries: Vec<BundleEntry>,
+    /// Root hashes of older tree sizes, each with a consistency proof to the checkpoint: the
+    /// root at an inspection plan, which its draw's seed hashes (`docs/DRAW.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<RootAt>,
+}
+
+/// The root hash of the log at an older size, and the proof that the checkpoint's tree extends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootAt {
+    /// The older size.
+    pub size: u64,
+    /// Its root hash, base64.
+    pub root: String,
+    /// RFC 6962 consistency proof from `size` to the checkpoint's size, base64 hashes.
+    pub proof: Vec<String>,
 }
 
 /// A consistency proof from an older tree size to the bundle's checkpoint.
@@ -237,6 +253,8 @@ enum Owned {
     Repair(crate::repair::Step),
     Commitment(crate::commitment::Commitment),
     Redaction(Redaction),
+    Plan(Box<crate::plan::Plan>),
+    Draw(crate::plan::Draw),
     /// A redacted entry: only its header and its stub (in `stubs`) are left.
     Redacted,
 }
@@ -300,6 +318,8 @@ struct Seen<'a> {
     /// Records a redaction among `entries` deleted → that redaction's index. From the redaction
     /// on, such a record is gone for every rule, whether the bundle still holds its content or not.
     redacted_at: &'a BTreeMap<u64, u64>,
+    /// Root hashes at older sizes, proved consistent with the checkpoint.
+    roots: &'a BTreeMap<u64, [u8; 32]>,
 }
 
 impl Seen<'_> {
@@ -404,6 +424,24 @@ impl History for Seen<'_> {
             })
             .collect()
     }
+    fn plan(&self, index: u64) -> Option<(crate::plan::Plan, [u8; 32])> {
+        match self.entries.get(&index).filter(|_| index < self.before).map(|p| (&p.payload, p.leaf)) {
+            Some((Owned::Plan(plan), leaf)) => Some(((**plan).clone(), leaf.0)),
+            _ => None,
+        }
+    }
+    fn draws_of(&self, plan_index: u64) -> Vec<u64> {
+        self.entries
+            .range(..self.before)
+            .filter_map(|(i, p)| match &p.payload {
+                Owned::Draw(d) if d.plan_index == plan_index => Some(*i),
+                _ => None,
+            })
+            .collect()
+    }
+    fn tree_root(&self, size: u64) -> Option<[u8; 32]> {
+        self.roots.get(&size).copied()
+    }
 }
 
 impl Seen<'_> {
@@ -466,6 +504,8 @@ fn open_payload(
         "repair" => crate::repair::REPAIR_TYPE,
         "commitment" => crate::commitment::COMMITMENT_TYPE,
         "redaction" => REDACTION_TYPE,
+        "plan" if name == "published" => crate::plan::PLAN_TYPE,
+        "plan" if name == "drawn" => crate::plan::DRAW_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -529,6 +569,10 @@ fn open_payload(
             Ok(Owned::Commitment(crate::commitment::Commitment::parse(&payload).map_err(malformed)?))
         }
         "redaction" if name == "redacted" => Ok(Owned::Redaction(Redaction::parse(&payload).map_err(malformed)?)),
+        "plan" if name == "published" => {
+            Ok(Owned::Plan(Box::new(crate::plan::Plan::parse(&payload).map_err(malformed)?)))
+        }
+        "plan" if name == "drawn" => Ok(Owned::Draw(crate::plan::Draw::parse(&payload).map_err(malformed)?)),
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
 }
@@ -574,6 +618,29 @@ fn judge(
     // 1. The checkpoint.
     let cp = trust.open(bundle.checkpoint.as_bytes()).map_err(|e| fail(None, "checkpoint", e))?;
     checks.push(format!("the checkpoint of {} entries is signed by the log {}", cp.size, cp.origin));
+    // Older roots (a plan's, for its draw's seed): each shown to be a root the checkpoint's tree
+    // grew from.
+    let mut roots = BTreeMap::new();
+    for r in &bundle.roots {
+        let root: [u8; 32] = BASE64_STANDARD.decode(&r.root).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
+            fail(None, "consistency", format!("the root at size {} is not 32 bytes of base64", r.size))
+        })?;
+        let proof = decode_hashes(&r.proof).map_err(|d| fail(None, "consistency", d))?;
+        crate::verify_consistency(r.size, Hash(root), cp.size, cp.root, &proof).map_err(|e| {
+            fail(
+                None,
+                "consistency",
+                format!("the root given for tree size {} is not the log's root at that size: {e}", r.size),
+            )
+        })?;
+        roots.insert(r.size, root);
+    }
+    if !roots.is_empty() {
+        checks.push(format!(
+            "the roots at sizes {:?} are the log's: the checkpoint's tree grew from them",
+            roots.keys().collect::<Vec<_>>()
+        ));
+    }
     // 2. Inclusion, headers, contents.
     let mut previous_index = None;
     let mut raw = Vec::with_capacity(bundle.entries.len());
@@ -741,6 +808,8 @@ fn judge(
             Owned::Repair(r) => Payload::Repair(r),
             Owned::Commitment(c) => Payload::Commitment(c),
             Owned::Redaction(r) => Payload::Redaction(r),
+            Owned::Plan(p) => Payload::Plan(p),
+            Owned::Draw(d) => Payload::Draw(d),
             Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {
@@ -756,6 +825,7 @@ fn judge(
             references: &references,
             retracted: &retracted,
             redacted_at: &redacted_at,
+            roots: &roots,
         };
         // An entry that points at a record redacted after it was logged cannot have the rules
         // that read that record checked any more: its header, signature and place in the chain

@@ -278,7 +278,14 @@ impl Log {
             }],
             _ => Vec::new(),
         };
-        Bundle { kind: BUNDLE_FORMAT.into(), subject: Some(uscc.to_owned()), checkpoint, consistency, entries }
+        Bundle {
+            kind: BUNDLE_FORMAT.into(),
+            subject: Some(uscc.to_owned()),
+            checkpoint,
+            consistency,
+            entries,
+            roots: Vec::new(),
+        }
     }
 
     /// The firm's records before `before`, in log order, as scoring sees them.
