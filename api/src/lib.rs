@@ -28,6 +28,7 @@
 //! | `objections`, `repairs`, `commitments` | `POST /v1/{objections,repairs,commitments}`, their lists, `GET /v1/repair-rules` |
 //! | `disclosure` | `GET /v1/enterprises/{uscc}/disclosure` |
 //! | `redactions` | `POST /v1/redactions`, `GET /v1/enterprises/{uscc}/redactions`, `GET /v1/retention-rules` |
+//! | `plans` | `POST /v1/plans`, `POST /v1/draws`, `GET /v1/plans[/{index}[/population,/draw,/bundle,/results]]`, `GET /v1/supervision-rules` |
 
 pub mod auth;
 mod commitments;
@@ -39,6 +40,7 @@ mod history;
 mod identities;
 mod intake;
 mod objections;
+mod plans;
 mod problem;
 mod redactions;
 mod repairs;
@@ -151,6 +153,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/redactions", post(redactions::submit))
         .route("/v1/enterprises/{uscc}/redactions", get(redactions::of_firm))
         .route("/v1/retention-rules", get(redactions::rules))
+        .route("/v1/plans", post(plans::submit_plan).get(plans::list))
+        .route("/v1/draws", post(plans::submit_draw))
+        .route("/v1/plans/{index}", get(plans::one))
+        .route("/v1/plans/{index}/population", get(plans::population))
+        .route("/v1/plans/{index}/draw", get(plans::draw))
+        .route("/v1/plans/{index}/bundle", get(plans::bundle))
+        .route("/v1/plans/{index}/results", get(plans::results))
+        .route("/v1/supervision-rules", get(plans::rules))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

@@ -240,7 +240,8 @@ impl Registry {
             if indices.is_empty() {
                 continue;
             }
-            let (mut records, mut decisions): (Vec<(u64, Record)>, Vec<(u64, Decision)>) = (Vec::new(), Vec::new());
+            let mut records: Vec<(u64, Record)> = Vec::new();
+            let mut decisions: Vec<(u64, Decision)> = Vec::new();
             for i in indices {
                 let Some((h, content)) = self.read_entry(i)? else { continue };
                 if h.kind.starts_with("record/") {

@@ -6,6 +6,7 @@ mod commitment_cmds;
 mod demo;
 mod evidence_cmds;
 mod objection_cmds;
+mod plan_cmds;
 mod redaction_cmds;
 mod registry_cmds;
 mod repair_cmds;
@@ -96,6 +97,36 @@ enum Command {
     Redaction {
         #[command(subcommand)]
         command: redaction_cmds::RedactionCommand,
+    },
+    /// Inspection plans and their draws (双随机、一公开): template, publish, draw, list, show,
+    /// results, rules.
+    Plan {
+        #[command(subcommand)]
+        command: plan_cmds::PlanCommand,
+    },
+    /// Re-run an inspection draw (双随机) and check it: from a draw bundle file, or fetched with
+    /// --server, --plan and --key. Confirms the plan, the reveal, the seed, the population and
+    /// every firm and inspector selected.
+    VerifyDraw {
+        /// The draw bundle file.
+        bundle: Option<PathBuf>,
+        #[arg(long)]
+        server: Option<String>,
+        /// The plan's entry.
+        #[arg(long)]
+        plan: Option<u64>,
+        /// Your key file (the plan's department, the grading authority, an auditor or a court).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The log's verifier key (as `creditlog log key` prints it).
+        #[arg(long)]
+        log_key: String,
+        /// Also save the bundle fetched.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print a machine-readable report.
+        #[arg(long)]
+        json: bool,
     },
     /// Submit records from a JSONL file (signed envelopes, or payloads signed with --key).
     Submit {
@@ -436,6 +467,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Repair { command } => repair_cmds::run(command),
         Command::Commitment { command } => commitment_cmds::run(command),
         Command::Redaction { command } => redaction_cmds::run(command),
+        Command::Plan { command } => plan_cmds::run(command),
+        Command::VerifyDraw { bundle, server, plan, key, log_key, out, json } => plan_cmds::verify_draw(
+            bundle.as_deref(),
+            server.as_deref(),
+            plan,
+            key.as_deref(),
+            &log_key,
+            out.as_deref(),
+            json,
+        ),
         Command::Submit { file, key, server, batch } => {
             if registry_cmds::submit(&file, &key, &server, batch)? {
                 Ok(())

@@ -596,9 +596,7 @@ pub fn member(plan: &Plan, rules: &SupervisionRules, firm: FirmAtPlan<'_>) -> Op
         let high_risk = plan.rules.classes.iter().any(|c| c.class == class && c.high_risk);
         let inspections = || live().filter(|(_, r)| r.kind() == RecordKind::InspectionResult);
         if !high_risk {
-            if let Some((i, _)) =
-                inspections().filter(|(_, r)| r.date() >= plan.cycle_start && r.date() <= plan.date).next_back()
-            {
+            if let Some((i, _)) = inspections().rfind(|(_, r)| r.date() >= plan.cycle_start && r.date() <= plan.date) {
                 excluded = Some(Excluded { reason: "inspected-this-cycle".into(), index: *i });
             }
         }
@@ -611,14 +609,11 @@ pub fn member(plan: &Plan, rules: &SupervisionRules, firm: FirmAtPlan<'_>) -> Op
                     && r.date() <= plan.date
             });
             if dishonest {
-                if let Some((i, _)) = inspections()
-                    .filter(|(_, r)| {
-                        matches!(r.fields(), RecordFields::InspectionResult(f) if f.draw_index.is_some())
-                            && r.date() >= from
-                            && r.date() <= plan.date
-                    })
-                    .next_back()
-                {
+                if let Some((i, _)) = inspections().rfind(|(_, r)| {
+                    matches!(r.fields(), RecordFields::InspectionResult(f) if f.draw_index.is_some())
+                        && r.date() >= from
+                        && r.date() <= plan.date
+                }) {
                     excluded = Some(Excluded { reason: "one-inspection-a-year".into(), index: *i });
                 }
             }

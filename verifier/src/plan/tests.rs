@@ -133,8 +133,8 @@ fn plans_parse_and_bad_ones_name_the_field() {
 fn filters_cover_by_region_and_entity_type() {
     let f = Filters { region_prefix: "3703".into(), entity_types: vec!["91".into()] };
     assert!(f.covers(&firm(1)));
-    assert!(!f.covers(&Uscc::from_parts("91370102000000001").unwrap().as_str().to_owned()));
-    assert!(!f.covers(&Uscc::from_parts("92370303000000001").unwrap().as_str().to_owned()));
+    assert!(!f.covers(Uscc::from_parts("91370102000000001").unwrap().as_str()));
+    assert!(!f.covers(Uscc::from_parts("92370303000000001").unwrap().as_str()));
     assert!(Filters::default().covers(&firm(1)));
 }
 

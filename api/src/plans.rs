@@ -1,0 +1,160 @@
+//! Inspection plans and draws (双随机、一公开).
+//!
+//! | endpoint | who |
+//! | --- | --- |
+//! | `POST /v1/plans` | a department, in its own name (rules `plan-by-department`, `plan-rules`) |
+//! | `POST /v1/draws` | the department that made the plan (rules `draw-by-planner`, `draw-plan`, `draw-reveal`, `draw-seed`, `draw-population`, `draw-selection`) |
+//! | `GET /v1/plans`, `GET /v1/plans/{index}` | anyone: each plan's summary and status; the whole plan (pool, conflicts) only to its department, the grading authority, auditors and courts |
+//! | `GET /v1/plans/{index}/population`, `/draw`, `/bundle` | the plan's department, the grading authority, auditors and courts: who is drawn stays unpublished until the visits (通风报信) |
+//! | `GET /v1/plans/{index}/results` | anyone: the results of the inspections the draw led to (一公开) |
+//! | `GET /v1/supervision-rules` | anyone: the bounds of a plan, each with its source |
+
+use super::*;
+use registry::access::sees_all_procedures as sees_all;
+
+pub(crate) async fn submit_plan(
+    State(s): State<AppState>,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let envelope = envelope_body(&body, "an inspection plan")?;
+    entry_answer(registry(&s)?.submit_plan(envelope).await?, "plan-rejected", "Inspection plan refused")
+}
+
+pub(crate) async fn submit_draw(
+    State(s): State<AppState>,
+    SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let envelope = envelope_body(&body, "a draw")?;
+    entry_answer(registry(&s)?.submit_draw(envelope).await?, "draw-rejected", "Draw refused")
+}
+
+fn plan_index(reg: &Registry, i: u64) -> Result<(u64, verifier::plan::Plan), Problem> {
+    let plan = reg.plan(i)?.ok_or_else(|| {
+        Problem::new(StatusCode::NOT_FOUND, "no-plan", "No such plan", format!("entry {i} is not an inspection plan"))
+            .with_field("index")
+    })?;
+    Ok((i, plan))
+}
+
+/// The plan's department, the grading authority, auditors and courts.
+fn may_see_draw(caller: &Principal, plan: &verifier::plan::Plan, what: &str) -> Result<(), Problem> {
+    if sees_all(caller) || *caller == Principal::Department(plan.department.clone()) {
+        return Ok(());
+    }
+    Err(RegistryError::Forbidden(format!(
+        "{what} of a plan goes to the department that made it ({}), the grading authority, auditors and courts: published before the visits it would tip the firms off (通风报信); {caller} may not read it",
+        plan.department
+    ))
+    .into())
+}
+
+/// `GET /v1/plans[?department=CODE]`: every plan's summary and status.
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let plans = reg.plans(q.get("department").map(String::as_str), reg.today())?;
+    Ok(Json(serde_json::json!({ "plans": plans })).into_response())
+}
+
+/// `GET /v1/plans/{index}`: the summary; with a signature of an entitled caller, the whole plan.
+pub(crate) async fn one(
+    State(s): State<AppState>,
+    extract::IndexPath(index): extract::IndexPath,
+    MaybeSigned(caller): MaybeSigned,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let (i, plan) = plan_index(reg, index)?;
+    let summary = reg.plan_summary(i, reg.today())?;
+    let whole = caller.is_some_and(|c| may_see_draw(&c, &plan, "the inspector pool").is_ok());
+    let mut v = serde_json::json!({ "summary": summary });
+    if whole {
+        v["plan"] = serde_json::to_value(&plan).expect("serialises");
+        v["classes"] = serde_json::to_value(reg.plan_class_counts(i)?).expect("serialises");
+        // The root the draw's seed hashes, once a signed checkpoint holds the plan, with the proof
+        // that the checkpoint's tree grew from it: the department reveals only after this.
+        v["leaf"] = hex::encode(verifier::leaf_hash(&s.log.entry(i)?).0).into();
+        let cp = s.log.latest();
+        if cp.size > i {
+            v["root"] = hex::encode(s.log.tree_hash(i + 1)?.0).into();
+            v["checkpoint"] = String::from_utf8_lossy(&cp.note).into_owned().into();
+            let proof = if cp.size == i + 1 { Vec::new() } else { s.log.consistency_proof(i + 1, cp.size)? };
+            v["consistency"] = proof.iter().map(b64).collect::<Vec<_>>().into();
+        }
+    }
+    Ok(Json(v).into_response())
+}
+
+/// `GET /v1/plans/{index}/population`: the population as the log stood at the plan.
+pub(crate) async fn population(
+    State(s): State<AppState>,
+    extract::IndexPath(index): extract::IndexPath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let (i, plan) = plan_index(reg, index)?;
+    may_see_draw(&caller, &plan, "the population")?;
+    let members = reg.population(i)?;
+    let digest = verifier::plan::population_digest(&members);
+    Ok(Json(serde_json::json!({ "plan_index": i, "population": digest, "members": *members })).into_response())
+}
+
+/// `GET /v1/plans/{index}/draw`: the draw and the firms and inspectors it selected.
+pub(crate) async fn draw(
+    State(s): State<AppState>,
+    extract::IndexPath(index): extract::IndexPath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let (i, plan) = plan_index(reg, index)?;
+    may_see_draw(&caller, &plan, "the selection")?;
+    match reg.drawn(i)? {
+        Some((di, d, sel)) => Ok(Json(serde_json::json!({
+            "plan_index": i, "draw_index": di, "draw": d, "selection": *sel,
+            "classes": reg.plan_class_counts(i)?,
+        }))
+        .into_response()),
+        None => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-drawn",
+            "Not drawn yet",
+            format!("plan {i} has no draw on the log yet; it is drawn when its department reveals its secret"),
+        )),
+    }
+}
+
+/// `GET /v1/plans/{index}/bundle`: the draw bundle, for `creditlog verify-draw`.
+pub(crate) async fn bundle(
+    State(s): State<AppState>,
+    extract::IndexPath(index): extract::IndexPath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let (i, plan) = plan_index(reg, index)?;
+    may_see_draw(&caller, &plan, "the draw bundle")?;
+    if reg.drawn(i)?.is_none() {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-drawn",
+            "Not drawn yet",
+            format!("plan {i} has no draw on the log yet"),
+        ));
+    }
+    Ok(Json(reg.draw_bundle(i).await?).into_response())
+}
+
+/// `GET /v1/plans/{index}/results`: the published results of the plan's inspections.
+pub(crate) async fn results(
+    State(s): State<AppState>,
+    extract::IndexPath(index): extract::IndexPath,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let (i, _) = plan_index(reg, index)?;
+    Ok(Json(serde_json::json!({ "plan_index": i, "results": reg.plan_results(i)? })).into_response())
+}
+
+/// `GET /v1/supervision-rules`: the bounds every plan is judged by.
+pub(crate) async fn rules() -> Response {
+    Json(verifier::plan::SupervisionRules::shipped()).into_response()
+}
