@@ -194,6 +194,22 @@ impl History for LogHistory<'_> {
         self.reg.draw_index(plan_index).ok().flatten().filter(|i| *i < self.before).into_iter().collect()
     }
 
+    fn draw_lookup(&self, draw_index: u64, uscc: &str) -> verifier::authority::DrawLookup {
+        use verifier::authority::DrawLookup;
+        if draw_index >= self.before {
+            return DrawLookup::NotADraw;
+        }
+        match self.reg.draw_entry(draw_index) {
+            Ok(Some(d)) => match self.reg.drawn(d.plan_index) {
+                Ok(Some((_, _, sel))) => {
+                    DrawLookup::Drawn { department: d.department, selected: sel.iter().any(|s| s.uscc == uscc) }
+                }
+                _ => DrawLookup::NotADraw,
+            },
+            _ => DrawLookup::NotADraw,
+        }
+    }
+
     fn tree_root(&self, size: u64) -> Option<[u8; 32]> {
         (size <= self.before).then(|| self.reg.inner.log.tree_hash(size).ok().map(|h| h.0)).flatten()
     }

@@ -209,6 +209,14 @@ impl Registry {
         (h.kind == PLAN_KIND).then(|| plan_of(index, &content).ok().map(|p| (p, verifier::leaf_hash(&bytes).0)))?
     }
 
+    /// The draw at `index`, if that entry is one.
+    pub(crate) fn draw_entry(&self, index: u64) -> Result<Option<Draw>, RegistryError> {
+        match self.read_entry(index)? {
+            Some((h, content)) if h.kind == DRAW_KIND => Ok(Some(draw_of(index, &content)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// The entry that drew the plan at `plan_index`, if it is drawn.
     pub(crate) fn draw_index(&self, plan_index: u64) -> Result<Option<u64>, RegistryError> {
         match self.inner.views.plans.get(key(b'd', plan_index))? {

@@ -538,6 +538,29 @@ fn results_of_a_draw_are_published_and_a_withheld_reveal_is_marked() {
                    "result": "issues_found", "findings": "超范围经营"}),
         )],
     );
+    // A visit chosen by hand passed off as a drawn one: a firm the draw did not select, or an
+    // entry that is not a draw.
+    let selected: Vec<&str> =
+        drawn["selection"].as_array().unwrap().iter().map(|s| s["uscc"].as_str().unwrap()).collect();
+    let unselected = (0..80).map(firm).find(|u| !selected.contains(&u.as_str()) && *u != firm(0)).unwrap();
+    for (who, di) in [(unselected.as_str(), draw_index), (first.as_str(), plan)] {
+        let envs = vec![Envelope::sign(
+            RECORD_TYPE,
+            &serde_json::to_vec(&record(
+                "inspection_result",
+                who,
+                "zibo-amr",
+                &today().to_string(),
+                &format!("手选-{di}"),
+                json!({"task": "2026-食品-01", "items": ["食品经营许可"], "inspector_count": 2, "draw_index": di,
+                       "result": "no_issue"}),
+            ))
+            .unwrap(),
+            &c.amr.key,
+        )];
+        let v = ok(c.amr.post("/v1/records", &json!({ "records": envs })));
+        assert_eq!(v["results"][0]["rule_name"], "inspection-drawn", "{v}");
+    }
     // Public, without a signature.
     let v: Value = ureq::get(&format!("{}/v1/plans/{plan}/results", c.server.url)).call().unwrap().into_json().unwrap();
     let results = v["results"].as_array().unwrap();

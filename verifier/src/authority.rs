@@ -137,6 +137,8 @@ pub enum Rule {
     DrawPopulation,
     /// See [`crate::plan`].
     DrawSelection,
+    /// See [`crate::plan`].
+    InspectionDrawn,
 }
 
 impl Rule {
@@ -186,6 +188,7 @@ impl Rule {
             Rule::DrawSeed => "draw-seed",
             Rule::DrawPopulation => "draw-population",
             Rule::DrawSelection => "draw-selection",
+            Rule::InspectionDrawn => "inspection-drawn",
         }
     }
 
@@ -297,6 +300,27 @@ pub trait History {
     fn tree_root(&self, _size: u64) -> Option<[u8; 32]> {
         None
     }
+    /// What the entry at `draw_index` is as a draw, and whether it selected `uscc`.
+    fn draw_lookup(&self, _draw_index: u64, _uscc: &str) -> DrawLookup {
+        DrawLookup::NotKnown
+    }
+}
+
+/// What an inspection result's `draw_index` points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrawLookup {
+    /// Not known here (a firm's bundle holds no draws: the rule is checked at intake and by
+    /// `creditlog verify-draw`'s population, not offline).
+    NotKnown,
+    /// The entry is not a draw before the result.
+    NotADraw,
+    /// A draw by `department`; `selected`: it selected the firm.
+    Drawn {
+        /// The department that drew it.
+        department: String,
+        /// Whether the firm is among those it drew.
+        selected: bool,
+    },
 }
 
 /// The signed payload of an entry, parsed.
@@ -959,6 +983,23 @@ fn check_record(
                         f.listing_date
                     ),
                 ));
+            }
+        }
+        RecordFields::InspectionResult(f) if f.draw_index.is_some() => {
+            // A result that cites a draw is about a firm that draw selected, by the department
+            // that drew it: a department cannot pass off a visit it chose as a random one.
+            let di = f.draw_index.unwrap_or_default();
+            let refuse_drawn = |detail: String| Err(refuse(Rule::InspectionDrawn, "fields.draw_index", detail));
+            match history.draw_lookup(di, subject) {
+                DrawLookup::NotKnown => {}
+                DrawLookup::NotADraw => return refuse_drawn(format!("entry {di} is not a draw logged before this result")),
+                DrawLookup::Drawn { department, .. } if department != *code => {
+                    return refuse_drawn(format!("the draw at entry {di} is {department}'s; {code} inspects under its own draws"))
+                }
+                DrawLookup::Drawn { selected: false, .. } => {
+                    return refuse_drawn(format!("the draw at entry {di} did not select {subject}: a visit chosen by hand is not a random inspection"))
+                }
+                DrawLookup::Drawn { .. } => {}
             }
         }
         RecordFields::CommitmentOutcome(f) => {
