@@ -28,7 +28,7 @@
 //! | `objections`, `repairs`, `commitments` | `POST /v1/{objections,repairs,commitments}`, their lists, `GET /v1/repair-rules` |
 //! | `disclosure` | `GET /v1/enterprises/{uscc}/disclosure` |
 //! | `redactions` | `POST /v1/redactions`, `GET /v1/enterprises/{uscc}/redactions`, `GET /v1/retention-rules` |
-//! | `plans` | `POST /v1/plans`, `POST /v1/draws`, `GET /v1/plans[/{index}[/population,/draw,/bundle,/results]]`, `GET /v1/supervision-rules` |
+//! | `plans` | `POST /v1/plans`, `POST /v1/draws`, `GET /v1/plans[/{index}[/population,/draw,/bundle,/results]]`, `GET /v1/visits`, `GET /v1/stats/supervision`, `GET /v1/supervision-rules` |
 
 pub mod auth;
 mod commitments;
@@ -161,6 +161,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/plans/{index}/bundle", get(plans::bundle))
         .route("/v1/plans/{index}/results", get(plans::results))
         .route("/v1/supervision-rules", get(plans::rules))
+        .route("/v1/visits", get(plans::visits))
+        .route("/v1/stats/supervision", get(plans::stats))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

@@ -7,6 +7,8 @@
 //! | `GET /v1/plans`, `GET /v1/plans/{index}` | anyone: each plan's summary and status; the whole plan (pool, conflicts) only to its department, the grading authority, auditors and courts |
 //! | `GET /v1/plans/{index}/population`, `/draw`, `/bundle` | the plan's department, the grading authority, auditors and courts: who is drawn stays unpublished until the visits (通风报信) |
 //! | `GET /v1/plans/{index}/results` | anyone: the results of the inspections the draw led to (一公开) |
+//! | `GET /v1/visits` | a department, for the visits it takes part in; the grading authority, auditors and courts, all (joint visits, 进一次门、查多项事) |
+//! | `GET /v1/stats/supervision` | anyone: counts per department and period (seed 003) |
 //! | `GET /v1/supervision-rules` | anyone: the bounds of a plan, each with its source |
 
 use super::*;
@@ -157,4 +159,56 @@ pub(crate) async fn results(
 /// `GET /v1/supervision-rules`: the bounds every plan is judged by.
 pub(crate) async fn rules() -> Response {
     Json(verifier::plan::SupervisionRules::shipped()).into_response()
+}
+
+fn date_param(q: &HashMap<String, String>, name: &str, default: verifier::Date) -> Result<verifier::Date, Problem> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(d) => verifier::Date::parse(d).map_err(|e| {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-parameter", "Bad date", format!("{name}: {e}")).with_field(name)
+        }),
+    }
+}
+
+/// `GET /v1/visits[?from=D&to=D]` (default: today and the 30 days after): one visit per firm for
+/// the plans drawn for a cycle in the window, each department's items and inspectors listed. A
+/// department sees the visits it takes part in; the grading authority, auditors and courts all.
+pub(crate) async fn visits(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let today = reg.today();
+    let from = date_param(&q, "from", today)?;
+    let to = date_param(&q, "to", today.add_days(30).unwrap_or(today))?;
+    let department = match &caller {
+        Principal::Department(c) => Some(c.as_str()),
+        c if sees_all(c) => None,
+        c => {
+            return Err(RegistryError::Forbidden(format!(
+                "visits go to the departments taking part, the grading authority, auditors and courts: announced early they would tip the firms off (通风报信); {c} may not read them"
+            ))
+            .into())
+        }
+    };
+    let visits = reg.visits(from, to, department)?;
+    let joint = visits.iter().filter(|v| v.joint).count();
+    Ok(Json(serde_json::json!({ "from": from, "to": to, "joint": joint, "visits": visits })).into_response())
+}
+
+/// `GET /v1/stats/supervision[?from=D&to=D]` (default: this calendar year): per department, the
+/// inspections drawn under the credit rules, the problem-detection rate per class and with versus
+/// without the credit rules, and the share of joint visits (seed 003). Public: counts only.
+pub(crate) async fn stats(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let reg = registry(&s)?;
+    let today = reg.today();
+    let year = u32::from(today.year());
+    let from = date_param(&q, "from", verifier::Date::new(year, 1, 1).unwrap_or(today))?;
+    let to = date_param(&q, "to", verifier::Date::new(year, 12, 31).unwrap_or(today))?;
+    Ok(Json(serde_json::json!({ "from": from, "to": to, "departments": reg.supervision_stats(from, to)? }))
+        .into_response())
 }

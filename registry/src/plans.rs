@@ -470,3 +470,133 @@ impl Registry {
 }
 
 pub use verifier::plan::DrawBundle;
+
+/// The effectiveness of one department's inspections in a period, as Shaoxing reports it (seed
+/// 003): how many were drawn under the credit rules, how often each class was found at fault,
+/// with and without the credit rules, and how many visits were joint.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SupervisionStats {
+    /// The department.
+    pub department: String,
+    /// Inspection results dated in the period, not retracted.
+    pub inspections: u64,
+    /// Of those, citing a draw (drawn under the credit rules).
+    pub drawn: u64,
+    /// Drawn results that found a problem (`issues_found` or `corrected`).
+    pub drawn_found: u64,
+    /// Results not from a draw that found a problem.
+    pub undrawn_found: u64,
+    /// Per class at the draw: drawn results, and those that found a problem.
+    pub by_class: BTreeMap<String, (u64, u64)>,
+    /// Firms the department's draws of plans in the period selected (visits it took part in).
+    pub visits: u64,
+    /// Of those, joint with another department (进一次门、查多项事).
+    pub joint_visits: u64,
+}
+
+impl Registry {
+    /// The drawn plans whose cycle meets `from..=to`: (plan, draw, plan, selection).
+    #[allow(clippy::type_complexity)]
+    fn drawn_in(&self, from: Date, to: Date) -> Result<Vec<(u64, u64, Plan, Arc<Vec<Selection>>)>, RegistryError> {
+        let mut out = Vec::new();
+        for item in self.inner.views.plans.scan_prefix([b'p']) {
+            let (k, _) = item?;
+            let index = crate::store::be_u64(&k[1..], "plans")?;
+            let Some(plan) = self.plan(index)? else { continue };
+            if plan.cycle_end < from || plan.cycle_start > to {
+                continue;
+            }
+            if let Some((di, _, sel)) = self.drawn(index)? {
+                out.push((index, di, plan, sel));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The visits of the plans drawn for a cycle that meets `from..=to`: one per firm, each
+    /// department's items and inspectors listed ([`verifier::plan::merge_visits`]); only those
+    /// `department` takes part in, if given.
+    ///
+    /// # Errors
+    ///
+    /// Storage failures.
+    pub fn visits(
+        &self,
+        from: Date,
+        to: Date,
+        department: Option<&str>,
+    ) -> Result<Vec<verifier::plan::Visit>, RegistryError> {
+        let drawn = self.drawn_in(from, to)?;
+        let args: Vec<(u64, u64, &Plan, &[Selection])> =
+            drawn.iter().map(|(p, d, plan, sel)| (*p, *d, plan, sel.as_slice())).collect();
+        Ok(verifier::plan::merge_visits(&args)
+            .into_iter()
+            .filter(|v| department.is_none_or(|d| v.parts.iter().any(|p| p.department == d)))
+            .collect())
+    }
+
+    /// Effectiveness statistics per department for inspection results dated `from..=to`.
+    ///
+    /// # Errors
+    ///
+    /// Storage failures.
+    pub fn supervision_stats(&self, from: Date, to: Date) -> Result<Vec<SupervisionStats>, RegistryError> {
+        let drawn = self.drawn_in(from, to)?;
+        // draw entry → (firm → class at the draw)
+        let mut classes: BTreeMap<u64, BTreeMap<&str, &str>> = BTreeMap::new();
+        for (_, di, _, sel) in &drawn {
+            classes.insert(*di, sel.iter().map(|s| (s.uscc.as_str(), s.class.as_str())).collect());
+        }
+        let mut stats: BTreeMap<String, SupervisionStats> = BTreeMap::new();
+        for uscc in self.firms()? {
+            let mut results = Vec::new();
+            let mut retracted = BTreeSet::new();
+            for i in self.subject_indices(&uscc)? {
+                let Some((h, content)) = self.read_entry(i)? else { continue };
+                if h.kind == "record/inspection_result" || h.kind == "record/retraction" {
+                    let r = record_of(i, &content)?;
+                    match r.fields() {
+                        RecordFields::InspectionResult(f) if r.date() >= from && r.date() <= to => {
+                            results.push((i, r.department().to_owned(), f.clone()));
+                        }
+                        RecordFields::Retraction(f) => {
+                            retracted.insert(f.target_index);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for (_, dept, f) in results.into_iter().filter(|(i, _, _)| !retracted.contains(i)) {
+                use verifier::record::InspectionOutcome as O;
+                let found = matches!(f.result, O::IssuesFound | O::Corrected);
+                let s = stats
+                    .entry(dept.clone())
+                    .or_insert_with(|| SupervisionStats { department: dept, ..Default::default() });
+                s.inspections += 1;
+                match f.draw_index.and_then(|d| classes.get(&d)).and_then(|c| c.get(uscc.as_str())) {
+                    Some(class) => {
+                        s.drawn += 1;
+                        s.drawn_found += u64::from(found);
+                        let c = s.by_class.entry((*class).to_owned()).or_default();
+                        c.0 += 1;
+                        c.1 += u64::from(found);
+                    }
+                    None => s.undrawn_found += u64::from(found),
+                }
+            }
+        }
+        let args: Vec<(u64, u64, &Plan, &[Selection])> =
+            drawn.iter().map(|(p, d, plan, sel)| (*p, *d, plan, sel.as_slice())).collect();
+        for v in verifier::plan::merge_visits(&args) {
+            let depts: BTreeSet<&str> = v.parts.iter().map(|p| p.department.as_str()).collect();
+            for d in depts {
+                let s = stats
+                    .entry(d.to_owned())
+                    .or_insert_with(|| SupervisionStats { department: d.to_owned(), ..Default::default() });
+                s.visits += 1;
+                s.joint_visits += u64::from(v.joint);
+            }
+        }
+        Ok(stats.into_values().collect())
+    }
+}

@@ -579,3 +579,131 @@ fn results_of_a_draw_are_published_and_a_withheld_reveal_is_marked() {
     let (good, out, err) = draw_cli(&c, late_index, &late_secret);
     assert!(!good && format!("{out}{err}").contains("draw-reveal"), "{out}{err}");
 }
+
+#[test]
+fn draws_of_two_departments_make_joint_visits_and_the_statistics_count_them() {
+    let c = city();
+    // zibo-tax runs its own plan over the same district and window.
+    let (plan_a, secret_a) = publish(&c, &plan_for(&c), "amr");
+    let mut tax_plan = plan_for(&c);
+    tax_plan.department = "zibo-tax".into();
+    tax_plan.number = "2026-税-01".into();
+    tax_plan.items[0].name = "纳税申报".into();
+    tax_plan.rules.classes[1].per_mille = 200;
+    tax_plan.rules.classes[2].per_mille = 600;
+    tax_plan.rules.classes[3].per_mille = 1000;
+    let file = c.dir.path().join("tax.json");
+    std::fs::write(&file, serde_json::to_vec(&tax_plan).unwrap()).unwrap();
+    let tax_key = c.key_file("tax.key", &c.tax);
+    let tax_secret = c.dir.path().join("tax.secret");
+    let (good, out, err) = cli(&[
+        "plan",
+        "publish",
+        "--server",
+        &c.server.url,
+        "--key",
+        tax_key.to_str().unwrap(),
+        "--plan",
+        file.to_str().unwrap(),
+        "--secret",
+        tax_secret.to_str().unwrap(),
+    ]);
+    assert!(good, "{out}{err}");
+    let plan_t: u64 = out.split("logged at entry ").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!(draw_cli(&c, plan_a, &secret_a).0);
+    let (good, out, err) = cli(&[
+        "plan",
+        "draw",
+        "--server",
+        &c.server.url,
+        "--key",
+        tax_key.to_str().unwrap(),
+        "--plan",
+        &plan_t.to_string(),
+        "--secret",
+        tax_secret.to_str().unwrap(),
+        "--log-key",
+        &c.server.verifier_key,
+    ]);
+    assert!(good, "{out}{err}");
+    let sel = |p: u64| -> std::collections::BTreeSet<String> {
+        ok(c.ga.get(&format!("/v1/plans/{p}/draw")))["selection"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["uscc"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (a, t) = (sel(plan_a), sel(plan_t));
+    let both: Vec<&String> = a.intersection(&t).collect();
+    assert!(!both.is_empty(), "with these ratios some firms are drawn by both");
+    let window = format!("from={}&to={}", today(), today());
+    let v = ok(c.ga.get(&format!("/v1/visits?{window}")));
+    let visits = v["visits"].as_array().unwrap();
+    assert_eq!(visits.len(), a.union(&t).count(), "one visit per firm");
+    for x in visits {
+        let u = x["uscc"].as_str().unwrap().to_owned();
+        let joint = a.contains(&u) && t.contains(&u);
+        assert_eq!(x["joint"], joint, "{x}");
+        if joint {
+            let parts: Vec<(&str, &str)> = x["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["department"].as_str().unwrap(), p["items"][0]["name"].as_str().unwrap()))
+                .collect();
+            assert_eq!(
+                parts,
+                [("zibo-amr", "登记事项"), ("zibo-tax", "纳税申报")],
+                "each department's items in one visit"
+            );
+        }
+    }
+    // A department sees only the visits it takes part in; a firm sees none.
+    let own = ok(c.tax.get(&format!("/v1/visits?{window}")));
+    assert_eq!(own["visits"].as_array().unwrap().len(), t.len());
+    assert_eq!(c.firm.get(&format!("/v1/visits?{window}")).0, 403);
+
+    // Statistics: one drawn inspection that found a problem, one chosen by hand that did not.
+    let draw_a = ok(c.ga.get(&format!("/v1/plans/{plan_a}/draw")));
+    let drawn_firm = both[0].clone();
+    let class = draw_a["selection"].as_array().unwrap().iter().find(|s| s["uscc"] == drawn_firm.as_str()).unwrap()
+        ["class"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    submit(
+        &c.amr,
+        &[
+            record(
+                "inspection_result",
+                &drawn_firm,
+                "zibo-amr",
+                &today().to_string(),
+                "联合-1",
+                json!({"task": "2026-食品-01", "items": ["登记事项"], "inspector_count": 2,
+                       "draw_index": draw_a["draw_index"], "result": "issues_found", "findings": "超范围经营"}),
+            ),
+            record(
+                "inspection_result",
+                &firm(1),
+                "zibo-amr",
+                &today().to_string(),
+                "专项-1",
+                json!({"task": "投诉核查", "items": ["登记事项"], "inspector_count": 2, "result": "no_issue"}),
+            ),
+        ],
+    );
+    let v: Value = ureq::get(&format!("{}/v1/stats/supervision", c.server.url)).call().unwrap().into_json().unwrap();
+    let amr = v["departments"].as_array().unwrap().iter().find(|d| d["department"] == "zibo-amr").unwrap().clone();
+    // 15 spring inspections and 2 today, all this year; one of them drawn.
+    assert_eq!(
+        (amr["inspections"].as_u64(), amr["drawn"].as_u64(), amr["drawn_found"].as_u64()),
+        (Some(17), Some(1), Some(1)),
+        "{amr}"
+    );
+    assert_eq!(amr["undrawn_found"], 0);
+    assert_eq!(amr["by_class"][&class], json!([1, 1]));
+    assert_eq!(amr["visits"].as_u64(), Some(a.len() as u64));
+    assert_eq!(amr["joint_visits"].as_u64(), Some(both.len() as u64));
+}

@@ -94,6 +94,32 @@ pub enum PlanCommand {
         #[arg(long)]
         plan: u64,
     },
+    /// The visits of plans drawn for a window: one per firm, joint where several departments
+    /// drew it (进一次门、查多项事).
+    Visits {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// First day of the window (default: today).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default: 30 days after today).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Effectiveness statistics per department (seed 003): inspections drawn under the credit
+    /// rules, problem-detection rate per class and with versus without them, joint visits.
+    Stats {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Print the supervision rules and their sources.
     Rules,
 }
@@ -214,6 +240,84 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
                 );
             }
         }
+        PlanCommand::Visits { server, key, from, to } => {
+            let c = Client::new(&server, keyfile::read(&key)?);
+            let (status, v) = c.get(&format!("/v1/visits?{}", window(from.as_deref(), to.as_deref())))?;
+            if status != 200 {
+                bail!("the server refused ({status}): {}", problem_detail(&v));
+            }
+            let visits = v["visits"].as_array().cloned().unwrap_or_default();
+            println!(
+                "{} visits from {} to {}, {} of them joint (联合检查)",
+                visits.len(),
+                v["from"].as_str().unwrap_or("?"),
+                v["to"].as_str().unwrap_or("?"),
+                v["joint"]
+            );
+            for x in visits {
+                let parts: Vec<String> = x["parts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        let items: Vec<&str> =
+                            p["items"].as_array().into_iter().flatten().filter_map(|i| i["name"].as_str()).collect();
+                        let insp: Vec<&str> =
+                            p["inspectors"].as_array().into_iter().flatten().filter_map(|i| i.as_str()).collect();
+                        format!(
+                            "{} ({}; {})",
+                            p["department"].as_str().unwrap_or("?"),
+                            items.join("、"),
+                            insp.join(", ")
+                        )
+                    })
+                    .collect();
+                println!(
+                    "  {}{}: {}",
+                    x["uscc"].as_str().unwrap_or("?"),
+                    if x["joint"] == true { " [joint 联合]" } else { "" },
+                    parts.join(" + ")
+                );
+            }
+        }
+        PlanCommand::Stats { server, key, from, to } => {
+            let c = Client::new(&server, keyfile::read(&key)?);
+            let (status, v) = c.get(&format!("/v1/stats/supervision?{}", window(from.as_deref(), to.as_deref())))?;
+            if status != 200 {
+                bail!("the server refused ({status}): {}", problem_detail(&v));
+            }
+            println!(
+                "supervision statistics (监管成效) from {} to {}",
+                v["from"].as_str().unwrap_or("?"),
+                v["to"].as_str().unwrap_or("?")
+            );
+            let rate = |n: u64, d: u64| {
+                if d == 0 {
+                    "—".to_owned()
+                } else {
+                    format!("{:.1} %", n as f64 * 100.0 / d as f64)
+                }
+            };
+            for d in v["departments"].as_array().into_iter().flatten() {
+                let n = |k: &str| d[k].as_u64().unwrap_or(0);
+                println!(
+                    "  {}: {} inspections, {} drawn under the credit rules ({}); problems found {} with them, {} without; {} visits, {} joint ({})",
+                    d["department"].as_str().unwrap_or("?"),
+                    n("inspections"),
+                    n("drawn"),
+                    rate(n("drawn"), n("inspections")),
+                    rate(n("drawn_found"), n("drawn")),
+                    rate(n("undrawn_found"), n("inspections") - n("drawn")),
+                    n("visits"),
+                    n("joint_visits"),
+                    rate(n("joint_visits"), n("visits")),
+                );
+                for (class, c) in d["by_class"].as_object().into_iter().flatten() {
+                    let (i, f) = (c[0].as_u64().unwrap_or(0), c[1].as_u64().unwrap_or(0));
+                    println!("    class {class}: {f} of {i} drawn inspections found a problem ({})", rate(f, i));
+                }
+            }
+        }
         PlanCommand::Rules => {
             let r = SupervisionRules::shipped();
             println!("supervision rules ({})", r.source);
@@ -255,6 +359,17 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn window(from: Option<&str>, to: Option<&str>) -> String {
+    let mut q = Vec::new();
+    if let Some(f) = from {
+        q.push(format!("from={f}"));
+    }
+    if let Some(t) = to {
+        q.push(format!("to={t}"));
+    }
+    q.join("&")
 }
 
 fn status_zh(status: &str) -> &'static str {

@@ -883,6 +883,61 @@ pub fn class_counts(plan: &Plan, members: &[Member], selection: &[Selection]) ->
     out
 }
 
+/// One department's part of a visit: its plan, items and inspectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitPart {
+    /// The department.
+    pub department: String,
+    /// Its plan's entry.
+    pub plan_index: u64,
+    /// Its plan's number.
+    pub plan_number: String,
+    /// Its draw's entry (inspection results cite it as `draw_index`).
+    pub draw_index: u64,
+    /// The items it checks.
+    pub items: Vec<Item>,
+    /// Its inspectors.
+    pub inspectors: Vec<String>,
+}
+
+/// One visit to a firm (进一次门、查多项事): every department that drew it in the window, at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// The firm.
+    pub uscc: String,
+    /// The departments' parts, by department code.
+    pub parts: Vec<VisitPart>,
+    /// More than one department: a joint inspection (联合检查).
+    pub joint: bool,
+}
+
+/// Merges draws into visits: one per firm, listing each department's plan, items and inspectors
+/// (a department that drew the firm under two plans has two parts). Sorted by USCC; within a
+/// visit, by department then plan.
+pub fn merge_visits(draws: &[(u64, u64, &Plan, &[Selection])]) -> Vec<Visit> {
+    let mut by_firm: BTreeMap<&str, Vec<VisitPart>> = BTreeMap::new();
+    for (plan_index, draw_index, plan, selection) in draws {
+        for s in selection.iter() {
+            by_firm.entry(s.uscc.as_str()).or_default().push(VisitPart {
+                department: plan.department.clone(),
+                plan_index: *plan_index,
+                plan_number: plan.number.clone(),
+                draw_index: *draw_index,
+                items: plan.items.clone(),
+                inspectors: s.inspectors.clone(),
+            });
+        }
+    }
+    by_firm
+        .into_iter()
+        .map(|(uscc, mut parts)| {
+            parts.sort_by(|a, b| (&a.department, a.plan_index).cmp(&(&b.department, b.plan_index)));
+            let joint = parts.windows(2).any(|w| w[0].department != w[1].department);
+            Visit { uscc: uscc.to_owned(), parts, joint }
+        })
+        .collect()
+}
+
 /// The value of a draw bundle's `type`.
 pub const DRAW_BUNDLE_FORMAT: &str = "creditlog.draw-bundle/v1";
 

@@ -359,6 +359,30 @@ fn digests_are_the_documented_lines() {
     assert_eq!(population_digest(&[m]).digest, hex::encode(h.finalize()));
 }
 
+#[test]
+fn draws_of_several_departments_merge_into_one_visit_per_firm() {
+    let amr = plan();
+    let tax = Plan { department: "zibo-tax".into(), number: "税-01".into(), ..plan() };
+    let sel = |u: u32, who: &str| Selection { uscc: firm(u), class: "C".into(), inspectors: vec![who.into()] };
+    let a = [sel(1, "ZB-000"), sel(2, "ZB-001")];
+    let t = [sel(2, "TX-9"), sel(3, "TX-8")];
+    let a2 = [sel(3, "ZB-002")];
+    let visits = merge_visits(&[(10, 11, &amr, &a), (12, 13, &tax, &t), (14, 15, &amr, &a2)]);
+    assert_eq!(
+        visits.iter().map(|v| (v.uscc.clone(), v.joint, v.parts.len())).collect::<Vec<_>>(),
+        [(firm(1), false, 1), (firm(2), true, 2), (firm(3), true, 2)]
+    );
+    let v2 = &visits[1];
+    assert_eq!(
+        (v2.parts[0].department.as_str(), v2.parts[0].inspectors.clone()),
+        ("zibo-amr", vec!["ZB-001".to_owned()])
+    );
+    assert_eq!((v2.parts[1].department.as_str(), v2.parts[1].draw_index), ("zibo-tax", 13));
+    // One department under two plans is not a joint inspection.
+    let visits = merge_visits(&[(10, 11, &amr, &a), (14, 15, &amr, &[sel(1, "ZB-003")])]);
+    assert_eq!((visits[0].parts.len(), visits[0].joint), (2, false));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
