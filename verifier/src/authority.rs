@@ -139,6 +139,12 @@ pub enum Rule {
     DrawSelection,
     /// See [`crate::plan`].
     InspectionDrawn,
+    /// See [`crate::warning`].
+    WarningByGrader,
+    /// See [`crate::warning`].
+    WarningBasis,
+    /// See [`crate::warning`].
+    WarningRouted,
 }
 
 impl Rule {
@@ -189,6 +195,9 @@ impl Rule {
             Rule::DrawPopulation => "draw-population",
             Rule::DrawSelection => "draw-selection",
             Rule::InspectionDrawn => "inspection-drawn",
+            Rule::WarningByGrader => "warning-by-grader",
+            Rule::WarningBasis => "warning-basis",
+            Rule::WarningRouted => "warning-routed",
         }
     }
 
@@ -211,7 +220,9 @@ impl Rule {
             | Rule::CommitmentByTheFirm
             | Rule::RedactionByAuthor
             | Rule::PlanByDepartment
-            | Rule::DrawByPlanner => 403,
+            | Rule::DrawByPlanner
+            | Rule::WarningByGrader
+            | Rule::WarningRouted => 403,
             _ => 422,
         }
     }
@@ -300,6 +311,19 @@ pub trait History {
     fn tree_root(&self, _size: u64) -> Option<[u8; 32]> {
         None
     }
+    /// The domain of the published model with this hash, if known here.
+    fn model_domain(&self, _hash: &str) -> Option<String> {
+        None
+    }
+    /// The early warning at `index`, if that entry is one before the entry being checked.
+    fn warning(&self, _index: u64) -> Option<crate::warning::Warning> {
+        None
+    }
+    /// The acknowledgements of the warning at `index` before the entry being checked: (entry,
+    /// department).
+    fn warning_acks(&self, _index: u64) -> Vec<(u64, String)> {
+        Vec::new()
+    }
     /// What the entry at `draw_index` is as a draw, and whether it selected `uscc`.
     fn draw_lookup(&self, _draw_index: u64, _uscc: &str) -> DrawLookup {
         DrawLookup::NotKnown
@@ -350,6 +374,10 @@ pub enum Payload<'a> {
     Plan(&'a crate::plan::Plan),
     /// A department's draw of its plan.
     Draw(&'a crate::plan::Draw),
+    /// An early warning.
+    Warning(&'a crate::warning::Warning),
+    /// A department's acknowledgement of a warning.
+    Acknowledgement(&'a crate::warning::Acknowledgement),
 }
 
 /// The entry being checked.
@@ -377,6 +405,8 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Repair(step) => Some(step.subject().to_owned()),
         Payload::Commitment(c) => Some(c.subject.clone()),
         Payload::Redaction(r) => Some(r.subject.clone()),
+        Payload::Warning(w) => Some(w.subject.clone()),
+        Payload::Acknowledgement(a) => Some(a.subject.clone()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) | Payload::Plan(_) | Payload::Draw(_) => None,
     }
 }
@@ -436,6 +466,14 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Draw(d) => {
             crate::plan::check_draw(&key.principal, d, logged, history)?;
             plausible_step_date(d.date, settings, logged)
+        }
+        Payload::Warning(w) => {
+            crate::warning::check_warning(&key.principal, w, book, history)?;
+            plausible_step_date(w.date, settings, logged)
+        }
+        Payload::Acknowledgement(a) => {
+            crate::warning::check_ack(&key.principal, a, entry.index, history)?;
+            plausible_step_date(a.date, settings, logged)
         }
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {

@@ -255,6 +255,8 @@ enum Owned {
     Redaction(Redaction),
     Plan(Box<crate::plan::Plan>),
     Draw(crate::plan::Draw),
+    Warning(crate::warning::Warning),
+    Acknowledgement(crate::warning::Acknowledgement),
     /// A redacted entry: only its header and its stub (in `stubs`) are left.
     Redacted,
 }
@@ -442,6 +444,27 @@ impl History for Seen<'_> {
     fn tree_root(&self, size: u64) -> Option<[u8; 32]> {
         self.roots.get(&size).copied()
     }
+    fn model_domain(&self, hash: &str) -> Option<String> {
+        self.entries.values().find_map(|p| match &p.payload {
+            Owned::Model(m, h) if h == hash => Some(m.domain.clone()),
+            _ => None,
+        })
+    }
+    fn warning(&self, index: u64) -> Option<crate::warning::Warning> {
+        match self.entries.get(&index).filter(|_| index < self.before).map(|p| &p.payload) {
+            Some(Owned::Warning(w)) => Some(w.clone()),
+            _ => None,
+        }
+    }
+    fn warning_acks(&self, index: u64) -> Vec<(u64, String)> {
+        self.entries
+            .range(..self.before)
+            .filter_map(|(i, p)| match &p.payload {
+                Owned::Acknowledgement(a) if a.warning_index == index => Some((*i, a.department.clone())),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl Seen<'_> {
@@ -506,6 +529,8 @@ fn open_payload(
         "redaction" => REDACTION_TYPE,
         "plan" if name == "published" => crate::plan::PLAN_TYPE,
         "plan" if name == "drawn" => crate::plan::DRAW_TYPE,
+        "warning" if name == "raised" => crate::warning::WARNING_TYPE,
+        "warning" if name == "acknowledged" => crate::warning::ACK_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -573,6 +598,12 @@ fn open_payload(
             Ok(Owned::Plan(Box::new(crate::plan::Plan::parse(&payload).map_err(malformed)?)))
         }
         "plan" if name == "drawn" => Ok(Owned::Draw(crate::plan::Draw::parse(&payload).map_err(malformed)?)),
+        "warning" if name == "raised" => {
+            Ok(Owned::Warning(crate::warning::Warning::parse(&payload).map_err(malformed)?))
+        }
+        "warning" if name == "acknowledged" => {
+            Ok(Owned::Acknowledgement(crate::warning::Acknowledgement::parse(&payload).map_err(malformed)?))
+        }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
 }
@@ -810,6 +841,8 @@ fn judge(
             Owned::Redaction(r) => Payload::Redaction(r),
             Owned::Plan(p) => Payload::Plan(p),
             Owned::Draw(d) => Payload::Draw(d),
+            Owned::Warning(w) => Payload::Warning(w),
+            Owned::Acknowledgement(a) => Payload::Acknowledgement(a),
             Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {

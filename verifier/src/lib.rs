@@ -43,6 +43,7 @@ pub mod repair;
 pub mod signature;
 pub mod tile_path;
 pub mod uscc;
+pub mod warning;
 
 pub use bundle::{parse_bundle, BundleError};
 pub use checkpoint::{open_checkpoint, CheckpointError, OpenedCheckpoint};
