@@ -28,6 +28,7 @@
 //! | `objections`, `repairs`, `commitments` | `POST /v1/{objections,repairs,commitments}`, their lists, `GET /v1/repair-rules` |
 //! | `disclosure` | `GET /v1/enterprises/{uscc}/disclosure` |
 //! | `redactions` | `POST /v1/redactions`, `GET /v1/enterprises/{uscc}/redactions`, `GET /v1/retention-rules` |
+//! | `warnings` | `GET /v1/warnings`, `POST /v1/warnings/acknowledgements`, `GET /v1/enterprises/{uscc}/warnings` |
 //! | `plans` | `POST /v1/plans`, `POST /v1/draws`, `GET /v1/plans[/{index}[/population,/draw,/bundle,/results]]`, `GET /v1/visits`, `GET /v1/stats/supervision`, `GET /v1/supervision-rules` |
 
 pub mod auth;
@@ -46,6 +47,7 @@ mod redactions;
 mod repairs;
 pub mod serve;
 mod tlog;
+mod warnings;
 
 pub use history::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
 pub use intake::{RecordBatch, MAX_RECORDS_PER_REQUEST};
@@ -162,6 +164,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/plans/{index}/results", get(plans::results))
         .route("/v1/supervision-rules", get(plans::rules))
         .route("/v1/visits", get(plans::visits))
+        .route("/v1/warnings", get(warnings::list))
+        .route("/v1/warnings/acknowledgements", post(warnings::acknowledge))
+        .route("/v1/enterprises/{uscc}/warnings", get(warnings::of_firm))
         .route("/v1/stats/supervision", get(plans::stats))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))

@@ -408,6 +408,12 @@ impl Registry {
         }
         progress(total, total);
         let changed = decisions.len() as u64;
+        // A specialised model's grades may make the high-risk warning hold.
+        let warn: std::collections::BTreeSet<String> = if pm.model.domain == "general" {
+            Default::default()
+        } else {
+            decisions.iter().map(|d| d.subject.clone()).collect()
+        };
         let mut prepared = self.signed_decisions(decisions)?;
         let summary = RunSummary {
             kind: RUN_FORMAT.into(),
@@ -421,6 +427,9 @@ impl Registry {
         let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &grader);
         prepared.push(Prepared::new(envelope, "decision/regrade_run".into(), None));
         let indices = self.append_prepared(prepared).await?;
+        if let Err(e) = self.raise_warnings(&warn).await {
+            tracing::error!(error = %e, "raising early warnings failed; the grades are appended");
+        }
         Ok(Ok((summary, *indices.last().expect("the summary"))))
     }
 

@@ -194,6 +194,18 @@ impl History for LogHistory<'_> {
         self.reg.draw_index(plan_index).ok().flatten().filter(|i| *i < self.before).into_iter().collect()
     }
 
+    fn model_domain(&self, hash: &str) -> Option<String> {
+        self.reg.model_domain(hash)
+    }
+
+    fn warning(&self, index: u64) -> Option<verifier::warning::Warning> {
+        (index < self.before).then(|| self.reg.warning_at(index)).flatten()
+    }
+
+    fn warning_acks(&self, index: u64) -> Vec<(u64, String)> {
+        self.reg.acks_of(index).unwrap_or_default().into_iter().filter(|(i, _)| *i < self.before).collect()
+    }
+
     fn draw_lookup(&self, draw_index: u64, uscc: &str) -> verifier::authority::DrawLookup {
         use verifier::authority::DrawLookup;
         if draw_index >= self.before {
@@ -255,6 +267,7 @@ impl Registry {
         let mut outcomes = Vec::with_capacity(checked.len());
         let mut prepared = Vec::new();
         let mut triggers = Vec::new();
+        let mut warn = std::collections::BTreeSet::new();
         {
             let book = self.inner.book.read().expect("lock");
             let mut history = LogHistory::new(self, at);
@@ -303,6 +316,9 @@ impl Registry {
                 history.pending.push((index, c.record.clone()));
                 history.pending_references.insert(reference.clone(), index);
                 triggers.push((index, c.record.kind().as_str().to_owned(), c.record.subject().as_str().to_owned()));
+                if crate::warnings::may_warn(&c.record) {
+                    warn.insert(c.record.subject().as_str().to_owned());
+                }
                 outcomes.push(None);
                 prepared.push(c.prepared);
             }
@@ -312,6 +328,12 @@ impl Registry {
         // the intake lock, so that each decision cites every record before it.
         if let Err(e) = self.instant_regrade(&triggers).await {
             tracing::error!(error = %e, "instant re-grading failed; the records are appended and the next scheduled run will grade them");
+        }
+        // Early warnings (风险预警) for the firms of records that may make a rule hold.
+        if !warn.is_empty() {
+            if let Err(e) = self.raise_warnings(&warn).await {
+                tracing::error!(error = %e, "raising early warnings failed; the records are appended");
+            }
         }
         drop(guard);
         let mut it = indices.into_iter();

@@ -22,6 +22,7 @@
 //! | objections 异议, credit repair 信用修复, commitments 信用承诺, disclosure 公示 | [`objections`], [`repairs`], [`commitments`], [`disclosure`] |
 //! | retention and redaction 保存期限与删除 | [`redactions`] |
 //! | flows 5–7, inspection plans and draws 双随机、一公开 | [`plans`] |
+//! | early warnings 风险预警 | [`warnings`] |
 
 pub mod access;
 pub mod commitments;
@@ -39,6 +40,7 @@ pub mod plans;
 pub mod redactions;
 pub mod repairs;
 mod store;
+pub mod warnings;
 
 use content::{ContentError, ContentStore};
 use ledger::{LedgerError, Log};

@@ -223,6 +223,9 @@ impl Registry {
             if header.kind.starts_with("plan/") {
                 self.apply_plan(index, header, content)?;
             }
+            if header.kind.starts_with("warning/") {
+                self.apply_warning(index, header, content)?;
+            }
             if header.kind == verifier::redaction::REDACTION_KIND {
                 redactions.push((index, content));
             }

@@ -13,6 +13,7 @@
 //! | `objections` | `o` objection index (u64 BE) step index (u64 BE); `t` contested entry index (u64 BE) objection index (u64 BE) | empty: the steps of each objection (its filing first), and the objections about each entry |
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
+//! | `warnings` | `r` warning index (u64 BE); `a` warning index (u64 BE) department | the firm's USCC; the index of that department's acknowledgement (u64 BE) |
 //! | `plans` | `p` plan index (u64 BE); `d` plan index (u64 BE) | the plan's department; the index of its draw (u64 BE) |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
 //! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
@@ -40,6 +41,7 @@ pub(crate) struct Views {
     pub(crate) repairs: sled::Tree,
     pub(crate) commitments: sled::Tree,
     pub(crate) plans: sled::Tree,
+    pub(crate) warnings: sled::Tree,
     pub(crate) reads: sled::Tree,
     pub(crate) meta: sled::Tree,
 }
@@ -57,6 +59,7 @@ impl Views {
             repairs: db.open_tree("repairs")?,
             commitments: db.open_tree("commitments")?,
             plans: db.open_tree("plans")?,
+            warnings: db.open_tree("warnings")?,
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
         })
@@ -82,7 +85,7 @@ impl Views {
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
     /// from the log, so it is not among them).
-    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 10] {
+    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 11] {
         [
             ("dedup", &self.dedup),
             ("subjects", &self.subjects),
@@ -92,6 +95,7 @@ impl Views {
             ("repairs", &self.repairs),
             ("commitments", &self.commitments),
             ("plans", &self.plans),
+            ("warnings", &self.warnings),
             ("models", &self.models),
             ("grades", &self.grades),
         ]

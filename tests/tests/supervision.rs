@@ -102,6 +102,7 @@ fn city() -> City {
             "inspection_result",
             "verified_complaint",
             "serious_dishonesty_listing",
+            "commitment_outcome",
             "retraction",
         ],
     );
@@ -706,4 +707,143 @@ fn draws_of_two_departments_make_joint_visits_and_the_statistics_count_them() {
     assert_eq!(amr["by_class"][&class], json!([1, 1]));
     assert_eq!(amr["visits"].as_u64(), Some(a.len() as u64));
     assert_eq!(amr["joint_visits"].as_u64(), Some(both.len() as u64));
+}
+
+fn warnings_of(c: &City, n: u32) -> Vec<Value> {
+    ok(c.ga.get(&format!("/v1/enterprises/{}/warnings", firm(n))))["warnings"].as_array().unwrap().clone()
+}
+
+#[test]
+fn each_warning_rule_fires_on_its_condition_only_and_is_acknowledged_once_by_the_departments_concerned() {
+    let c = city();
+    let minor = |n: u32, r: &str, days: i64| {
+        record(
+            "administrative_penalty",
+            &firm(n),
+            "zibo-amr",
+            &ago(days),
+            r,
+            json!({"violation_type": "未按规定公示", "violation": "未按规定公示信息", "penalties": ["warning"],
+                   "fine_amount_fen": 0, "severity": "minor", "publicity_months": 3}),
+        )
+    };
+    // Two minor violations: nothing; a third within 90 days: a warning on exactly the three.
+    let two = submit(&c.amr, &[minor(25, "轻1", 80), minor(25, "轻2", 40)]);
+    assert!(warnings_of(&c, 25).is_empty());
+    let third = submit(&c.amr, &[minor(25, "轻3", 1)]);
+    let w = warnings_of(&c, 25);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0]["warning"]["rule"], "repeated-minor");
+    assert_eq!(w[0]["warning"]["basis"], json!([two[0]["index"], two[1]["index"], third[0]["index"]]));
+    assert_eq!(w[0]["warning"]["departments"], json!(["zibo-amr"]));
+    // Three spread over more than 90 days: nothing.
+    submit(&c.amr, &[minor(26, "轻4", 200), minor(26, "轻5", 100), minor(26, "轻6", 1)]);
+    assert!(warnings_of(&c, 26).is_empty());
+    // A complaint surge: firm 3 had one 20 days ago; an unfounded one does not count, a second
+    // and third substantiated ones do.
+    let complaint = |n: u32, r: &str, substantiated: bool| {
+        record(
+            "verified_complaint",
+            &firm(n),
+            "zibo-amr",
+            &ago(2),
+            r,
+            json!({"channel": "12345", "complaint_type": "食品安全", "substantiated": substantiated}),
+        )
+    };
+    submit(&c.amr, &[complaint(3, "诉-a", false), complaint(3, "诉-b", true)]);
+    assert!(warnings_of(&c, 3).is_empty());
+    submit(&c.amr, &[complaint(3, "诉-c", true)]);
+    assert_eq!(warnings_of(&c, 3)[0]["warning"]["rule"], "complaint-surge");
+    // A commitment kept: nothing; broken: a warning.
+    let outcome = |n: u32, kept: bool| {
+        record(
+            "commitment_outcome",
+            &firm(n),
+            "zibo-amr",
+            &ago(1),
+            &format!("承诺-{n}"),
+            json!({"commitment_reference": "承诺〔2026〕3号", "kept": kept}),
+        )
+    };
+    submit(&c.amr, &[outcome(27, true), outcome(28, false)]);
+    assert!(warnings_of(&c, 27).is_empty());
+    assert_eq!(warnings_of(&c, 28)[0]["warning"]["rule"], "broken-commitment");
+
+    // Two specialised models: the firms both rate C or worse are warned, and no other.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let food = std::fs::read_to_string(root.join("models/food_production.toml")).unwrap();
+    let drugs = food
+        .replace("id = \"food-production-2026.1\"", "id = \"drugs-2026.1\"")
+        .replace("domain = \"food_production\"", "domain = \"drugs\"");
+    let mut specialised = Vec::new();
+    for text in [food, drugs] {
+        let v = ok(c.ga.post(
+            "/v1/models",
+            &serde_json::to_value(Envelope::sign(MODEL_TYPE, text.as_bytes(), &c.ga.key)).unwrap(),
+        ));
+        let m = v["model"].as_str().unwrap().to_owned();
+        let order = registry::grading::sign_order(&m, today(), &c.ga.key);
+        ok(c.ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap()));
+        specialised.push(m);
+    }
+    let mut warned = 0;
+    for n in 0..80 {
+        if (30..40).contains(&n) {
+            continue;
+        }
+        let g = ok(c.ga.get(&format!("/v1/enterprises/{}", firm(n))));
+        let high = g["grades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| {
+                specialised.iter().any(|m| g["model"] == m.as_str()) && (g["class"] == "C" || g["class"] == "D")
+            })
+            .count();
+        let has = warnings_of(&c, n).iter().any(|w| w["warning"]["rule"] == "high-risk-models");
+        assert_eq!(has, high >= 2, "firm {n}: {high} specialised models rate it C or worse");
+        warned += usize::from(has);
+    }
+    assert!(warned > 0, "some firm of the district is high-risk under both specialised models");
+
+    // Acknowledged once, by a department it is routed to; then no longer open for it.
+    let open = ok(c.amr.get("/v1/warnings"))["warnings"].as_array().unwrap().len();
+    let w25 = warnings_of(&c, 25)[0]["index"].as_u64().unwrap();
+    let ack = |who: &Signer, dept: &str, action: &str| {
+        let a = verifier::warning::Acknowledgement {
+            kind: verifier::warning::ACK_FORMAT.into(),
+            subject: firm(25),
+            warning_index: w25,
+            department: dept.into(),
+            action: action.into(),
+            date: today(),
+        };
+        let (status, v) = who.post("/v1/warnings/acknowledgements", &serde_json::to_value(a.sign(&who.key)).unwrap());
+        (status, v["type"].as_str().unwrap_or("").trim_start_matches("/problems/").to_owned())
+    };
+    assert_eq!(ack(&c.tax, "zibo-tax", "已核查"), (403, "warning-routed".into()), "not routed to zibo-tax");
+    assert_eq!(ack(&c.amr, "zibo-amr", "已约谈企业负责人，列入重点监管").0, 200);
+    assert_eq!(ack(&c.amr, "zibo-amr", "再次约谈"), (403, "warning-routed".into()), "once");
+    assert_eq!(ok(c.amr.get("/v1/warnings"))["warnings"].as_array().unwrap().len(), open - 1);
+    assert_eq!(c.tax.get("/v1/warnings").0, 200);
+    assert_eq!(c.firm.get("/v1/warnings").0, 403);
+
+    // The firm's bundle, warnings and acknowledgement included, verifies offline.
+    let key = c.key_file("auditor.key", &c.auditor);
+    let out = c.dir.path().join("firm25.json");
+    let (good, o, e) = cli(&[
+        "export",
+        "--uscc",
+        &firm(25),
+        "--key",
+        key.to_str().unwrap(),
+        "--server",
+        &c.server.url,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(good, "{o}{e}");
+    let (good, o, e) = cli(&["verify", out.to_str().unwrap(), "--log-key", &c.server.verifier_key]);
+    assert!(good, "{o}{e}");
 }

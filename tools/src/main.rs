@@ -11,6 +11,7 @@ mod redaction_cmds;
 mod registry_cmds;
 mod repair_cmds;
 mod simulate;
+mod warning_cmds;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -103,6 +104,11 @@ enum Command {
     Plan {
         #[command(subcommand)]
         command: plan_cmds::PlanCommand,
+    },
+    /// Early warnings (风险预警): list those routed to you, acknowledge one with what you did.
+    Warning {
+        #[command(subcommand)]
+        command: warning_cmds::WarningCommand,
     },
     /// Re-run an inspection draw (双随机) and check it: from a draw bundle file, or fetched with
     /// --server, --plan and --key. Confirms the plan, the reveal, the seed, the population and
@@ -468,6 +474,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Commitment { command } => commitment_cmds::run(command),
         Command::Redaction { command } => redaction_cmds::run(command),
         Command::Plan { command } => plan_cmds::run(command),
+        Command::Warning { command } => warning_cmds::run(command),
         Command::VerifyDraw { bundle, server, plan, key, log_key, out, json } => plan_cmds::verify_draw(
             bundle.as_deref(),
             server.as_deref(),

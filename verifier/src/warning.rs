@@ -373,6 +373,11 @@ pub fn check_warning(author: &Principal, w: &Warning, book: &KeyBook, history: &
             format!("early warnings are raised by the registry's grader key; this key belongs to {author}"),
         ));
     }
+    // A basis record redacted since (deleted after a correction) cannot be read any more: the
+    // warning stands on its header and signature, as a decision citing it does.
+    if w.basis.iter().any(|i| history.prior(*i).is_some_and(|p| p.redacted)) {
+        return Ok(());
+    }
     let records = history.firm_records(&w.subject);
     let decisions = history.firm_decisions(&w.subject);
     let firm = FirmEntries { records: &records, decisions: &decisions };
