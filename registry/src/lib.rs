@@ -21,6 +21,7 @@
 //! | the journal of reads of a firm's class, decisions and history | [`journal`] |
 //! | objections 异议, credit repair 信用修复, commitments 信用承诺, disclosure 公示 | [`objections`], [`repairs`], [`commitments`], [`disclosure`] |
 //! | retention and redaction 保存期限与删除 | [`redactions`] |
+//! | flow 10, sanctions 联合惩戒 and interception checks 自动拦截 | [`sanctions`] |
 
 pub mod access;
 pub mod commitments;
@@ -36,6 +37,7 @@ pub mod objections;
 pub mod pipeline;
 pub mod redactions;
 pub mod repairs;
+pub mod sanctions;
 mod store;
 
 use content::{ContentError, ContentStore};
@@ -226,6 +228,8 @@ struct Inner {
     reads_seq: std::sync::atomic::AtomicU64,
     /// Index of the newest public identity entry applied (each header names it in `keys`).
     public_identity_head: std::sync::Mutex<Option<u64>>,
+    /// Interception answers per firm and checkpoint.
+    checks: sanctions::CheckCache,
 }
 
 impl std::fmt::Debug for Registry {
@@ -283,6 +287,7 @@ impl Registry {
                 objection_rules: objections::ObjectionRules::shipped(),
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
+                checks: Default::default(),
             }),
         };
         registry.load_book()?;

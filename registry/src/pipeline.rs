@@ -220,6 +220,9 @@ impl Registry {
             if header.kind == "commitment/made" {
                 self.apply_commitment(index, content)?;
             }
+            if crate::sanctions::is_sanction(header) {
+                self.apply_sanction(index, content)?;
+            }
             if header.kind == verifier::redaction::REDACTION_KIND {
                 redactions.push((index, content));
             }

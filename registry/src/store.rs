@@ -13,6 +13,7 @@
 //! | `objections` | `o` objection index (u64 BE) step index (u64 BE); `t` contested entry index (u64 BE) objection index (u64 BE) | empty: the steps of each objection (its filing first), and the objections about each entry |
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
+//! | `sanctions` | USCC `\0` index of a sanction imposed on the firm (u64 BE) | empty |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
 //! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
 //!
@@ -25,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/2";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/3";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {
@@ -38,6 +39,7 @@ pub(crate) struct Views {
     pub(crate) objections: sled::Tree,
     pub(crate) repairs: sled::Tree,
     pub(crate) commitments: sled::Tree,
+    pub(crate) sanctions: sled::Tree,
     pub(crate) reads: sled::Tree,
     pub(crate) meta: sled::Tree,
 }
@@ -54,6 +56,7 @@ impl Views {
             objections: db.open_tree("objections")?,
             repairs: db.open_tree("repairs")?,
             commitments: db.open_tree("commitments")?,
+            sanctions: db.open_tree("sanctions")?,
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
         })
@@ -79,7 +82,7 @@ impl Views {
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
     /// from the log, so it is not among them).
-    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 9] {
+    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 10] {
         [
             ("dedup", &self.dedup),
             ("subjects", &self.subjects),
@@ -90,6 +93,7 @@ impl Views {
             ("commitments", &self.commitments),
             ("models", &self.models),
             ("grades", &self.grades),
+            ("sanctions", &self.sanctions),
         ]
     }
 }

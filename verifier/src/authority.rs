@@ -40,6 +40,11 @@
 //! | `redaction-by-author` | only the department whose key signed a record has its content deleted ([`crate::redaction`]) |
 //! | `redaction-target` | a redaction names earlier department records about the same firm, never a retraction or a removal from a list |
 //! | `redaction-rule` | `personal-data`: the record was retracted or corrected first; `retention`: its kind's retention period has passed since it was logged, and the newest decision under each model no longer counts it |
+//! | `sanction-by-department` | only a department imposes a sanction (联合惩戒), in its own name, and only that department lifts it early ([`crate::sanction`]) |
+//! | `sanction-basis` | every basis entry of a sanction is on the log before it, about the same firm, a listing, a penalty or a grade decision, and still stands (not retracted, removed, repaired, overturned by an upheld objection or redacted) |
+//! | `sanction-class-basis` | a sanction resting only on grade decisions (the risk class itself) is refused unless `rules/sanctions.toml` allows it |
+//! | `sanction-period` | a sanction starts on or after the day it is imposed and ends after it starts, within the longest period the rules allow |
+//! | `sanction-lift` | a lift names an earlier sanction about the same firm, not lifted before, on or after the day it was imposed |
 
 use crate::date::Date;
 use crate::decision::{Decision, RegradeOrder, RunSummary};
@@ -121,6 +126,16 @@ pub enum Rule {
     RedactionTarget,
     /// See [`crate::redaction`].
     RedactionRule,
+    /// See [`crate::sanction`].
+    SanctionByDepartment,
+    /// See [`crate::sanction`].
+    SanctionBasis,
+    /// See [`crate::sanction`].
+    SanctionClassBasis,
+    /// See [`crate::sanction`].
+    SanctionPeriod,
+    /// See [`crate::sanction`].
+    SanctionLift,
 }
 
 impl Rule {
@@ -162,6 +177,11 @@ impl Rule {
             Rule::RedactionByAuthor => "redaction-by-author",
             Rule::RedactionTarget => "redaction-target",
             Rule::RedactionRule => "redaction-rule",
+            Rule::SanctionByDepartment => "sanction-by-department",
+            Rule::SanctionBasis => "sanction-basis",
+            Rule::SanctionClassBasis => "sanction-class-basis",
+            Rule::SanctionPeriod => "sanction-period",
+            Rule::SanctionLift => "sanction-lift",
         }
     }
 
@@ -182,7 +202,8 @@ impl Rule {
             | Rule::RepairByTheFirm
             | Rule::RepairRouted
             | Rule::CommitmentByTheFirm
-            | Rule::RedactionByAuthor => 403,
+            | Rule::RedactionByAuthor
+            | Rule::SanctionByDepartment => 403,
             _ => 422,
         }
     }
@@ -234,6 +255,8 @@ pub struct PriorEntry {
     /// Its content was deleted by a redaction before the entry being checked: only the header
     /// (kind, author, time) and the firm are left, and `record` and the steps are `None`.
     pub redacted: bool,
+    /// The sanction step, for `sanction/*` entries.
+    pub sanction: Option<crate::sanction::Step>,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -259,6 +282,10 @@ pub trait History {
     fn firm_records(&self, subject: &str) -> Vec<(u64, Record)>;
     /// Every grade decision about `subject` before the entry being checked, in log order.
     fn firm_decisions(&self, subject: &str) -> Vec<(u64, Decision)>;
+    /// Every entry about `subject` before the entry being checked, in log order, as
+    /// [`History::prior`] shows each (the sanction rules read retractions, repairs, objections
+    /// and lifts from them).
+    fn firm_entries(&self, subject: &str) -> Vec<(u64, PriorEntry)>;
 }
 
 /// The signed payload of an entry, parsed.
@@ -284,6 +311,8 @@ pub enum Payload<'a> {
     Commitment(&'a crate::commitment::Commitment),
     /// A department's redaction of its own records.
     Redaction(&'a crate::redaction::Redaction),
+    /// A step of a sanction.
+    Sanction(&'a crate::sanction::Step),
 }
 
 /// The entry being checked.
@@ -311,6 +340,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Repair(step) => Some(step.subject().to_owned()),
         Payload::Commitment(c) => Some(c.subject.clone()),
         Payload::Redaction(r) => Some(r.subject.clone()),
+        Payload::Sanction(s) => Some(s.subject().to_owned()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) => None,
     }
 }
@@ -362,6 +392,10 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Redaction(r) => {
             crate::redaction::check(&key.principal, r, entry.index, logged, &|t| settings.local_date(t), history)?;
             plausible_step_date(r.date, settings, logged)
+        }
+        Payload::Sanction(s) => {
+            crate::sanction::check(&key.principal, s, entry.index, history, crate::sanction::SanctionRules::shipped())?;
+            plausible_step_date(s.date(), settings, logged)
         }
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {

@@ -237,6 +237,7 @@ enum Owned {
     Repair(crate::repair::Step),
     Commitment(crate::commitment::Commitment),
     Redaction(Redaction),
+    Sanction(crate::sanction::Step),
     /// A redacted entry: only its header and its stub (in `stubs`) are left.
     Redacted,
 }
@@ -285,6 +286,7 @@ fn points_at(payload: &Owned, seen: &BTreeMap<u64, Parsed>) -> Vec<u64> {
                 _ => None,
             })
             .collect(),
+        Owned::Sanction(crate::sanction::Step::Imposed { basis, .. }) => basis.clone(),
         _ => Vec::new(),
     }
 }
@@ -323,6 +325,7 @@ impl History for Seen<'_> {
                 repair: None,
                 commitment: None,
                 redacted: true,
+                sanction: None,
             });
         }
         Some(PriorEntry {
@@ -347,7 +350,19 @@ impl History for Seen<'_> {
                 Owned::Commitment(c) => Some(c.clone()),
                 _ => None,
             },
+            sanction: match &p.payload {
+                Owned::Sanction(s) => Some(s.clone()),
+                _ => None,
+            },
         })
+    }
+
+    fn firm_entries(&self, subject: &str) -> Vec<(u64, PriorEntry)> {
+        self.entries
+            .range(..self.before)
+            .filter(|(_, p)| p.subject.as_deref() == Some(subject))
+            .filter_map(|(i, _)| Some((*i, self.prior(*i)?)))
+            .collect()
     }
 
     fn repair_steps(&self, application_index: u64) -> Vec<(u64, crate::repair::Step)> {
@@ -466,6 +481,7 @@ fn open_payload(
         "repair" => crate::repair::REPAIR_TYPE,
         "commitment" => crate::commitment::COMMITMENT_TYPE,
         "redaction" => REDACTION_TYPE,
+        "sanction" => crate::sanction::SANCTION_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -529,6 +545,13 @@ fn open_payload(
             Ok(Owned::Commitment(crate::commitment::Commitment::parse(&payload).map_err(malformed)?))
         }
         "redaction" if name == "redacted" => Ok(Owned::Redaction(Redaction::parse(&payload).map_err(malformed)?)),
+        "sanction" => {
+            let step = crate::sanction::Step::parse(&payload).map_err(malformed)?;
+            if step.name() != name {
+                return Err(mismatch(&format!("a sanction step {:?}", step.name())));
+            }
+            Ok(Owned::Sanction(step))
+        }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
 }
@@ -741,6 +764,7 @@ fn judge(
             Owned::Repair(r) => Payload::Repair(r),
             Owned::Commitment(c) => Payload::Commitment(c),
             Owned::Redaction(r) => Payload::Redaction(r),
+            Owned::Sanction(s) => Payload::Sanction(s),
             Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {
