@@ -28,6 +28,7 @@
 //! | `objections`, `repairs`, `commitments` | `POST /v1/{objections,repairs,commitments}`, their lists, `GET /v1/repair-rules` |
 //! | `disclosure` | `GET /v1/enterprises/{uscc}/disclosure` |
 //! | `redactions` | `POST /v1/redactions`, `GET /v1/enterprises/{uscc}/redactions`, `GET /v1/retention-rules` |
+//! | `sanctions` | `POST /v1/sanctions`, `GET /v1/enterprises/{uscc}/sanctions`, `GET /v1/check`, `GET /v1/enterprises/{uscc}/checks` |
 
 pub mod auth;
 mod commitments;
@@ -42,6 +43,7 @@ mod objections;
 mod problem;
 mod redactions;
 mod repairs;
+mod sanctions;
 pub mod serve;
 mod tlog;
 
@@ -151,6 +153,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/redactions", post(redactions::submit))
         .route("/v1/enterprises/{uscc}/redactions", get(redactions::of_firm))
         .route("/v1/retention-rules", get(redactions::rules))
+        .route("/v1/sanctions", post(sanctions::submit))
+        .route("/v1/enterprises/{uscc}/sanctions", get(sanctions::of_firm))
+        .route("/v1/check", get(sanctions::check))
+        .route("/v1/enterprises/{uscc}/checks", get(sanctions::checks))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))
