@@ -105,10 +105,10 @@ enum Command {
         #[arg(long)]
         date: Option<String>,
         /// The relying party's key file.
-        #[arg(long, default_value = "")]
-        key: PathBuf,
-        #[arg(long, default_value = "")]
-        server: String,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        server: Option<String>,
         /// The log's verifier key (pin it); without it, the server's announced key is trusted.
         #[arg(long)]
         log_key: Option<String>,
@@ -473,8 +473,8 @@ fn run(cli: Cli) -> Result<()> {
             &uscc,
             &purpose,
             date.as_deref(),
-            &key,
-            &server,
+            key.as_deref(),
+            server.as_deref(),
             log_key.as_deref(),
             out.as_deref(),
             answer.as_deref(),

@@ -184,8 +184,8 @@ pub fn check(
     uscc: &str,
     purpose: &str,
     date: Option<&str>,
-    key: &std::path::Path,
-    server: &str,
+    key: Option<&std::path::Path>,
+    server: Option<&str>,
     log_key: Option<&str>,
     out: Option<&std::path::Path>,
     answer_file: Option<&std::path::Path>,
@@ -201,6 +201,9 @@ pub fn check(
             (a, vkey)
         }
         None => {
+            let (Some(key), Some(server)) = (key, server) else {
+                bail!("give --key and --server to ask the server, or --answer FILE to verify a kept answer");
+            };
             let c = Client::new(server, keyfile::read(key).with_context(|| format!("reading key {}", key.display()))?);
             let mut q = format!("/v1/check?uscc={uscc}&purpose={purpose}");
             if let Some(d) = date {
