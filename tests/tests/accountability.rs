@@ -385,6 +385,18 @@ fn authorisation_matrix() {
     )[0]["index"]
         .as_u64()
         .unwrap();
+    // A penalty that stays (the basis of the sanctions below) and a sanction by X to lift.
+    let today = verifier::Date::parse(&verifier_today(&c)).unwrap();
+    let until = today.add_days(30).unwrap();
+    let penalty_s = submit(&c.amr, &[penalty_of(FIRM_A, "2026-09-03", "罚〔2026〕S号", "ordinary", &["fine"])])[0]
+        ["index"]
+        .as_u64()
+        .unwrap();
+    let sanction_x =
+        ok(sanction(&c.amr, &imposed("zibo-amr", &[penalty_s], "bidding", today, until, today, "惩〔2026〕X号")))
+            ["index"]
+            .as_u64()
+            .unwrap();
     let actors: Vec<(&str, &Signer)> = vec![
         ("anonymous", &anonymous),
         ("firm A", &c.firm_a),
@@ -504,6 +516,16 @@ fn authorisation_matrix() {
             "read A's grades" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}"))),
             "read A's journal" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/reads"))),
             "export A's bundle" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/bundle"))),
+            "impose a sanction in X's name" => status_of(sanction(
+                who,
+                &imposed("zibo-amr", &[penalty_s], "new_credit", today, until, today, &format!("惩〔2026〕m{n}号")),
+            )),
+            "lift X's sanction" => status_of(sanction(who, &lifted("zibo-amr", sanction_x, today))),
+            "check A for bidding" => {
+                status_of(who.get(&format!("/v1/check?uscc={FIRM_A}&purpose=bidding&date={today}")))
+            }
+            "read A's sanctions" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/sanctions"))),
+            "read A's checks" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/checks"))),
             other => panic!("unknown action {other}"),
         }
     };
@@ -665,6 +687,76 @@ fn authorisation_matrix() {
         ),
         (
             "export A's bundle",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "impose a sanction in X's name",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "ok",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+            ],
+        ),
+        (
+            "lift X's sanction",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "ok",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+            ],
+        ),
+        (
+            "check A for bidding",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's sanctions",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's checks",
             [
                 "401 /problems/request-signature",
                 "ok",
