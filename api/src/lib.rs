@@ -30,6 +30,7 @@
 //! | `redactions` | `POST /v1/redactions`, `GET /v1/enterprises/{uscc}/redactions`, `GET /v1/retention-rules` |
 //! | `warnings` | `GET /v1/warnings`, `POST /v1/warnings/acknowledgements`, `GET /v1/enterprises/{uscc}/warnings` |
 //! | `plans` | `POST /v1/plans`, `POST /v1/draws`, `GET /v1/plans[/{index}[/population,/draw,/bundle,/results]]`, `GET /v1/visits`, `GET /v1/stats/supervision`, `GET /v1/supervision-rules` |
+//! | `sanctions` | `POST /v1/sanctions`, `GET /v1/enterprises/{uscc}/sanctions`, `GET /v1/check`, `GET /v1/enterprises/{uscc}/checks` |
 
 pub mod auth;
 mod commitments;
@@ -45,6 +46,7 @@ mod plans;
 mod problem;
 mod redactions;
 mod repairs;
+mod sanctions;
 pub mod serve;
 mod tlog;
 mod warnings;
@@ -168,6 +170,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/warnings/acknowledgements", post(warnings::acknowledge))
         .route("/v1/enterprises/{uscc}/warnings", get(warnings::of_firm))
         .route("/v1/stats/supervision", get(plans::stats))
+        .route("/v1/sanctions", post(sanctions::submit))
+        .route("/v1/enterprises/{uscc}/sanctions", get(sanctions::of_firm))
+        .route("/v1/check", get(sanctions::check))
+        .route("/v1/enterprises/{uscc}/checks", get(sanctions::checks))
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))

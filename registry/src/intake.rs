@@ -78,6 +78,7 @@ impl History for LogHistory<'_> {
                 commitment: None,
                 time: crate::now(),
                 redacted: false,
+                sanction: None,
             });
         }
         let bytes = self.reg.inner.log.entry(index).ok()?;
@@ -97,6 +98,7 @@ impl History for LogHistory<'_> {
                     commitment: None,
                     time: header.time,
                     redacted: true,
+                    sanction: None,
                 })
             }
         };
@@ -113,6 +115,8 @@ impl History for LogHistory<'_> {
         } else {
             None
         };
+        let sanction =
+            if crate::sanctions::is_sanction(&header) { crate::sanctions::step_of(index, &content).ok() } else { None };
         Some(PriorEntry {
             kind: header.kind,
             author,
@@ -123,6 +127,7 @@ impl History for LogHistory<'_> {
             commitment,
             time: header.time,
             redacted: false,
+            sanction,
         })
     }
 
@@ -237,6 +242,15 @@ impl History for LogHistory<'_> {
                 Some((i, crate::objections::step_of(i, &content).ok()?))
             })
             .collect()
+    }
+
+    fn firm_entries(&self, subject: &str) -> Vec<(u64, PriorEntry)> {
+        let mut indices: Vec<u64> =
+            self.reg.subject_indices(subject).unwrap_or_default().into_iter().filter(|i| *i < self.before).collect();
+        indices.extend(
+            self.pending.iter().filter(|(i, r)| *i < self.before && r.subject().as_str() == subject).map(|(i, _)| *i),
+        );
+        indices.into_iter().filter_map(|i| Some((i, self.prior(i)?))).collect()
     }
 }
 

@@ -23,6 +23,7 @@
 //! | retention and redaction 保存期限与删除 | [`redactions`] |
 //! | flows 5–7, inspection plans and draws 双随机、一公开 | [`plans`] |
 //! | early warnings 风险预警 | [`warnings`] |
+//! | flow 10, sanctions 联合惩戒 and interception checks 自动拦截 | [`sanctions`] |
 
 pub mod access;
 pub mod commitments;
@@ -39,6 +40,7 @@ pub mod pipeline;
 pub mod plans;
 pub mod redactions;
 pub mod repairs;
+pub mod sanctions;
 mod store;
 pub mod warnings;
 
@@ -232,6 +234,8 @@ struct Inner {
     public_identity_head: std::sync::Mutex<Option<u64>>,
     /// Populations and selections of plans, computed once from the log ([`plans`]).
     draws: std::sync::Mutex<BTreeMap<u64, Arc<plans::DrawnPlan>>>,
+    /// Interception answers per firm and checkpoint.
+    checks: sanctions::CheckCache,
 }
 
 impl std::fmt::Debug for Registry {
@@ -290,6 +294,7 @@ impl Registry {
                 objection_rules: objections::ObjectionRules::shipped(),
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
+                checks: Default::default(),
             }),
         };
         registry.load_book()?;

@@ -226,6 +226,9 @@ impl Registry {
             if header.kind.starts_with("warning/") {
                 self.apply_warning(index, header, content)?;
             }
+            if crate::sanctions::is_sanction(header) {
+                self.apply_sanction(index, content)?;
+            }
             if header.kind == verifier::redaction::REDACTION_KIND {
                 redactions.push((index, content));
             }

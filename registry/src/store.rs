@@ -15,6 +15,7 @@
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
 //! | `warnings` | `r` warning index (u64 BE); `a` warning index (u64 BE) department | the firm's USCC; the index of that department's acknowledgement (u64 BE) |
 //! | `plans` | `p` plan index (u64 BE); `d` plan index (u64 BE) | the plan's department; the index of its draw (u64 BE) |
+//! | `sanctions` | USCC `\0` index of a sanction imposed on the firm (u64 BE) | empty |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
 //! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
 //!
@@ -27,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/3";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/4";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {
@@ -42,6 +43,7 @@ pub(crate) struct Views {
     pub(crate) commitments: sled::Tree,
     pub(crate) plans: sled::Tree,
     pub(crate) warnings: sled::Tree,
+    pub(crate) sanctions: sled::Tree,
     pub(crate) reads: sled::Tree,
     pub(crate) meta: sled::Tree,
 }
@@ -60,6 +62,7 @@ impl Views {
             commitments: db.open_tree("commitments")?,
             plans: db.open_tree("plans")?,
             warnings: db.open_tree("warnings")?,
+            sanctions: db.open_tree("sanctions")?,
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
         })
@@ -85,7 +88,7 @@ impl Views {
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
     /// from the log, so it is not among them).
-    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 11] {
+    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 12] {
         [
             ("dedup", &self.dedup),
             ("subjects", &self.subjects),
@@ -98,6 +101,7 @@ impl Views {
             ("warnings", &self.warnings),
             ("models", &self.models),
             ("grades", &self.grades),
+            ("sanctions", &self.sanctions),
         ]
     }
 }

@@ -385,6 +385,18 @@ fn authorisation_matrix() {
     )[0]["index"]
         .as_u64()
         .unwrap();
+    // A penalty that stays (the basis of the sanctions below) and a sanction by X to lift.
+    let today = verifier::Date::parse(&verifier_today(&c)).unwrap();
+    let until = today.add_days(30).unwrap();
+    let penalty_s = submit(&c.amr, &[penalty_of(FIRM_A, "2026-09-03", "罚〔2026〕S号", "ordinary", &["fine"])])[0]
+        ["index"]
+        .as_u64()
+        .unwrap();
+    let sanction_x =
+        ok(sanction(&c.amr, &imposed("zibo-amr", &[penalty_s], "bidding", today, until, today, "惩〔2026〕X号")))
+            ["index"]
+            .as_u64()
+            .unwrap();
     let actors: Vec<(&str, &Signer)> = vec![
         ("anonymous", &anonymous),
         ("firm A", &c.firm_a),
@@ -504,6 +516,16 @@ fn authorisation_matrix() {
             "read A's grades" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}"))),
             "read A's journal" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/reads"))),
             "export A's bundle" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/bundle"))),
+            "impose a sanction in X's name" => status_of(sanction(
+                who,
+                &imposed("zibo-amr", &[penalty_s], "new_credit", today, until, today, &format!("惩〔2026〕m{n}号")),
+            )),
+            "lift X's sanction" => status_of(sanction(who, &lifted("zibo-amr", sanction_x, today))),
+            "check A for bidding" => {
+                status_of(who.get(&format!("/v1/check?uscc={FIRM_A}&purpose=bidding&date={today}")))
+            }
+            "read A's sanctions" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/sanctions"))),
+            "read A's checks" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/checks"))),
             other => panic!("unknown action {other}"),
         }
     };
@@ -665,6 +687,76 @@ fn authorisation_matrix() {
         ),
         (
             "export A's bundle",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "impose a sanction in X's name",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "ok",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+            ],
+        ),
+        (
+            "lift X's sanction",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "ok",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+                "403 /problems/sanction-by-department",
+            ],
+        ),
+        (
+            "check A for bidding",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's sanctions",
+            [
+                "401 /problems/request-signature",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read A's checks",
             [
                 "401 /problems/request-signature",
                 "ok",
@@ -1516,4 +1608,315 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
 
 fn verifier_today(c: &City) -> String {
     ok(c.firm_a.get("/v1/jurisdiction"))["today"].as_str().unwrap().to_owned()
+}
+
+fn sanction(signer: &Signer, step: &verifier::sanction::Step) -> (u16, Value) {
+    signer.post("/v1/sanctions", &serde_json::to_value(step.sign(&signer.key)).unwrap())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn imposed(
+    department: &str,
+    basis: &[u64],
+    measure: &str,
+    start: verifier::Date,
+    end: verifier::Date,
+    date: verifier::Date,
+    reference: &str,
+) -> verifier::sanction::Step {
+    verifier::sanction::Step::Imposed {
+        kind: verifier::sanction::SANCTION_FORMAT.into(),
+        subject: FIRM_A.into(),
+        department: department.into(),
+        measures: vec![measure.parse().unwrap()],
+        basis: basis.to_vec(),
+        legal_basis: "《关于对失信主体实施联合惩戒的合作备忘录》".into(),
+        start,
+        end,
+        date,
+        reference: reference.into(),
+    }
+}
+
+fn lifted(department: &str, sanction_index: u64, date: verifier::Date) -> verifier::sanction::Step {
+    verifier::sanction::Step::Lifted {
+        kind: verifier::sanction::SANCTION_FORMAT.into(),
+        subject: FIRM_A.into(),
+        department: department.into(),
+        sanction_index,
+        reason: "当事人已履行义务，提前解除".into(),
+        date,
+    }
+}
+
+/// Asks whether firm A is restricted for `purpose` on `date`, checks the answer verifies
+/// offline (checkpoint, proofs, signatures), and returns it.
+fn interception(c: &City, purpose: &str, date: verifier::Date) -> Value {
+    let v = ok(c.hotline.get(&format!("/v1/check?uscc={FIRM_A}&purpose={purpose}&date={date}")));
+    let answer: verifier::interception::CheckAnswer = serde_json::from_value(v.clone()).unwrap();
+    verifier::interception::verify_answer(&answer, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()))
+        .unwrap_or_else(|e| panic!("the answer does not verify: {e}\n{v}"));
+    v
+}
+
+/// Interception (自动拦截, issue 9): a check flips from allowed to restricted when a sanction
+/// starts, and back when it ends, when its basis penalty is retracted, repaired, or when an
+/// objection against its basis is upheld, and when its department lifts it; a class-only
+/// sanction and another department's lift are refused; every check is journalled for the firm;
+/// and the firm's bundle with its sanctions verifies offline.
+#[test]
+fn interception_flips_with_the_sanction_its_basis_and_its_lifting() {
+    let c = city();
+    let day = |d: &str| verifier::Date::parse(d).unwrap();
+    let today = day(&verifier_today(&c));
+    let idx = |v: &[Value]| v[0]["index"].as_u64().unwrap();
+    let p1 = idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2026-03-01", "罚S1", "ordinary", &["fine"])]));
+    let p3 = idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2026-04-01", "罚S3", "ordinary", &["fine"])]));
+    let p2 = idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2026-06-01", "罚S2", "minor", &["warning"])]));
+    // A grade decision about the firm (the risk class itself).
+    let order = registry::grading::sign_order(&c.model, today, &c.ga.key);
+    ok(c.ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap()));
+    let history = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/history")));
+    let d = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["content"]["envelope"]["payloadType"] == verifier::envelope::DECISION_TYPE)
+        .expect("a decision")["index"]
+        .as_u64()
+        .unwrap();
+    let end = today.add_days(30).unwrap();
+    let refused = |signer: &Signer, step: &verifier::sanction::Step, status: u16, rule: &str| {
+        let (s, v) = sanction(signer, step);
+        assert_eq!((s, v["type"].as_str()), (status, Some(format!("/problems/{rule}").as_str())), "{v}");
+        v
+    };
+
+    // Refused: the class alone as the basis (default policy); a licence or another firm's entry.
+    let v =
+        refused(&c.drc, &imposed("zibo-drc", &[d], "bidding", today, end, today, "惩0"), 422, "sanction-class-basis");
+    assert!(v["detail"].as_str().unwrap().contains("risk class"), "{v}");
+    let other = idx(&submit(&c.amr, &[penalty_of(&firm_b(), "2026-03-01", "罚B", "ordinary", &["fine"])]));
+    refused(&c.drc, &imposed("zibo-drc", &[other], "bidding", today, end, today, "惩0"), 422, "sanction-basis");
+    // In another department's name.
+    refused(&c.amr, &imposed("zibo-drc", &[p1], "bidding", today, end, today, "惩0"), 403, "sanction-by-department");
+
+    // S1 on p1 restricts bidding from today to `end`.
+    let s1 = ok(sanction(&c.drc, &imposed("zibo-drc", &[p1], "bidding", today, end, today, "惩1")))["index"]
+        .as_u64()
+        .unwrap();
+    let before = interception(&c, "bidding", today.add_days(-1).unwrap());
+    assert_eq!(before["answer"], "allowed", "{before}");
+    assert_eq!(before["not_in_force"][0]["status"]["status"], "not-started", "{before}");
+    let during = interception(&c, "bidding", today);
+    assert_eq!(during["answer"], "restricted", "{during}");
+    assert_eq!(during["in_force"][0]["index"], s1);
+    let basis = &during["in_force"][0]["basis"][0];
+    assert_eq!(
+        (basis["index"].as_u64(), basis["kind"].as_str(), basis["department"].as_str()),
+        (Some(p1), Some("record/administrative_penalty"), Some("zibo-amr")),
+        "{during}"
+    );
+    assert_eq!(interception(&c, "bidding", end)["answer"], "restricted");
+    let after = interception(&c, "bidding", end.add_days(1).unwrap());
+    assert_eq!(
+        (after["answer"].as_str(), after["not_in_force"][0]["status"]["status"].as_str()),
+        (Some("allowed"), Some("ended"))
+    );
+    assert_eq!(interception(&c, "fiscal_subsidy", today)["answer"], "allowed", "another purpose");
+
+    // S2 on p2 (subsidies), S3 on p3 and the decision (new credit), S4 on p3 (honours).
+    let s2 = ok(sanction(&c.drc, &imposed("zibo-drc", &[p2], "fiscal_subsidy", today, end, today, "惩2")))["index"]
+        .as_u64()
+        .unwrap();
+    ok(sanction(&c.drc, &imposed("zibo-drc", &[p3, d], "new_credit", today, end, today, "惩3")));
+    let s4 = ok(sanction(&c.drc, &imposed("zibo-drc", &[p3], "honours", today, end, today, "惩4")))["index"]
+        .as_u64()
+        .unwrap();
+    for purpose in ["fiscal_subsidy", "new_credit", "honours"] {
+        assert_eq!(interception(&c, purpose, today)["answer"], "restricted", "{purpose}");
+    }
+
+    // Another department may not lift it; the firm may not either.
+    refused(&c.amr, &lifted("zibo-amr", s4, today), 403, "sanction-by-department");
+    refused(&c.firm_a, &lifted("zibo-drc", s4, today), 403, "sanction-by-department");
+    refused(&c.drc, &lifted("zibo-drc", p3, today), 422, "sanction-lift");
+
+    // The basis penalty retracted: allowed at once, saying why.
+    let retraction = record(
+        "retraction",
+        FIRM_A,
+        "zibo-amr",
+        &today.to_string(),
+        "撤〔2026〕S1",
+        json!({"target_index": p1, "ground": "error", "reason": "处罚决定已撤销"}),
+    );
+    let r = idx(&submit(&c.amr, &[retraction]));
+    let v = interception(&c, "bidding", today);
+    assert_eq!(v["answer"], "allowed", "{v}");
+    assert_eq!(v["not_in_force"][0]["status"]["why"], json!({"reason": "retracted", "by": r}), "{v}");
+    // And it is no basis for a new sanction.
+    let v = refused(&c.drc, &imposed("zibo-drc", &[p1], "bidding", today, end, today, "惩5"), 422, "sanction-basis");
+    assert!(v["detail"].as_str().unwrap().contains("retracted"), "{v}");
+
+    // The basis penalty repaired (信用修复): allowed once the repair is approved.
+    let app = ok(repair_step(&c.firm_a, &applied(FIRM_A, p2)))["index"].as_u64().unwrap();
+    ok(repair_step(
+        &c.amr,
+        &verifier::repair::Step::Interviewed {
+            kind: verifier::repair::REPAIR_FORMAT.into(),
+            subject: FIRM_A.into(),
+            application_index: app,
+            summary: "企业已整改".into(),
+            date: day("2026-11-21"),
+        },
+    ));
+    assert_eq!(interception(&c, "fiscal_subsidy", today)["answer"], "restricted", "not until approved");
+    let approval = ok(repair_step(
+        &c.amr,
+        &verifier::repair::Step::Decided {
+            kind: verifier::repair::REPAIR_FORMAT.into(),
+            subject: FIRM_A.into(),
+            application_index: app,
+            approved: true,
+            reason: "准予修复".into(),
+            date: day("2026-11-22"),
+        },
+    ))["index"]
+        .as_u64()
+        .unwrap();
+    let v = interception(&c, "fiscal_subsidy", today);
+    assert_eq!(v["answer"], "allowed", "{v}");
+    assert_eq!(v["not_in_force"][0]["index"], s2);
+    assert_eq!(v["not_in_force"][0]["status"]["why"], json!({"reason": "repaired", "by": approval}), "{v}");
+
+    // An objection against the decision in its basis upheld by the grading authority: allowed.
+    let o = ok(objection(&c.firm_a, &filed(FIRM_A, d, "2026-11-20")))["index"].as_u64().unwrap();
+    ok(objection(&c.ga, &accepted(FIRM_A, o, None)));
+    assert_eq!(interception(&c, "new_credit", today)["answer"], "restricted", "not while only accepted");
+    let upheld = ok(objection(&c.ga, &resolved(FIRM_A, o, true, None)))["index"].as_u64().unwrap();
+    let v = interception(&c, "new_credit", today);
+    assert_eq!(v["answer"], "allowed", "{v}");
+    assert_eq!(v["not_in_force"][0]["status"]["why"], json!({"reason": "objection-upheld", "by": upheld}), "{v}");
+
+    // Lifted early by its own department, from the lift's day.
+    let lift = ok(sanction(&c.drc, &lifted("zibo-drc", s4, today)))["index"].as_u64().unwrap();
+    let v = interception(&c, "honours", today);
+    assert_eq!((v["answer"].as_str(), v["not_in_force"][0]["status"]["by"].as_u64()), (Some("allowed"), Some(lift)));
+    refused(&c.drc, &lifted("zibo-drc", s4, today.add_days(1).unwrap()), 422, "sanction-lift");
+
+    // The firm sees its sanctions and every check made about it; another firm sees neither.
+    let mine = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/sanctions")));
+    assert_eq!(mine["sanctions"].as_array().unwrap().len(), 4, "{mine}");
+    let checks = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/checks")))["checks"].as_array().unwrap().clone();
+    assert_eq!(checks.len(), 14, "one per check: {checks:?}");
+    assert_eq!(checks[0]["who"], "department zibo-12345");
+    assert!(checks[0]["what"].as_str().unwrap().starts_with("check bidding on "), "{:?}", checks[0]);
+    assert_eq!(c.firm_b.get(&format!("/v1/enterprises/{FIRM_A}/checks")).0, 403);
+    assert_eq!(c.firm_b.get(&format!("/v1/enterprises/{FIRM_A}/sanctions")).0, 403);
+
+    // Offline, the firm's bundle with its sanctions and lift verifies (the same rules).
+    let b: verifier::evidence::Bundle =
+        serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
+    verifier::evidence::verify_bundle(&b, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
+        .unwrap();
+}
+
+/// `creditlog check` verifies a real answer (exit 3: restricted, 0: allowed), keeps it as
+/// evidence, and rejects a kept answer whose proof or sanction was altered (exit 1).
+#[test]
+fn creditlog_check_verifies_the_answer_and_rejects_a_tampered_one() {
+    let c = city();
+    let today = verifier::Date::parse(&verifier_today(&c)).unwrap();
+    let p = submit(&c.amr, &[penalty_of(FIRM_A, "2026-03-01", "罚C1", "ordinary", &["fine"])])[0]["index"]
+        .as_u64()
+        .unwrap();
+    let end = today.add_days(30).unwrap();
+    ok(sanction(&c.drc, &imposed("zibo-drc", &[p], "bidding", today, end, today, "惩C1")));
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("bank.key");
+    keyfile::write(&key, &c.hotline.key).unwrap();
+    let kept = dir.path().join("answer.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(binary()).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let today_s = today.to_string();
+    let ask = |purpose: &str, out: Option<&std::path::Path>| {
+        let mut args = vec![
+            "check",
+            "--uscc",
+            FIRM_A,
+            "--purpose",
+            purpose,
+            "--date",
+            &today_s,
+            "--key",
+            key.to_str().unwrap(),
+            "--server",
+            &c.server.url,
+            "--log-key",
+            &c.server.verifier_key,
+        ];
+        if let Some(o) = out {
+            args.extend(["--out", o.to_str().unwrap()]);
+        }
+        run(&args)
+    };
+    let (code, out, err) = ask("bidding", Some(&kept));
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(out.starts_with("restricted (限制): 1 sanction(s) in force"), "{out}");
+    assert!(out.contains("verified (已验证)") && out.contains("zibo-amr"), "{out}");
+    let (code, out, err) = ask("market_access", None);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("allowed (允许)"), "{out}");
+
+    // The kept answer verifies offline; altered, it does not.
+    let offline = |file: &std::path::Path| {
+        run(&[
+            "check",
+            "--uscc",
+            FIRM_A,
+            "--purpose",
+            "bidding",
+            "--answer",
+            file.to_str().unwrap(),
+            "--log-key",
+            &c.server.verifier_key,
+        ])
+    };
+    let (code, out, err) = offline(&kept);
+    assert_eq!(code, Some(3), "{out}{err}");
+    let answer: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    let tamper = |name: &str, f: &dyn Fn(&mut Value)| -> String {
+        let mut a = answer.clone();
+        f(&mut a);
+        let file = dir.path().join(name);
+        std::fs::write(&file, serde_json::to_vec(&a).unwrap()).unwrap();
+        let (code, out, err) = offline(&file);
+        assert_eq!(code, Some(1), "{name}: {out}{err}");
+        err
+    };
+    let err = tamper("proof.json", &|a| {
+        let proof = a["in_force"][0]["proof"].as_str().unwrap().to_owned();
+        let mut lines: Vec<String> = proof.split('\n').map(str::to_owned).collect();
+        let h = &mut lines[2];
+        let first = if h.starts_with('A') { "B" } else { "A" };
+        h.replace_range(0..1, first);
+        a["in_force"][0]["proof"] = lines.join("\n").into();
+    });
+    assert!(err.contains("not in the log"), "{err}");
+    let err = tamper("sanction.json", &|a| a["in_force"][0]["sanction"]["end"] = "2099-12-31".into());
+    assert!(err.contains("not the one the department signed"), "{err}");
+    let err = tamper("basis.json", &|a| a["in_force"][0]["basis"][0]["kind"] = "decision/grade".into());
+    assert!(err.contains("basis entry"), "{err}");
+    let err = tamper("verdict.json", &|a| {
+        a["answer"] = "allowed".into();
+    });
+    assert!(err.contains("the answer says"), "{err}");
 }

@@ -61,6 +61,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// Interception checks, `GET /v1/check` with proofs, through the real HTTP server on
+    /// loopback: signed requests (pre-signed, each with its own nonce), one firm with a sanction
+    /// in force; requests/s median and range over several runs.
+    Check {
+        #[command(flatten)]
+        log: LogArgs,
+        /// Requests per run.
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        /// Runs.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Client threads (keep-alive connections).
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
@@ -76,6 +92,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Ingest { log, records, batch, concurrency, rate } => {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ingest_bench(log, records, batch, concurrency, rate))
+        }
+        BenchCommand::Check { log, requests, runs, concurrency } => {
+            anyhow::ensure!(
+                requests > 0 && runs > 0 && concurrency > 0,
+                "--requests, --runs and --concurrency must be at least 1"
+            );
+            crate::runtime()?.block_on(check_bench(log, requests, runs, concurrency))
         }
     }
 }
@@ -368,6 +391,127 @@ async fn regrade_bench(
         ms(percentile(&single, 50.0)),
         ms(percentile(&single, 99.0)),
         single.len()
+    );
+    Ok(())
+}
+
+/// `creditlog bench check`: see [`BenchCommand::Check`].
+async fn check_bench(args: LogArgs, requests: usize, runs: usize, concurrency: usize) -> Result<()> {
+    use verifier::envelope::{Envelope, RECORD_TYPE};
+    use verifier::identity::{Statement, IDENTITY_STATEMENT};
+    let (log, _) = open_log(&args)?;
+    let reg = registry::Registry::open(&args.data, log.clone()).await?;
+    let operator = registry::keyfile::read(&args.data.join(registry::OPERATOR_KEY_FILE))?;
+    let dept = registry::keyfile::generate();
+    let code = format!("bench-{}", verifier::envelope::key_id(&dept.verifying_key())[..8].to_owned());
+    let st = Statement::RegisterDepartment {
+        kind: IDENTITY_STATEMENT.into(),
+        code: code.clone(),
+        name: "基准测试部门".into(),
+        kinds: ["administrative_penalty".to_owned()].into(),
+        domains: Default::default(),
+        capabilities: Default::default(),
+        key: registry::keyfile::public_b64(&dept),
+    };
+    match reg.submit_identity(Envelope::sign(verifier::envelope::IDENTITY_TYPE, &st.to_bytes(), &operator)).await? {
+        registry::Outcome::Appended { .. } => {}
+        other => anyhow::bail!("registering the bench department: {other:?}"),
+    }
+    let today = reg.today();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = api::app(api::AppState::new(log.clone(), Some(reg), false, &args.data)?);
+    tokio::spawn(api::serve(listener, app, api::serve::IDLE_TIMEOUT, std::future::pending()));
+
+    // One firm with a penalty and a sanction on it, in force today.
+    let uscc = verifier::uscc::Uscc::from_parts("91370303MABENCH00").context("bench USCC")?.as_str().to_owned();
+    let (url2, dept2, code2, uscc2) = (url.clone(), dept.clone(), code.clone(), uscc.clone());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let c = crate::client::Client::new(&url2, dept2.clone());
+        let record = serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty",
+            "subject": uscc2, "department": code2, "date": "2026-11-20", "reference": format!("bench {code2}"),
+            "fields": {"violation_type": "无照经营", "violation": "未取得营业执照从事经营活动", "penalties": ["fine"],
+                       "fine_amount_fen": 100_000, "severity": "ordinary", "publicity_months": 36}});
+        let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&record)?, &dept2);
+        let (status, v) = c.post("/v1/records", &serde_json::json!({ "records": [env] }))?;
+        let basis = v["results"][0]["index"].as_u64().with_context(|| format!("the penalty ({status}): {v}"))?;
+        let step = verifier::sanction::Step::Imposed {
+            kind: verifier::sanction::SANCTION_FORMAT.into(),
+            subject: uscc2,
+            department: code2,
+            measures: vec![verifier::sanction::Measure::Bidding],
+            basis: vec![basis],
+            legal_basis: "基准测试".into(),
+            start: today,
+            end: today.add_days(30).context("date")?,
+            date: today,
+            reference: "基准〔2026〕1号".into(),
+        };
+        c.submit("/v1/sanctions", &step.sign(&dept2))?;
+        Ok(())
+    })
+    .await??;
+
+    let path = "/v1/check";
+    let query = format!("uscc={uscc}&purpose=bidding&date={today}");
+    let mut rates = Vec::new();
+    let mut latencies = Vec::new();
+    for run in 0..runs {
+        // Pre-signed: signing is the relying party's cost, not the server's.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let signed: Vec<Vec<(&'static str, String)>> = (0..requests)
+            .map(|k| {
+                let nonce = format!("bench-{run}-{k}-{}", rand::random::<u64>());
+                api::auth::sign_request("GET", path, &query, None, &dept, now, &nonce)
+            })
+            .collect();
+        let signed = Arc::new(signed);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let target = Arc::new(format!("{url}{path}?{query}"));
+        let started = Instant::now();
+        let mut threads = Vec::new();
+        for _ in 0..concurrency {
+            let (signed, next, target) = (signed.clone(), next.clone(), target.clone());
+            threads.push(std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+                let mut lat = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(headers) = signed.get(k) else { break };
+                    let mut req = agent.get(&target);
+                    for (h, v) in headers {
+                        req = req.set(h, v);
+                    }
+                    let t = Instant::now();
+                    let body = req.call().map_err(|e| anyhow::anyhow!("check {k}: {e}"))?.into_string()?;
+                    anyhow::ensure!(body.contains("\"restricted\""), "check {k}: not restricted: {body}");
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            }));
+        }
+        for t in threads {
+            latencies.extend(t.join().map_err(|_| anyhow::anyhow!("client thread panicked"))??);
+        }
+        let rate = requests as f64 / started.elapsed().as_secs_f64();
+        eprintln!("run {}: {rate:.0} requests/s", run + 1);
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
+    latencies.sort();
+    println!(
+        "checks:                 {runs} runs of {requests} signed GET /v1/check (restricted, 1 sanction, 2 inclusion proofs), {concurrency} connections"
+    );
+    println!(
+        "throughput:             median {:.0} requests/s, range {:.0}–{:.0}",
+        rates[rates.len() / 2],
+        rates[0],
+        rates[rates.len() - 1]
+    );
+    println!(
+        "latency:                p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0))
     );
     Ok(())
 }

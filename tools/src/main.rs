@@ -10,6 +10,7 @@ mod plan_cmds;
 mod redaction_cmds;
 mod registry_cmds;
 mod repair_cmds;
+mod sanction_cmds;
 mod simulate;
 mod warning_cmds;
 
@@ -87,6 +88,38 @@ enum Command {
     Commitment {
         #[command(subcommand)]
         command: commitment_cmds::CommitmentCommand,
+    },
+    /// Sanctions (联合惩戒): a department imposes, lifts early, or lists a firm's sanctions.
+    Sanction {
+        #[command(subcommand)]
+        command: sanction_cmds::SanctionCommand,
+    },
+    /// Interception (自动拦截): is the firm restricted for a purpose on a day? Verifies the answer
+    /// (checkpoint, proofs, signatures); exit 0 allowed, 3 restricted, 1 error or a bad answer.
+    Check {
+        #[arg(long)]
+        uscc: String,
+        /// bidding, government_procurement, fiscal_subsidy, new_credit, market_access, honours,
+        /// notice_and_commitment.
+        #[arg(long)]
+        purpose: String,
+        /// The day (default: the jurisdiction's today).
+        #[arg(long)]
+        date: Option<String>,
+        /// The relying party's key file.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        server: Option<String>,
+        /// The log's verifier key (pin it); without it, the server's announced key is trusted.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// Keep the answer as evidence (JSON).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Verify an answer kept earlier, offline, instead of asking (needs --log-key).
+        #[arg(long)]
+        answer: Option<PathBuf>,
     },
     /// Credit repair (信用修复): a firm applies; the department that made the record decides.
     Repair {
@@ -472,6 +505,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Objection { command } => objection_cmds::run(command),
         Command::Repair { command } => repair_cmds::run(command),
         Command::Commitment { command } => commitment_cmds::run(command),
+        Command::Sanction { command } => sanction_cmds::run(command),
+        Command::Check { uscc, purpose, date, key, server, log_key, out, answer } => sanction_cmds::check(
+            &uscc,
+            &purpose,
+            date.as_deref(),
+            key.as_deref(),
+            server.as_deref(),
+            log_key.as_deref(),
+            out.as_deref(),
+            answer.as_deref(),
+        ),
         Command::Redaction { command } => redaction_cmds::run(command),
         Command::Plan { command } => plan_cmds::run(command),
         Command::Warning { command } => warning_cmds::run(command),
@@ -636,6 +680,7 @@ fn main() -> ExitCode {
             eprintln!("{e}");
             ExitCode::from(2)
         }
+        Err(e) if e.is::<sanction_cmds::Restricted>() => ExitCode::from(3),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

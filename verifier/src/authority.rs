@@ -40,6 +40,11 @@
 //! | `redaction-by-author` | only the department whose key signed a record has its content deleted ([`crate::redaction`]) |
 //! | `redaction-target` | a redaction names earlier department records about the same firm, never a retraction or a removal from a list |
 //! | `redaction-rule` | `personal-data`: the record was retracted or corrected first; `retention`: its kind's retention period has passed since it was logged, and the newest decision under each model no longer counts it |
+//! | `sanction-by-department` | only a department imposes a sanction (联合惩戒), in its own name, and only that department lifts it early ([`crate::sanction`]) |
+//! | `sanction-basis` | every basis entry of a sanction is on the log before it, about the same firm, a listing, a penalty or a grade decision, and still stands (not retracted, removed, repaired, overturned by an upheld objection or redacted) |
+//! | `sanction-class-basis` | a sanction resting only on grade decisions (the risk class itself) is refused unless `rules/sanctions.toml` allows it |
+//! | `sanction-period` | a sanction starts on or after the day it is imposed and ends after it starts, within the longest period the rules allow |
+//! | `sanction-lift` | a lift names an earlier sanction about the same firm, not lifted before, on or after the day it was imposed |
 
 use crate::date::Date;
 use crate::decision::{Decision, RegradeOrder, RunSummary};
@@ -145,6 +150,16 @@ pub enum Rule {
     WarningBasis,
     /// See [`crate::warning`].
     WarningRouted,
+    /// See [`crate::sanction`].
+    SanctionByDepartment,
+    /// See [`crate::sanction`].
+    SanctionBasis,
+    /// See [`crate::sanction`].
+    SanctionClassBasis,
+    /// See [`crate::sanction`].
+    SanctionPeriod,
+    /// See [`crate::sanction`].
+    SanctionLift,
 }
 
 impl Rule {
@@ -198,6 +213,11 @@ impl Rule {
             Rule::WarningByGrader => "warning-by-grader",
             Rule::WarningBasis => "warning-basis",
             Rule::WarningRouted => "warning-routed",
+            Rule::SanctionByDepartment => "sanction-by-department",
+            Rule::SanctionBasis => "sanction-basis",
+            Rule::SanctionClassBasis => "sanction-class-basis",
+            Rule::SanctionPeriod => "sanction-period",
+            Rule::SanctionLift => "sanction-lift",
         }
     }
 
@@ -223,6 +243,7 @@ impl Rule {
             | Rule::DrawByPlanner
             | Rule::WarningByGrader
             | Rule::WarningRouted => 403,
+            Rule::SanctionByDepartment => 403,
             _ => 422,
         }
     }
@@ -274,6 +295,8 @@ pub struct PriorEntry {
     /// Its content was deleted by a redaction before the entry being checked: only the header
     /// (kind, author, time) and the firm are left, and `record` and the steps are `None`.
     pub redacted: bool,
+    /// The sanction step, for `sanction/*` entries.
+    pub sanction: Option<crate::sanction::Step>,
 }
 
 /// The earlier entries the rules look at: the log (at intake) or an evidence bundle (offline).
@@ -328,6 +351,10 @@ pub trait History {
     fn draw_lookup(&self, _draw_index: u64, _uscc: &str) -> DrawLookup {
         DrawLookup::NotKnown
     }
+    /// Every entry about `subject` before the entry being checked, in log order, as
+    /// [`History::prior`] shows each (the sanction rules read retractions, repairs, objections
+    /// and lifts from them).
+    fn firm_entries(&self, subject: &str) -> Vec<(u64, PriorEntry)>;
 }
 
 /// What an inspection result's `draw_index` points at.
@@ -378,6 +405,8 @@ pub enum Payload<'a> {
     Warning(&'a crate::warning::Warning),
     /// A department's acknowledgement of a warning.
     Acknowledgement(&'a crate::warning::Acknowledgement),
+    /// A step of a sanction.
+    Sanction(&'a crate::sanction::Step),
 }
 
 /// The entry being checked.
@@ -408,6 +437,7 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Warning(w) => Some(w.subject.clone()),
         Payload::Acknowledgement(a) => Some(a.subject.clone()),
         Payload::Model(_) | Payload::Order(_) | Payload::Run(_) | Payload::Plan(_) | Payload::Draw(_) => None,
+        Payload::Sanction(s) => Some(s.subject().to_owned()),
     }
 }
 
@@ -474,6 +504,10 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
         Payload::Acknowledgement(a) => {
             crate::warning::check_ack(&key.principal, a, entry.index, history)?;
             plausible_step_date(a.date, settings, logged)
+        }
+        Payload::Sanction(s) => {
+            crate::sanction::check(&key.principal, s, entry.index, history, crate::sanction::SanctionRules::shipped())?;
+            plausible_step_date(s.date(), settings, logged)
         }
         Payload::Model(_) | Payload::Order(_) => {
             if !matches!(key.principal, Principal::Role(Role::GradingAuthority, _)) {

@@ -257,6 +257,7 @@ enum Owned {
     Draw(crate::plan::Draw),
     Warning(crate::warning::Warning),
     Acknowledgement(crate::warning::Acknowledgement),
+    Sanction(crate::sanction::Step),
     /// A redacted entry: only its header and its stub (in `stubs`) are left.
     Redacted,
 }
@@ -305,6 +306,7 @@ fn points_at(payload: &Owned, seen: &BTreeMap<u64, Parsed>) -> Vec<u64> {
                 _ => None,
             })
             .collect(),
+        Owned::Sanction(crate::sanction::Step::Imposed { basis, .. }) => basis.clone(),
         _ => Vec::new(),
     }
 }
@@ -345,6 +347,7 @@ impl History for Seen<'_> {
                 repair: None,
                 commitment: None,
                 redacted: true,
+                sanction: None,
             });
         }
         Some(PriorEntry {
@@ -369,7 +372,19 @@ impl History for Seen<'_> {
                 Owned::Commitment(c) => Some(c.clone()),
                 _ => None,
             },
+            sanction: match &p.payload {
+                Owned::Sanction(s) => Some(s.clone()),
+                _ => None,
+            },
         })
+    }
+
+    fn firm_entries(&self, subject: &str) -> Vec<(u64, PriorEntry)> {
+        self.entries
+            .range(..self.before)
+            .filter(|(_, p)| p.subject.as_deref() == Some(subject))
+            .filter_map(|(i, _)| Some((*i, self.prior(*i)?)))
+            .collect()
     }
 
     fn repair_steps(&self, application_index: u64) -> Vec<(u64, crate::repair::Step)> {
@@ -531,6 +546,7 @@ fn open_payload(
         "plan" if name == "drawn" => crate::plan::DRAW_TYPE,
         "warning" if name == "raised" => crate::warning::WARNING_TYPE,
         "warning" if name == "acknowledged" => crate::warning::ACK_TYPE,
+        "sanction" => crate::sanction::SANCTION_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -603,6 +619,13 @@ fn open_payload(
         }
         "warning" if name == "acknowledged" => {
             Ok(Owned::Acknowledgement(crate::warning::Acknowledgement::parse(&payload).map_err(malformed)?))
+        }
+        "sanction" => {
+            let step = crate::sanction::Step::parse(&payload).map_err(malformed)?;
+            if step.name() != name {
+                return Err(mismatch(&format!("a sanction step {:?}", step.name())));
+            }
+            Ok(Owned::Sanction(step))
         }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
@@ -843,6 +866,7 @@ fn judge(
             Owned::Draw(d) => Payload::Draw(d),
             Owned::Warning(w) => Payload::Warning(w),
             Owned::Acknowledgement(a) => Payload::Acknowledgement(a),
+            Owned::Sanction(s) => Payload::Sanction(s),
             Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {

@@ -15,6 +15,8 @@
 //! - [`authority`]: who may author which entry, about whom, pointing at what (invariant 9).
 //! - [`decision`]: grade decisions and the rules that make them complete and replayable.
 //! - [`evidence`]: evidence bundles and their offline verification (`docs/BUNDLE.md`).
+//! - [`sanction`], [`interception`]: sanctions (联合惩戒), their rules and standing, and the
+//!   verification of an interception answer (自动拦截).
 //! - [`signature`]: the one Ed25519 acceptance rule for every creditlog signature (RFC 8032 with
 //!   the cofactored equation, canonical encodings and no small-order points; docs/FORMAT.md §8).
 
@@ -31,6 +33,7 @@ pub mod entry;
 pub mod envelope;
 pub mod evidence;
 pub mod identity;
+pub mod interception;
 pub mod jurisdiction;
 pub mod model;
 pub mod objection;
@@ -40,6 +43,7 @@ pub mod proof;
 pub mod record;
 pub mod redaction;
 pub mod repair;
+pub mod sanction;
 pub mod signature;
 pub mod tile_path;
 pub mod uscc;

@@ -476,6 +476,9 @@ mod tests {
         fn firm_decisions(&self, _: &str) -> Vec<(u64, Decision)> {
             self.decisions.clone()
         }
+        fn firm_entries(&self, _: &str) -> Vec<(u64, PriorEntry)> {
+            self.prior.iter().map(|(i, p)| (*i, p.clone())).collect()
+        }
     }
 
     fn day(d: &str) -> Date {
@@ -502,6 +505,7 @@ mod tests {
             commitment: None,
             time: noon(logged),
             redacted: false,
+            sanction: None,
         }
     }
 

@@ -219,6 +219,9 @@ impl History for Log {
     fn firm_decisions(&self, _: &str) -> Vec<(u64, Decision)> {
         Vec::new()
     }
+    fn firm_entries(&self, _: &str) -> Vec<(u64, PriorEntry)> {
+        Vec::new()
+    }
     fn plan(&self, index: u64) -> Option<(Plan, [u8; 32])> {
         self.plans.get(&index).cloned()
     }

@@ -156,6 +156,9 @@ impl History for Log {
     fn firm_decisions(&self, _: &str) -> Vec<(u64, Decision)> {
         Vec::new()
     }
+    fn firm_entries(&self, _: &str) -> Vec<(u64, PriorEntry)> {
+        Vec::new()
+    }
     fn warning(&self, index: u64) -> Option<Warning> {
         self.warnings.get(&index).cloned()
     }
