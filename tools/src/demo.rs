@@ -45,6 +45,9 @@ pub struct DemoArgs {
 struct DemoState {
     example_firm: String,
     general_model: String,
+    /// The market regulator's plan, the labour inspectorate's, and the firm sanctioned.
+    #[serde(default)]
+    supervision: Option<(u64, u64, String)>,
 }
 
 #[derive(serde::Deserialize)]
@@ -209,7 +212,138 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
         "the example firm made {commitments} commitments (kept, broken, open){}",
         if repaired { "; a credit repair was refused, then approved on a second application" } else { "" }
     );
-    Ok(DemoState { example_firm: example, general_model: general })
+    let supervision = demo_supervision(reg, &sim, &depts, &general, &example).await?;
+    Ok(DemoState { example_firm: example, general_model: general, supervision: Some(supervision) })
+}
+
+/// Supervision in the demo city (双随机、一公开): the market regulator and the labour inspectorate
+/// each publish a plan for the year and draw it (joint visits where both drew a firm); the market
+/// regulator records three results; a department acknowledges an early warning; the market
+/// regulator sanctions a seriously dishonest firm (联合惩戒). Returns the two plans' entries and
+/// the firm sanctioned.
+async fn demo_supervision(
+    reg: &Registry,
+    sim: &Path,
+    depts: &[SimDept],
+    general: &str,
+    example: &str,
+) -> Result<(u64, u64, String)> {
+    use rand::RngCore;
+    use verifier::plan::{Item, PoolInspector};
+    let today = reg.today();
+    let key_of = |code: &str| -> Result<ed25519_dalek::SigningKey> {
+        let d =
+            depts.iter().find(|d| d.code == code).with_context(|| format!("no department {code} in the simulation"))?;
+        Ok(keyfile::read(&sim.join(&d.key_file))?)
+    };
+    let mut drawn = Vec::new();
+    for (code, prefix, title, domain, item, basis) in [
+        (
+            "zibo-amr",
+            "SJ",
+            "市场监管领域双随机抽查",
+            "market_regulation",
+            "登记事项与公示信息",
+            "市场主体登记管理条例 第三十五条",
+        ),
+        ("zibo-hrss", "RS", "劳动保障监察双随机抽查", "labour", "劳动用工与社会保险", "劳动保障监察条例 第十一条"),
+    ] {
+        let key = key_of(code)?;
+        let mut p = crate::plan_cmds::template(code, general, today)?;
+        p.number = format!("{}-{}-01", code, today.year());
+        p.title = title.into();
+        p.domain = domain.into();
+        p.items = vec![Item { code: "01".into(), name: item.into(), basis: basis.into(), qualification: None }];
+        // Inspector 0 is the example firm's former accountant's relative: never sent there.
+        p.inspectors = (0..8)
+            .map(|i| PoolInspector {
+                id: format!("{prefix}-{i:03}"),
+                qualifications: Default::default(),
+                conflicts: if i == 0 { [example.to_owned()].into() } else { Default::default() },
+            })
+            .collect();
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        p.secret_commitment = hex::encode(verifier::draw::secret_commitment(&secret));
+        let Outcome::Appended { index } = reg.submit_plan(p.sign(&key)).await? else {
+            bail!("the demo plan of {code} was refused");
+        };
+        // The department reveals only once a signed checkpoint holds its plan.
+        reg.log().wait_for_checkpoint(index + 1).await?;
+        let root = reg.log().tree_hash(index + 1)?.0;
+        let leaf = verifier::leaf_hash(&reg.log().entry(index)?).0;
+        let members = reg.population(index)?;
+        let (d, selection) = crate::plan_cmds::build_draw(index, &p, leaf, root, secret, &members, today)?;
+        match reg.submit_draw(d.sign(&key)).await? {
+            Outcome::Appended { index: di } => drawn.push((index, di, code, key, selection)),
+            other => bail!("the demo draw of {code} was refused: {other:?}"),
+        }
+    }
+    // The market regulator's first three visits: results, one finding a problem.
+    let (amr_plan, amr_draw, _, amr_key, amr_selection) = &drawn[0];
+    let results: Vec<Envelope> = amr_selection
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(i, s)| {
+            let (result, findings) =
+                if i == 0 { ("issues_found", Some("未按规定公示年度报告")) } else { ("no_issue", None) };
+            let r = serde_json::json!({"type": verifier::record::RECORD_FORMAT, "kind": "inspection_result",
+                "subject": s.uscc, "department": "zibo-amr", "date": today, "reference": format!("双随机-{amr_plan}-{i}"),
+                "fields": {"task": format!("zibo-amr-{}-01", today.year()), "items": ["登记事项与公示信息"],
+                           "inspector_count": 2, "draw_index": amr_draw, "result": result, "findings": findings}});
+            Envelope::sign(verifier::envelope::RECORD_TYPE, r.to_string().as_bytes(), amr_key)
+        })
+        .collect();
+    submit(reg, results).await?;
+    // An early warning, acknowledged by a department it is routed to.
+    if let Some(w) = reg.warnings(None, None, true)?.into_iter().next() {
+        if let Some(dept) = w.open_for.iter().find(|d| depts.iter().any(|x| &x.code == *d)) {
+            let a = verifier::warning::Acknowledgement {
+                kind: verifier::warning::ACK_FORMAT.into(),
+                subject: w.warning.subject.clone(),
+                warning_index: w.index,
+                department: dept.clone(),
+                action: "已约谈企业负责人，列入重点监管对象".into(),
+                date: today,
+            };
+            reg.submit_acknowledgement(a.sign(&key_of(dept)?)).await?;
+        }
+    }
+    // A sanction on a firm the market regulator listed as seriously dishonest.
+    let auditor = verifier::identity::Principal::Role(Role::Auditor, "审计局 (demo)".into());
+    let mut sanctioned = None;
+    'firms: for s in amr_selection.iter().filter(|s| s.class == "D") {
+        for e in reg.history(&s.uscc, &auditor)? {
+            let Some(content) = &e.content else { continue };
+            let Ok((payload, _)) = content.envelope.decode(verifier::envelope::RECORD_TYPE) else { continue };
+            let Ok(r) = verifier::record::Record::parse(&payload) else { continue };
+            if r.kind() != verifier::record::RecordKind::SeriousDishonestyListing || r.department() != "zibo-amr" {
+                continue;
+            }
+            let step = verifier::sanction::Step::Imposed {
+                kind: verifier::sanction::SANCTION_FORMAT.into(),
+                subject: s.uscc.clone(),
+                department: "zibo-amr".into(),
+                measures: vec![
+                    verifier::sanction::Measure::GovernmentProcurement,
+                    verifier::sanction::Measure::Bidding,
+                ],
+                basis: vec![e.index],
+                legal_basis: "市场监督管理严重违法失信名单管理办法 第十九条".into(),
+                start: today,
+                end: today.add_days(365).unwrap_or(today),
+                date: today,
+                reference: format!("淄市监惩〔{}〕1号", today.year()),
+            };
+            if let Outcome::Appended { .. } = reg.submit_sanction(step.sign(amr_key)).await? {
+                sanctioned = Some(s.uscc.clone());
+                break 'firms;
+            }
+        }
+    }
+    let sanctioned = sanctioned.context("no firm drawn in class D has a serious-dishonesty listing still standing")?;
+    Ok((drawn[0].0, drawn[1].0, sanctioned))
 }
 
 /// The example firm's own commitments (one checked and kept, one open) and, if one of its
@@ -516,6 +650,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("creditlog commitment list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
     println!("creditlog redaction list --uscc {firm} --key {data}/keys/example-firm.key --server {url}");
     println!("creditlog disclosure --uscc {firm} --server {url} --log-key '{}'", log.verifier_key());
+    if let Some((amr, hrss, sanctioned)) = &state.supervision {
+        let vk = log.verifier_key();
+        let auditor = format!("--key {data}/keys/auditor.key --server {url}");
+        println!("creditlog plan list {auditor}");
+        println!("creditlog verify-draw --server {url} --plan {amr} --key {data}/keys/auditor.key --log-key '{vk}'");
+        println!("creditlog plan show --plan {hrss} {auditor}");
+        println!("creditlog plan visits {auditor}");
+        println!("creditlog plan results --plan {amr} {auditor}");
+        println!("creditlog plan stats {auditor}");
+        println!("creditlog warning list --all {auditor}");
+        println!("creditlog check --uscc {sanctioned} --purpose government_procurement {auditor} --log-key '{vk}'");
+    }
     let state = api::AppState::new(log, Some(reg), false, &args.data)
         .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;
     api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())

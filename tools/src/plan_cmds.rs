@@ -496,7 +496,23 @@ pub fn draw(
         .ok()
         .and_then(|b| b.try_into().ok())
         .context("a leaf of 32 bytes")?;
-    let seed = verifier::draw::seed(&plan_leaf, &root, &s);
+    let (d, selection) = build_draw(plan_index, &plan, plan_leaf, root, s, &members, c.today(None)?)?;
+    let index = c.submit("/v1/draws", &d.sign(c.key()))?;
+    Ok((index, d, selection))
+}
+
+/// The draw of `plan` (at `plan_index`, leaf `plan_leaf`) for the root at the plan, the secret
+/// and the population: what the department signs (docs/DRAW.md §3).
+pub fn build_draw(
+    plan_index: u64,
+    plan: &Plan,
+    plan_leaf: [u8; 32],
+    root: [u8; 32],
+    secret: [u8; 32],
+    members: &[Member],
+    date: verifier::Date,
+) -> Result<(Draw, Vec<verifier::draw::Selection>)> {
+    let seed = verifier::draw::seed(&plan_leaf, &root, &secret);
     let firms: Vec<verifier::draw::Firm> = members.iter().map(Member::firm).collect();
     let selection =
         verifier::draw::draw(seed, &plan.rules, &firms, &plan.pool()).map_err(|e| crate::Failure(e.to_string()))?;
@@ -505,15 +521,14 @@ pub fn draw(
         department: plan.department.clone(),
         plan_index,
         plan_leaf: hex::encode(plan_leaf),
-        root: root_hex.to_owned(),
-        secret: hex::encode(s),
+        root: hex::encode(root),
+        secret: hex::encode(secret),
         seed: hex::encode(seed),
-        population: population_digest(&members),
+        population: population_digest(members),
         selection: selection_digest(&selection),
-        date: c.today(None)?,
+        date,
     };
-    let index = c.submit("/v1/draws", &d.sign(c.key()))?;
-    Ok((index, d, selection))
+    Ok((d, selection))
 }
 
 /// `creditlog verify-draw`: a bundle file, or one fetched from a server.
