@@ -397,6 +397,40 @@ fn authorisation_matrix() {
             ["index"]
             .as_u64()
             .unwrap();
+    // An inspection plan by X (rules/supervision.toml defaults), numbered per call.
+    let plan_by = |who: &Signer, number: &str| {
+        let p = verifier::plan::Plan {
+            kind: verifier::plan::PLAN_FORMAT.into(),
+            department: "zibo-amr".into(),
+            number: number.into(),
+            title: "双随机抽查".into(),
+            domain: "market_regulation".into(),
+            items: vec![verifier::plan::Item {
+                code: "01".into(),
+                name: "登记事项".into(),
+                basis: "市场主体登记管理条例 第三十五条".into(),
+                qualification: None,
+            }],
+            model: c.model.clone(),
+            population: Default::default(),
+            cycle_start: verifier::Date::new(u32::from(today.year()), 1, 1).unwrap(),
+            cycle_end: verifier::Date::new(u32::from(today.year()), 12, 31).unwrap(),
+            rules: verifier::plan::SupervisionRules::shipped().default_draw_rules(),
+            inspectors: ["SJ-1", "SJ-2"]
+                .iter()
+                .map(|i| verifier::plan::PoolInspector {
+                    id: (*i).into(),
+                    qualifications: Default::default(),
+                    conflicts: Default::default(),
+                })
+                .collect(),
+            secret_commitment: "00".repeat(32),
+            reveal_by: today.add_days(7).unwrap(),
+            date: today,
+        };
+        who.post("/v1/plans", &serde_json::to_value(p.sign(&who.key)).unwrap())
+    };
+    let plan_x = ok(plan_by(&c.amr, "计划-X"))["index"].as_u64().unwrap();
     let actors: Vec<(&str, &Signer)> = vec![
         ("anonymous", &anonymous),
         ("firm A", &c.firm_a),
@@ -526,6 +560,10 @@ fn authorisation_matrix() {
             }
             "read A's sanctions" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/sanctions"))),
             "read A's checks" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/checks"))),
+            "publish a plan in X's name" => status_of(plan_by(who, &format!("计划-m{n}"))),
+            "read X's plan population" => status_of(who.get(&format!("/v1/plans/{plan_x}/population"))),
+            "list plans" => status_of(who.get("/v1/plans")),
+            "read open warnings" => status_of(who.get("/v1/warnings")),
             other => panic!("unknown action {other}"),
         }
     };
@@ -770,8 +808,53 @@ fn authorisation_matrix() {
             ],
         ),
     ];
+    let expected_supervision: &[(&str, [&str; 9])] = &[
+        (
+            "publish a plan in X's name",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/plan-by-department",
+                "403 /problems/plan-by-department",
+                "ok",
+                "403 /problems/plan-by-department",
+                "403 /problems/plan-by-department",
+                "403 /problems/plan-by-department",
+                "403 /problems/plan-by-department",
+                "403 /problems/plan-by-department",
+            ],
+        ),
+        (
+            "read X's plan population",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+        ("list plans", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+        (
+            "read open warnings",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
+    ];
     let mut wrong = Vec::new();
-    for (action, row) in expected {
+    for (action, row) in expected.iter().chain(expected_supervision) {
         for ((name, who), want) in actors.iter().zip(row.iter()) {
             let got = act(who, action);
             if got != *want {
