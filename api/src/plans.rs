@@ -8,7 +8,7 @@
 //! | `GET /v1/plans/{index}/population`, `/draw`, `/bundle` | the plan's department, the grading authority, auditors and courts: who is drawn stays unpublished until the visits (通风报信) |
 //! | `GET /v1/plans/{index}/results` | anyone: the results of the inspections the draw led to (一公开) |
 //! | `GET /v1/visits` | a department, for the visits it takes part in; the grading authority, auditors and courts, all (joint visits, 进一次门、查多项事) |
-//! | `GET /v1/stats/supervision` | anyone: counts per department and period (seed 003) |
+//! | `GET /v1/stats/supervision` | any key on the log: counts per department and period (seed 003) |
 //! | `GET /v1/supervision-rules` | anyone: the bounds of a plan, each with its source |
 
 use super::*;
@@ -199,10 +199,13 @@ pub(crate) async fn visits(
 
 /// `GET /v1/stats/supervision[?from=D&to=D]` (default: this calendar year): per department, the
 /// inspections drawn under the credit rules, the problem-detection rate per class and with versus
-/// without the credit rules, and the share of joint visits (seed 003). Public: counts only.
+/// without the credit rules, and the share of joint visits (seed 003). Counts only, for any key
+/// on the log: the answer reads every inspection result of the period, which an anonymous caller
+/// could otherwise make the server do at will.
 pub(crate) async fn stats(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
+    Signed(_caller): Signed,
 ) -> Result<Response, Problem> {
     let reg = registry(&s)?;
     let today = reg.today();

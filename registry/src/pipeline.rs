@@ -33,6 +33,8 @@ pub(crate) struct RecordFacts {
     pub(crate) reference: Vec<u8>,
     /// For a retraction, the entry it retracts.
     pub(crate) retracts: Option<u64>,
+    /// For an inspection result from a draw, the draw's entry.
+    pub(crate) draw_index: Option<u64>,
 }
 
 impl RecordFacts {
@@ -46,6 +48,10 @@ impl RecordFacts {
             ),
             retracts: match record.fields() {
                 RecordFields::Retraction(f) => Some(f.target_index),
+                _ => None,
+            },
+            draw_index: match record.fields() {
+                RecordFields::InspectionResult(f) => f.draw_index,
                 _ => None,
             },
         }
@@ -176,6 +182,10 @@ impl Registry {
                     None => RecordFacts::of(&record_of(index, content)?),
                 };
                 references.insert(facts.reference.clone(), &index.to_be_bytes());
+                if let Some(d) = facts.draw_index {
+                    // The results of a draw, published by its plan (一公开).
+                    self.inner.views.plans.insert(crate::plans::result_key(d, index), &[])?;
+                }
                 written.insert(facts.reference, Reference::Live(index));
                 if let Some(target_index) = facts.retracts {
                     // (A retraction of a record redacted since leaves nothing to mark.)

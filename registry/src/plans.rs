@@ -127,6 +127,14 @@ fn decision_of(index: u64, content: &EntryContent) -> Result<Decision, RegistryE
     Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index, problem })
 }
 
+/// `i` draw index (u64 BE) result index (u64 BE): an inspection result citing that draw.
+pub(crate) fn result_key(draw: u64, result: u64) -> [u8; 17] {
+    let mut k = [b'i'; 17];
+    k[1..9].copy_from_slice(&draw.to_be_bytes());
+    k[9..].copy_from_slice(&result.to_be_bytes());
+    k
+}
+
 fn key(tag: u8, index: u64) -> [u8; 9] {
     let mut k = [tag; 9];
     k[1..].copy_from_slice(&index.to_be_bytes());
@@ -336,8 +344,9 @@ impl Registry {
     pub fn plan_summary(&self, index: u64, today: Date) -> Result<PlanSummary, RegistryError> {
         let size = self.inner.log.committed_size();
         let p = self.plan(index)?.ok_or(RegistryError::NoEntry { index, size })?;
+        // The counts the draw signed: no population is computed for a summary.
         let drawn = match self.draw_index(index)? {
-            Some(_) => self.drawn(index)?,
+            Some(di) => self.draw_entry(di)?.map(|d| (di, d)),
             None => None,
         };
         let status = match (&drawn, today > p.reveal_by) {
@@ -387,41 +396,33 @@ impl Registry {
     ///
     /// As [`Registry::population`].
     pub fn plan_results(&self, plan_index: u64) -> Result<Vec<PlanResult>, RegistryError> {
-        let Some((di, _, selection)) = self.drawn(plan_index)? else { return Ok(Vec::new()) };
+        let Some(di) = self.draw_index(plan_index)? else { return Ok(Vec::new()) };
+        let mut prefix = vec![b'i'];
+        prefix.extend_from_slice(&di.to_be_bytes());
         let mut out = Vec::new();
-        let firms: BTreeSet<&str> = selection.iter().map(|s| s.uscc.as_str()).collect();
-        for uscc in firms {
-            let mut results = Vec::new();
-            let mut retracted = BTreeSet::new();
-            for i in self.subject_indices(uscc)?.into_iter().filter(|i| *i > di) {
-                let Some((h, content)) = self.read_entry(i)? else { continue };
-                if !h.kind.starts_with("record/") {
-                    continue;
-                }
-                let r = record_of(i, &content)?;
-                match r.fields() {
-                    RecordFields::InspectionResult(f) if f.draw_index == Some(di) => {
-                        results.push((i, r.clone(), f.clone()))
-                    }
-                    RecordFields::Retraction(f) => {
-                        retracted.insert(f.target_index);
-                    }
-                    _ => {}
-                }
+        for item in self.inner.views.plans.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            let i = crate::store::be_u64(&k[9..], "plans")?;
+            // Redacted since: nothing left to publish.
+            let Some((_, content)) = self.read_entry(i)? else { continue };
+            let r = record_of(i, &content)?;
+            let RecordFields::InspectionResult(f) = r.fields() else { continue };
+            // Retracted (or corrected under the same document number) since: not published.
+            let key =
+                crate::store::reference_key(r.subject().as_str(), r.department(), r.kind().as_str(), r.reference());
+            if self.reference(&key)? != crate::store::Reference::Live(i) {
+                continue;
             }
-            for (i, r, f) in results.into_iter().filter(|(i, _, _)| !retracted.contains(i)) {
-                out.push(PlanResult {
-                    index: i,
-                    uscc: uscc.to_owned(),
-                    department: r.department().to_owned(),
-                    date: r.date(),
-                    result: f.result.as_str().to_owned(),
-                    result_zh: f.result.chinese_name().to_owned(),
-                    findings: f.findings.clone(),
-                });
-            }
+            out.push(PlanResult {
+                index: i,
+                uscc: r.subject().as_str().to_owned(),
+                department: r.department().to_owned(),
+                date: r.date(),
+                result: f.result.as_str().to_owned(),
+                result_zh: f.result.chinese_name().to_owned(),
+                findings: f.findings.clone(),
+            });
         }
-        out.sort_by_key(|r| r.index);
         Ok(out)
     }
 

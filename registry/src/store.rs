@@ -14,7 +14,7 @@
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
 //! | `warnings` | `r` warning index (u64 BE); `a` warning index (u64 BE) department | the firm's USCC; the index of that department's acknowledgement (u64 BE) |
-//! | `plans` | `p` plan index (u64 BE); `d` plan index (u64 BE) | the plan's department; the index of its draw (u64 BE) |
+//! | `plans` | `p` plan index (u64 BE); `d` plan index (u64 BE); `i` draw index (u64 BE) result index (u64 BE) | the plan's department; the index of its draw (u64 BE); empty: an inspection result citing that draw |
 //! | `sanctions` | USCC `\0` index of a sanction imposed on the firm (u64 BE) | empty |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
 //! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/4";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/5";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {

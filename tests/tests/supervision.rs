@@ -568,6 +568,21 @@ fn results_of_a_draw_are_published_and_a_withheld_reveal_is_marked() {
     assert_eq!(results.len(), 1, "{v}");
     assert_eq!(results[0]["uscc"], first.as_str());
     assert_eq!(results[0]["result_zh"], "发现问题待后续处理");
+    // Retracted: no longer published.
+    let result_index = results[0]["index"].as_u64().unwrap();
+    submit(
+        &c.amr,
+        &[record(
+            "retraction",
+            &first,
+            "zibo-amr",
+            &today().to_string(),
+            "撤-双随机-1",
+            json!({"target_index": result_index, "ground": "error", "reason": "录入错误"}),
+        )],
+    );
+    let v: Value = ureq::get(&format!("{}/v1/plans/{plan}/results", c.server.url)).call().unwrap().into_json().unwrap();
+    assert_eq!(v["results"], json!([]), "a retracted result is not published");
     // A plan whose reveal day has passed without a draw is marked, for everyone to see.
     let mut late = plan_for(&c);
     late.number = "2026-食品-02".into();
@@ -695,7 +710,15 @@ fn draws_of_two_departments_make_joint_visits_and_the_statistics_count_them() {
             ),
         ],
     );
-    let v: Value = ureq::get(&format!("{}/v1/stats/supervision", c.server.url)).call().unwrap().into_json().unwrap();
+    assert_eq!(
+        ureq::get(&format!("{}/v1/stats/supervision", c.server.url))
+            .call()
+            .map_err(|e| matches!(e, ureq::Error::Status(401, _)))
+            .err(),
+        Some(true),
+        "signed requests only"
+    );
+    let v = ok(c.firm.get("/v1/stats/supervision"));
     let amr = v["departments"].as_array().unwrap().iter().find(|d| d["department"] == "zibo-amr").unwrap().clone();
     // 15 spring inspections and 2 today, all this year; one of them drawn.
     assert_eq!(
