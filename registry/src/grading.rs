@@ -312,11 +312,16 @@ impl Registry {
     /// Re-grades the firms of newly appended records at once, for every general model whose
     /// triggers include the record's kind (动态调整). The caller holds the intake lock.
     /// Returns the decisions' indices.
-    pub(crate) async fn instant_regrade(&self, appended: &[(u64, String, String)]) -> Result<Vec<u64>, RegistryError> {
+    /// `also`: entries to append with the decisions (the batch's early warnings).
+    pub(crate) async fn instant_regrade(
+        &self,
+        appended: &[(u64, String, String)],
+        also: Vec<Prepared>,
+    ) -> Result<Vec<u64>, RegistryError> {
         let models: Vec<(String, PublishedModel)> =
             self.models().into_iter().filter(|(_, pm)| pm.model.domain == "general").collect();
         if models.is_empty() || appended.is_empty() {
-            return Ok(Vec::new());
+            return self.append_prepared(also).await;
         }
         let today = self.today();
         let mut decisions = Vec::new();
@@ -336,10 +341,8 @@ impl Registry {
                 }
             }
         }
-        if decisions.is_empty() {
-            return Ok(Vec::new());
-        }
-        let prepared = self.signed_decisions(decisions)?;
+        let mut prepared = self.signed_decisions(decisions)?;
+        prepared.extend(also);
         self.append_prepared(prepared).await
     }
 
@@ -427,7 +430,7 @@ impl Registry {
         let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &grader);
         prepared.push(Prepared::new(envelope, "decision/regrade_run".into(), None));
         let indices = self.append_prepared(prepared).await?;
-        if let Err(e) = self.raise_warnings(&warn).await {
+        if let Err(e) = self.raise_warnings(&warn, &[verifier::warning::WarningRule::HighRiskModels]).await {
             tracing::error!(error = %e, "raising early warnings failed; the grades are appended");
         }
         Ok(Ok((summary, *indices.last().expect("the summary"))))

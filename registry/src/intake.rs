@@ -330,7 +330,7 @@ impl Registry {
                 history.pending.push((index, c.record.clone()));
                 history.pending_references.insert(reference.clone(), index);
                 triggers.push((index, c.record.kind().as_str().to_owned(), c.record.subject().as_str().to_owned()));
-                if crate::warnings::may_warn(&c.record) {
+                if crate::warnings::watched(&c.record).is_some() {
                     warn.insert(c.record.subject().as_str().to_owned());
                 }
                 outcomes.push(None);
@@ -340,14 +340,17 @@ impl Registry {
         let indices = self.append_prepared(prepared).await?;
         // Records a model marks as triggers re-grade their firm at once (动态调整), still under
         // the intake lock, so that each decision cites every record before it.
-        if let Err(e) = self.instant_regrade(&triggers).await {
-            tracing::error!(error = %e, "instant re-grading failed; the records are appended and the next scheduled run will grade them");
-        }
-        // Early warnings (风险预警) for the firms of records that may make a rule hold.
-        if !warn.is_empty() {
-            if let Err(e) = self.raise_warnings(&warn).await {
+        // Early warnings (风险预警) for the firms of records that may make a rule hold go in the
+        // same append as the decisions: one more group commit per request would cost intake.
+        let warnings = match self.prepare_warnings(&warn, &crate::warnings::RECORD_RULES) {
+            Ok(w) => w,
+            Err(e) => {
                 tracing::error!(error = %e, "raising early warnings failed; the records are appended");
+                Vec::new()
             }
+        };
+        if let Err(e) = self.instant_regrade(&triggers, warnings).await {
+            tracing::error!(error = %e, "instant re-grading failed; the records are appended and the next scheduled run will grade them");
         }
         drop(guard);
         let mut it = indices.into_iter();

@@ -35,6 +35,8 @@ pub(crate) struct RecordFacts {
     pub(crate) retracts: Option<u64>,
     /// For an inspection result from a draw, the draw's entry.
     pub(crate) draw_index: Option<u64>,
+    /// The early-warning rule the record may make hold, its date and its department.
+    pub(crate) watched: Option<(verifier::warning::WarningRule, verifier::Date, String)>,
 }
 
 impl RecordFacts {
@@ -54,6 +56,7 @@ impl RecordFacts {
                 RecordFields::InspectionResult(f) => f.draw_index,
                 _ => None,
             },
+            watched: crate::warnings::watched(record).map(|r| (r, record.date(), record.department().to_owned())),
         }
     }
 }
@@ -163,8 +166,8 @@ impl Registry {
         items: &[(u64, &[u8], &EntryHeader, &EntryContent, Option<&RecordFacts>)],
     ) -> Result<(), RegistryError> {
         let v = &self.inner.views;
-        let (mut dedup, mut subjects, mut references) =
-            (sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
+        let (mut dedup, mut subjects, mut references, mut watch) =
+            (sled::Batch::default(), sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
         // References written by this batch, which the tree does not show yet.
         let mut written: HashMap<Vec<u8>, Reference> = HashMap::new();
         let mut identities_changed = false;
@@ -185,6 +188,11 @@ impl Registry {
                 if let Some(d) = facts.draw_index {
                     // The results of a draw, published by its plan (一公开).
                     self.inner.views.plans.insert(crate::plans::result_key(d, index), &[])?;
+                }
+                if facts.watched.is_some() || facts.retracts.is_some() {
+                    if let Some(uscc) = &content.subject {
+                        Self::watch(&mut watch, uscc, index, facts.watched.as_ref(), facts.retracts);
+                    }
                 }
                 written.insert(facts.reference, Reference::Live(index));
                 if let Some(target_index) = facts.retracts {
@@ -246,6 +254,7 @@ impl Registry {
         v.dedup.apply_batch(dedup)?;
         v.subjects.apply_batch(subjects)?;
         v.references.apply_batch(references)?;
+        v.warnings.apply_batch(watch)?;
         for (index, content) in redactions {
             self.apply_redaction(index, content)?;
         }

@@ -13,7 +13,7 @@
 //! | `objections` | `o` objection index (u64 BE) step index (u64 BE); `t` contested entry index (u64 BE) objection index (u64 BE) | empty: the steps of each objection (its filing first), and the objections about each entry |
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
-//! | `warnings` | `r` warning index (u64 BE); `a` warning index (u64 BE) department | the firm's USCC; the index of that department's acknowledgement (u64 BE) |
+//! | `warnings` | `r` warning index (u64 BE); `a` warning index (u64 BE) department; `q` USCC `\0` rule byte record index (u64 BE); `l` USCC `\0` rule byte | the firm's USCC; the index of that department's acknowledgement (u64 BE); the date of a live record that may make the rule hold (days, i64 BE) and its department; the newest basis entry of the rule's last warning about the firm (u64 BE) |
 //! | `plans` | `p` plan index (u64 BE); `d` plan index (u64 BE); `i` draw index (u64 BE) result index (u64 BE) | the plan's department; the index of its draw (u64 BE); empty: an inspection result citing that draw |
 //! | `sanctions` | USCC `\0` index of a sanction imposed on the firm (u64 BE) | empty |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/5";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/6";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {

@@ -10,7 +10,7 @@
 use crate::pipeline::{record_of, Prepared};
 use crate::{Outcome, Registry, RegistryError};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use verifier::authority::Payload;
 use verifier::decision::Decision;
 use verifier::entry::EntryContent;
@@ -63,14 +63,53 @@ fn raised_key(index: u64) -> Vec<u8> {
     k
 }
 
-/// Whether a record may make a warning rule hold (the others need no evaluation).
-pub(crate) fn may_warn(record: &Record) -> bool {
+/// The rule a record may make hold, if any (the others need no evaluation).
+pub(crate) fn watched(record: &Record) -> Option<WarningRule> {
     match record.fields() {
-        RecordFields::AdministrativePenalty(f) => f.severity == Severity::Minor,
-        RecordFields::VerifiedComplaint(f) => f.substantiated,
-        RecordFields::CommitmentOutcome(f) => !f.kept,
-        _ => false,
+        RecordFields::AdministrativePenalty(f) if f.severity == Severity::Minor => Some(WarningRule::RepeatedMinor),
+        RecordFields::VerifiedComplaint(f) if f.substantiated => Some(WarningRule::ComplaintSurge),
+        RecordFields::CommitmentOutcome(f) if !f.kept => Some(WarningRule::BrokenCommitment),
+        _ => None,
     }
+}
+
+/// The rules evaluated as records arrive (a specialised grade raises the other).
+pub(crate) const RECORD_RULES: [WarningRule; 3] =
+    [WarningRule::RepeatedMinor, WarningRule::ComplaintSurge, WarningRule::BrokenCommitment];
+
+fn rule_byte(rule: WarningRule) -> u8 {
+    match rule {
+        WarningRule::RepeatedMinor => 0,
+        WarningRule::HighRiskModels => 1,
+        WarningRule::ComplaintSurge => 2,
+        WarningRule::BrokenCommitment => 3,
+    }
+}
+
+/// `q` USCC `\0` rule: the records that may make the rule hold for the firm.
+fn watch_prefix(uscc: &str, rule: WarningRule) -> Vec<u8> {
+    let mut k = vec![b'q'];
+    k.extend_from_slice(uscc.as_bytes());
+    k.push(0);
+    k.push(rule_byte(rule));
+    k
+}
+
+/// `q` USCC `\0` rule index (u64 BE) → the record's date (days since the epoch, i64 BE), then its
+/// department.
+pub(crate) fn watch_key(uscc: &str, rule: WarningRule, index: u64) -> Vec<u8> {
+    let mut k = watch_prefix(uscc, rule);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// `l` USCC `\0` rule → the newest basis entry of the rule's last warning about the firm (u64 BE).
+fn last_key(uscc: &str, rule: WarningRule) -> Vec<u8> {
+    let mut k = vec![b'l'];
+    k.extend_from_slice(uscc.as_bytes());
+    k.push(0);
+    k.push(rule_byte(rule));
+    k
 }
 
 impl Registry {
@@ -85,7 +124,25 @@ impl Registry {
     /// # Errors
     ///
     /// Storage failures, or no grader key.
-    pub(crate) async fn raise_warnings(&self, firms: &BTreeSet<String>) -> Result<Vec<u64>, RegistryError> {
+    pub(crate) async fn raise_warnings(
+        &self,
+        firms: &BTreeSet<String>,
+        which: &[WarningRule],
+    ) -> Result<Vec<u64>, RegistryError> {
+        let prepared = self.prepare_warnings(firms, which)?;
+        self.append_prepared(prepared).await
+    }
+
+    /// The warnings [`Registry::raise_warnings`] would append, signed, not appended.
+    ///
+    /// # Errors
+    ///
+    /// Storage failures, or no grader key.
+    pub(crate) fn prepare_warnings(
+        &self,
+        firms: &BTreeSet<String>,
+        which: &[WarningRule],
+    ) -> Result<Vec<Prepared>, RegistryError> {
         if firms.is_empty() {
             return Ok(Vec::new());
         }
@@ -94,51 +151,145 @@ impl Registry {
         let domain = |h: &str| self.model_domain(h);
         let mut prepared = Vec::new();
         for uscc in firms {
-            let mut records: Vec<(u64, Record)> = Vec::new();
-            let mut decisions: Vec<(u64, Decision)> = Vec::new();
-            let mut last: BTreeMap<WarningRule, u64> = BTreeMap::new();
-            for i in self.subject_indices(uscc)? {
-                let Some((h, content)) = self.read_entry(i)? else { continue };
-                if h.kind.starts_with("record/") {
-                    records.push((i, record_of(i, &content)?));
-                } else if h.kind == "decision/grade" {
-                    let (payload, _) = content
-                        .envelope
-                        .decode(DECISION_TYPE)
-                        .map_err(|e| RegistryError::Inconsistent { index: i, problem: e.to_string() })?;
-                    decisions.push((
-                        i,
-                        Decision::parse(&payload)
-                            .map_err(|problem| RegistryError::Inconsistent { index: i, problem })?,
-                    ));
-                } else if h.kind == WARNING_KIND {
-                    let w = warning_of(i, &content)?;
-                    let newest = w.basis.last().copied().unwrap_or_default();
-                    last.entry(w.rule).and_modify(|n| *n = (*n).max(newest)).or_insert(newest);
-                }
-            }
-            let firm = FirmEntries { records: &records, decisions: &decisions };
-            for rule in WarningRule::ALL {
-                let Some(basis) = evaluate(rule, &rules, today, firm, &domain) else { continue };
-                if last.get(&rule).is_some_and(|n| basis.last().is_some_and(|b| b <= n)) {
-                    continue;
-                }
-                let departments = {
-                    let book = self.inner.book.read().expect("lock");
-                    route(rule, &basis, firm, &book, &domain)
+            for &rule in which {
+                let warning = if rule == WarningRule::HighRiskModels {
+                    self.high_risk_warning(uscc, &rules, today, &domain)?
+                } else {
+                    self.record_rule_warning(uscc, rule, &rules, today)?
                 };
-                let w = Warning {
-                    kind: WARNING_FORMAT.into(),
-                    subject: uscc.clone(),
-                    rule,
-                    basis,
-                    departments,
-                    date: today,
-                };
-                prepared.push(Prepared::new(w.sign(&self.grader()?), WARNING_KIND.into(), Some(uscc.clone())));
+                if let Some(w) = warning {
+                    prepared.push(Prepared::new(w.sign(&self.grader()?), WARNING_KIND.into(), Some(uscc.clone())));
+                }
             }
         }
-        self.append_prepared(prepared).await
+        Ok(prepared)
+    }
+
+    /// The newest basis entry of `rule`'s last warning about `uscc`, if any.
+    fn last_warned(&self, uscc: &str, rule: WarningRule) -> Result<Option<u64>, RegistryError> {
+        match self.inner.views.warnings.get(last_key(uscc, rule))? {
+            Some(v) => Ok(Some(crate::store::be_u64(&v, "warnings")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A warning under a record rule, from the watch view alone: the view holds exactly the live
+    /// records that may make the rule hold, so the basis is those dated in the rule's window (the
+    /// newest one for a broken commitment), as [`verifier::warning::evaluate`] finds it on the
+    /// firm's records; only the basis records are read, for their departments. `None` if the
+    /// rule does not hold, or no entry is newer than the last warning's basis.
+    fn record_rule_warning(
+        &self,
+        uscc: &str,
+        rule: WarningRule,
+        rules: &WarningRules,
+        today: verifier::Date,
+    ) -> Result<Option<Warning>, RegistryError> {
+        let (min, days) = match rule {
+            WarningRule::RepeatedMinor => (rules.repeated_minor.min, rules.repeated_minor.days),
+            WarningRule::ComplaintSurge => (rules.complaint_surge.min, rules.complaint_surge.days),
+            WarningRule::BrokenCommitment => (1, rules.broken_commitment.days),
+            WarningRule::HighRiskModels => return Ok(None),
+        };
+        let (from, to) = (today.days_since_epoch() - i64::from(days), today.days_since_epoch());
+        let mut found: Vec<(u64, String)> = Vec::new();
+        for item in self.inner.views.warnings.scan_prefix(watch_prefix(uscc, rule)) {
+            let (k, v) = item?;
+            let corrupt = || RegistryError::Corrupt {
+                tree: "warnings",
+                problem: "a watched record is not its date (8 bytes) and department".into(),
+            };
+            let day = i64::from_be_bytes(v.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+            if (from..=to).contains(&day) {
+                let department = String::from_utf8(v[8..].to_vec()).map_err(|_| corrupt())?;
+                found.push((crate::store::be_u64(&k[k.len() - 8..], "warnings")?, department));
+            }
+        }
+        if rule == WarningRule::BrokenCommitment && found.len() > 1 {
+            found.drain(..found.len() - 1);
+        }
+        let Some(&(newest, _)) = found.last() else { return Ok(None) };
+        if found.len() < min || self.last_warned(uscc, rule)?.is_some_and(|l| newest <= l) {
+            return Ok(None);
+        }
+        let basis: Vec<u64> = found.iter().map(|(i, _)| *i).collect();
+        let departments: BTreeSet<String> = found.into_iter().map(|(_, d)| d).collect();
+        Ok(Some(Warning {
+            kind: WARNING_FORMAT.into(),
+            subject: uscc.to_owned(),
+            rule,
+            basis,
+            departments,
+            date: today,
+        }))
+    }
+
+    /// A warning under the high-risk rule, from the firm's records and decisions (read after a
+    /// specialised re-grade, not at intake).
+    fn high_risk_warning(
+        &self,
+        uscc: &str,
+        rules: &WarningRules,
+        today: verifier::Date,
+        domain: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Warning>, RegistryError> {
+        let rule = WarningRule::HighRiskModels;
+        let mut records: Vec<(u64, Record)> = Vec::new();
+        let mut decisions: Vec<(u64, Decision)> = Vec::new();
+        for i in self.subject_indices(uscc)? {
+            let Some((h, content)) = self.read_entry(i)? else { continue };
+            if h.kind.starts_with("record/") {
+                records.push((i, record_of(i, &content)?));
+            } else if h.kind == "decision/grade" {
+                let (payload, _) = content
+                    .envelope
+                    .decode(DECISION_TYPE)
+                    .map_err(|e| RegistryError::Inconsistent { index: i, problem: e.to_string() })?;
+                decisions.push((
+                    i,
+                    Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index: i, problem })?,
+                ));
+            }
+        }
+        let firm = FirmEntries { records: &records, decisions: &decisions };
+        let Some(basis) = evaluate(rule, rules, today, firm, domain) else { return Ok(None) };
+        if self.last_warned(uscc, rule)?.is_some_and(|l| basis.last().is_some_and(|b| *b <= l)) {
+            return Ok(None);
+        }
+        let departments = {
+            let book = self.inner.book.read().expect("lock");
+            route(rule, &basis, firm, &book, domain)
+        };
+        Ok(Some(Warning {
+            kind: WARNING_FORMAT.into(),
+            subject: uscc.to_owned(),
+            rule,
+            basis,
+            departments,
+            date: today,
+        }))
+    }
+
+    /// Watches a record that may make a rule hold, or stops watching the record a retraction
+    /// names (the watch view behind [`Registry::record_rule_warning`]), in the batch of the
+    /// warnings tree that [`Registry::apply_all`] applies.
+    pub(crate) fn watch(
+        batch: &mut sled::Batch,
+        uscc: &str,
+        index: u64,
+        watched: Option<&(WarningRule, verifier::Date, String)>,
+        retracts: Option<u64>,
+    ) {
+        if let Some((rule, date, department)) = watched {
+            let mut v = date.days_since_epoch().to_be_bytes().to_vec();
+            v.extend_from_slice(department.as_bytes());
+            batch.insert(watch_key(uscc, *rule, index), v);
+        }
+        if let Some(t) = retracts {
+            for rule in RECORD_RULES {
+                batch.remove(watch_key(uscc, rule, t));
+            }
+        }
     }
 
     /// Validates and appends a department's acknowledgement of a warning.
@@ -241,6 +392,13 @@ impl Registry {
         if header.kind == WARNING_KIND {
             let w = warning_of(index, content)?;
             self.inner.views.warnings.insert(raised_key(index), w.subject.as_bytes())?;
+            let newest = w.basis.last().copied().unwrap_or_default();
+            let key = last_key(&w.subject, w.rule);
+            let before = match self.inner.views.warnings.get(&key)? {
+                Some(v) => crate::store::be_u64(&v, "warnings")?,
+                None => 0,
+            };
+            self.inner.views.warnings.insert(key, &newest.max(before).to_be_bytes())?;
         } else if header.kind == ACK_KIND {
             let a = ack_of(index, content)?;
             self.inner.views.warnings.insert(ack_key(a.warning_index, &a.department), &index.to_be_bytes())?;
