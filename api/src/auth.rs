@@ -34,7 +34,7 @@
 //! for every creditlog signature (docs/FORMAT.md §8): the same rule as for envelopes.
 
 use base64::prelude::*;
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -482,7 +482,7 @@ fn rewrite(path: &Path, seen: &HashMap<String, u64>) -> std::io::Result<File> {
 }
 
 impl SignedRequest {
-    /// Verifies the signature over this request with `key` under the acceptance rule, checks
+    /// Verifies the signature over this request with the public key `key` (its 32 bytes; the rule decodes and checks it) under the acceptance rule, checks
     /// the time (at most [`MAX_FUTURE_SKEW`] ahead of `now`, at most `window` behind), the digest
     /// and the nonce (recording it durably until `created + window`).
     ///
@@ -498,7 +498,7 @@ impl SignedRequest {
         query: &str,
         body: &[u8],
         digest_header: Option<&str>,
-        key: &VerifyingKey,
+        key: &[u8; 32],
         now: u64,
         window: u64,
         nonces: &NonceCache,
@@ -522,12 +522,10 @@ impl SignedRequest {
             None
         };
         let base = signature_base(method, path, query, digest, &self.params);
-        verifier::signature::verify(key.as_bytes(), base.as_bytes(), &self.signature).map_err(
-            |reason| match reason {
-                SignatureError::Equation => AuthError::BadSignature(self.keyid.clone()),
-                reason => AuthError::Refused { keyid: self.keyid.clone(), reason },
-            },
-        )?;
+        verifier::signature::verify(key, base.as_bytes(), &self.signature).map_err(|reason| match reason {
+            SignatureError::Equation => AuthError::BadSignature(self.keyid.clone()),
+            reason => AuthError::Refused { keyid: self.keyid.clone(), reason },
+        })?;
         // Remembered for as long as this signature could be accepted.
         nonces.record(&self.nonce, self.created + window, now).await
     }
@@ -545,7 +543,7 @@ mod tests {
         let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
         let req = parse(get("signature-input"), get("signature")).unwrap();
         let nonces = NonceCache::default();
-        let vk = key.verifying_key();
+        let vk = key.verifying_key().to_bytes();
         assert_eq!(
             req.verify("POST", "/v1/records", "", body, get("content-digest"), &vk, 1100, 300, &NonceCache::default())
                 .await,
@@ -571,12 +569,12 @@ mod tests {
         assert_eq!(parse(None, None).unwrap_err(), AuthError::Missing);
     }
 
-    fn signed(created: u64, nonce: &str) -> (SignedRequest, Vec<(&'static str, String)>, VerifyingKey) {
+    fn signed(created: u64, nonce: &str) -> (SignedRequest, Vec<(&'static str, String)>, [u8; 32]) {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let headers = sign_request("POST", "/v1/records", "", Some(b"{}"), &key, created, nonce);
         let get = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
         let req = parse(get("signature-input").as_deref(), get("signature").as_deref()).unwrap();
-        (req, headers, key.verifying_key())
+        (req, headers, key.verifying_key().to_bytes())
     }
 
     fn digest<'a>(headers: &'a [(&'static str, String)]) -> Option<&'a str> {
@@ -687,7 +685,7 @@ mod tests {
         let sig = verifier::signature::with_s_plus_order(&good.signature);
         let malleated = format!("sig1=:{}:", BASE64_STANDARD.encode(sig));
         let req = parse(get("signature-input"), Some(&malleated)).unwrap();
-        let vk = key.verifying_key();
+        let vk = key.verifying_key().to_bytes();
         let nonces = NonceCache::default();
         assert_eq!(
             req.verify("POST", "/v1/records", "", body, get("content-digest"), &vk, 1000, 300, &nonces).await,
