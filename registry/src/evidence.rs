@@ -11,8 +11,6 @@ use crate::access::may_read_history;
 use crate::{Registry, RegistryError};
 use base64::prelude::*;
 use std::collections::BTreeSet;
-use verifier::decision::Decision;
-use verifier::envelope::DECISION_TYPE;
 use verifier::evidence::{tlog_proof, Bundle, BundleEntry, ConsistencyStep, RootAt, BUNDLE_FORMAT};
 use verifier::identity::Principal;
 
@@ -57,12 +55,7 @@ impl Registry {
         for &i in &chain {
             let Some((header, content)) = self.read_entry(i)? else { continue };
             if header.kind == "decision/grade" {
-                let (payload, _) = content
-                    .envelope
-                    .decode(DECISION_TYPE)
-                    .map_err(|e| RegistryError::Inconsistent { index: i, problem: e.to_string() })?;
-                let d =
-                    Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index: i, problem })?;
+                let d = crate::grading::decision_of(i, &content)?;
                 indices.insert(d.model_index);
                 if let Some(t) = d.trigger_index {
                     indices.insert(t);

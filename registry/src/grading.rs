@@ -222,11 +222,27 @@ impl Registry {
                 problem: format!("{} is not a grade decision", header.kind),
             });
         }
-        let (payload, _) = content
-            .envelope
-            .decode(DECISION_TYPE)
-            .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
-        Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index, problem })
+        decision_of(index, &content)
+    }
+
+    /// The records and grade decisions among a firm's entries at `indices` (from
+    /// [`Registry::subject_indices`]), in log order, redacted records left out: what a plan's
+    /// population and the high-risk warning read.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn records_and_decisions(
+        &self,
+        indices: &[u64],
+    ) -> Result<(Vec<(u64, Record)>, Vec<(u64, Decision)>), RegistryError> {
+        let (mut records, mut decisions) = (Vec::new(), Vec::new());
+        for &i in indices {
+            let Some((h, content)) = self.read_entry(i)? else { continue };
+            if h.kind.starts_with("record/") {
+                records.push((i, record_of(i, &content)?));
+            } else if h.kind == "decision/grade" {
+                decisions.push((i, decision_of(i, &content)?));
+            }
+        }
+        Ok((records, decisions))
     }
 
     /// Every current grade of `uscc`, by model.
@@ -464,6 +480,15 @@ impl Registry {
         }
         Ok(out)
     }
+}
+
+/// The grade decision in an entry's content.
+pub(crate) fn decision_of(index: u64, content: &EntryContent) -> Result<Decision, RegistryError> {
+    let (payload, _) = content
+        .envelope
+        .decode(DECISION_TYPE)
+        .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
+    Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index, problem })
 }
 
 /// Signs a re-grading order with the grading authority's key: what `creditlog regrade` sends.

@@ -18,15 +18,14 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use verifier::authority::Payload;
-use verifier::decision::Decision;
 use verifier::draw::Selection;
 use verifier::entry::{EntryContent, EntryHeader};
-use verifier::envelope::{Envelope, DECISION_TYPE};
+use verifier::envelope::Envelope;
 use verifier::plan::{
     check_result, class_counts, member, Draw, FirmAtPlan, Member, Plan, SupervisionRules, DRAW_KIND, DRAW_TYPE,
     PLAN_KIND, PLAN_TYPE,
 };
-use verifier::record::{Record, RecordFields};
+use verifier::record::RecordFields;
 use verifier::Date;
 
 /// A plan's population and, once drawn, its draw: computed once from the log.
@@ -117,14 +116,6 @@ fn draw_of(index: u64, content: &EntryContent) -> Result<Draw, RegistryError> {
         .decode(DRAW_TYPE)
         .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
     Draw::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index, problem })
-}
-
-fn decision_of(index: u64, content: &EntryContent) -> Result<Decision, RegistryError> {
-    let (payload, _) = content
-        .envelope
-        .decode(DECISION_TYPE)
-        .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
-    Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index, problem })
 }
 
 /// `i` draw index (u64 BE) result index (u64 BE): an inspection result citing that draw.
@@ -252,20 +243,12 @@ impl Registry {
             if !plan.population.covers(&uscc) {
                 continue;
             }
-            let indices: Vec<u64> = self.subject_indices(&uscc)?.into_iter().filter(|i| *i < plan_index).collect();
+            // In the directory at the plan: an entry about the firm before it.
+            let indices: Vec<u64> = self.subject_indices(&uscc)?.into_iter().take_while(|i| *i < plan_index).collect();
             if indices.is_empty() {
                 continue;
             }
-            let mut records: Vec<(u64, Record)> = Vec::new();
-            let mut decisions: Vec<(u64, Decision)> = Vec::new();
-            for i in indices {
-                let Some((h, content)) = self.read_entry(i)? else { continue };
-                if h.kind.starts_with("record/") {
-                    records.push((i, record_of(i, &content)?));
-                } else if h.kind == "decision/grade" {
-                    decisions.push((i, decision_of(i, &content)?));
-                }
-            }
+            let (records, decisions) = self.records_and_decisions(&indices)?;
             if let Some(m) = member(&plan, &rules, FirmAtPlan { uscc: &uscc, records: &records, decisions: &decisions })
             {
                 members.push(m);
@@ -304,14 +287,13 @@ impl Registry {
     /// As [`Registry::population`].
     #[allow(clippy::type_complexity)]
     pub fn drawn(&self, plan_index: u64) -> Result<Option<(u64, Draw, Arc<Vec<Selection>>)>, RegistryError> {
-        self.population(plan_index)?;
+        let members = self.population(plan_index)?;
         if let Some(d) = self.inner.draws.lock().expect("lock").get(&plan_index) {
             if d.draw.is_some() {
                 return Ok(d.draw.clone());
             }
         }
         // Drawn since the population was cached.
-        let members = self.population(plan_index)?;
         let plan = self.plan(plan_index)?.ok_or(RegistryError::NoEntry { index: plan_index, size: 0 })?;
         let drawn = self.drawn_at(plan_index, &plan, &members)?;
         self.inner.draws.lock().expect("lock").insert(plan_index, Arc::new(DrawnPlan { members, draw: drawn.clone() }));

@@ -7,14 +7,13 @@
 //! is newer than that of the rule's last warning about the firm), so a firm is not warned twice
 //! about the same facts.
 
-use crate::pipeline::{record_of, Prepared};
+use crate::pipeline::Prepared;
 use crate::{Outcome, Registry, RegistryError};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use verifier::authority::Payload;
-use verifier::decision::Decision;
 use verifier::entry::EntryContent;
-use verifier::envelope::{Envelope, DECISION_TYPE};
+use verifier::envelope::Envelope;
 use verifier::record::{Record, RecordFields, Severity};
 use verifier::warning::{
     evaluate, route, Acknowledgement, FirmEntries, Warning, WarningRule, WarningRules, ACK_KIND, ACK_TYPE,
@@ -234,23 +233,7 @@ impl Registry {
         domain: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Warning>, RegistryError> {
         let rule = WarningRule::HighRiskModels;
-        let mut records: Vec<(u64, Record)> = Vec::new();
-        let mut decisions: Vec<(u64, Decision)> = Vec::new();
-        for i in self.subject_indices(uscc)? {
-            let Some((h, content)) = self.read_entry(i)? else { continue };
-            if h.kind.starts_with("record/") {
-                records.push((i, record_of(i, &content)?));
-            } else if h.kind == "decision/grade" {
-                let (payload, _) = content
-                    .envelope
-                    .decode(DECISION_TYPE)
-                    .map_err(|e| RegistryError::Inconsistent { index: i, problem: e.to_string() })?;
-                decisions.push((
-                    i,
-                    Decision::parse(&payload).map_err(|problem| RegistryError::Inconsistent { index: i, problem })?,
-                ));
-            }
-        }
+        let (records, decisions) = self.records_and_decisions(&self.subject_indices(uscc)?)?;
         let firm = FirmEntries { records: &records, decisions: &decisions };
         let Some(basis) = evaluate(rule, rules, today, firm, domain) else { return Ok(None) };
         if self.last_warned(uscc, rule)?.is_some_and(|l| basis.last().is_some_and(|b| *b <= l)) {
