@@ -84,6 +84,16 @@ impl Client {
         verifier::Date::parse(today).map_err(|e| anyhow::anyhow!("the server's date today: {e}"))
     }
 
+    /// Signed GET that expects 200: the JSON answer, or an error naming the path and the
+    /// server's reason.
+    pub fn get_ok(&self, path_and_query: &str) -> Result<serde_json::Value> {
+        let (status, v) = self.get(path_and_query)?;
+        if status != 200 {
+            bail!("the server refused {path_and_query} ({status}): {}", problem_detail(&v));
+        }
+        Ok(v)
+    }
+
     pub fn get(&self, path_and_query: &str) -> Result<(u16, serde_json::Value)> {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let mut req = self.agent.get(&format!("{}{path_and_query}", self.base));

@@ -7,7 +7,7 @@
 //! gives, runs the draw, and signs the reveal with the draw's result. `verify-draw` re-runs a
 //! draw offline from its bundle, or fetches the bundle from a server first.
 
-use crate::client::{problem_detail, Client};
+use crate::client::Client;
 use anyhow::{bail, Context, Result};
 use base64::prelude::*;
 use clap::Subcommand;
@@ -170,10 +170,7 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
         PlanCommand::List { server, key, department } => {
             let c = Client::new(&server, keyfile::read(&key)?);
             let q = department.map(|d| format!("?department={d}")).unwrap_or_default();
-            let (status, v) = c.get(&format!("/v1/plans{q}"))?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&format!("/v1/plans{q}"))?;
             let plans = v["plans"].as_array().cloned().unwrap_or_default();
             if plans.is_empty() {
                 println!("no plans");
@@ -198,10 +195,7 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
         }
         PlanCommand::Show { server, key, plan } => {
             let c = Client::new(&server, keyfile::read(&key)?);
-            let (status, v) = c.get(&format!("/v1/plans/{plan}/draw"))?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&format!("/v1/plans/{plan}/draw"))?;
             println!("plan {plan}, drawn at entry {}:", v["draw_index"]);
             for (class, counts) in v["classes"].as_object().into_iter().flatten() {
                 println!("  class {class}: {} drawn of {} eligible", counts[1], counts[0]);
@@ -219,10 +213,7 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
         }
         PlanCommand::Results { server, key, plan } => {
             let c = Client::new(&server, keyfile::read(&key)?);
-            let (status, v) = c.get(&format!("/v1/plans/{plan}/results"))?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&format!("/v1/plans/{plan}/results"))?;
             let results = v["results"].as_array().cloned().unwrap_or_default();
             if results.is_empty() {
                 println!("no results published for plan {plan} yet");
@@ -242,10 +233,7 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
         }
         PlanCommand::Visits { server, key, from, to } => {
             let c = Client::new(&server, keyfile::read(&key)?);
-            let (status, v) = c.get(&format!("/v1/visits?{}", window(from.as_deref(), to.as_deref())))?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&format!("/v1/visits?{}", window(from.as_deref(), to.as_deref())))?;
             let visits = v["visits"].as_array().cloned().unwrap_or_default();
             println!(
                 "{} visits from {} to {}, {} of them joint (联合检查)",
@@ -282,10 +270,7 @@ pub fn run(cmd: PlanCommand) -> Result<()> {
         }
         PlanCommand::Stats { server, key, from, to } => {
             let c = Client::new(&server, keyfile::read(&key)?);
-            let (status, v) = c.get(&format!("/v1/stats/supervision?{}", window(from.as_deref(), to.as_deref())))?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&format!("/v1/stats/supervision?{}", window(from.as_deref(), to.as_deref())))?;
             println!(
                 "supervision statistics (监管成效) from {} to {}",
                 v["from"].as_str().unwrap_or("?"),
@@ -450,10 +435,7 @@ pub fn draw(
     // 1. A signed checkpoint holds the plan: its root at the plan is fixed before the reveal.
     let mut tries = 0;
     let v = loop {
-        let (status, v) = c.get(&format!("/v1/plans/{plan_index}"))?;
-        if status != 200 {
-            bail!("the server refused ({status}): {}", problem_detail(&v));
-        }
+        let v = c.get_ok(&format!("/v1/plans/{plan_index}"))?;
         if v.get("root").is_some() {
             break v;
         }
@@ -486,10 +468,7 @@ pub fn draw(
         crate::Failure(format!("the root the server gives for the plan is not in the signed checkpoint's history: {e}"))
     })?;
     // 2. The population the log gives, and the draw.
-    let (status, pv) = c.get(&format!("/v1/plans/{plan_index}/population"))?;
-    if status != 200 {
-        bail!("the server refused the population ({status}): {}", problem_detail(&pv));
-    }
+    let pv = c.get_ok(&format!("/v1/plans/{plan_index}/population"))?;
     let members: Vec<Member> = serde_json::from_value(pv["members"].clone()).context("reading the population")?;
     // (The leaf the server states: a wrong one gives a seed the registry refuses, rule draw-plan.)
     let plan_leaf: [u8; 32] = hex::decode(v["leaf"].as_str().context("no leaf")?)
@@ -549,10 +528,7 @@ pub fn verify_draw(
         }
         (None, Some(server), Some(plan), Some(key)) => {
             let c = Client::new(server, keyfile::read(key).with_context(|| format!("reading key {}", key.display()))?);
-            let (status, v) = c.get(&format!("/v1/plans/{plan}/bundle"))?;
-            if status != 200 {
-                bail!("the server refused the draw bundle ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&format!("/v1/plans/{plan}/bundle"))?;
             serde_json::from_value(v).context("reading the draw bundle")?
         }
         _ => bail!("give a bundle file, or --server, --plan and --key to fetch one"),

@@ -1,8 +1,8 @@
 //! `creditlog warning list|ack`: early warnings (风险预警). The registry raises them; a department
 //! they are routed to acknowledges each with what it did.
 
-use crate::client::{problem_detail, Client};
-use anyhow::{bail, Context, Result};
+use crate::client::Client;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use registry::keyfile;
 use std::path::PathBuf;
@@ -52,10 +52,7 @@ pub fn run(cmd: WarningCommand) -> Result<()> {
                 None if all => "/v1/warnings?all=true".to_owned(),
                 None => "/v1/warnings".to_owned(),
             };
-            let (status, v) = c.get(&path)?;
-            if status != 200 {
-                bail!("the server refused ({status}): {}", problem_detail(&v));
-            }
+            let v = c.get_ok(&path)?;
             let list = v["warnings"].as_array().cloned().unwrap_or_default();
             if list.is_empty() {
                 println!("no warnings");
