@@ -819,6 +819,12 @@ pub fn csv_columns(kind: RecordKind) -> &'static [&'static str] {
     &columns[kind as usize]
 }
 
+/// Whether `field` (a [`csv_columns`] name) must be given in a record of `kind`: the common
+/// columns always, a kind's field unless it is optional.
+pub fn is_required_field(kind: RecordKind, field: &str) -> bool {
+    COMMON_COLUMNS.contains(&field) || schema(kind).iter().any(|f| f.name == field && f.required)
+}
+
 /// Whether `code` is a department code (see [`DEPARTMENT_CODE_RULE`]).
 pub fn is_department_code(code: &str) -> bool {
     let b = code.as_bytes();
