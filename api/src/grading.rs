@@ -27,6 +27,7 @@ pub(crate) async fn publish_model(
             Ok(Json(serde_json::json!({ "index": index, "model": hash })).into_response())
         }
         Outcome::Rejected(r) => Err(rejected(r, "model-rejected", "Model refused")),
+        Outcome::WouldAppend => Err(Problem::internal()),
     }
 }
 

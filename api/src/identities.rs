@@ -30,6 +30,15 @@ pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String
     if matches!(k.principal, Principal::Enterprise(_)) {
         return Err(not_found());
     }
+    // A department's registration is public: its name, the kinds it may submit and its domains
+    // (`creditlog import` checks a file's deciding body against the name).
+    let department = match &k.principal {
+        Principal::Department(code) => book
+            .departments
+            .get(code)
+            .map(|d| serde_json::json!({ "code": code, "name": d.name, "kinds": d.kinds, "domains": d.domains })),
+        _ => None,
+    };
     Ok(Json(serde_json::json!({
         "key_id": keyid,
         "public_key": BASE64_STANDARD.encode(k.public),
@@ -37,6 +46,7 @@ pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String
         "holder": k.principal.to_string(),
         "registered_at_entry": k.registered,
         "revoked_at_entry": k.revoked,
+        "department": department,
     }))
     .into_response())
 }

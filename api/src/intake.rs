@@ -16,6 +16,25 @@ pub(crate) async fn submit_records(
     State(s): State<AppState>,
     SignedBody { principal, body }: SignedBody<RECORDS_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
+    let batch = record_batch(&principal, &body)?;
+    let results = registry(&s)?.submit_records(batch.records).await?;
+    Ok(Json(serde_json::json!({ "results": results })).into_response())
+}
+
+/// `POST /v1/records/check`: a dry run of `POST /v1/records` (`creditlog import --check`). The
+/// same body, signer and checks, against the log as it stands; each record's answer is the one
+/// the real request would give, with `{"outcome": "would_append"}` in place of `appended`.
+/// Nothing is appended.
+pub(crate) async fn check_records(
+    State(s): State<AppState>,
+    SignedBody { principal, body }: SignedBody<RECORDS_BODY_LIMIT>,
+) -> Result<Response, Problem> {
+    let batch = record_batch(&principal, &body)?;
+    let results = registry(&s)?.check_records(batch.records).await?;
+    Ok(Json(serde_json::json!({ "results": results })).into_response())
+}
+
+fn record_batch(principal: &Principal, body: &[u8]) -> Result<RecordBatch, Problem> {
     if !matches!(principal, Principal::Department(_)) {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -26,7 +45,7 @@ pub(crate) async fn submit_records(
             ),
         ));
     }
-    let batch: RecordBatch = serde_json::from_slice(&body).map_err(|e| {
+    let batch: RecordBatch = serde_json::from_slice(body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "bad-json",
@@ -44,6 +63,5 @@ pub(crate) async fn submit_records(
         )
         .with_field("records"));
     }
-    let results = registry(&s)?.submit_records(batch.records).await?;
-    Ok(Json(serde_json::json!({ "results": results })).into_response())
+    Ok(batch)
 }

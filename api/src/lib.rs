@@ -141,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proof/consistency", get(tlog::consistency))
         .route("/v1/checkpoints/{size}", get(tlog::checkpoint_at))
         .route("/v1/records", post(intake::submit_records))
+        .route("/v1/records/check", post(intake::check_records))
         .route("/v1/identities", post(identities::submit_identity))
         .route("/v1/entries/{index}", get(history::read_entry))
         .route("/v1/enterprises/{uscc}/history", get(history::history))
@@ -292,6 +293,7 @@ pub(crate) fn entry_answer(outcome: Outcome, slug: &str, title: &str) -> Result<
         Outcome::Duplicate { index } => {
             Ok(Json(serde_json::json!({ "outcome": "duplicate", "index": index })).into_response())
         }
+        Outcome::WouldAppend => Ok(Json(serde_json::json!({ "outcome": "would_append" })).into_response()),
         Outcome::Rejected(r) => Err(rejected(r, slug, title)),
     }
 }

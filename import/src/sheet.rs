@@ -153,13 +153,27 @@ fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Table, String> {
     let delimiter = if first_line.matches('\t').count() > first_line.matches(',').count() { b'\t' } else { b',' };
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
+    // Lines are counted from the records' byte offsets: the reader's own line count lags
+    // behind with CRLF line ends, which is what Excel writes.
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut line) = (0usize, 1u64);
+    let mut line_at = |byte: u64| {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+        // A record's offset may point at the line end before it (the '\n' of a CRLF).
+        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        line += bytes[counted_to..byte].iter().filter(|b| **b == b'\n').count() as u64;
+        counted_to = byte;
+        line
+    };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, csv::Position::line);
+            let line = e.position().map_or(0, |p| line_at(p.byte()));
             format!("line {line}: malformed CSV: {e}")
         })?;
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         rows.push(Row { line, cells: record.iter().map(str::to_owned).collect() });
     }
     let sep = if delimiter == b'\t' { "tab-separated" } else { "comma-separated" };
@@ -234,6 +248,13 @@ mod tests {
         // GB18030 bytes forced through UTF-8 are refused with the way out named.
         let e = read_bytes(&gb, Encoding::Utf8, None).unwrap_err();
         assert!(e.contains("--encoding gb18030"), "{e}");
+    }
+
+    #[test]
+    fn lines_are_counted_with_crlf_and_multi_line_cells() {
+        let t = read_bytes(b"a,b\r\n1,2\r\n\"x\r\ny\",4\r\n5,6\r\n", Encoding::Auto, None).unwrap();
+        let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [1, 2, 3, 5]);
     }
 
     #[test]

@@ -130,6 +130,7 @@ impl Registry {
             let env = Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), &operator);
             match self.submit_identity(env).await? {
                 Outcome::Appended { .. } | Outcome::Duplicate { .. } => {}
+                Outcome::WouldAppend => unreachable!("submit_identity is never a dry run"),
                 Outcome::Rejected(r) => {
                     return Err(RegistryError::Inconsistent {
                         index: 0,

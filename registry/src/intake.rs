@@ -271,6 +271,21 @@ impl Registry {
     ///
     /// Storage failures only (then nothing of this call was acknowledged).
     pub async fn submit_records(&self, envelopes: Vec<Envelope>) -> Result<Vec<Outcome>, RegistryError> {
+        self.records(envelopes, false).await
+    }
+
+    /// A dry run of [`Registry::submit_records`]: every check it makes, against the log as it
+    /// stands, with the same outcomes, except that a record that would be appended is
+    /// [`Outcome::WouldAppend`] and nothing is appended (`creditlog import --check`).
+    ///
+    /// # Errors
+    ///
+    /// Storage failures only.
+    pub async fn check_records(&self, envelopes: Vec<Envelope>) -> Result<Vec<Outcome>, RegistryError> {
+        self.records(envelopes, true).await
+    }
+
+    async fn records(&self, envelopes: Vec<Envelope>, dry_run: bool) -> Result<Vec<Outcome>, RegistryError> {
         let this = self.clone();
         let checked = tokio::task::spawn_blocking(move || this.prepare_all(envelopes))
             .await
@@ -336,6 +351,9 @@ impl Registry {
                 outcomes.push(None);
                 prepared.push(c.prepared);
             }
+        }
+        if dry_run {
+            return Ok(outcomes.into_iter().map(|o| o.unwrap_or(Outcome::WouldAppend)).collect());
         }
         let indices = self.append_prepared(prepared).await?;
         // Records a model marks as triggers re-grade their firm at once (动态调整), still under

@@ -157,6 +157,9 @@ pub enum Outcome {
     },
     /// Refused.
     Rejected(Rejection),
+    /// A dry run ([`Registry::check_records`]): every check passed and the item would be
+    /// appended; nothing was.
+    WouldAppend,
 }
 
 /// What the content store holds for an entry.

@@ -288,17 +288,21 @@ fn load_sh_and_import_load_a_jurisdiction_into_a_server() {
         (best.0 as u64, best.1.clone(), code.to_owned(), kind.to_owned())
     };
     let import = |file: &Path, kind: &str, key: &Path| {
+        let report = dir.path().join("report.json");
         let out = Command::new(binary())
             .arg("import")
             .arg(file)
             .args(["--kind", kind, "--key"])
             .arg(key)
-            .args(["--server", &server.url])
+            .args(["--server", &server.url, "--report"])
+            .arg(&report)
             .output()
             .unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(out.status.success(), "import failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        summaries(&stdout)
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let s = &r["summary"];
+        [(s["appended"].as_u64().unwrap(), s["duplicates"].as_u64().unwrap(), s["rejected"].as_u64().unwrap())]
     };
 
     // The CSV files hold the same records as the JSONL files: importing one after load.sh

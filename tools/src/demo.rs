@@ -7,8 +7,9 @@ use registry::{keyfile, Outcome, Registry};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
-use verifier::envelope::{Envelope, IDENTITY_TYPE, MODEL_TYPE};
+use verifier::envelope::{Envelope, IDENTITY_TYPE, MODEL_TYPE, RECORD_TYPE};
 use verifier::identity::{Capability, Role, Statement, IDENTITY_STATEMENT};
+use verifier::record::{Record, RecordKind};
 
 /// The shipped models, built into the binary so the demo runs from any folder.
 pub const SHIPPED_MODELS: [(&str, &str); 2] = [
@@ -63,6 +64,7 @@ async fn statement(reg: &Registry, signer: &ed25519_dalek::SigningKey, st: State
     match reg.submit_identity(Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), signer)).await? {
         Outcome::Appended { index } | Outcome::Duplicate { index } => Ok(index),
         Outcome::Rejected(r) => bail!("{}: {}: {}", st.action(), r.field, r.rule),
+        Outcome::WouldAppend => unreachable!("not a dry run"),
     }
 }
 
@@ -84,6 +86,7 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
             firms: args.firms,
             records: args.records,
             seed: args.seed,
+            exports: true,
         })?;
     }
     let operator = keyfile::read(&args.data.join(registry::OPERATOR_KEY_FILE))?;
@@ -138,7 +141,15 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
     )
     .await?;
 
-    // Every department's signed records, as `creditlog submit` would send them.
+    // Every department's signed records, as `creditlog submit` would send them, except the
+    // market regulator's penalties and licences: those come from its 双公示 exports, read as
+    // `creditlog import` reads an official's file (penalties from the Excel workbook, licences
+    // from the GB18030 CSV).
+    let imported_dept = depts
+        .iter()
+        .find(|d| d.kinds.iter().any(|k| k == "administrative_licence"))
+        .context("a department that grants licences")?;
+    let imported_kinds = [RecordKind::AdministrativePenalty, RecordKind::AdministrativeLicence];
     let mut files: Vec<_> = std::fs::read_dir(sim.join("records"))?.flatten().map(|e| e.path()).collect();
     files.sort();
     let total: u64 = args.records as u64;
@@ -147,10 +158,19 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
         indicatif::ProgressStyle::with_template("loading records {bar:40} {pos}/{len} {per_sec}").expect("template"),
     );
     for f in files {
+        let from_exports = f.file_stem().is_some_and(|s| s == imported_dept.code.as_str());
         let reader = std::io::BufReader::new(std::fs::File::open(&f)?);
         let mut chunk = Vec::with_capacity(2000);
         for line in reader.lines() {
-            chunk.push(serde_json::from_str::<Envelope>(&line?).with_context(|| format!("{}", f.display()))?);
+            let env = serde_json::from_str::<Envelope>(&line?).with_context(|| format!("{}", f.display()))?;
+            if from_exports {
+                let (payload, _) = env.decode(RECORD_TYPE).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let kind = Record::parse(&payload).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?.kind();
+                if imported_kinds.contains(&kind) {
+                    continue;
+                }
+            }
+            chunk.push(env);
             if chunk.len() == 2000 {
                 bar.inc(submit(reg, std::mem::take(&mut chunk)).await?);
             }
@@ -159,7 +179,31 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
             bar.inc(submit(reg, chunk).await?);
         }
     }
+    let dept_key = keyfile::read(&sim.join(&imported_dept.key_file))?;
+    let mut from_exports = Vec::new();
+    for (kind, file) in [
+        (
+            RecordKind::AdministrativeLicence,
+            format!("exports/{}__administrative_licence.gb18030.csv", imported_dept.code),
+        ),
+        (RecordKind::AdministrativePenalty, format!("exports/{}__administrative_penalty.xlsx", imported_dept.code)),
+    ] {
+        let path = sim.join(&file);
+        let table = import::sheet::read_file(&path, import::sheet::Encoding::Auto, None).map_err(anyhow::Error::msg)?;
+        let imp = import::Importer::new(kind, &table, None, &imported_dept.code, Some(&imported_dept.name))
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        let mut envelopes = Vec::new();
+        for row in imp.data_rows(&table) {
+            let got = imp.record(row).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            envelopes.push(Envelope::sign(RECORD_TYPE, &got.record.to_json_bytes(), &dept_key));
+        }
+        from_exports.push(format!("{} {} from {file} ({})", envelopes.len(), kind.as_str(), table.read_as));
+        for chunk in envelopes.chunks(2000) {
+            bar.inc(submit(reg, chunk.to_vec()).await?);
+        }
+    }
     bar.finish_and_clear();
+    eprintln!("imported the market regulator's 双公示 exports: {}", from_exports.join("; "));
 
     // The example firm: the first simulated firm, with its key bound at the market regulator.
     let firms = std::fs::read_to_string(sim.join("firms.csv"))?;
@@ -185,7 +229,7 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
     let mut general = String::new();
     for (name, text) in SHIPPED_MODELS {
         match reg.publish_model(Envelope::sign(MODEL_TYPE, text.as_bytes(), &ga)).await? {
-            Outcome::Appended { .. } | Outcome::Duplicate { .. } => {}
+            Outcome::Appended { .. } | Outcome::Duplicate { .. } | Outcome::WouldAppend => {}
             Outcome::Rejected(r) => bail!("publishing {name}: {}: {}", r.field, r.rule),
         }
         if name == "general.toml" {

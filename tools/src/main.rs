@@ -5,6 +5,7 @@ mod client;
 mod commitment_cmds;
 mod demo;
 mod evidence_cmds;
+mod import_cmd;
 mod objection_cmds;
 mod plan_cmds;
 mod redaction_cmds;
@@ -182,22 +183,9 @@ enum Command {
         batch: usize,
     },
     /// Import a department export (CSV, one record of one kind per row).
-    Import {
-        /// The CSV file.
-        file: PathBuf,
-        /// Record kind of every row.
-        #[arg(long)]
-        kind: String,
-        /// Department key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// Server URL.
-        #[arg(long)]
-        server: String,
-        /// Records per request.
-        #[arg(long, default_value_t = 1000)]
-        batch: usize,
-    },
+    /// Import a department's own export: a 双公示 file in the national standard's columns (or
+    /// our own columns), .xlsx or CSV in UTF-8 or GB18030; `--check` is a dry run.
+    Import(import_cmd::ImportArgs),
     /// List the record kinds and their CSV columns.
     Kinds,
     /// Run a scheduled full re-grade under a model (signed by a grading authority key).
@@ -532,14 +520,15 @@ fn run(cli: Cli) -> Result<()> {
             if registry_cmds::submit(&file, &key, &server, batch)? {
                 Ok(())
             } else {
-                Err(Partial.into())
+                Err(Partial(false).into())
             }
         }
-        Command::Import { file, kind, key, server, batch } => {
-            if registry_cmds::import(&file, &kind, &key, &server, batch)? {
-                Ok(())
-            } else {
-                Err(Partial.into())
+        Command::Import(args) => {
+            let report = import_cmd::run(&args)?;
+            match (import_cmd::succeeded(&report), args.check) {
+                (true, _) => Ok(()),
+                (false, false) => Err(Partial(false).into()),
+                (false, true) => Err(Partial(true).into()),
             }
         }
         Command::Kinds => {
@@ -590,9 +579,13 @@ impl std::error::Error for Failure {}
 
 /// Some rows or records were rejected (each already reported); exit code 2.
 #[derive(Debug)]
-struct Partial;
+/// `Partial(true)`: a dry run in which some would be rejected.
+struct Partial(bool);
 impl std::fmt::Display for Partial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 {
+            return f.write_str("some rows would be rejected (see above); nothing was appended");
+        }
         f.write_str("some records were rejected (see above); the others were appended")
     }
 }

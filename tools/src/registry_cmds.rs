@@ -386,60 +386,6 @@ pub fn submit(file: &Path, key_path: &Path, server: &str, batch: usize) -> Resul
     send_all(server, key, envelopes, batch, bad)
 }
 
-/// `creditlog import FILE.csv --kind KIND`: one record per row, columns as `creditlog kinds`
-/// lists them; every bad row is reported with line and column, the good rows go in.
-pub fn import(file: &Path, kind: &str, key_path: &Path, server: &str, batch: usize) -> Result<bool> {
-    let kind: RecordKind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
-    let key = keyfile::read(key_path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(file)
-        .with_context(|| format!("opening {}", file.display()))?;
-    let headers = reader.headers().with_context(|| format!("{}: reading the header row", file.display()))?.clone();
-    let known = verifier::record::csv_columns(kind);
-    for (col, h) in headers.iter().enumerate() {
-        if !known.contains(&h) {
-            bail!(
-                "{}:1:{}: unknown column {h:?} for {}; the columns are: {}",
-                file.display(),
-                col + 1,
-                kind.as_str(),
-                known.join(",")
-            );
-        }
-    }
-    let mut envelopes = Vec::new();
-    let mut bad = 0u64;
-    for row in reader.records() {
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                eprintln!("{}:{line}: malformed CSV row: {e}", file.display());
-                bad += 1;
-                continue;
-            }
-        };
-        let line = row.position().map_or(0, |p| p.line());
-        let cells: Vec<(&str, &str)> = headers.iter().zip(row.iter()).collect();
-        match Record::from_flat(kind, &cells) {
-            Ok(record) => {
-                let payload = record.to_json_bytes();
-                envelopes.push((format!("{}:{line}", file.display()), Envelope::sign(RECORD_TYPE, &payload, &key)));
-            }
-            Err(e) => {
-                let col = headers
-                    .iter()
-                    .position(|h| h == e.field || e.field.ends_with(&format!(".{h}")))
-                    .map_or(0, |c| c + 1);
-                eprintln!("{}:{line}:{col}: {e}", file.display());
-                bad += 1;
-            }
-        }
-    }
-    send_all(server, key, envelopes, batch, bad)
-}
-
 /// `creditlog model publish`.
 pub fn publish_model(file: &Path, key_path: &Path, server: &str) -> Result<()> {
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;

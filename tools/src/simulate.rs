@@ -50,6 +50,10 @@ pub struct SimulateArgs {
     /// Seed: the same seed, --firms and --records give byte-identical files, keys included.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also write every department's penalties and licences as 双公示 exports, the files its
+    /// system would give an official: exports/CODE__KIND.xlsx and exports/CODE__KIND.gb18030.csv.
+    #[arg(long)]
+    pub exports: bool,
 }
 
 /// First and last day of the simulated records.
@@ -1683,6 +1687,9 @@ struct Built {
     kind: K,
     line: String,
     row: Vec<String>,
+    firm: usize,
+    /// The record, for the kinds the 双公示 exports hold.
+    record: Option<Record>,
 }
 
 fn department_key(seed: u64, code: &str) -> SigningKey {
@@ -1725,7 +1732,8 @@ fn build(firms: &[Firm], keys: &[SigningKey], p: &Pending, reference: String) ->
             _ => cell(fields.and_then(|f| f.get(*col))),
         })
         .collect();
-    Ok(Built { dept: p.dept, kind, line, row })
+    let exported = import::export::headers(kind).is_some();
+    Ok(Built { dept: p.dept, kind, line, row, firm: p.firm, record: exported.then_some(record) })
 }
 
 /// Numbers the references in date order and fills the fields that cite another record.
@@ -1794,6 +1802,63 @@ fn prepare_out(dir: &Path) -> Result<()> {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Most data rows an Excel sheet holds (1,048,576 rows, one the header).
+const XLSX_MAX_ROWS: usize = 1_048_575;
+
+/// Writes each department's penalties and licences as 双公示 exports in both forms, then reads
+/// every file back with the import and checks that it gives the very records simulated. Returns
+/// the number of files written.
+fn write_exports(out: &Path, firms: &[Firm], built: &[Built]) -> Result<usize> {
+    std::fs::create_dir_all(out.join("exports"))?;
+    let mut files = 0;
+    for (d, dept) in DEPTS.iter().enumerate() {
+        for &kind in dept.kinds {
+            let Some(headers) = import::export::headers(kind) else { continue };
+            let records: Vec<(&Record, usize)> = built
+                .iter()
+                .filter(|b| b.dept == d && b.kind == kind)
+                .filter_map(|b| Some((b.record.as_ref()?, b.firm)))
+                .collect();
+            let rows: Vec<Vec<import::export::Cell>> = records
+                .iter()
+                .enumerate()
+                .map(|(n, (r, f))| {
+                    import::export::row(r, &firms[*f].name, dept.name, import::export::DateStyle::nth(n))
+                        .context("an exported kind")
+                })
+                .collect::<Result<_>>()?;
+            let base = format!("exports/{}__{}", dept.code, kind.as_str());
+            let mut paths = vec![out.join(format!("{base}.gb18030.csv"))];
+            import::export::write_csv_gb18030(&paths[0], headers, &rows).map_err(anyhow::Error::msg)?;
+            if rows.len() <= XLSX_MAX_ROWS {
+                let sheet = kind.chinese_name();
+                paths.push(out.join(format!("{base}.xlsx")));
+                import::export::write_xlsx(&paths[1], sheet, headers, &rows).map_err(anyhow::Error::msg)?;
+            }
+            for path in &paths {
+                let table =
+                    import::sheet::read_file(path, import::sheet::Encoding::Auto, None).map_err(anyhow::Error::msg)?;
+                let imp = import::Importer::new(kind, &table, None, dept.code, Some(dept.name))
+                    .map_err(anyhow::Error::msg)?;
+                let mut n = 0;
+                for (row, (want, _)) in imp.data_rows(&table).zip(&records) {
+                    let got = imp.record(row).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    ensure!(
+                        got.record == **want,
+                        "{}: line {} does not import as the simulated record",
+                        path.display(),
+                        row.line
+                    );
+                    n += 1;
+                }
+                ensure!(n == records.len(), "{}: {n} rows read back of {}", path.display(), records.len());
+                files += 1;
+            }
+        }
+    }
+    Ok(files)
 }
 
 fn shell_quote(s: &str) -> String {
@@ -1936,6 +2001,10 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let csv_files: usize = DEPTS.iter().map(|d| d.kinds.len()).sum();
     written.push(format!("records/ ({} JSONL files of signed envelopes)", DEPTS.len()));
     written.push(format!("csv/ ({csv_files} CSV files, one per department and kind)"));
+    if args.exports {
+        let n = write_exports(out, &firms, &built)?;
+        written.push(format!("exports/ ({n} 双公示 exports of penalties and licences: .xlsx and GB18030 CSV)"));
+    }
 
     let mut class_counts = [0usize; 4];
     for firm in &firms {
@@ -2045,6 +2114,9 @@ profiles.csv      simulation ground truth, not registry data: organisation type,
 records/CODE.jsonl  each department's records, one signed DSSE envelope per line, in date order
 csv/CODE__KIND.csv  the same records as CSV, one file per department and kind, with the
                   columns of `creditlog kinds` (files of kinds with no records hold only the header)
+exports/          with --exports: each department's penalties and licences as the 双公示 exports
+                  its system would give an official, in the national standard's columns:
+                  CODE__KIND.xlsx and CODE__KIND.gb18030.csv (`creditlog import FILE --kind KIND`)
 load.sh           registers the departments and submits every JSONL file
 
 Departments

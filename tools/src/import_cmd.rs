@@ -1,0 +1,296 @@
+//! `creditlog import FILE --kind KIND`: a department's own export (a 双公示 file in the national
+//! standard's columns, or our own columns), from `.xlsx` or CSV in UTF-8 or GB18030, signed row by
+//! row with the department's key and sent to the server; `--check` is a dry run that reports
+//! exactly what the real run would do and appends nothing.
+
+use crate::client::{problem_detail, Client};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use import::{rules, Importer, RowError, Summary};
+use registry::keyfile;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use verifier::envelope::{key_id, Envelope, RECORD_TYPE};
+use verifier::record::RecordKind;
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The department's file: .xlsx (also .xls, .ods) or CSV (UTF-8, UTF-8 with BOM, GB18030).
+    pub file: PathBuf,
+    /// Record kind of every row (`creditlog kinds`), e.g. administrative_penalty.
+    #[arg(long)]
+    pub kind: String,
+    /// Department key file: it signs every record, and its department is the records' department.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Server URL.
+    #[arg(long)]
+    pub server: String,
+    /// Dry run: check every row against the log as it stands (duplicates, every rule) and report
+    /// what the import would do, appending nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// A mapping file in place of the shipped one (rules/imports/KIND.toml).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Text encoding of a CSV file: auto (UTF-8 by BOM or validity, else GB18030), utf-8, gb18030.
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// The sheet of a workbook to read (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Records per request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+}
+
+/// A row whose record is already on the log (or earlier in the file).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The row's line.
+    pub line: u64,
+    /// The log entry that holds the record, when it is on the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The earlier line of the file that holds it, when it is repeated in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as_line: Option<u64>,
+}
+
+/// A refused row, as the report lists it.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Refused {
+    /// The row's line.
+    pub line: u64,
+    /// The column, by its header in the file.
+    pub column: Option<String>,
+    /// The rule's name.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<RowError> for Refused {
+    fn from(e: RowError) -> Self {
+        Self { line: e.line, column: e.column, rule: e.rule, message: e.message }
+    }
+}
+
+/// What an import did, or with `--check` would do.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The file.
+    pub file: String,
+    /// How it was read.
+    pub read_as: String,
+    /// The layout found.
+    pub layout: String,
+    /// A dry run.
+    pub check: bool,
+    /// The counts.
+    pub summary: Summary,
+    /// Rows whose severity tier was derived by the mapping's rules.
+    pub severity_derived: u64,
+    /// Columns not imported, with why.
+    pub ignored_columns: Vec<(String, String)>,
+    /// Rows already on the log or repeated in the file.
+    pub duplicates: Vec<Duplicate>,
+    /// Rows refused.
+    pub rejected: Vec<Refused>,
+}
+
+/// The signing department's code and registered name, from the server.
+fn department_of(client: &Client) -> Result<(String, String)> {
+    let id = key_id(&client.key().verifying_key());
+    let (status, v) = client.get(&format!("/v1/keys/{id}"))?;
+    if status != 200 {
+        bail!("the server does not know the key (key id {id}): {}; a department's key is registered with `creditlog dept add`", problem_detail(&v));
+    }
+    let Some(d) = v["department"].as_object() else {
+        bail!(
+            "the key belongs to {}, not a department: records are signed by the department that made them (谁产生、谁提供、谁负责)",
+            v["holder"].as_str().unwrap_or("?")
+        );
+    };
+    if v["revoked_at_entry"].as_u64().is_some() {
+        bail!("the department's key was revoked at entry {}: sign with its current key", v["revoked_at_entry"]);
+    }
+    Ok((d["code"].as_str().unwrap_or_default().to_owned(), d["name"].as_str().unwrap_or_default().to_owned()))
+}
+
+/// Runs an import; `Ok(report)` whatever the rows' fate (the caller sets the exit code).
+pub fn run(args: &ImportArgs) -> Result<Report> {
+    let kind: RecordKind = args.kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+    let key = keyfile::read(&args.key)?;
+    let client = Client::new(&args.server, key.clone());
+    let (code, name) = department_of(&client)?;
+    let encoding: import::sheet::Encoding = args.encoding.parse().map_err(|e| anyhow::anyhow!("--encoding: {e}"))?;
+    let file = args.file.display().to_string();
+    let table = import::sheet::read_file(&args.file, encoding, args.sheet.as_deref())
+        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let mapping = match &args.mapping {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let (k, m) = import::mapping::Mapping::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            if k != kind {
+                bail!("{}: the mapping is for {k}, the import for {kind}", p.display());
+            }
+            Some(m)
+        }
+        None => None,
+    };
+    let importer =
+        Importer::new(kind, &table, mapping, &code, Some(&name)).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let mut report = Report {
+        file: file.clone(),
+        read_as: table.read_as.clone(),
+        layout: importer.describe(),
+        check: args.check,
+        summary: Summary::default(),
+        severity_derived: 0,
+        ignored_columns: importer.ignored.clone(),
+        duplicates: Vec::new(),
+        rejected: Vec::new(),
+    };
+    eprintln!("{file}: {}; header row at line {}: {}", table.read_as, importer.header_line, report.layout);
+    for (h, why) in &importer.ignored {
+        eprintln!("  column {h} not imported: {why}");
+    }
+
+    // Every row read and checked here first; a document number seen earlier in the file is the
+    // same record (a duplicate) or a conflicting one, exactly as the server would judge the
+    // second when both reach it.
+    let mut to_send: Vec<(u64, Envelope)> = Vec::new();
+    let mut seen: HashMap<(String, String), (u64, Vec<u8>)> = HashMap::new();
+    for row in importer.data_rows(&table) {
+        report.summary.rows += 1;
+        let imported = match importer.record(row) {
+            Ok(i) => i,
+            Err(e) => {
+                report.rejected.push(e.into());
+                continue;
+            }
+        };
+        report.severity_derived += u64::from(imported.severity_derived);
+        let record = imported.record;
+        let payload = record.to_json_bytes();
+        let key_of = (record.department().to_owned(), record.reference().to_owned());
+        if let Some((line, earlier)) = seen.get(&key_of) {
+            if *earlier == payload {
+                report.duplicates.push(Duplicate { line: row.line, index: None, same_as_line: Some(*line) });
+            } else {
+                report.rejected.push(Refused {
+                    line: row.line,
+                    column: importer.column_of("reference"),
+                    rule: rules::ONE_RECORD_ONE_ENTRY.into(),
+                    message: format!(
+                        "document number {} is on line {line} too, with different content: a document number is one record; a correction is a retraction and a new record",
+                        record.reference()
+                    ),
+                });
+            }
+            continue;
+        }
+        seen.insert(key_of, (row.line, payload.clone()));
+        to_send.push((row.line, Envelope::sign(RECORD_TYPE, &payload, &key)));
+    }
+
+    let bar = indicatif::ProgressBar::new(report.summary.rows);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(if args.check {
+            "checking  {bar:40} {pos}/{len} rows {per_sec} eta {eta}"
+        } else {
+            "importing {bar:40} {pos}/{len} rows {per_sec} eta {eta}"
+        })
+        .expect("template"),
+    );
+    bar.inc(report.summary.rows - to_send.len() as u64);
+    let path = if args.check { "/v1/records/check" } else { "/v1/records" };
+    for chunk in to_send.chunks(args.batch.clamp(1, api::MAX_RECORDS_PER_REQUEST)) {
+        let body = serde_json::json!({ "records": chunk.iter().map(|(_, e)| e).collect::<Vec<_>>() });
+        let (status, v) = client.post(path, &body)?;
+        if status != 200 {
+            bar.abandon();
+            bail!(
+                "the server refused the request ({status}): {}; {} rows were sent before it",
+                problem_detail(&v),
+                bar.position()
+            );
+        }
+        let results = v["results"].as_array().context("answer without results")?;
+        if results.len() != chunk.len() {
+            bail!("the server answered {} results for {} records", results.len(), chunk.len());
+        }
+        for ((line, _), r) in chunk.iter().zip(results) {
+            match r["outcome"].as_str() {
+                Some("appended" | "would_append") => report.summary.appended += 1,
+                Some("duplicate") => {
+                    report.duplicates.push(Duplicate { line: *line, index: r["index"].as_u64(), same_as_line: None })
+                }
+                _ => {
+                    let field = r["field"].as_str().unwrap_or("");
+                    report.rejected.push(Refused {
+                        line: *line,
+                        column: importer.column_of(field).or_else(|| (!field.is_empty()).then(|| field.to_owned())),
+                        rule: r["rule_name"].as_str().unwrap_or(rules::RECORD).to_owned(),
+                        message: r["rule"].as_str().unwrap_or("?").to_owned(),
+                    });
+                }
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    report.summary.duplicates = report.duplicates.len() as u64;
+    report.summary.rejected = report.rejected.len() as u64;
+    report.rejected.sort_by_key(|r| r.line);
+    report.duplicates.sort_by_key(|d| d.line);
+    for r in &report.rejected {
+        *report.summary.by_rule.entry(r.rule.clone()).or_default() += 1;
+    }
+    print_report(&report);
+    if let Some(p) = &args.report {
+        let mut json = serde_json::to_vec_pretty(&report)?;
+        json.push(b'\n');
+        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(report)
+}
+
+fn print_report(r: &Report) {
+    for x in &r.rejected {
+        match &x.column {
+            Some(c) => println!("{}:{}: column {c}: {} (rule {})", r.file, x.line, x.message, x.rule),
+            None => println!("{}:{}: {} (rule {})", r.file, x.line, x.message, x.rule),
+        }
+    }
+    let s = &r.summary;
+    let appended = if r.check { "would be appended" } else { "appended" };
+    println!(
+        "{}{} rows: {} {appended}, {} already on the log (or repeated in the file), {} rejected",
+        if r.check { "check (nothing appended): " } else { "" },
+        s.rows,
+        s.appended,
+        s.duplicates,
+        s.rejected
+    );
+    if !s.by_rule.is_empty() {
+        let rules: Vec<String> = s.by_rule.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("rejected by rule: {}", rules.join(", "));
+    }
+    if r.severity_derived > 0 {
+        println!(
+            "severity (轻微/一般/严重) derived from the penalties and the publicity period for {} rows, by the mapping's rules",
+            r.severity_derived
+        );
+    }
+}
+
+/// The file and the exit status an import ends with.
+pub fn succeeded(r: &Report) -> bool {
+    r.summary.rejected == 0
+}
