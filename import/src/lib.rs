@@ -25,6 +25,9 @@ use std::collections::BTreeMap;
 use values::normalise_header;
 use verifier::record::{csv_columns, PenaltyType, Record, RecordKind, Severity};
 
+/// Why a column the mapping does not know is not imported.
+pub const NOT_IN_STANDARD: &str = "not a column of the standard: not imported";
+
 /// How many rows from the top are searched for the header row (exports often have a title row
 /// or two above it).
 pub const HEADER_SEARCH_ROWS: usize = 10;
@@ -300,7 +303,7 @@ impl Importer {
                 .drops
                 .iter()
                 .find(|d| normalise_header(&d.header) == *h)
-                .map_or_else(|| "not a column of the standard: not imported".to_owned(), |d| d.why.clone());
+                .map_or_else(|| NOT_IN_STANDARD.to_owned(), |d| d.why.clone());
             ignored.push((row.cells[col].trim().to_owned(), why));
         }
         Ok(Self {

@@ -79,6 +79,15 @@ pub fn read_bytes(bytes: &[u8], encoding: Encoding, sheet: Option<&str>) -> Resu
 }
 
 fn read_workbook(bytes: &[u8], sheet: Option<&str>) -> Result<Table, String> {
+    // The workbook reader is a dependency: a malformed file that makes it panic (fuzzing found
+    // an overflow on absurd cell references in calamine 0.38) is reported as malformed, not a
+    // crash.
+    std::panic::catch_unwind(|| read_workbook_unguarded(bytes, sheet)).unwrap_or_else(|_| {
+        Err("the workbook is malformed: the Excel reader (calamine) failed on it; open it in Excel and save it again".into())
+    })
+}
+
+fn read_workbook_unguarded(bytes: &[u8], sheet: Option<&str>) -> Result<Table, String> {
     use calamine::Reader;
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a workbook Excel can write (.xlsx, .xls, .ods): {e}"))?;
@@ -255,6 +264,14 @@ mod tests {
         let t = read_bytes(b"a,b\r\n1,2\r\n\"x\r\ny\",4\r\n5,6\r\n", Encoding::Auto, None).unwrap();
         let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, [1, 2, 3, 5]);
+    }
+
+    #[test]
+    fn a_workbook_that_makes_the_reader_panic_is_reported_as_malformed() {
+        // Found by the import_file fuzz target: calamine 0.38 overflows on its cell references.
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/imports/malformed.xlsx")).unwrap();
+        let e = read_bytes(&bytes, Encoding::Auto, None).unwrap_err();
+        assert!(e.contains("malformed") || e.contains("not a workbook"), "{e}");
     }
 
     #[test]

@@ -475,6 +475,23 @@ fn authorisation_matrix() {
                 );
                 send_record(who, &r)
             }
+            "dry-run a penalty (import --check)" => {
+                let r = record(
+                    "administrative_penalty",
+                    FIRM_A,
+                    "zibo-amr",
+                    "2026-09-02",
+                    &format!("罚〔2026〕m{n}号"),
+                    json!({"violation_type": "无照经营", "violation": "无照经营", "penalties": ["warning"], "fine_amount_fen": 0,
+                           "severity": "minor", "publicity_months": 3}),
+                );
+                let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &who.key);
+                match who.post("/v1/records/check", &json!({ "records": [env] })) {
+                    (200, v) if v["results"][0]["outcome"] == "would_append" => "ok".into(),
+                    (200, v) => format!("rejected {}", v["results"][0]["rule_name"].as_str().unwrap_or("?")),
+                    (s, v) => format!("{s} {}", v["type"].as_str().unwrap_or("")),
+                }
+            }
             "retract X's penalty" => {
                 let r = record(
                     "retraction",
@@ -571,6 +588,20 @@ fn authorisation_matrix() {
     let expected: &[(&str, [&str; 9])] = &[
         (
             "submit penalty",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "ok",
+                "rejected records-by-departments",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+                "403 /problems/not-a-department",
+            ],
+        ),
+        (
+            "dry-run a penalty (import --check)",
             [
                 "401 /problems/request-signature",
                 "403 /problems/not-a-department",

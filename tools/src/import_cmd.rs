@@ -9,6 +9,7 @@ use clap::Args;
 use import::{rules, Importer, RowError, Summary};
 use registry::keyfile;
 use serde::Serialize;
+use sha2::Digest;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use verifier::envelope::{key_id, Envelope, RECORD_TYPE};
@@ -157,30 +158,57 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         rejected: Vec::new(),
     };
     eprintln!("{file}: {}; header row at line {}: {}", table.read_as, importer.header_line, report.layout);
-    for (h, why) in &importer.ignored {
-        eprintln!("  column {h} not imported: {why}");
+    // The standard's columns the record does not take are listed in one line (the mapping file
+    // says why for each); a column the standard does not have is named on its own.
+    let (unknown, known): (Vec<_>, Vec<_>) =
+        importer.ignored.iter().partition(|(_, why)| why == import::NOT_IN_STANDARD);
+    if !known.is_empty() {
+        let names: Vec<&str> = known.iter().map(|(h, _)| h.as_str()).collect();
+        eprintln!(
+            "  not imported (personal data, or not a field of the record; see the mapping file): {}",
+            names.join(", ")
+        );
+    }
+    for (h, _) in unknown {
+        eprintln!("  column {h}: {}", import::NOT_IN_STANDARD);
     }
 
     // Every row read and checked here first; a document number seen earlier in the file is the
     // same record (a duplicate) or a conflicting one, exactly as the server would judge the
     // second when both reach it.
-    let mut to_send: Vec<(u64, Envelope)> = Vec::new();
-    let mut seen: HashMap<(String, String), (u64, Vec<u8>)> = HashMap::new();
+    let total = importer.data_rows(&table).count() as u64;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(if args.check {
+            "checking  {bar:40} {pos}/{len} rows {per_sec} eta {eta}"
+        } else {
+            "importing {bar:40} {pos}/{len} rows {per_sec} eta {eta}"
+        })
+        .expect("template"),
+    );
+    let path = if args.check { "/v1/records/check" } else { "/v1/records" };
+    let batch = args.batch.clamp(1, api::MAX_RECORDS_PER_REQUEST);
+    // Rows are read, signed and sent a batch at a time, so that memory holds the file and one
+    // batch, not every envelope.
+    let mut pending: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch);
+    let mut seen: HashMap<(String, String), (u64, [u8; 32])> = HashMap::new();
     for row in importer.data_rows(&table) {
         report.summary.rows += 1;
         let imported = match importer.record(row) {
             Ok(i) => i,
             Err(e) => {
                 report.rejected.push(e.into());
+                bar.inc(1);
                 continue;
             }
         };
         report.severity_derived += u64::from(imported.severity_derived);
         let record = imported.record;
         let payload = record.to_json_bytes();
+        let digest: [u8; 32] = sha2::Sha256::digest(&payload).into();
         let key_of = (record.department().to_owned(), record.reference().to_owned());
         if let Some((line, earlier)) = seen.get(&key_of) {
-            if *earlier == payload {
+            if *earlier == digest {
                 report.duplicates.push(Duplicate { line: row.line, index: None, same_as_line: Some(*line) });
             } else {
                 report.rejected.push(Refused {
@@ -193,57 +221,17 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
                     ),
                 });
             }
+            bar.inc(1);
             continue;
         }
-        seen.insert(key_of, (row.line, payload.clone()));
-        to_send.push((row.line, Envelope::sign(RECORD_TYPE, &payload, &key)));
+        seen.insert(key_of, (row.line, digest));
+        pending.push((row.line, payload));
+        if pending.len() == batch {
+            send(&client, path, &importer, &sign_all(&pending, &key), &mut report, &bar)?;
+            pending.clear();
+        }
     }
-
-    let bar = indicatif::ProgressBar::new(report.summary.rows);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(if args.check {
-            "checking  {bar:40} {pos}/{len} rows {per_sec} eta {eta}"
-        } else {
-            "importing {bar:40} {pos}/{len} rows {per_sec} eta {eta}"
-        })
-        .expect("template"),
-    );
-    bar.inc(report.summary.rows - to_send.len() as u64);
-    let path = if args.check { "/v1/records/check" } else { "/v1/records" };
-    for chunk in to_send.chunks(args.batch.clamp(1, api::MAX_RECORDS_PER_REQUEST)) {
-        let body = serde_json::json!({ "records": chunk.iter().map(|(_, e)| e).collect::<Vec<_>>() });
-        let (status, v) = client.post(path, &body)?;
-        if status != 200 {
-            bar.abandon();
-            bail!(
-                "the server refused the request ({status}): {}; {} rows were sent before it",
-                problem_detail(&v),
-                bar.position()
-            );
-        }
-        let results = v["results"].as_array().context("answer without results")?;
-        if results.len() != chunk.len() {
-            bail!("the server answered {} results for {} records", results.len(), chunk.len());
-        }
-        for ((line, _), r) in chunk.iter().zip(results) {
-            match r["outcome"].as_str() {
-                Some("appended" | "would_append") => report.summary.appended += 1,
-                Some("duplicate") => {
-                    report.duplicates.push(Duplicate { line: *line, index: r["index"].as_u64(), same_as_line: None })
-                }
-                _ => {
-                    let field = r["field"].as_str().unwrap_or("");
-                    report.rejected.push(Refused {
-                        line: *line,
-                        column: importer.column_of(field).or_else(|| (!field.is_empty()).then(|| field.to_owned())),
-                        rule: r["rule_name"].as_str().unwrap_or(rules::RECORD).to_owned(),
-                        message: r["rule"].as_str().unwrap_or("?").to_owned(),
-                    });
-                }
-            }
-        }
-        bar.inc(chunk.len() as u64);
-    }
+    send(&client, path, &importer, &sign_all(&pending, &key), &mut report, &bar)?;
     bar.finish_and_clear();
     report.summary.duplicates = report.duplicates.len() as u64;
     report.summary.rejected = report.rejected.len() as u64;
@@ -259,6 +247,71 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(report)
+}
+
+/// Signs a batch of record payloads, split over the machine's cores (signing is most of what
+/// an import costs the client).
+fn sign_all(payloads: &[(u64, Vec<u8>)], key: &ed25519_dalek::SigningKey) -> Vec<(u64, Envelope)> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let chunk = payloads.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = payloads
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|(line, p)| (*line, Envelope::sign(RECORD_TYPE, p, key))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a signing thread panicked")).collect()
+    })
+}
+
+/// Sends one batch and adds the server's answers to the report.
+fn send(
+    client: &Client,
+    path: &str,
+    importer: &Importer,
+    chunk: &[(u64, Envelope)],
+    report: &mut Report,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    let body = serde_json::json!({ "records": chunk.iter().map(|(_, e)| e).collect::<Vec<_>>() });
+    let (status, v) = client.post(path, &body)?;
+    if status != 200 {
+        bar.abandon();
+        bail!(
+            "the server refused the request ({status}): {}; the rows before line {} were sent",
+            problem_detail(&v),
+            chunk[0].0
+        );
+    }
+    let results = v["results"].as_array().context("answer without results")?;
+    if results.len() != chunk.len() {
+        bail!("the server answered {} results for {} records", results.len(), chunk.len());
+    }
+    for ((line, _), r) in chunk.iter().zip(results) {
+        match r["outcome"].as_str() {
+            Some("appended" | "would_append") => report.summary.appended += 1,
+            Some("duplicate") => {
+                report.duplicates.push(Duplicate { line: *line, index: r["index"].as_u64(), same_as_line: None })
+            }
+            _ => {
+                let field = r["field"].as_str().unwrap_or("");
+                report.rejected.push(Refused {
+                    line: *line,
+                    column: importer.column_of(field).or_else(|| (!field.is_empty()).then(|| field.to_owned())),
+                    rule: r["rule_name"].as_str().unwrap_or(rules::RECORD).to_owned(),
+                    message: r["rule"].as_str().unwrap_or("?").to_owned(),
+                });
+            }
+        }
+    }
+    bar.inc(chunk.len() as u64);
+    Ok(())
 }
 
 fn print_report(r: &Report) {
