@@ -382,6 +382,17 @@ impl Importer {
                 ),
             ));
         }
+        if row.cells.len() < self.headers.len() {
+            return Err(err(
+                None,
+                rules::ROW_SHAPE,
+                format!(
+                    "the row has {} cells, the header {}: the row is cut short",
+                    row.cells.len(),
+                    self.headers.len()
+                ),
+            ));
+        }
         let cell = |col: usize| row.cells.get(col).map_or("", |c| c.trim());
         // Text the record keeps must hold no resident ID number.
         for s in &self.sources {

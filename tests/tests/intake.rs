@@ -372,10 +372,13 @@ fn bad_records_are_rejected_precisely_and_append_nothing() {
         &url,
     ]);
     assert!(!ok, "a partial import exits non-zero");
-    assert!(out.contains("1 appended"), "{out}{err}");
-    assert!(err.contains(":3:3:") && err.contains("date"), "line 3, column 3 (date): {err}");
-    assert!(err.contains(":4:"), "line 4 (short row): {err}");
-    assert!(err.contains(":5:8:"), "line 5, column 8 (fine): {err}");
+    assert!(
+        out.contains("4 rows: 1 appended, 0 already on the log (or repeated in the file), 3 rejected"),
+        "{out}{err}"
+    );
+    assert!(out.contains(":3: column date: ") && out.contains("(rule record-format)"), "line 3, column date: {out}");
+    assert!(out.contains(":4: the row has 5 cells, the header 10"), "line 4 (short row): {out}");
+    assert!(out.contains(":5: column fine_amount_fen: "), "line 5, column fine_amount_fen: {out}");
     std::thread::sleep(std::time::Duration::from_millis(30));
     assert_eq!(server.wait_for_size(before + 1).size, before + 1, "exactly the good row was appended");
 

@@ -191,7 +191,7 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
     // Rows are read, signed and sent a batch at a time, so that memory holds the file and one
     // batch, not every envelope.
     let mut pending: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch);
-    let mut seen: HashMap<(String, String), (u64, [u8; 32])> = HashMap::new();
+    let mut seen: HashMap<(String, String, String), (u64, [u8; 32])> = HashMap::new();
     for row in importer.data_rows(&table) {
         report.summary.rows += 1;
         let imported = match importer.record(row) {
@@ -206,7 +206,10 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         let record = imported.record;
         let payload = record.to_json_bytes();
         let digest: [u8; 32] = sha2::Sha256::digest(&payload).into();
-        let key_of = (record.department().to_owned(), record.reference().to_owned());
+        // The registry's key for "the same record": firm, department, kind (one per file) and
+        // document number.
+        let key_of =
+            (record.subject().as_str().to_owned(), record.department().to_owned(), record.reference().to_owned());
         if let Some((line, earlier)) = seen.get(&key_of) {
             if *earlier == digest {
                 report.duplicates.push(Duplicate { line: row.line, index: None, same_as_line: Some(*line) });
@@ -216,7 +219,7 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
                     column: importer.column_of("reference"),
                     rule: rules::ONE_RECORD_ONE_ENTRY.into(),
                     message: format!(
-                        "document number {} is on line {line} too, with different content: a document number is one record; a correction is a retraction and a new record",
+                        "document number {} is on line {line} too, for the same firm, with different content: a document number is one record; a correction is a retraction and a new record",
                         record.reference()
                     ),
                 });
