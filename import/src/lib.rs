@@ -435,6 +435,13 @@ impl Importer {
                         "no USCC (统一社会信用代码): the registry is for enterprises, and a record without the firm's code cannot be attached to a firm".into(),
                     ));
                 }
+                if values::find_id_number(&uscc).is_some_and(|id| id.len() == uscc.len()) {
+                    return Err(err(
+                        Some(uscc_col),
+                        rules::ENTERPRISE_ONLY,
+                        "the code is a resident identity card number, not a USCC: the party is a person, and the registry is for enterprises".into(),
+                    ));
+                }
                 if let (Some(c), Some(name)) = (self.authority, &self.department_name) {
                     let body = cell(c);
                     if normalise_header(body) != normalise_header(name) {

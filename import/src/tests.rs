@@ -101,6 +101,12 @@ fn individuals_and_rows_without_a_uscc_are_refused() {
     let e = importer(RecordKind::AdministrativePenalty, &t).record(&t.rows[1]).unwrap_err();
     assert_eq!(e.rule, rules::ENTERPRISE_ONLY);
     assert_eq!(e.column.as_deref(), Some("行政相对人代码_1（统一社会信用代码）"));
+    // A person's ID number in the code column: refused without repeating it.
+    let person = row("法人及非法人组织", "警告", "", "2026-11-20", "", AMR).replace(FIRM, "11010519491231002X");
+    let t = penalty_csv(HEADER, &person);
+    let e = importer(RecordKind::AdministrativePenalty, &t).record(&t.rows[1]).unwrap_err();
+    assert_eq!(e.rule, rules::ENTERPRISE_ONLY);
+    assert!(!e.message.contains("11010519491231002X"), "{e}");
 }
 
 #[test]
