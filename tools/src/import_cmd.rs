@@ -94,7 +94,7 @@ pub struct Report {
     pub check: bool,
     /// The counts.
     pub summary: Summary,
-    /// Rows whose severity tier was derived by the mapping's rules.
+    /// Rows appended (or that would be) whose severity tier was derived by the mapping's rules.
     pub severity_derived: u64,
     /// Columns not imported, with why.
     pub ignored_columns: Vec<(String, String)>,
@@ -191,6 +191,8 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
     // Rows are read, signed and sent a batch at a time, so that memory holds the file and one
     // batch, not every envelope.
     let mut pending: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch);
+    // Lines whose severity tier was derived; counted in the report when appended.
+    let mut derived: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut seen: HashMap<(String, String, String), (u64, [u8; 32])> = HashMap::new();
     for row in importer.data_rows(&table) {
         report.summary.rows += 1;
@@ -202,7 +204,9 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
                 continue;
             }
         };
-        report.severity_derived += u64::from(imported.severity_derived);
+        if imported.severity_derived {
+            derived.insert(row.line);
+        }
         let record = imported.record;
         let payload = record.to_json_bytes();
         let digest: [u8; 32] = sha2::Sha256::digest(&payload).into();
@@ -230,11 +234,11 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         seen.insert(key_of, (row.line, digest));
         pending.push((row.line, payload));
         if pending.len() == batch {
-            send(&client, path, &importer, &sign_all(&pending, &key), &mut report, &bar)?;
+            send(&client, path, &importer, &sign_all(&pending, &key), &derived, &mut report, &bar)?;
             pending.clear();
         }
     }
-    send(&client, path, &importer, &sign_all(&pending, &key), &mut report, &bar)?;
+    send(&client, path, &importer, &sign_all(&pending, &key), &derived, &mut report, &bar)?;
     bar.finish_and_clear();
     report.summary.duplicates = report.duplicates.len() as u64;
     report.summary.rejected = report.rejected.len() as u64;
@@ -276,6 +280,7 @@ fn send(
     path: &str,
     importer: &Importer,
     chunk: &[(u64, Envelope)],
+    derived: &std::collections::HashSet<u64>,
     report: &mut Report,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
@@ -298,17 +303,23 @@ fn send(
     }
     for ((line, _), r) in chunk.iter().zip(results) {
         match r["outcome"].as_str() {
-            Some("appended" | "would_append") => report.summary.appended += 1,
+            Some("appended" | "would_append") => {
+                report.summary.appended += 1;
+                report.severity_derived += u64::from(derived.contains(line));
+            }
             Some("duplicate") => {
                 report.duplicates.push(Duplicate { line: *line, index: r["index"].as_u64(), same_as_line: None })
             }
             _ => {
                 let field = r["field"].as_str().unwrap_or("");
+                let rule = r["rule_name"].as_str().unwrap_or(rules::RECORD);
+                let message = r["rule"].as_str().unwrap_or("?");
                 report.rejected.push(Refused {
                     line: *line,
                     column: importer.column_of(field).or_else(|| (!field.is_empty()).then(|| field.to_owned())),
-                    rule: r["rule_name"].as_str().unwrap_or(rules::RECORD).to_owned(),
-                    message: r["rule"].as_str().unwrap_or("?").to_owned(),
+                    rule: rule.to_owned(),
+                    // The server's message ends with the rule's name, which the report prints.
+                    message: message.strip_suffix(&format!(" (rule {rule})")).unwrap_or(message).to_owned(),
                 });
             }
         }
@@ -340,8 +351,9 @@ fn print_report(r: &Report) {
     }
     if r.severity_derived > 0 {
         println!(
-            "severity (轻微/一般/严重) derived from the penalties and the publicity period for {} rows, by the mapping's rules",
-            r.severity_derived
+            "severity (轻微/一般/严重) derived from the penalties and the publicity period, by the mapping's rules, for {} of the rows {}",
+            r.severity_derived,
+            if r.check { "that would be appended" } else { "appended" }
         );
     }
 }
