@@ -534,6 +534,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Kinds => {
             for k in verifier::record::RecordKind::ALL {
                 println!("{} ({}): {}", k.as_str(), k.chinese_name(), verifier::record::csv_columns(*k).join(","));
+                if let Some(m) = import::mapping::Mapping::shipped(*k) {
+                    println!(
+                        "  also read from 双公示 exports in the standard's columns ({}; rules/imports/{}.toml)",
+                        m.standard,
+                        k.as_str()
+                    );
+                }
             }
             Ok(())
         }
