@@ -313,9 +313,19 @@ impl Registry {
                 let index = at + prepared.len() as u64;
                 history.before = index;
                 let reference = &c.prepared.facts.as_ref().expect("a prepared record has its facts").reference;
-                if let Some(i) = history.repeated(&c.record, reference, &c.prepared.dedup)? {
-                    outcomes.push(Some(Outcome::Duplicate { index: i }));
-                    continue;
+                // Only a department's own records are looked up as duplicates: a record in another
+                // department's name is refused by the authority rules below, and never answers
+                // whether that department has such a record on the log (an oracle a dry run
+                // would make cheap).
+                let own = matches!(
+                    book.keys.get(&c.author).map(|k| &k.principal),
+                    Some(Principal::Department(d)) if d == c.record.department()
+                );
+                if own {
+                    if let Some(i) = history.repeated(&c.record, reference, &c.prepared.dedup)? {
+                        outcomes.push(Some(Outcome::Duplicate { index: i }));
+                        continue;
+                    }
                 }
                 if !seen.insert(c.prepared.dedup) {
                     outcomes.push(Some(Outcome::Rejected(Rejection::new(

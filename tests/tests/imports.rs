@@ -262,3 +262,42 @@ fn check_reports_exactly_what_the_import_then_does() {
     assert!(!out.contains(ID_NUMBER), "{out}");
     assert_nothing_holds(&c.data, ID_NUMBER);
 }
+
+/// A department cannot learn, by a dry run or a submission, whether another department has a
+/// record on the log: a copy of that record in the other's name is refused by the authority
+/// rule, never answered "duplicate" with its entry.
+#[test]
+fn another_departments_record_is_refused_not_confirmed() {
+    let c = city();
+    let start = c.size();
+    let (code, out, _) = c.import(&fixture("penalties.xlsx"), "administrative_penalty", false);
+    assert_eq!(code, 0, "{out}");
+    let first = appended(&c, start, 4)[0];
+    let op = Signer { url: c.server.url.clone(), key: keyfile::read(&c.data.join("operator.key")).unwrap() };
+    let other = new_key(c.dir.path(), "tax.key");
+    let (s, v) = statement(
+        &op,
+        &Statement::RegisterDepartment {
+            kind: IDENTITY_STATEMENT.to_owned(),
+            code: "zibo-tax".into(),
+            name: "国家税务总局淄博市张店区税务局".into(),
+            kinds: ["administrative_penalty".to_owned()].into(),
+            domains: Default::default(),
+            capabilities: Default::default(),
+            key: keyfile::public_b64(&other),
+        },
+    );
+    assert_eq!(s, 200, "{v}");
+    let tax = Signer { url: c.server.url.clone(), key: other };
+    // The very record the market regulator signed, now signed by the tax bureau.
+    let env =
+        verifier::envelope::Envelope::sign(verifier::envelope::RECORD_TYPE, c.payload(first).as_bytes(), &tax.key);
+    for path in ["/v1/records/check", "/v1/records"] {
+        let (s, v) = tax.post(path, &serde_json::json!({ "records": [env] }));
+        assert_eq!(s, 200, "{v}");
+        let r = &v["results"][0];
+        assert_eq!(r["outcome"], "rejected", "{path}: {v}");
+        assert_eq!(r["rule_name"], "records-by-departments", "{path}: {v}");
+        assert!(r.get("index").is_none(), "{path}: {v}");
+    }
+}
