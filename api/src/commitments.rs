@@ -5,6 +5,18 @@
 use super::*;
 use registry::access::sees_all_procedures as sees_all;
 
+#[utoipa::path(
+    post,
+    path = "/v1/commitments",
+    tag = "commitments",
+    summary = "A firm's own signed commitment (信用承诺)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -15,6 +27,21 @@ pub(crate) async fn submit(
 
 /// `GET /v1/commitments[?overdue=true][&as_of=DATE]`: the commitments a department checks (all
 /// for the grading authority, auditors and courts); `overdue=true` keeps those due and unchecked.
+#[utoipa::path(
+    get,
+    path = "/v1/commitments",
+    tag = "commitments",
+    summary = "Commitments the caller checks, or all",
+    params(
+        ("overdue" = Option<bool>, Query, description = "only overdue ones"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -39,6 +66,21 @@ pub(crate) async fn list(
 }
 
 /// `GET /v1/enterprises/{uscc}/commitments`: a firm's commitments and their outcomes.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/commitments",
+    tag = "commitments",
+    summary = "A firm's commitments",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn of_firm(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,

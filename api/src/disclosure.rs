@@ -5,6 +5,20 @@ use super::*;
 /// The firm's public records on `as_of` (default today), each with an inclusion proof against
 /// the one checkpoint given, and the public records no longer shown (corrected, removed,
 /// repaired) with the day.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/disclosure",
+    tag = "disclosure",
+    summary = "What is public of a firm (公示), with proofs",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn disclosure(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,

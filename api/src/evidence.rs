@@ -5,6 +5,22 @@ use super::*;
 
 /// `GET /v1/enterprises/{uscc}/bundle[?upto=INDEX][&since=SIZE]`: the firm's evidence bundle
 /// (`docs/BUNDLE.md`), for the firm itself, auditors and courts.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/bundle",
+    tag = "evidence",
+    summary = "A firm's evidence bundle",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+        ("upto" = Option<u64>, Query, description = "the firm's chain up to this entry"),
+        ("since" = Option<u64>, Query, description = "a consistency proof from this tree size"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn bundle(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
@@ -19,6 +35,20 @@ pub(crate) async fn bundle(
 
 /// `GET /v1/enterprises/{uscc}/reads`: who read the firm's class, decisions, history or bundle,
 /// and when; for the firm itself, auditors and courts.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/reads",
+    tag = "evidence",
+    summary = "Who read a firm's class, decisions, history or bundle",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn reads(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,

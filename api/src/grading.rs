@@ -7,6 +7,18 @@ pub(crate) fn is_grading_authority(p: &Principal) -> bool {
     matches!(p, Principal::Role(verifier::identity::Role::GradingAuthority, _))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/models",
+    tag = "grading",
+    summary = "Publish a scoring model",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn publish_model(
     State(s): State<AppState>,
     SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
@@ -31,6 +43,19 @@ pub(crate) async fn publish_model(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/models/{hash}",
+    tag = "grading",
+    summary = "A published model file",
+    params(
+        ("hash" = String, Path, description = "SHA-256 of the model file, hex"),
+    ),
+    responses(
+        (status = 200, description = "the model file (TOML)", content_type = "text/plain", body = String),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<String>) -> Result<Response, Problem> {
     let reg = registry(&s)?;
     let pm = reg.models().get(&hash).cloned().ok_or_else(|| RegistryError::NoModel(hash.clone()))?;
@@ -51,6 +76,18 @@ pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<Strin
 /// envelope of `{"type": "creditlog.regrade-order/v1", "model": hash, "as_of": "YYYY-MM-DD"}`,
 /// payload type `application/vnd.creditlog.order+json`); the order is logged and the run's
 /// decisions cite it.
+#[utoipa::path(
+    post,
+    path = "/v1/regrade",
+    tag = "grading",
+    summary = "Run a full re-grade under a model",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn regrade(
     State(s): State<AppState>,
     SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
@@ -74,6 +111,20 @@ pub(crate) async fn regrade(
 /// auditors and courts get the full decision; departments get the class and score only (the
 /// decision's list of entries would tell them which log entries are about the firm). Every
 /// read by someone other than the firm is journalled.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}",
+    tag = "grading",
+    summary = "A firm's current grades with their decisions",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn grades(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
@@ -98,6 +149,17 @@ pub(crate) async fn grades(
     Ok(Json(serde_json::json!({ "uscc": uscc.as_str(), "grades": out })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/stats/grades",
+    tag = "grading",
+    summary = "Class distribution per model",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn grade_stats(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {
     registry::access::may_read_class_statistics(&caller)?;
     let reg = registry(&s)?;

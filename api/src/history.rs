@@ -3,6 +3,20 @@
 
 use super::*;
 
+#[utoipa::path(
+    get,
+    path = "/v1/entries/{index}",
+    tag = "history",
+    summary = "One log entry: header and content (content per the read policy)",
+    params(
+        ("index" = u64, Path, description = "a log index"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security((), ("request-signature" = [])),
+)]
 pub(crate) async fn read_entry(
     State(s): State<AppState>,
     extract::IndexPath(index): extract::IndexPath,
@@ -20,6 +34,22 @@ pub const HISTORY_PAGE_MAX: u64 = 10_000;
 /// `GET /v1/enterprises/{uscc}/history?after=INDEX&limit=N`: the entries with index above `after`
 /// (all if absent), oldest first, at most `limit`; `next` is the `after` of the next page, or null
 /// on the last. Every page is proved against a checkpoint that covers it.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/history",
+    tag = "history",
+    summary = "A firm's history with proofs, paged",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+        ("after" = Option<u64>, Query, description = "entries after this index"),
+        ("limit" = Option<u64>, Query, description = "at most this many entries"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn history(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,

@@ -2,6 +2,18 @@
 
 use super::*;
 
+#[utoipa::path(
+    post,
+    path = "/v1/identities",
+    tag = "identities",
+    summary = "Submit a signed identity statement",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit_identity(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -15,6 +27,19 @@ pub(crate) async fn submit_identity(
 /// `GET /v1/keys/{keyid}`: a registered key and its life on the log. Keys of departments, the
 /// operator and role holders are public, so anyone can check a signature; enterprise keys are not
 /// listed (the binding names the USCC).
+#[utoipa::path(
+    get,
+    path = "/v1/keys/{keyid}",
+    tag = "identities",
+    summary = "A registered key: holder, department, when it counted",
+    params(
+        ("keyid" = String, Path, description = "a key id"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String>) -> Result<Response, Problem> {
     let book = registry(&s)?.key_book();
     let not_found = || {
@@ -53,6 +78,16 @@ pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String
 
 /// `GET /v1/jurisdiction`: the jurisdiction's name, time zone and date settings as the log sets
 /// them now (public: every date rule depends on them), and its local date today.
+#[utoipa::path(
+    get,
+    path = "/v1/jurisdiction",
+    tag = "identities",
+    summary = "The jurisdiction's settings and its local date",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn jurisdiction(State(s): State<AppState>) -> Result<Response, Problem> {
     let r = registry(&s)?;
     let j = r.jurisdiction();

@@ -12,6 +12,18 @@ pub struct RecordBatch {
 /// Most records in one request.
 pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
 
+#[utoipa::path(
+    post,
+    path = "/v1/records",
+    tag = "intake",
+    summary = "Submit department-signed records (intake, 信息归集)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit_records(
     State(s): State<AppState>,
     SignedBody { principal, body }: SignedBody<RECORDS_BODY_LIMIT>,
@@ -25,6 +37,18 @@ pub(crate) async fn submit_records(
 /// same body, signer and checks, against the log as it stands; each record's answer is the one
 /// the real request would give, with `{"outcome": "would_append"}` in place of `appended`.
 /// Nothing is appended.
+#[utoipa::path(
+    post,
+    path = "/v1/records/check",
+    tag = "intake",
+    summary = "Dry run of record submission (creditlog import --check)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn check_records(
     State(s): State<AppState>,
     SignedBody { principal, body }: SignedBody<RECORDS_BODY_LIMIT>,

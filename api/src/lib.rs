@@ -42,6 +42,7 @@ mod history;
 mod identities;
 mod intake;
 mod objections;
+pub mod openapi;
 mod plans;
 mod problem;
 mod redactions;
@@ -182,6 +183,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises/{uscc}/bundle", get(evidence::bundle))
         .route("/v1/enterprises/{uscc}/reads", get(evidence::reads))
         .route("/v1/stats/grades", get(grading::grade_stats))
+        .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), serve::limit_cost))
         .with_state(state)

@@ -11,6 +11,18 @@ use super::*;
 use registry::access::sees_all_procedures as sees_all;
 use registry::objections::ObjectionState;
 
+#[utoipa::path(
+    post,
+    path = "/v1/objections",
+    tag = "objections",
+    summary = "File or answer an objection (异议)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -28,6 +40,21 @@ fn answer(list: Vec<ObjectionState>, q: &HashMap<String, String>) -> Response {
 /// `GET /v1/objections`: the objections a department must answer, or all of them for the grading
 /// authority, auditors and courts; `overdue=true` keeps the late ones, judged as of `as_of`
 /// (default today, the jurisdiction's local date).
+#[utoipa::path(
+    get,
+    path = "/v1/objections",
+    tag = "objections",
+    summary = "Objections routed to the caller, or all",
+    params(
+        ("overdue" = Option<bool>, Query, description = "only overdue ones"),
+        ("as_of" = Option<String>, Query, description = "the date deadlines are judged on, YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -47,6 +74,21 @@ pub(crate) async fn list(
 }
 
 /// `GET /v1/enterprises/{uscc}/objections`: a firm's objections and where they stand.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/objections",
+    tag = "objections",
+    summary = "A firm's objections",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn of_firm(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,

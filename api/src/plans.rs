@@ -14,6 +14,18 @@
 use super::*;
 use registry::access::sees_all_procedures as sees_all;
 
+#[utoipa::path(
+    post,
+    path = "/v1/plans",
+    tag = "plans",
+    summary = "Publish an inspection plan (抽查计划)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit_plan(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -22,6 +34,18 @@ pub(crate) async fn submit_plan(
     entry_answer(registry(&s)?.submit_plan(envelope).await?, "plan-rejected", "Inspection plan refused")
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/draws",
+    tag = "plans",
+    summary = "Submit the draw of a plan (双随机)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit_draw(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -51,6 +75,20 @@ fn may_see_draw(caller: &Principal, plan: &verifier::plan::Plan, what: &str) -> 
 }
 
 /// `GET /v1/plans[?department=CODE]`: every plan's summary and status.
+#[utoipa::path(
+    get,
+    path = "/v1/plans",
+    tag = "plans",
+    summary = "Inspection plans",
+    params(
+        ("department" = Option<String>, Query, description = "a department code"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -61,6 +99,20 @@ pub(crate) async fn list(
 }
 
 /// `GET /v1/plans/{index}`: the summary; with a signature of an entitled caller, the whole plan.
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{index}",
+    tag = "plans",
+    summary = "One plan and where it stands",
+    params(
+        ("index" = u64, Path, description = "a log index"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn one(
     State(s): State<AppState>,
     extract::IndexPath(index): extract::IndexPath,
@@ -89,6 +141,20 @@ pub(crate) async fn one(
 }
 
 /// `GET /v1/plans/{index}/population`: the population as the log stood at the plan.
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{index}/population",
+    tag = "plans",
+    summary = "The population of a plan's draw",
+    params(
+        ("index" = u64, Path, description = "a log index"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn population(
     State(s): State<AppState>,
     extract::IndexPath(index): extract::IndexPath,
@@ -103,6 +169,20 @@ pub(crate) async fn population(
 }
 
 /// `GET /v1/plans/{index}/draw`: the draw and the firms and inspectors it selected.
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{index}/draw",
+    tag = "plans",
+    summary = "The draw of a plan",
+    params(
+        ("index" = u64, Path, description = "a log index"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn draw(
     State(s): State<AppState>,
     extract::IndexPath(index): extract::IndexPath,
@@ -127,6 +207,20 @@ pub(crate) async fn draw(
 }
 
 /// `GET /v1/plans/{index}/bundle`: the draw bundle, for `creditlog verify-draw`.
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{index}/bundle",
+    tag = "plans",
+    summary = "A draw bundle for creditlog verify-draw",
+    params(
+        ("index" = u64, Path, description = "a log index"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn bundle(
     State(s): State<AppState>,
     extract::IndexPath(index): extract::IndexPath,
@@ -147,6 +241,20 @@ pub(crate) async fn bundle(
 }
 
 /// `GET /v1/plans/{index}/results`: the published results of the plan's inspections.
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{index}/results",
+    tag = "plans",
+    summary = "Published inspection results of a plan (一公开)",
+    params(
+        ("index" = u64, Path, description = "a log index"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn results(
     State(s): State<AppState>,
     extract::IndexPath(index): extract::IndexPath,
@@ -157,6 +265,16 @@ pub(crate) async fn results(
 }
 
 /// `GET /v1/supervision-rules`: the bounds every plan is judged by.
+#[utoipa::path(
+    get,
+    path = "/v1/supervision-rules",
+    tag = "plans",
+    summary = "The supervision rules, each with its source",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn rules() -> Response {
     Json(verifier::plan::SupervisionRules::shipped()).into_response()
 }
@@ -173,6 +291,21 @@ fn date_param(q: &HashMap<String, String>, name: &str, default: verifier::Date) 
 /// `GET /v1/visits[?from=D&to=D]` (default: today and the 30 days after): one visit per firm for
 /// the plans drawn for a cycle in the window, each department's items and inspectors listed. A
 /// department sees the visits it takes part in; the grading authority, auditors and courts all.
+#[utoipa::path(
+    get,
+    path = "/v1/visits",
+    tag = "plans",
+    summary = "Joint visits (进一次门、查多项事)",
+    params(
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn visits(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -202,6 +335,21 @@ pub(crate) async fn visits(
 /// without the credit rules, and the share of joint visits (seed 003). Counts only, for any key
 /// on the log: the answer reads every inspection result of the period, which an anonymous caller
 /// could otherwise make the server do at will.
+#[utoipa::path(
+    get,
+    path = "/v1/stats/supervision",
+    tag = "plans",
+    summary = "Supervision statistics per department",
+    params(
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn stats(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,

@@ -10,6 +10,18 @@
 use super::*;
 use registry::access::sees_all_procedures as sees_all;
 
+#[utoipa::path(
+    post,
+    path = "/v1/redactions",
+    tag = "redactions",
+    summary = "A signed redaction (删除)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -20,6 +32,20 @@ pub(crate) async fn submit(
 
 /// `GET /v1/enterprises/{uscc}/redactions`: which of a firm's entries were redacted, under which
 /// rule, by whom and why (the redactions hold no content of the records they delete).
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/redactions",
+    tag = "redactions",
+    summary = "A firm's redactions",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn of_firm(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
@@ -37,6 +63,16 @@ pub(crate) async fn of_firm(
 }
 
 /// `GET /v1/retention-rules`: the rules every redaction is judged by, with their sources.
+#[utoipa::path(
+    get,
+    path = "/v1/retention-rules",
+    tag = "redactions",
+    summary = "The retention and redaction rules",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn rules(State(s): State<AppState>) -> Result<Response, Problem> {
     Ok(Json(registry(&s)?.retention_rules()).into_response())
 }

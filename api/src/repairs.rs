@@ -12,6 +12,18 @@ use super::*;
 use registry::access::sees_all_procedures as sees_all;
 use registry::repairs::RepairState;
 
+#[utoipa::path(
+    post,
+    path = "/v1/repairs",
+    tag = "repairs",
+    summary = "Apply for or decide a credit repair (信用修复)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -26,6 +38,17 @@ fn decides(caller: &Principal, r: &RepairState) -> bool {
 
 /// `GET /v1/repairs`: the repairs a department decides, or all for the grading authority,
 /// auditors and courts.
+#[utoipa::path(
+    get,
+    path = "/v1/repairs",
+    tag = "repairs",
+    summary = "Repairs the caller decides, or all",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn list(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {
     if !(sees_all(&caller) || matches!(caller, Principal::Department(_))) {
         return Err(RegistryError::Forbidden(format!(
@@ -39,6 +62,20 @@ pub(crate) async fn list(State(s): State<AppState>, Signed(caller): Signed) -> R
 }
 
 /// `GET /v1/enterprises/{uscc}/repairs`: a firm's repairs and where they stand.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/repairs",
+    tag = "repairs",
+    summary = "A firm's repairs",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn of_firm(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
@@ -61,6 +98,16 @@ pub(crate) async fn of_firm(
 }
 
 /// `GET /v1/repair-rules`: the rules every repair is judged by, with their sources.
+#[utoipa::path(
+    get,
+    path = "/v1/repair-rules",
+    tag = "repairs",
+    summary = "The repair rules, each with its source",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn rules() -> Response {
     Json(verifier::repair::RepairRules::shipped()).into_response()
 }

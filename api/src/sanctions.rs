@@ -11,6 +11,18 @@ use super::*;
 use registry::access::{is_overseer, sees_all_procedures as sees_all};
 use verifier::sanction::Measure;
 
+#[utoipa::path(
+    post,
+    path = "/v1/sanctions",
+    tag = "sanctions",
+    summary = "Impose or lift a sanction (联合惩戒)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn submit(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -26,6 +38,21 @@ fn relying_party(caller: &Principal) -> bool {
 
 /// `GET /v1/enterprises/{uscc}/sanctions[?as_of=DATE]`: the firm's sanctions and where each
 /// stands, for the firm itself and the relying parties.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/sanctions",
+    tag = "sanctions",
+    summary = "A firm's sanctions",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn of_firm(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
@@ -53,6 +80,22 @@ fn bad(field: &str, detail: String) -> Problem {
 
 /// `GET /v1/check?uscc=U&purpose=P[&date=D]`: allowed or restricted, with the sanctions, their
 /// basis and the proofs (verifier::interception); journalled for the firm.
+#[utoipa::path(
+    get,
+    path = "/v1/check",
+    tag = "sanctions",
+    summary = "Interception check (自动比对、自动拦截) with proofs",
+    params(
+        ("uscc" = String, Query, description = "the firm"),
+        ("purpose" = String, Query, description = "what the firm applies for, e.g. government_procurement"),
+        ("date" = Option<String>, Query, description = "YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn check(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -81,6 +124,20 @@ pub(crate) async fn check(
 
 /// `GET /v1/enterprises/{uscc}/checks`: who checked the firm, for which purpose and day, and
 /// when; for the firm itself, auditors and courts.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/checks",
+    tag = "sanctions",
+    summary = "Who checked a firm for interception",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn checks(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,

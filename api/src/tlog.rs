@@ -8,6 +8,16 @@ pub(crate) fn b64(h: &Hash) -> String {
     BASE64_STANDARD.encode(h.0)
 }
 
+#[utoipa::path(
+    get,
+    path = "/checkpoint",
+    tag = "tlog",
+    summary = "The latest signed checkpoint (C2SP tlog-checkpoint)",
+    responses(
+        (status = 200, description = "a signed note", content_type = "text/plain", body = String),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn checkpoint(State(s): State<AppState>) -> Response {
     let cp = s.log.latest();
     (
@@ -20,6 +30,19 @@ pub(crate) async fn checkpoint(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/tile/{path}",
+    tag = "tlog",
+    summary = "A tile or entry bundle (C2SP tlog-tiles)",
+    params(
+        ("path" = String, Path, description = "the tile path after tile/"),
+    ),
+    responses(
+        (status = 200, description = "tile bytes", content_type = "application/octet-stream"),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) -> Result<Response, Problem> {
     let path = format!("tile/{rest}");
     let tile = TilePath::parse(&path).map_err(|e| {
@@ -63,6 +86,16 @@ pub struct LogInfo {
     pub root_hash: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/log",
+    tag = "tlog",
+    summary = "The log's origin, verifier key, size and root",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn log_info(State(s): State<AppState>) -> Json<LogInfo> {
     let cp = s.log.latest();
     Json(LogInfo {
@@ -109,6 +142,20 @@ pub struct InclusionProof {
     pub proof: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/proof/inclusion",
+    tag = "tlog",
+    summary = "An inclusion proof of entry `index` in the tree of `size`",
+    params(
+        ("index" = u64, Query, description = "the entry"),
+        ("size" = u64, Query, description = "the tree size"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn inclusion(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -131,6 +178,20 @@ pub struct ConsistencyProof {
     pub proof: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/proof/consistency",
+    tag = "tlog",
+    summary = "A consistency proof between two tree sizes",
+    params(
+        ("from" = u64, Query, description = "the older tree size"),
+        ("to" = u64, Query, description = "the newer tree size"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn consistency(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -141,6 +202,19 @@ pub(crate) async fn consistency(
     Ok(Json(ConsistencyProof { from, to, proof: proof.iter().map(b64).collect() }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/checkpoints/{size}",
+    tag = "tlog",
+    summary = "The signed checkpoint of a given size",
+    params(
+        ("size" = u64, Path, description = "a tree size"),
+    ),
+    responses(
+        (status = 200, description = "a signed note", content_type = "text/plain", body = String),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn checkpoint_at(State(s): State<AppState>, Path(size): Path<String>) -> Result<Response, Problem> {
     let mut q = HashMap::new();
     q.insert("size".to_owned(), size);
@@ -179,6 +253,17 @@ pub struct Appended {
     pub count: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/log/entries",
+    tag = "tlog",
+    summary = "Raw append (only with serve --raw-append; ledger tests)",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+)]
 pub(crate) async fn raw_append(
     State(s): State<AppState>,
     req: axum::extract::Request,

@@ -11,6 +11,20 @@
 use super::*;
 use registry::access::sees_all_procedures as sees_all;
 
+#[utoipa::path(
+    get,
+    path = "/v1/warnings",
+    tag = "warnings",
+    summary = "Early warnings (风险预警)",
+    params(
+        ("all" = Option<bool>, Query, description = "every warning (grading authority, auditors, courts)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -31,6 +45,18 @@ pub(crate) async fn list(
     Ok(Json(serde_json::json!({ "warnings": list })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/warnings/acknowledgements",
+    tag = "warnings",
+    summary = "Acknowledge an early warning",
+    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn acknowledge(
     State(s): State<AppState>,
     SignedBody { body, .. }: SignedBody<IDENTITY_BODY_LIMIT>,
@@ -43,6 +69,20 @@ pub(crate) async fn acknowledge(
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/enterprises/{uscc}/warnings",
+    tag = "warnings",
+    summary = "A firm's early warnings",
+    params(
+        ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
+        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+    ),
+    security(("request-signature" = [])),
+)]
 pub(crate) async fn of_firm(
     State(s): State<AppState>,
     extract::EnterprisePath(uscc): extract::EnterprisePath,
