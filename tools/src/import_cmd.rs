@@ -173,9 +173,10 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         eprintln!("  column {h}: {}", import::NOT_IN_STANDARD);
     }
 
-    // Every row read and checked here first; a document number seen earlier in the file is the
-    // same record (a duplicate) or a conflicting one, exactly as the server would judge the
-    // second when both reach it.
+    // Each row is read and checked here, then signed and sent with its batch. A document number
+    // seen earlier in the file for the same firm is the same record (a duplicate) or a
+    // conflicting one, judged here exactly as the server would judge the second copy, so that
+    // batches of a dry run, which do not see each other, report what the real run does.
     let total = importer.data_rows(&table).count() as u64;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
