@@ -14,10 +14,7 @@ use super::*;
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
 )]
 pub(crate) async fn disclosure(
     State(s): State<AppState>,

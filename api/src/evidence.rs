@@ -15,10 +15,7 @@ use super::*;
         ("upto" = Option<u64>, Query, description = "the firm's chain up to this entry"),
         ("since" = Option<u64>, Query, description = "a consistency proof from this tree size"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn bundle(
@@ -43,10 +40,7 @@ pub(crate) async fn bundle(
     params(
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn reads(

@@ -13,10 +13,7 @@ pub(crate) fn is_grading_authority(p: &Principal) -> bool {
     tag = "grading",
     summary = "Publish a scoring model",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn publish_model(
@@ -53,7 +50,7 @@ pub(crate) async fn publish_model(
     ),
     responses(
         (status = 200, description = "the model file (TOML)", content_type = "text/plain", body = String),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+        crate::openapi::Refusal,
     ),
 )]
 pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<String>) -> Result<Response, Problem> {
@@ -82,10 +79,7 @@ pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<Strin
     tag = "grading",
     summary = "Run a full re-grade under a model",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn regrade(
@@ -119,10 +113,7 @@ pub(crate) async fn regrade(
     params(
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn grades(
@@ -154,10 +145,7 @@ pub(crate) async fn grades(
     path = "/v1/stats/grades",
     tag = "grading",
     summary = "Class distribution per model",
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn grade_stats(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {

@@ -11,10 +11,7 @@ use super::*;
     params(
         ("index" = u64, Path, description = "a log index"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security((), ("request-signature" = [])),
 )]
 pub(crate) async fn read_entry(
@@ -44,10 +41,7 @@ pub const HISTORY_PAGE_MAX: u64 = 10_000;
         ("after" = Option<u64>, Query, description = "entries after this index"),
         ("limit" = Option<u64>, Query, description = "at most this many entries"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn history(

@@ -8,10 +8,7 @@ use super::*;
     tag = "identities",
     summary = "Submit a signed identity statement",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn submit_identity(
@@ -35,10 +32,7 @@ pub(crate) async fn submit_identity(
     params(
         ("keyid" = String, Path, description = "a key id"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
 )]
 pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String>) -> Result<Response, Problem> {
     let book = registry(&s)?.key_book();
@@ -83,10 +77,7 @@ pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String
     path = "/v1/jurisdiction",
     tag = "identities",
     summary = "The jurisdiction's settings and its local date",
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer)
 )]
 pub(crate) async fn jurisdiction(State(s): State<AppState>) -> Result<Response, Problem> {
     let r = registry(&s)?;

@@ -18,10 +18,7 @@ pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
     tag = "intake",
     summary = "Submit department-signed records (intake, 信息归集)",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn submit_records(
@@ -43,10 +40,7 @@ pub(crate) async fn submit_records(
     tag = "intake",
     summary = "Dry run of record submission (creditlog import --check)",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn check_records(

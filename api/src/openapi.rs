@@ -8,9 +8,12 @@
 //! payloads are signed bytes in DSSE envelopes, which a schema of their decoded JSON would not
 //! check anyway.
 
+use std::collections::BTreeMap;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, RefOr, Schema};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{ObjectBuilder, Ref, RefOr, Schema};
+use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
 
 /// Any JSON object (see the README and docs/FORMAT.md for each endpoint's fields).
 #[derive(Debug)]
@@ -39,6 +42,35 @@ pub struct ProblemDoc {
     detail: String,
     /// The field concerned, if any.
     field: Option<String>,
+}
+
+/// The refusal every endpoint may answer: RFC 9457 problem+json naming the rule.
+#[derive(Debug)]
+pub struct Refusal;
+
+impl IntoResponses for Refusal {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let problem = ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDoc"))).build();
+        let refused = ResponseBuilder::new()
+            .description("refused: RFC 9457 problem+json naming the rule")
+            .content("application/problem+json", problem)
+            .build();
+        BTreeMap::from([("4XX".to_owned(), refused.into())])
+    }
+}
+
+/// The answers of a JSON endpoint: a JSON object, or a [`Refusal`].
+#[derive(Debug)]
+pub struct JsonAnswer;
+
+impl IntoResponses for JsonAnswer {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let json = ContentBuilder::new().schema(Some(Ref::from_schema_name("Json"))).build();
+        let ok = ResponseBuilder::new().description("OK").content("application/json", json).build();
+        let mut answers = Refusal::responses();
+        answers.insert("200".to_owned(), ok.into());
+        answers
+    }
 }
 
 /// How requests are signed.
@@ -120,7 +152,7 @@ impl Modify for SecuritySchemes {
         crate::evidence::reads,
         crate::grading::grade_stats
     ),
-    components(schemas(ProblemDoc)),
+    components(schemas(Json, ProblemDoc)),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;

@@ -16,10 +16,7 @@ use registry::access::sees_all_procedures as sees_all;
     tag = "redactions",
     summary = "A signed redaction (删除)",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn submit(
@@ -40,10 +37,7 @@ pub(crate) async fn submit(
     params(
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn of_firm(
@@ -68,10 +62,7 @@ pub(crate) async fn of_firm(
     path = "/v1/retention-rules",
     tag = "redactions",
     summary = "The retention and redaction rules",
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer)
 )]
 pub(crate) async fn rules(State(s): State<AppState>) -> Result<Response, Problem> {
     Ok(Json(registry(&s)?.retention_rules()).into_response())

@@ -18,10 +18,7 @@ use registry::repairs::RepairState;
     tag = "repairs",
     summary = "Apply for or decide a credit repair (信用修复)",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn submit(
@@ -43,10 +40,7 @@ fn decides(caller: &Principal, r: &RepairState) -> bool {
     path = "/v1/repairs",
     tag = "repairs",
     summary = "Repairs the caller decides, or all",
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn list(State(s): State<AppState>, Signed(caller): Signed) -> Result<Response, Problem> {
@@ -70,10 +64,7 @@ pub(crate) async fn list(State(s): State<AppState>, Signed(caller): Signed) -> R
     params(
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn of_firm(
@@ -103,10 +94,7 @@ pub(crate) async fn of_firm(
     path = "/v1/repair-rules",
     tag = "repairs",
     summary = "The repair rules, each with its source",
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer)
 )]
 pub(crate) async fn rules() -> Response {
     Json(verifier::repair::RepairRules::shipped()).into_response()

@@ -17,10 +17,7 @@ use verifier::sanction::Measure;
     tag = "sanctions",
     summary = "Impose or lift a sanction (联合惩戒)",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn submit(
@@ -47,10 +44,7 @@ fn relying_party(caller: &Principal) -> bool {
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn of_firm(
@@ -90,10 +84,7 @@ fn bad(field: &str, detail: String) -> Problem {
         ("purpose" = String, Query, description = "what the firm applies for, e.g. government_procurement"),
         ("date" = Option<String>, Query, description = "YYYY-MM-DD"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn check(
@@ -132,10 +123,7 @@ pub(crate) async fn check(
     params(
         ("uscc" = String, Path, description = "the firm's Unified Social Credit Code (统一社会信用代码)"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn checks(

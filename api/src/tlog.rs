@@ -15,7 +15,7 @@ pub(crate) fn b64(h: &Hash) -> String {
     summary = "The latest signed checkpoint (C2SP tlog-checkpoint)",
     responses(
         (status = 200, description = "a signed note", content_type = "text/plain", body = String),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+        crate::openapi::Refusal,
     ),
 )]
 pub(crate) async fn checkpoint(State(s): State<AppState>) -> Response {
@@ -40,7 +40,7 @@ pub(crate) async fn checkpoint(State(s): State<AppState>) -> Response {
     ),
     responses(
         (status = 200, description = "tile bytes", content_type = "application/octet-stream"),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+        crate::openapi::Refusal,
     ),
 )]
 pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) -> Result<Response, Problem> {
@@ -91,10 +91,7 @@ pub struct LogInfo {
     path = "/v1/log",
     tag = "tlog",
     summary = "The log's origin, verifier key, size and root",
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer)
 )]
 pub(crate) async fn log_info(State(s): State<AppState>) -> Json<LogInfo> {
     let cp = s.log.latest();
@@ -151,10 +148,7 @@ pub struct InclusionProof {
         ("index" = u64, Query, description = "the entry"),
         ("size" = u64, Query, description = "the tree size"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
 )]
 pub(crate) async fn inclusion(
     State(s): State<AppState>,
@@ -187,10 +181,7 @@ pub struct ConsistencyProof {
         ("from" = u64, Query, description = "the older tree size"),
         ("to" = u64, Query, description = "the newer tree size"),
     ),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
 )]
 pub(crate) async fn consistency(
     State(s): State<AppState>,
@@ -212,7 +203,7 @@ pub(crate) async fn consistency(
     ),
     responses(
         (status = 200, description = "a signed note", content_type = "text/plain", body = String),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
+        crate::openapi::Refusal,
     ),
 )]
 pub(crate) async fn checkpoint_at(State(s): State<AppState>, Path(size): Path<String>) -> Result<Response, Problem> {
@@ -259,10 +250,7 @@ pub struct Appended {
     tag = "tlog",
     summary = "Raw append (only with serve --raw-append; ledger tests)",
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(
-        (status = 200, description = "OK", content_type = "application/json", body = crate::openapi::Json),
-        (status = "4XX", description = "refused: RFC 9457 problem+json naming the rule", content_type = "application/problem+json", body = crate::openapi::ProblemDoc),
-    ),
+    responses(crate::openapi::JsonAnswer),
 )]
 pub(crate) async fn raw_append(
     State(s): State<AppState>,
