@@ -7,9 +7,10 @@ use std::path::Path;
 use verifier::date::Date;
 use verifier::record::{Record, RecordFields, RecordKind};
 
-/// The columns of the penalty export, as the standard's templates print them (full-width
-/// parentheses).
-pub const PENALTY_HEADERS: [&str; 30] = [
+/// The party columns every export starts with, as the standard's templates print them
+/// (full-width parentheses): the name, category and codes, then the legal representative's and a
+/// person's identity fields, which [`row`] leaves blank.
+pub const PARTY_HEADERS: [&str; 13] = [
     "行政相对人名称",
     "行政相对人类别",
     "行政相对人代码_1（统一社会信用代码）",
@@ -23,6 +24,10 @@ pub const PENALTY_HEADERS: [&str; 30] = [
     "法定代表人证件号码",
     "证件类型",
     "证件号码",
+];
+
+/// The penalty export's own columns, after [`PARTY_HEADERS`].
+pub const PENALTY_COLUMNS: [&str; 17] = [
     "行政处罚决定书文号",
     "违法行为类型",
     "违法事实",
@@ -42,21 +47,8 @@ pub const PENALTY_HEADERS: [&str; 30] = [
     "备注",
 ];
 
-/// The columns of the licence export.
-pub const LICENCE_HEADERS: [&str; 28] = [
-    "行政相对人名称",
-    "行政相对人类别",
-    "行政相对人代码_1（统一社会信用代码）",
-    "行政相对人代码_2（工商注册号）",
-    "行政相对人代码_3（组织机构代码）",
-    "行政相对人代码_4（税务登记号）",
-    "行政相对人代码_5（事业单位证书号）",
-    "行政相对人代码_6（社会组织登记证号）",
-    "法定代表人",
-    "法定代表人证件类型",
-    "法定代表人证件号码",
-    "证件类型",
-    "证件号码",
+/// The licence export's own columns, after [`PARTY_HEADERS`].
+pub const LICENCE_COLUMNS: [&str; 15] = [
     "行政许可决定文书名称",
     "行政许可决定文书号",
     "许可类别",
@@ -122,13 +114,18 @@ impl Cell {
     }
 }
 
-/// The headers of `kind`'s export, if the standard has one.
-pub fn headers(kind: RecordKind) -> Option<&'static [&'static str]> {
+/// The columns of `kind`'s export after [`PARTY_HEADERS`], if the standard has an export of it.
+pub fn kind_columns(kind: RecordKind) -> Option<&'static [&'static str]> {
     match kind {
-        RecordKind::AdministrativePenalty => Some(&PENALTY_HEADERS),
-        RecordKind::AdministrativeLicence => Some(&LICENCE_HEADERS),
+        RecordKind::AdministrativePenalty => Some(&PENALTY_COLUMNS),
+        RecordKind::AdministrativeLicence => Some(&LICENCE_COLUMNS),
         _ => None,
     }
+}
+
+/// The whole header row of `kind`'s export: [`PARTY_HEADERS`] then [`kind_columns`].
+pub fn headers(kind: RecordKind) -> Option<Vec<&'static str>> {
+    kind_columns(kind).map(|own| PARTY_HEADERS.iter().chain(own).copied().collect())
 }
 
 /// A record as a row of its kind's export. `party_name` is the firm's name, `authority` the
@@ -141,7 +138,7 @@ pub fn row(record: &Record, party_name: &str, authority: &str, style: DateStyle)
         if record.subject().as_str().as_bytes()[1] == b'2' { "个体工商户" } else { "法人及非法人组织" };
     let mut cells: Vec<Cell> = vec![t(party_name), t(category), t(record.subject().as_str())];
     // Old codes, the legal representative and personal identity fields: left blank.
-    cells.extend((0..10).map(|_| t("")));
+    cells.extend((cells.len()..PARTY_HEADERS.len()).map(|_| t("")));
     match record.fields() {
         RecordFields::AdministrativePenalty(f) => {
             let penalties: Vec<&str> = f.penalties.iter().map(|p| p.chinese_name()).collect();

@@ -635,6 +635,28 @@ fn lookup(name: &str, vocab: &mapping::Penalties) -> Option<Vec<PenaltyType>> {
     vocab.aliases.get(name).map(|names| names.iter().filter_map(|n| n.parse().ok()).collect())
 }
 
+/// Reads a whole file of `kind` signed by `department` (registered as `department_name`) with
+/// the shipped mapping, every row into its record: the simulator's and the demo's use, where a
+/// file is known to be good. Returns how the file was read and the rows.
+///
+/// # Errors
+///
+/// The first problem: the file unreadable, no header row, or a row refused (named with its line,
+/// column and rule).
+pub fn read_all(
+    path: &std::path::Path,
+    kind: RecordKind,
+    department: &str,
+    department_name: &str,
+) -> Result<(String, Vec<Imported>), String> {
+    let fail = |e: String| format!("{}: {e}", path.display());
+    let table = sheet::read_file(path, sheet::Encoding::Auto, None).map_err(fail)?;
+    let imp = Importer::new(kind, &table, None, department, Some(department_name)).map_err(fail)?;
+    let rows =
+        imp.data_rows(&table).map(|row| imp.record(row).map_err(|e| fail(e.to_string()))).collect::<Result<_, _>>()?;
+    Ok((table.read_as, rows))
+}
+
 /// Counts of what an import did or would do, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {

@@ -231,8 +231,10 @@ fn export_rows_read_back_into_the_same_records() {
         (0..4).map(|n| export::row(&original, "某公司", AMR, export::DateStyle::nth(n)).unwrap()).collect();
     let xlsx = dir.join("p.xlsx");
     let csv = dir.join("p.csv");
-    export::write_xlsx(&xlsx, "行政处罚", &export::PENALTY_HEADERS, &rows).unwrap();
-    export::write_csv_gb18030(&csv, &export::PENALTY_HEADERS, &rows).unwrap();
+    let headers = export::headers(RecordKind::AdministrativePenalty).unwrap();
+    assert_eq!(headers.len(), 30);
+    export::write_xlsx(&xlsx, "行政处罚", &headers, &rows).unwrap();
+    export::write_csv_gb18030(&csv, &headers, &rows).unwrap();
     for path in [&xlsx, &csv] {
         let t = sheet::read_file(path, Encoding::Auto, None).unwrap();
         let imp = importer(RecordKind::AdministrativePenalty, &t);

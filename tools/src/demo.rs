@@ -188,16 +188,11 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
         ),
         (RecordKind::AdministrativePenalty, format!("exports/{}__administrative_penalty.xlsx", imported_dept.code)),
     ] {
-        let path = sim.join(&file);
-        let table = import::sheet::read_file(&path, import::sheet::Encoding::Auto, None).map_err(anyhow::Error::msg)?;
-        let imp = import::Importer::new(kind, &table, None, &imported_dept.code, Some(&imported_dept.name))
-            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        let mut envelopes = Vec::new();
-        for row in imp.data_rows(&table) {
-            let got = imp.record(row).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-            envelopes.push(Envelope::sign(RECORD_TYPE, &got.record.to_json_bytes(), &dept_key));
-        }
-        from_exports.push(format!("{} {} from {file} ({})", envelopes.len(), kind.as_str(), table.read_as));
+        let (read_as, rows) = import::read_all(&sim.join(&file), kind, &imported_dept.code, &imported_dept.name)
+            .map_err(anyhow::Error::msg)?;
+        let envelopes: Vec<Envelope> =
+            rows.iter().map(|r| Envelope::sign(RECORD_TYPE, &r.record.to_json_bytes(), &dept_key)).collect();
+        from_exports.push(format!("{} {} from {file} ({read_as})", envelopes.len(), kind.as_str()));
         for chunk in envelopes.chunks(2000) {
             bar.inc(submit(reg, chunk.to_vec()).await?);
         }

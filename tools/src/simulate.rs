@@ -1732,7 +1732,7 @@ fn build(firms: &[Firm], keys: &[SigningKey], p: &Pending, reference: String) ->
             _ => cell(fields.and_then(|f| f.get(*col))),
         })
         .collect();
-    let exported = import::export::headers(kind).is_some();
+    let exported = import::export::kind_columns(kind).is_some();
     Ok(Built { dept: p.dept, kind, line, row, firm: p.firm, record: exported.then_some(record) })
 }
 
@@ -1831,29 +1831,29 @@ fn write_exports(out: &Path, firms: &[Firm], built: &[Built]) -> Result<usize> {
                 .collect::<Result<_>>()?;
             let base = format!("exports/{}__{}", dept.code, kind.as_str());
             let mut paths = vec![out.join(format!("{base}.gb18030.csv"))];
-            import::export::write_csv_gb18030(&paths[0], headers, &rows).map_err(anyhow::Error::msg)?;
+            import::export::write_csv_gb18030(&paths[0], &headers, &rows).map_err(anyhow::Error::msg)?;
             if rows.len() <= XLSX_MAX_ROWS {
                 let sheet = kind.chinese_name();
                 paths.push(out.join(format!("{base}.xlsx")));
-                import::export::write_xlsx(&paths[1], sheet, headers, &rows).map_err(anyhow::Error::msg)?;
+                import::export::write_xlsx(&paths[1], sheet, &headers, &rows).map_err(anyhow::Error::msg)?;
             }
             for path in &paths {
-                let table =
-                    import::sheet::read_file(path, import::sheet::Encoding::Auto, None).map_err(anyhow::Error::msg)?;
-                let imp = import::Importer::new(kind, &table, None, dept.code, Some(dept.name))
-                    .map_err(anyhow::Error::msg)?;
-                let mut n = 0;
-                for (row, (want, _)) in imp.data_rows(&table).zip(&records) {
-                    let got = imp.record(row).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let (_, rows) = import::read_all(path, kind, dept.code, dept.name).map_err(anyhow::Error::msg)?;
+                ensure!(
+                    rows.len() == records.len(),
+                    "{}: {} rows read back of {}",
+                    path.display(),
+                    rows.len(),
+                    records.len()
+                );
+                for (got, (want, _)) in rows.iter().zip(&records) {
                     ensure!(
                         got.record == **want,
                         "{}: line {} does not import as the simulated record",
                         path.display(),
-                        row.line
+                        got.line
                     );
-                    n += 1;
                 }
-                ensure!(n == records.len(), "{}: {n} rows read back of {}", path.display(), records.len());
                 files += 1;
             }
         }
