@@ -34,15 +34,18 @@
 
 pub mod auth;
 mod commitments;
+mod directory;
 mod disclosure;
 mod evidence;
 pub mod extract;
 mod grading;
 mod history;
 mod identities;
+mod imports;
 mod intake;
 mod objections;
 pub mod openapi;
+mod portal;
 mod plans;
 mod problem;
 mod redactions;
@@ -52,6 +55,7 @@ pub mod serve;
 mod tlog;
 mod warnings;
 
+pub use directory::{Directory, SEARCH_LIMIT};
 pub use history::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
 pub use intake::{RecordBatch, MAX_RECORDS_PER_REQUEST};
 pub use problem::Problem;
@@ -94,6 +98,8 @@ pub struct AppState {
     pub limits: Limits,
     /// One permit per request in flight.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// The firm directory (`DATA/firms.csv`), for finding a firm by name.
+    pub directory: Arc<Directory>,
 }
 
 impl AppState {
@@ -119,6 +125,7 @@ impl AppState {
             signature_window: auth::REPLAY_WINDOW,
             limits: Limits::default(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(serve::MAX_IN_FLIGHT)),
+            directory: Arc::new(Directory::open(data)?),
         })
     }
 
@@ -183,7 +190,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises/{uscc}/bundle", get(evidence::bundle))
         .route("/v1/enterprises/{uscc}/reads", get(evidence::reads))
         .route("/v1/stats/grades", get(grading::grade_stats))
+        .route("/v1/firms", get(directory::search))
+        .route("/v1/imports/read", post(imports::read))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/", get(portal::index))
+        .route("/portal/{*path}", get(portal::asset))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), serve::limit_cost))
         .with_state(state)

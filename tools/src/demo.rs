@@ -202,6 +202,8 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
 
     // The example firm: the first simulated firm, with its key bound at the market regulator.
     let firms = std::fs::read_to_string(sim.join("firms.csv"))?;
+    // The business register's names, for the portal's search by name (api::Directory).
+    std::fs::write(args.data.join("firms.csv"), &firms)?;
     let example = firms.lines().nth(1).and_then(|l| l.split(',').next()).context("firms.csv has no firm")?.to_owned();
     let firm_key = key_at(&keys.join("example-firm.key"))?;
     let amr = depts
@@ -653,6 +655,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("log: {} ({} entries)", log.origin(), log.committed_size());
     println!("verifier key: {}", log.verifier_key());
     println!("listening on {url}");
+    println!("portal (门户): {url}/  (sign in with a key file: the firm {data}/keys/example-firm.key with USCC {firm}; the market regulator {data}/sim/keys/zibo-amr.key; the grading authority {data}/keys/grading-authority.key; an auditor {data}/keys/auditor.key)", data = args.data.display(), firm = state.example_firm);
     if let (Some(counts), Some(pm)) = (stats.get(&state.general_model), models.get(&state.general_model)) {
         let total: u64 = counts.values().sum();
         println!("class distribution under the general model ({}), {total} firms:", pm.model.name);

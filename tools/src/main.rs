@@ -430,6 +430,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("size: {}", log.latest().size);
     println!("verifier key: {}", log.verifier_key());
     println!("listening on http://{addr}");
+    println!("portal (门户): http://{addr}/");
     let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
         .with_context(|| format!("opening the nonce file in {}", args.log.data.display()))?;
     api::serve(listener, api::app(state), Duration::from_secs(args.idle_timeout_secs), shutdown_signal())
