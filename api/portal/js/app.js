@@ -10,6 +10,12 @@ import * as V from "./verify.js";
 const state = { key: null, who: null, uscc: null, today: null, keys: null, logKey: null };
 const view = () => document.getElementById("view");
 
+// Replaces an element's children; nested lists are flattened, null and false left out.
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+}
+const render = (...kids) => fill(view(), ...kids);
+
 // ---------------------------------------------------------------- small helpers
 
 function h(tag, attrs, ...kids) {
@@ -93,11 +99,15 @@ function tabs(base, items, current) {
 }
 
 function chart(el, option) {
-  // ECharts is loaded by index.html from /portal/vendor (never from outside).
-  const c = globalThis.echarts.init(el, null, { renderer: "svg" });
-  c.setOption({ animation: false, textStyle: { fontFamily: "inherit" }, ...option });
-  el.dataset.rendered = "true";
-  return c;
+  // ECharts is loaded by index.html from /portal/vendor (never from outside). It sizes itself
+  // from the element, so it draws once the element is on the page.
+  const draw = () => {
+    if (!el.isConnected) return requestAnimationFrame(draw);
+    const c = globalThis.echarts.init(el, null, { renderer: "svg" });
+    c.setOption({ animation: false, textStyle: { fontFamily: "inherit" }, ...option });
+    el.dataset.rendered = "true";
+  };
+  draw();
 }
 
 async function today() {
@@ -190,7 +200,7 @@ async function publicSearch() {
   const out = h("div", { id: "results" });
   const go = async (ev) => {
     ev?.preventDefault();
-    out.replaceChildren(T("查询中…", "Searching…"));
+    fill(out, T("查询中…", "Searching…"));
     const q = input.value.trim();
     try {
       const r = await api("GET", `/v1/firms?q=${encodeURIComponent(q)}`);
@@ -199,12 +209,12 @@ async function publicSearch() {
         location.hash = `#/firm/${q.toUpperCase()}`;
         return;
       }
-      out.replaceChildren(rows.length ? table([T("企业名称", "Name"), T("统一社会信用代码", "USCC"), T("地区", "Region")], rows) : T("没有找到企业。", "No firm found."));
+      fill(out, rows.length ? table([T("企业名称", "Name"), T("统一社会信用代码", "USCC"), T("地区", "Region")], rows) : T("没有找到企业。", "No firm found."));
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      fill(out, errorBox(e));
     }
   };
-  view().replaceChildren(
+  render(
     h("h1", {}, T("企业信用信息公示查询", "Public credit information search")),
     h(
       "p",
@@ -220,13 +230,13 @@ async function publicSearch() {
 }
 
 async function publicFirm(uscc) {
-  view().replaceChildren(T("加载中…", "Loading…"));
+  render(T("加载中…", "Loading…"));
   const [name, lk] = await Promise.all([firmName(uscc), logKey()]);
   let d;
   try {
     d = await api("GET", `/v1/enterprises/${uscc}/disclosure`);
   } catch (e) {
-    view().replaceChildren(errorBox(e));
+    render(errorBox(e));
     return;
   }
   let cp = null;
@@ -268,7 +278,7 @@ async function publicFirm(uscc) {
     );
   }
   const stopped = d.stopped.map((s) => h("li", {}, `${kindName(s.kind)} ${s.reference} (${s.department}): ${howName(s.how)} ${s.on}`));
-  view().replaceChildren(
+  render(
     h("h1", {}, name || uscc, " ", h("small", { class: "mono" }, uscc)),
     h("p", {}, T(`公示日期 ${d.as_of}；证明基于日志检查点（${d.size} 条）。`, `As of ${d.as_of}; proved against the log checkpoint of ${d.size} entries.`)),
     cp ? verdict(true, T("检查点由日志密钥签名", "checkpoint signed by the log key"), { "data-testid": "checkpoint-status" }) : verdict(false, cpErr?.message, { "data-testid": "checkpoint-status" }),
@@ -296,7 +306,7 @@ function fieldList(fields) {
 }
 
 async function logState() {
-  view().replaceChildren(T("加载中…", "Loading…"));
+  render(T("加载中…", "Loading…"));
   const lk = await logKey();
   const note = await (await api("GET", "/checkpoint", { raw: true })).text();
   let status;
@@ -308,7 +318,7 @@ async function logState() {
   }
   const keyInput = h("input", { value: lk.key, class: "mono wide", "data-testid": "log-key" });
   const witnesses = note.split("\n\n")[1].split("\n").filter((l) => l && !l.startsWith(`— ${lk.info.origin} `));
-  view().replaceChildren(
+  render(
     h("h1", {}, T("日志状态", "Log state")),
     table([T("项目", "Item"), T("值", "Value")], [
       h("tr", {}, h("td", {}, T("日志名称", "Origin")), h("td", { class: "mono" }, lk.info.origin)),
@@ -341,7 +351,7 @@ async function signIn() {
   const out = h("div");
   const go = async (ev) => {
     ev.preventDefault();
-    out.replaceChildren();
+    fill(out, );
     try {
       if (!file.files[0]) throw new Error(T("请选择密钥文件", "choose your key file"));
       const key = await C.importKeyFile(await file.files[0].text());
@@ -366,10 +376,10 @@ async function signIn() {
       location.hash = who.kind === "enterprise" ? "#/enterprise/grades" : who.kind === "department" ? "#/department/import" : who.kind === "grading_authority" ? "#/authority/overview" : "#/auditor";
     } catch (e) {
       state.key = null;
-      out.replaceChildren(errorBox(e));
+      fill(out, errorBox(e));
     }
   };
-  view().replaceChildren(
+  render(
     h("h1", {}, T("密钥登录", "Sign in with a key file")),
     h(
       "p",
@@ -386,6 +396,35 @@ async function signIn() {
 
 // ---------------------------------------------------------------- a firm's file (the firm itself, auditors, courts)
 
+// The published model a decision cites: its bytes are fetched and hashed here, so the names
+// shown are those of the very model the decision names (its SHA-256), not a label the server
+// chose. Names are read from the TOML's `id = ...` / `name = ...` pairs.
+const models = new Map();
+async function modelNames(hash) {
+  if (!models.has(hash)) {
+    models.set(
+      hash,
+      (async () => {
+        const bytes = new Uint8Array(await (await api("GET", `/v1/models/${hash}`, { raw: true })).arrayBuffer());
+        const ok = C.hex(await C.sha256(bytes)) === hash;
+        const names = {};
+        let pending = null;
+        for (const line of C.fromUtf8(bytes).split("\n")) {
+          const id = /^\s*id\s*=\s*"([^"]+)"/.exec(line);
+          const name = /^\s*name\s*=\s*"([^"]+)"/.exec(line);
+          if (id) pending = id[1];
+          else if (name && pending) {
+            names[pending] = name[1];
+            pending = null;
+          } else if (name && !names[""]) names[""] = name[1];
+        }
+        return { ok, names };
+      })(),
+    );
+  }
+  return models.get(hash);
+}
+
 async function gradesPanel(uscc) {
   const box = h("div", { "data-testid": "grades" });
   try {
@@ -393,13 +432,15 @@ async function gradesPanel(uscc) {
     if (!r.grades.length) box.append(h("p", {}, T("尚无分类结果。", "No grade yet.")));
     for (const g of r.grades) {
       const b = g.decision?.breakdown;
+      const m = await modelNames(g.model).catch(() => ({ ok: false, names: {} }));
+      const label = (id) => (m.names[id] ? `${m.names[id]} ${getLang() === "zh" ? "" : `(${id})`}` : id);
       const chartEl = h("div", { class: "chart", "data-testid": "breakdown-chart" });
       const rows = [];
       const walk = (node, depth) => {
-        rows.push(h("tr", { class: `ind d${depth}` }, h("td", {}, "　".repeat(depth) + node.id), h("td", {}, ""), h("td", { class: "num" }, String(node.capped)), h("td", {}, node.raw !== node.capped ? T(`封顶前 ${node.raw}`, `before cap ${node.raw}`) : "")));
+        rows.push(h("tr", { class: `ind d${depth}` }, h("td", {}, "　".repeat(depth) + label(node.id)), h("td", {}, ""), h("td", { class: "num" }, String(node.capped)), h("td", {}, node.raw !== node.capped ? T(`封顶前 ${node.raw}`, `before cap ${node.raw}`) : "")));
         for (const p of node.points) {
           if (!p.points && !p.records.length) continue;
-          rows.push(h("tr", { class: "point" }, h("td", {}, "　".repeat(depth + 1) + p.id), h("td", {}, p.records.map((i) => h("a", { href: `#/entry/${i}` }, `#${i} `))), h("td", { class: "num" }, String(p.points)), h("td", {}, "")));
+          rows.push(h("tr", { class: "point" }, h("td", {}, "　".repeat(depth + 1) + label(p.id)), h("td", {}, p.records.map((i) => h("a", { href: `#/entry/${i}` }, `#${i} `))), h("td", { class: "num" }, String(p.points)), h("td", {}, "")));
         }
         for (const c of node.children) walk(c, depth + 1);
       };
@@ -407,7 +448,7 @@ async function gradesPanel(uscc) {
       box.append(
         h("section", { class: "grade" },
           h("h3", {}, T("分类结果", "Class"), " ", h("span", { class: `class c${g.class}`, "data-testid": "class" }, g.class), " ", T(`得分 ${g.score}`, `score ${g.score}`), " · ", T(`基准日 ${g.as_of}`, `as of ${g.as_of}`), " · ", T(`决定 #${g.decision_index}`, `decision #${g.decision_index}`)),
-          h("p", { class: "mono small" }, T("模型", "model"), " ", g.model),
+          h("p", { class: "small" }, T("模型", "Model"), " ", m.names[""] || "", " ", h("span", { class: "mono" }, g.model), " ", m.ok ? verdict(true, T("模型文件与决定引用的哈希一致", "the model file matches the hash the decision cites")) : verdict(false, T("模型文件与决定引用的哈希不一致", "the model file does not match the hash the decision cites"))),
           b ? h("p", {}, T(`基础分 ${b.base}，各一级指标得分如下；每个观察点列出其依据的日志条目。`, `Base ${b.base}; each top-level indicator below, and every observation point with the log entries it rests on.`)) : null,
           chartEl,
           table([T("指标 / 观察点", "Indicator / observation point"), T("依据条目", "Entries"), T("得分", "Points"), ""], rows, { "data-testid": "breakdown-table" }),
@@ -415,14 +456,12 @@ async function gradesPanel(uscc) {
       );
       if (b) {
         const top = b.indicators;
-        queueMicrotask(() =>
-          chart(chartEl, {
+                  chart(chartEl, {
             grid: { left: 140, right: 30, top: 20, bottom: 30 },
             xAxis: { type: "value" },
-            yAxis: { type: "category", data: top.map((n) => n.id) },
+            yAxis: { type: "category", data: top.map((n) => m.names[n.id] || n.id) },
             series: [{ type: "bar", data: top.map((n) => n.capped), label: { show: true, position: "right" } }],
-          }),
-        );
+          });
       }
     }
   } catch (e) {
@@ -471,7 +510,7 @@ async function historyPanel(uscc) {
         h("details", {}, h("summary", {}, T("核验项目", "checks")), h("ul", {}, r.checks.map((c) => h("li", {}, `${c.ok === true ? "✓" : c.ok === false ? "✗" : "…"} ${c.check}: ${c.message}`))), r.payload ? h("pre", {}, JSON.stringify(r.payload, null, 1)) : null),
       );
     });
-    box.replaceChildren(
+    fill(box, 
       h(
         "p",
         { "data-testid": "history-summary", class: bad.length ? "error" : "okline" },
@@ -490,7 +529,7 @@ async function historyPanel(uscc) {
       h("ol", { class: "timeline" }, items),
     );
   } catch (e) {
-    box.replaceChildren(errorBox(e));
+    fill(box, errorBox(e));
   }
   return box;
 }
@@ -528,11 +567,11 @@ function form(fields, submitLabel, onsubmit, testid) {
       "data-testid": testid,
       onsubmit: async (ev) => {
         ev.preventDefault();
-        out.replaceChildren(T("签名并提交…", "Signing and submitting…"));
+        fill(out, T("签名并提交…", "Signing and submitting…"));
         try {
-          out.replaceChildren(await onsubmit(Object.fromEntries(fields.map((f) => [f[0], f[2]]))));
+          fill(out, await onsubmit(Object.fromEntries(fields.map((f) => [f[0], f[2]]))));
         } catch (e) {
-          out.replaceChildren(errorBox(e));
+          fill(out, errorBox(e));
         }
       },
     },
@@ -637,15 +676,15 @@ async function bundleTab(uscc) {
     {
       "data-testid": "download-bundle",
       onclick: async () => {
-        out.replaceChildren(T("生成中…", "Building…"));
+        fill(out, T("生成中…", "Building…"));
         try {
           const r = await api("GET", `/v1/enterprises/${uscc}/bundle`, { signed: true, raw: true });
           const blob = await r.blob();
           const a = h("a", { href: URL.createObjectURL(blob), download: `${uscc}.bundle.json`, "data-testid": "bundle-link" }, `${uscc}.bundle.json (${blob.size} B)`);
-          out.replaceChildren(a, h("p", { class: "small" }, T("离线核验：", "Verify offline: "), h("code", {}, `creditlog verify ${uscc}.bundle.json --log-key '${state.logKey?.key || ""}'`)));
+          fill(out, a, h("p", { class: "small" }, T("离线核验：", "Verify offline: "), h("code", {}, `creditlog verify ${uscc}.bundle.json --log-key '${state.logKey?.key || ""}'`)));
           a.click();
         } catch (e) {
-          out.replaceChildren(errorBox(e));
+          fill(out, errorBox(e));
         }
       },
     },
@@ -668,12 +707,12 @@ async function enterprise(tab) {
     bundle: () => bundleTab(uscc),
   };
   const body = h("div", {}, T("加载中…", "Loading…"));
-  view().replaceChildren(
+  render(
     h("h1", {}, state.who.label),
     tabs("enterprise", [["grades", T("分类结果", "Grades")], ["history", T("信用历史", "History")], ["objections", T("异议", "Objections")], ["repairs", T("信用修复", "Repair")], ["commitments", T("信用承诺", "Commitments")], ["reads", T("查阅记录", "Reads")], ["bundle", T("证据包", "Bundle")]], t),
     body,
   );
-  body.replaceChildren(...[await (panels[t] || panels.grades)()].flat());
+  fill(body, ...[await (panels[t] || panels.grades)()].flat());
 }
 
 // ---------------------------------------------------------------- departments
@@ -712,7 +751,7 @@ async function importTab() {
   };
   const read = async (ev) => {
     ev.preventDefault();
-    out.replaceChildren(T("读取中…", "Reading…"));
+    fill(out, T("读取中…", "Reading…"));
     try {
       if (!file.files[0]) throw new Error(T("请选择文件", "choose a file"));
       const bytes = new Uint8Array(await file.files[0].arrayBuffer());
@@ -733,7 +772,7 @@ async function importTab() {
         rowEls.set(x.line, tr);
         return tr;
       });
-      out.replaceChildren(
+      fill(out, 
         h("p", {}, `${r.read_as}; ${T("表头在第", "header at line")} ${r.header_line}${T("行", "")}; ${r.layout}`),
         h("p", { "data-testid": "read-summary", class: bad.length ? "error" : "okline" }, T(`${rows.length} 行，${bad.length} 行有误（按行号与列名列出）`, `${rows.length} rows, ${bad.length} with errors (by line and column)`)),
         h("button", { onclick: () => send(true).catch((e) => out.prepend(errorBox(e))), "data-testid": "import-check" }, T("核对（不写入）", "Check (dry run)")),
@@ -742,7 +781,7 @@ async function importTab() {
         table([T("行", "Line"), T("统一社会信用代码", "USCC"), T("文号", "Reference"), T("列", "Column"), T("结果", "Result")], trs, { "data-testid": "import-rows" }),
       );
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      fill(out, errorBox(e));
     }
   };
   return [
@@ -773,12 +812,12 @@ async function department(tab) {
     sanctions: sanctionsLookup,
   };
   const body = h("div", {}, T("加载中…", "Loading…"));
-  view().replaceChildren(
+  render(
     h("h1", {}, state.who.label),
     tabs("department", [["import", T("导入记录", "Import")], ["objections", T("异议", "Objections")], ["warnings", T("预警", "Warnings")], ["plans", T("抽查", "Plans")], ["commitments", T("承诺核查", "Commitments")], ["sanctions", T("惩戒", "Sanctions")]], t),
     body,
   );
-  body.replaceChildren(...[await (panels[t] || panels.import)()].flat());
+  fill(body, ...[await (panels[t] || panels.import)()].flat());
 }
 
 async function warningsPanel() {
@@ -789,7 +828,7 @@ async function warningsPanel() {
     for (const w of list) byMonth[w.warning.date.slice(0, 7)] = (byMonth[w.warning.date.slice(0, 7)] || 0) + 1;
     const chartEl = h("div", { class: "chart small", "data-testid": "warnings-chart" });
     const months = Object.keys(byMonth).sort();
-    queueMicrotask(() => chart(chartEl, { xAxis: { type: "category", data: months }, yAxis: { type: "value" }, series: [{ type: "bar", data: months.map((m) => byMonth[m]) }] }));
+    chart(chartEl, { xAxis: { type: "category", data: months }, yAxis: { type: "value" }, series: [{ type: "bar", data: months.map((m) => byMonth[m]) }] });
     return [
       chartEl,
       table(
@@ -837,7 +876,7 @@ async function sanctionsLookup() {
   const out = h("div");
   return [
     h("h2", {}, T("联合惩戒措施查询", "Sanctions of a firm (联合惩戒)")),
-    h("form", { class: "search", onsubmit: async (ev) => (ev.preventDefault(), out.replaceChildren(await listPanel(`/v1/enterprises/${input.value.trim().toUpperCase()}/sanctions`, "sanctions", [[T("条目", "Entry"), (s) => `#${s.index}`], [T("措施", "Measure"), (s) => s.measure || s.sanction?.measure || ""], [T("期限", "Until"), (s) => s.until || s.sanction?.until || ""], [T("状态", "Status"), (s) => s.status || ""]]))) }, input, h("button", { type: "submit" }, T("查询", "Look up"))),
+    h("form", { class: "search", onsubmit: async (ev) => (ev.preventDefault(), fill(out, await listPanel(`/v1/enterprises/${input.value.trim().toUpperCase()}/sanctions`, "sanctions", [[T("条目", "Entry"), (s) => `#${s.index}`], [T("措施", "Measure"), (s) => s.measure || s.sanction?.measure || ""], [T("期限", "Until"), (s) => s.until || s.sanction?.until || ""], [T("状态", "Status"), (s) => s.status || ""]]))) }, input, h("button", { type: "submit" }, T("查询", "Look up"))),
     out,
   ];
 }
@@ -849,7 +888,7 @@ async function dashboard() {
   const gradesEl = h("div", { class: "chart", "data-testid": "class-chart" });
   const supEl = h("div", { class: "chart", "data-testid": "supervision-chart" });
   const box = h("div");
-  view().replaceChildren(h("h1", {}, T("统计看板", "Dashboard")), box);
+  render(h("h1", {}, T("统计看板", "Dashboard")), box);
   const parts = [];
   try {
     const g = await api("GET", "/v1/stats/grades", { signed: true });
@@ -858,15 +897,13 @@ async function dashboard() {
       parts.push(h("p", { "data-testid": "class-counts" }, `${m.id}: ${m.classes.map((c) => `${c.class} ${c.name} ${c.firms}`).join("；")}（${T("共", "total")} ${m.firms}）`));
     }
     parts.push(gradesEl);
-    queueMicrotask(() =>
-      chart(gradesEl, {
+          chart(gradesEl, {
         tooltip: {},
         legend: { data: g.models.map((m) => m.id) },
         xAxis: { type: "category", data: (g.models[0]?.classes || []).map((c) => `${c.class} ${c.name}`) },
         yAxis: { type: "value" },
         series: g.models.map((m) => ({ name: m.id, type: "bar", data: m.classes.map((c) => c.firms), label: { show: true, position: "top" } })),
-      }),
-    );
+      });
   } catch (e) {
     parts.push(errorBox(e));
   }
@@ -882,8 +919,7 @@ async function dashboard() {
       ),
       supEl,
     );
-    queueMicrotask(() =>
-      chart(supEl, {
+          chart(supEl, {
         tooltip: {},
         legend: {},
         xAxis: { type: "category", data: s.departments.map((d) => d.department) },
@@ -892,24 +928,23 @@ async function dashboard() {
           { name: T("检查次数", "inspections"), type: "bar", data: s.departments.map((d) => d.inspections) },
           { name: T("入企次数", "visits"), type: "bar", data: s.departments.map((d) => d.visits) },
         ],
-      }),
-    );
+      });
   } catch (e) {
     parts.push(errorBox(e));
   }
-  box.replaceChildren(...parts);
+  fill(box, ...parts);
 }
 
 async function authority(tab) {
   if (state.who?.kind !== "grading_authority") return signIn();
   const t = tab || "overview";
   const body = h("div");
-  view().replaceChildren(h("h1", {}, state.who.label), tabs("authority", [["overview", T("逾期事项", "Overdue items")], ["regrade", T("重新分类", "Re-grade")]], t), body);
+  render(h("h1", {}, state.who.label), tabs("authority", [["overview", T("逾期事项", "Overdue items")], ["regrade", T("重新分类", "Re-grade")]], t), body);
   if (t === "regrade") {
     const g = await api("GET", "/v1/stats/grades", { signed: true });
     const model = h("select", {}, g.models.map((m) => h("option", { value: m.model }, m.id)));
     const out = h("div");
-    body.replaceChildren(
+    fill(body, 
       h("h2", {}, T("按模型重新分类全部企业", "Re-grade every firm under a model")),
       h("p", { class: "small" }, T("服务器在运行结束后一次性答复，本页显示已用时间；每个分类决定都写入日志。", "The server answers when the run ends; the page shows the elapsed time. Every decision is logged.")),
       model,
@@ -919,13 +954,13 @@ async function authority(tab) {
         {
           onclick: async () => {
             const start = Date.now();
-            const timer = setInterval(() => out.replaceChildren(T(`运行中… ${Math.round((Date.now() - start) / 1000)} 秒`, `running… ${Math.round((Date.now() - start) / 1000)} s`)), 500);
+            const timer = setInterval(() => fill(out, T(`运行中… ${Math.round((Date.now() - start) / 1000)} 秒`, `running… ${Math.round((Date.now() - start) / 1000)} s`)), 500);
             try {
               const env = await C.signEnvelope(state.key, "application/vnd.creditlog.order+json", { type: "creditlog.regrade-order/v1", model: model.value, as_of: await today() });
               const r = await api("POST", "/v1/regrade", { body: env, signed: true });
-              out.replaceChildren(h("pre", {}, JSON.stringify(r, null, 1)));
+              fill(out, h("pre", {}, JSON.stringify(r, null, 1)));
             } catch (e) {
-              out.replaceChildren(errorBox(e));
+              fill(out, errorBox(e));
             } finally {
               clearInterval(timer);
             }
@@ -937,7 +972,7 @@ async function authority(tab) {
     );
     return;
   }
-  body.replaceChildren(
+  fill(body, 
     h("h2", {}, T("各部门逾期未办结的异议", "Overdue objections across departments")),
     await listPanel("/v1/objections?overdue=true", "objections", objectionColumns()),
     h("h2", {}, T("全部异议", "All objections")),
@@ -949,7 +984,7 @@ async function auditor(uscc, tab) {
   if (!state.who || !["auditor", "court"].includes(state.who.kind)) return signIn();
   const input = h("input", { class: "mono", placeholder: T("统一社会信用代码", "USCC"), value: uscc || "", "data-testid": "audit-uscc" });
   const body = h("div");
-  view().replaceChildren(
+  render(
     h("h1", {}, T("审计与司法查询", "Audit and court look-up")),
     h("p", { class: "small" }, T("每次查阅均记入日志，企业可见。", "Every read is logged and shown to the firm.")),
     h("form", { class: "search", onsubmit: (ev) => (ev.preventDefault(), (location.hash = `#/auditor/${input.value.trim().toUpperCase()}/grades`)) }, input, h("button", { type: "submit" }, T("查询", "Look up"))),
@@ -957,7 +992,7 @@ async function auditor(uscc, tab) {
   );
   if (!uscc) return;
   const t = tab || "grades";
-  body.replaceChildren(
+  fill(body, 
     h("h2", {}, (await firmName(uscc)) || uscc),
     tabs(`auditor/${uscc}`, [["grades", T("分类结果", "Grades")], ["history", T("信用历史", "History")], ["bundle", T("证据包", "Bundle")]], t),
     ...[await (t === "history" ? historyPanel(uscc) : t === "bundle" ? bundleTab(uscc) : gradesPanel(uscc))].flat(),
@@ -969,20 +1004,20 @@ async function verifyBundlePage() {
   const keyInput = h("input", { class: "mono wide", value: lk.key });
   const out = h("div", { "data-testid": "bundle-result" });
   const check = async (file) => {
-    out.replaceChildren(T("核验中…", "Checking…"));
+    fill(out, T("核验中…", "Checking…"));
     try {
       const bundle = JSON.parse(await file.text());
       // Keys: the bundle's own identity entries would do for `creditlog verify`; the page asks the
       // server for published keys and checks each against its id.
       const r = await V.checkBundle(bundle, keyInput.value.trim(), keyBook());
       const bad = r.results.filter((x) => x.failed);
-      out.replaceChildren(
+      fill(out, 
         bad.length ? verdict(false, T(`${bad.length} 条未通过：${bad[0].failed.message}`, `${bad.length} failed: ${bad[0].failed.message}`), { "data-testid": "bundle-verdict" }) : verdict(true, T(`证据包的 ${r.results.length} 条全部通过本页核验（检查点 ${r.checkpoint.size} 条）`, `all ${r.results.length} entries of the bundle pass this page's checks (checkpoint of ${r.checkpoint.size})`), { "data-testid": "bundle-verdict" }),
         h("p", { class: "small" }, T("完整核验（权限规则、分类结果重算）请用 creditlog verify。", "For the full check (authority rules, decision replay) run `creditlog verify`.")),
         h("ol", {}, bad.map((x) => h("li", {}, x.failed.message))),
       );
     } catch (e) {
-      out.replaceChildren(errorBox(e));
+      fill(out, errorBox(e));
     }
   };
   const file = h("input", { type: "file", accept: ".json", "data-testid": "bundle-file", onchange: () => file.files[0] && check(file.files[0]) });
@@ -1000,15 +1035,15 @@ async function verifyBundlePage() {
     T("把证据包文件拖到这里，或选择文件：", "Drop an evidence bundle here, or choose the file: "),
     file,
   );
-  view().replaceChildren(h("h1", {}, T("核验证据包", "Verify an evidence bundle")), h("label", {}, T("日志密钥", "Log key"), " ", keyInput), drop, out);
+  render(h("h1", {}, T("核验证据包", "Verify an evidence bundle")), h("label", {}, T("日志密钥", "Log key"), " ", keyInput), drop, out);
 }
 
 async function entryPage(index) {
   try {
     const e = await api("GET", `/v1/entries/${index}`, { signed: !!state.key });
-    view().replaceChildren(h("h1", {}, T(`日志条目 #${index}`, `Log entry #${index}`)), h("pre", {}, JSON.stringify(e, null, 1)));
+    render(h("h1", {}, T(`日志条目 #${index}`, `Log entry #${index}`)), h("pre", {}, JSON.stringify(e, null, 1)));
   } catch (e) {
-    view().replaceChildren(errorBox(e));
+    render(errorBox(e));
   }
 }
 
@@ -1030,9 +1065,9 @@ async function route() {
     else if (page === "auditor") await auditor(a, b);
     else if (page === "verify") await verifyBundlePage();
     else if (page === "entry") await entryPage(a);
-    else view().replaceChildren(h("p", {}, T("没有这个页面。", "No such page.")));
+    else render(h("p", {}, T("没有这个页面。", "No such page.")));
   } catch (e) {
-    view().replaceChildren(errorBox(e));
+    render(errorBox(e));
   }
   document.body.dataset.ready = location.hash;
 }

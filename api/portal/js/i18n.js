@@ -59,6 +59,13 @@ export function kindName(kind) {
 
 export const STATUS = {
   open: ["待处理", "open"],
+  awaiting_acceptance: ["待受理", "awaiting acceptance"],
+  under_review: ["核查中", "under review"],
+  acceptance_refused: ["不予受理", "acceptance refused"],
+  awaiting_interview: ["待约谈", "awaiting interview"],
+  awaiting_decision: ["待决定", "awaiting decision"],
+  "awaiting-draw": ["待抽取", "awaiting draw"],
+  "not-revealed": ["逾期未抽取", "not revealed"],
   accepted: ["已受理", "accepted"],
   upheld: ["异议成立", "upheld"],
   rejected: ["异议不成立", "rejected"],

@@ -4,6 +4,7 @@
 // authority rules, the key book over time and decision replay are `creditlog verify`'s
 // (BUNDLE.md §3); the page says so next to its own result.
 
+import { T } from "./i18n.js";
 import { b64, unb64, utf8, concat, u32be, sha256, equal, keyId, verifyEd25519, verifyEnvelope, fromUtf8 } from "./crypto.js";
 
 // A check that failed: `check` is its short name, `message` the plain sentence.
@@ -22,14 +23,14 @@ const fail = (check, message) => {
 export async function parseVerifierKey(vkey) {
   // The name holds no "+"; the base64 key may.
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(vkey.trim());
-  if (!m) fail("log-key", "the log key is not a signed-note verifier key (name+hash+key)");
+  if (!m) fail("log-key", T("日志密钥格式不对（应为 名称+哈希+密钥）", "the log key is not a signed-note verifier key (name+hash+key)"));
   const [, name, hashHex, keyB64] = m;
   const raw = unb64(keyB64);
-  if (raw.length !== 33 || raw[0] !== 1) fail("log-key", "the log key is not an Ed25519 signed-note key");
+  if (raw.length !== 33 || raw[0] !== 1) fail("log-key", T("日志密钥不是 Ed25519 密钥", "the log key is not an Ed25519 signed-note key"));
   const pub = raw.subarray(1);
   const hash = (await sha256(concat(utf8(name + "\n"), new Uint8Array([1]), pub))).subarray(0, 4);
   if (Array.from(hash, (x) => x.toString(16).padStart(2, "0")).join("") !== hashHex) {
-    fail("log-key", "the log key's hash does not match its name and key");
+    fail("log-key", T("日志密钥的哈希与名称、密钥不符", "the log key's hash does not match its name and key"));
   }
   return { name, hash, pub };
 }
@@ -38,26 +39,26 @@ export async function parseVerifierKey(vkey) {
 export async function openCheckpoint(note, vkey) {
   const key = await parseVerifierKey(vkey);
   const split = note.indexOf("\n\n");
-  if (split < 0) fail("checkpoint", "the checkpoint has no signature block");
+  if (split < 0) fail("checkpoint", T("检查点没有签名", "the checkpoint has no signature block"));
   const text = note.slice(0, split + 1);
   const lines = text.split("\n");
-  if (lines.length < 4) fail("checkpoint", "the checkpoint must have an origin, a size and a root hash");
+  if (lines.length < 4) fail("checkpoint", T("检查点应有日志名称、条目数和根哈希", "the checkpoint must have an origin, a size and a root hash"));
   const [origin, sizeStr, rootB64] = lines;
-  if (origin !== key.name) fail("checkpoint", `the checkpoint is for log "${origin}", not for the trusted log "${key.name}"`);
-  if (!/^(0|[1-9][0-9]*)$/.test(sizeStr)) fail("checkpoint", "the checkpoint's tree size is not a number");
+  if (origin !== key.name) fail("checkpoint", T(`检查点属于日志“${origin}”，不是本页信任的日志“${key.name}”`, `the checkpoint is for log "${origin}", not for the trusted log "${key.name}"`));
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeStr)) fail("checkpoint", T("检查点的条目数不是数字", "the checkpoint's tree size is not a number"));
   const root = unb64(rootB64);
-  if (root.length !== 32) fail("checkpoint", "the checkpoint's root hash is not 32 bytes");
+  if (root.length !== 32) fail("checkpoint", T("检查点的根哈希不是 32 字节", "the checkpoint's root hash is not 32 bytes"));
   let signed = false;
   for (const line of note.slice(split + 2).split("\n")) {
     if (!line) continue;
     const m = /^\u2014 (\S+) (\S+)$/.exec(line);
-    if (!m) fail("checkpoint", "a signature line of the checkpoint is malformed");
+    if (!m) fail("checkpoint", T("检查点的签名行格式不对", "a signature line of the checkpoint is malformed"));
     if (m[1] !== key.name) continue; // a witness cosignature: counted by `creditlog verify --policy`
     const sig = unb64(m[2]);
     if (sig.length !== 68 || !equal(sig.subarray(0, 4), key.hash)) continue;
     if (await verifyEd25519(key.pub, sig.subarray(4), utf8(text))) signed = true;
   }
-  if (!signed) fail("checkpoint", "the checkpoint is not signed by the log's key");
+  if (!signed) fail("checkpoint", T("检查点不是由本日志的密钥签名的", "the checkpoint is not signed by the log's key"));
   return { origin, size: Number(sizeStr), root, text };
 }
 
@@ -66,12 +67,12 @@ const nodeHash = (l, r) => sha256(concat(new Uint8Array([1]), l, r));
 
 // RFC 9162 §2.1.3.2: recompute the root from a leaf hash, its index and the audit path.
 export async function rootFromInclusion(index, size, leaf, proof) {
-  if (index >= size) fail("inclusion", `entry ${index} is beyond the checkpoint's tree size ${size}`);
+  if (index >= size) fail("inclusion", T(`第 ${index} 条超出检查点的 ${size} 条`, `entry ${index} is beyond the checkpoint's tree size ${size}`));
   let fn = index;
   let sn = size - 1;
   let r = leaf;
   for (const p of proof) {
-    if (sn === 0) fail("inclusion", `the inclusion proof of entry ${index} is too long`);
+    if (sn === 0) fail("inclusion", T(`第 ${index} 条的收录证明过长`, `the inclusion proof of entry ${index} is too long`));
     if (fn % 2 === 1 || fn === sn) {
       r = await nodeHash(p, r);
       if (fn % 2 === 0) {
@@ -86,7 +87,7 @@ export async function rootFromInclusion(index, size, leaf, proof) {
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  if (sn !== 0) fail("inclusion", `the inclusion proof of entry ${index} is too short`);
+  if (sn !== 0) fail("inclusion", T(`第 ${index} 条的收录证明过短`, `the inclusion proof of entry ${index} is too short`));
   return r;
 }
 
@@ -132,7 +133,7 @@ export class KeyBook {
         (async () => {
           const info = await this.fetchKey(id);
           const pub = unb64(info.public_key);
-          if ((await keyId(pub)) !== id) fail("key", `the server answered key ${id} with a key whose id is not ${id}`);
+          if ((await keyId(pub)) !== id) fail("key", T(`服务器给出的密钥与编号 ${id} 不符`, `the server answered key ${id} with a key whose id is not ${id}`));
           return { pub, info };
         })(),
       );
@@ -157,13 +158,13 @@ export async function checkEntry(entry, cp, keys, expectedSubject) {
     const proof = (entry.proof || []).map(unb64);
     const root = await rootFromInclusion(entry.index, cp.size, leaf, proof);
     await step("inclusion", equal(root, cp.root), equal(root, cp.root)
-      ? `entry ${entry.index} is in the signed log of ${cp.size} entries`
-      : `entry ${entry.index} as shown is not in the signed log: its inclusion proof leads to another root`);
+      ? T(`第 ${entry.index} 条在已签名的日志中（共 ${cp.size} 条）`, `entry ${entry.index} is in the signed log of ${cp.size} entries`)
+      : T(`第 ${entry.index} 条与日志不符：其收录证明得出另一个根哈希`, `entry ${entry.index} as shown is not in the signed log: its inclusion proof leads to another root`));
     let header;
     try {
       header = JSON.parse(fromUtf8(headerBytes));
     } catch {
-      fail("format", `entry ${entry.index}'s header is not JSON`);
+      fail("format", T(`第 ${entry.index} 条的条目头不是 JSON`, `entry ${entry.index}'s header is not JSON`));
     }
     result.header = header;
     const content = entry.content;
@@ -171,33 +172,35 @@ export async function checkEntry(entry, cp, keys, expectedSubject) {
       // Deleted under a retention rule (FORMAT.md §14), or not the reader's to see: the header
       // and its place in the log are checked, the content cannot be.
       result.redacted = true;
-      checks.push({ check: "content", ok: null, message: `entry ${entry.index}'s content is not shown (deleted under a retention rule, or not yours to read); its place in the log is checked` });
+      checks.push({ check: "content", ok: null, message: T(`第 ${entry.index} 条内容未显示（已依规删除，或无权查看）；已核验其在日志中的位置`, `entry ${entry.index}'s content is not shown (deleted under a retention rule, or not yours to read); its place in the log is checked`) });
       return result;
     }
     const c = await commitments(content);
     const same = (name) => header[name] !== undefined && equal(unb64(header[name]), c[name]);
     await step("commitment", same("content"), same("content")
-      ? `entry ${entry.index}'s content is exactly what was logged`
-      : `entry ${entry.index}'s content was changed after it was logged: it does not open the logged content commitment`);
+      ? T(`第 ${entry.index} 条内容与写入日志时完全一致`, `entry ${entry.index}'s content is exactly what was logged`)
+      : T(`第 ${entry.index} 条内容在写入日志后被改动：与日志中的内容承诺不符`, `entry ${entry.index}'s content was changed after it was logged: it does not open the logged content commitment`));
     if (content.subject !== undefined) {
       await step("subject", same("subject") && (!expectedSubject || content.subject === expectedSubject), same("subject")
-        ? `entry ${entry.index} is about ${content.subject}`
-        : `entry ${entry.index} does not open its subject commitment`);
+        ? T(`第 ${entry.index} 条涉及企业 ${content.subject}`, `entry ${entry.index} is about ${content.subject}`)
+        : T(`第 ${entry.index} 条与日志中的企业承诺不符`, `entry ${entry.index} does not open its subject commitment`));
       await step("chain", same("chain"), same("chain")
-        ? `entry ${entry.index} names the entry before it about this firm`
-        : `entry ${entry.index}'s link to the previous entry was changed`);
+        ? T(`第 ${entry.index} 条指明了本企业的上一条`, `entry ${entry.index} names the entry before it about this firm`)
+        : T(`第 ${entry.index} 条与上一条的链接被改动`, `entry ${entry.index}'s link to the previous entry was changed`));
     }
     const sig = content.envelope.signatures[0];
     await step("author", sig.keyid === header.author, sig.keyid === header.author
-      ? `entry ${entry.index} is signed by the key the log names`
-      : `entry ${entry.index} is signed by key ${sig.keyid}, but the log names ${header.author}`);
+      ? T(`第 ${entry.index} 条由日志所载的密钥签名`, `entry ${entry.index} is signed by the key the log names`)
+      : T(`第 ${entry.index} 条由密钥 ${sig.keyid} 签名，但日志记载的是 ${header.author}`, `entry ${entry.index} is signed by key ${sig.keyid}, but the log names ${header.author}`));
     const key = await keys.get(sig.keyid);
     const ok = await verifyEnvelope(content.envelope, key.pub);
     result.author = key.info;
     await step("signature", ok, ok
-      ? `entry ${entry.index} is signed by ${key.info.holder}`
-      : `entry ${entry.index}'s signature does not verify with the key of ${key.info.holder}`);
-    result.payload = JSON.parse(fromUtf8(unb64(content.envelope.payload)).replace(/^\uFEFF/, ""));
+      ? T(`第 ${entry.index} 条由 ${key.info.holder} 签名`, `entry ${entry.index} is signed by ${key.info.holder}`)
+      : T(`第 ${entry.index} 条的签名与 ${key.info.holder} 的密钥不符`, `entry ${entry.index}'s signature does not verify with the key of ${key.info.holder}`));
+    // JSON payloads are read for display; a model is TOML (its hash is what decisions cite).
+    const text = fromUtf8(unb64(content.envelope.payload));
+    result.payload = content.envelope.payloadType.endsWith("+json") ? JSON.parse(text) : { type: content.envelope.payloadType };
     const p = result.payload;
     if (content.subject && (p.action === "bind_enterprise_key" || p.action === "rotate_key") && p.key) {
       await keys.learn(unb64(p.key), `enterprise ${content.subject}`);
@@ -206,7 +209,7 @@ export async function checkEntry(entry, cp, keys, expectedSubject) {
     result.subject = content.subject;
   } catch (e) {
     if (!(e instanceof CheckError)) {
-      checks.push({ check: "format", ok: false, message: `entry ${entry.index} cannot be read: ${e.message}` });
+      checks.push({ check: "format", ok: false, message: T(`第 ${entry.index} 条无法读取：${e.message}`, `entry ${entry.index} cannot be read: ${e.message}`) });
     } else if (!checks.length || checks[checks.length - 1].ok) {
       checks.push({ check: e.check, ok: false, message: e.message });
     }
@@ -231,12 +234,12 @@ export function checkChain(results) {
     const expected = prev ? b64(prev) : undefined;
     if (r.previous !== expected) {
       const message = prev
-        ? `entry ${r.index} follows an entry that is not shown: the entry before it about this firm is not entry ${prevIndex}; an entry was left out between ${prevIndex} and ${r.index}`
-        : `entry ${r.index} follows an earlier entry about this firm that is not shown: an entry was left out before ${r.index}`;
+        ? T(`第 ${r.index} 条之前有未显示的条目：本企业在它之前的条目不是第 ${prevIndex} 条；第 ${prevIndex} 条与第 ${r.index} 条之间有条目被隐去`, `entry ${r.index} follows an entry that is not shown: the entry before it about this firm is not entry ${prevIndex}; an entry was left out between ${prevIndex} and ${r.index}`)
+        : T(`第 ${r.index} 条之前有未显示的本企业条目：第 ${r.index} 条之前有条目被隐去`, `entry ${r.index} follows an earlier entry about this firm that is not shown: an entry was left out before ${r.index}`);
       r.checks.push({ check: "chain-complete", ok: false, message });
       r.failed = r.checks[r.checks.length - 1];
     } else {
-      r.checks.push({ check: "chain-complete", ok: true, message: `no entry is missing before entry ${r.index}` });
+      r.checks.push({ check: "chain-complete", ok: true, message: T(`第 ${r.index} 条之前没有缺失的条目`, `no entry is missing before entry ${r.index}`) });
     }
     prev = r.leaf;
     prevIndex = r.index;
@@ -257,9 +260,9 @@ export async function checkHistory(doc, vkey, keys, subject) {
 // C2SP tlog-proof (used in bundles): "c2sp.org/tlog-proof@v1\nindex N\n<hashes>\n\n<checkpoint>".
 export function parseTlogProof(text) {
   const lines = text.split("\n");
-  if (lines[0] !== "c2sp.org/tlog-proof@v1") fail("proof", "the entry's proof is not a C2SP tlog-proof");
+  if (lines[0] !== "c2sp.org/tlog-proof@v1") fail("proof", T("条目的证明不是 C2SP tlog-proof", "the entry's proof is not a C2SP tlog-proof"));
   const m = /^index (0|[1-9][0-9]*)$/.exec(lines[1] || "");
-  if (!m) fail("proof", "the tlog-proof has no index line");
+  if (!m) fail("proof", T("tlog-proof 缺少 index 行", "the tlog-proof has no index line"));
   const hashes = [];
   let i = 2;
   for (; i < lines.length && lines[i] !== ""; i++) hashes.push(lines[i]);
@@ -269,11 +272,11 @@ export function parseTlogProof(text) {
 // An evidence bundle dropped on the page (BUNDLE.md §1): the same checks as a history, with each
 // entry's tlog-proof bound to the bundle's checkpoint.
 export async function checkBundle(bundle, vkey, keys) {
-  if (bundle.type !== "creditlog.bundle/v1") fail("format", 'the file is not an evidence bundle (type must be "creditlog.bundle/v1")');
+  if (bundle.type !== "creditlog.bundle/v1") fail("format", T('文件不是证据包（type 应为 "creditlog.bundle/v1"）', 'the file is not an evidence bundle (type must be "creditlog.bundle/v1")'));
   const entries = bundle.entries.map((e) => {
     const p = parseTlogProof(e.proof);
-    if (p.index !== e.index) fail("proof", `entry ${e.index}'s proof is for entry ${p.index}`);
-    if (p.checkpoint !== bundle.checkpoint) fail("proof", `entry ${e.index}'s proof is against another checkpoint than the bundle's`);
+    if (p.index !== e.index) fail("proof", T(`第 ${e.index} 条的证明属于第 ${p.index} 条`, `entry ${e.index}'s proof is for entry ${p.index}`));
+    if (p.checkpoint !== bundle.checkpoint) fail("proof", T(`第 ${e.index} 条的证明所依据的检查点与证据包的不同`, `entry ${e.index}'s proof is against another checkpoint than the bundle's`));
     return { index: e.index, header: e.header, content: e.content, redacted: e.redacted, proof: p.proof };
   });
   return checkHistory({ checkpoint: bundle.checkpoint, entries }, vkey, keys, bundle.subject);
