@@ -66,11 +66,7 @@ impl Directory {
     /// order, at most [`SEARCH_LIMIT`].
     pub fn search(&self, q: &str) -> Vec<&Firm> {
         let upper = q.to_ascii_uppercase();
-        self.firms
-            .iter()
-            .filter(|f| f.uscc.starts_with(&upper) || f.name.contains(q))
-            .take(SEARCH_LIMIT)
-            .collect()
+        self.firms.iter().filter(|f| f.uscc.starts_with(&upper) || f.name.contains(q)).take(SEARCH_LIMIT).collect()
     }
 
     /// The name of a firm, if the directory has it.

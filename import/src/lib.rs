@@ -412,7 +412,16 @@ impl Importer {
         match &self.layout {
             Layout::Native => {
                 for s in &self.sources {
-                    cells.push((s.field.clone(), cell(s.columns[0].0).to_owned()));
+                    let (col, value) = (s.columns[0].0, cell(s.columns[0].0));
+                    // Our own columns name the department in each row: it must be the signer's.
+                    if s.field == "department" && value != self.department {
+                        return Err(err(
+                            Some(col),
+                            rules::AUTHORITY,
+                            format!("{value} is not the signing department ({}): a department imports only its own records (谁产生、谁提供、谁负责)", self.department),
+                        ));
+                    }
+                    cells.push((s.field.clone(), value.to_owned()));
                 }
             }
             Layout::Standard(m) => {

@@ -222,6 +222,16 @@ fn our_own_columns_keep_working() {
 }
 
 #[test]
+fn our_own_columns_naming_another_department_are_refused() {
+    let t = table(&format!(
+        "subject,department,date,reference,violation_type,violation,penalties,fine_amount_fen,severity,publicity_months\n{FIRM},zibo-tax,2026-11-20,X-1,虚假广告,发布虚假广告,warning,0,minor,3\n"
+    ));
+    let e = importer(RecordKind::AdministrativePenalty, &t).record(&t.rows[1]).unwrap_err();
+    assert_eq!((e.line, e.column.as_deref(), e.rule.as_str()), (2, Some("department"), rules::AUTHORITY));
+    assert!(e.message.contains("zibo-tax is not the signing department (zibo-amr)"), "{}", e.message);
+}
+
+#[test]
 fn export_rows_read_back_into_the_same_records() {
     let dir = std::env::temp_dir().join(format!("creditlog-import-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -492,6 +492,20 @@ fn authorisation_matrix() {
                     (s, v) => format!("{s} {}", v["type"].as_str().unwrap_or("")),
                 }
             }
+            "read an export for import (portal)" => {
+                // The portal's import: the server reads the file into unsigned payloads for the
+                // department's own page to sign; only a department may ask, against its own name.
+                let csv = format!(
+                    "subject,department,date,reference,licence_name,licence_number,valid_from,valid_until,scope\n{FIRM_A},zibo-amr,2026-09-02,许〔2026〕m{n}号,食品经营许可证,JY1,2026-09-02,,预包装食品销售\n"
+                );
+                let query = "kind=administrative_licence";
+                let headers = who.headers("POST", "/v1/imports/read", query, Some(csv.as_bytes()));
+                match who.send_post(&format!("/v1/imports/read?{query}"), csv.as_bytes(), &headers) {
+                    (200, v) if v["rows"][0]["payload"].is_string() => "ok".into(),
+                    (200, v) => format!("row {}", v["rows"][0]["rule"].as_str().unwrap_or("?")),
+                    (s, v) => format!("{s} {}", v["type"].as_str().unwrap_or("")),
+                }
+            }
             "retract X's penalty" => {
                 let r = record(
                     "retraction",
@@ -612,6 +626,20 @@ fn authorisation_matrix() {
                 "403 /problems/not-a-department",
                 "403 /problems/not-a-department",
                 "403 /problems/not-a-department",
+            ],
+        ),
+        (
+            "read an export for import (portal)",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/import-by-department",
+                "403 /problems/import-by-department",
+                "ok",
+                "row import-authority",
+                "403 /problems/import-by-department",
+                "403 /problems/import-by-department",
+                "403 /problems/import-by-department",
+                "403 /problems/import-by-department",
             ],
         ),
         (

@@ -301,3 +301,64 @@ fn another_departments_record_is_refused_not_confirmed() {
         assert!(r.get("index").is_none(), "{path}: {v}");
     }
 }
+
+/// The portal's import (`POST /v1/imports/read`): the server reads the department's file with the
+/// same importer and answers, row by row, the payload for the page to sign or the refusal with
+/// its line, column and rule; it appends nothing. The oracle is the fixtures' hand-worked answers.
+#[test]
+fn the_portal_reads_an_export_into_the_records_worked_out_by_hand() {
+    let c = city();
+    let start = c.size();
+    let read = |file: &str, query: &str| {
+        let body = std::fs::read(fixture(file)).unwrap();
+        let headers = c.dept.headers("POST", "/v1/imports/read", query, Some(&body));
+        c.dept.send_post(&format!("/v1/imports/read?{query}"), &body, &headers)
+    };
+    let (s, v) = read("penalties.xlsx", "kind=administrative_penalty");
+    assert_eq!(s, 200, "{v}");
+    assert!(v["read_as"].as_str().unwrap().contains("Excel"), "{v}");
+    let payloads: Vec<String> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8(BASE64_STANDARD.decode(r["payload"].as_str().expect("a payload")).unwrap()).unwrap())
+        .collect();
+    let expected = std::fs::read_to_string(fixture("penalties.expected.jsonl")).unwrap();
+    assert_eq!(payloads, expected.lines().collect::<Vec<_>>());
+
+    // The bad file: every row the importer refuses, by line, column (the file's header) and rule;
+    // the repeated row is named as the same as line 2.
+    let (s, v) = read("penalties.bad.csv", "kind=administrative_penalty");
+    assert_eq!(s, 200, "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    let refused: Vec<(u64, &str, &str)> = rows
+        .iter()
+        .filter(|r| r["rule"].is_string())
+        .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap_or(""), r["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (5, "行政相对人类别", "import-enterprise-only"),
+            (6, "行政相对人代码_1（统一社会信用代码）", "import-enterprise-only"),
+            (7, "处罚决定日期", "import-cell"),
+            (8, "罚款金额（万元）", "import-cell"),
+            (9, "违法事实", "import-personal-data"),
+            (10, "处罚机关", "import-authority"),
+            (11, "处罚类别", "import-cell"),
+            (12, "行政处罚决定书文号", "one-record-one-entry"),
+        ]
+    );
+    assert_eq!(rows.iter().find(|r| r["line"] == 3).unwrap()["duplicate_of_line"], 2);
+    assert!(!v.to_string().contains(ID_NUMBER), "the answer repeats the ID number");
+
+    // A kind that does not exist, and a file that is not an export, are refused by name.
+    let (s, v) = read("penalties.xlsx", "kind=penalty");
+    assert_eq!((s, v["type"].as_str(), v["field"].as_str()), (400, Some("/problems/bad-import"), Some("kind")), "{v}");
+    let (s, v) = read("licences.expected.jsonl", "kind=administrative_penalty");
+    assert_eq!((s, v["field"].as_str()), (400, Some("file")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("header"), "{v}");
+
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(c.size(), start, "reading a file appended something");
+}

@@ -705,7 +705,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         println!("creditlog check --uscc {sanctioned} --purpose government_procurement {auditor} --log-key '{vk}'");
     }
     let state = api::AppState::new(log, Some(reg), false, &args.data)
-        .with_context(|| format!("opening the nonce file in {}", args.data.display()))?;
+        .with_context(|| format!("opening the nonce file and the firm directory in {}", args.data.display()))?;
     api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())
         .await
         .context("serving HTTP")?;

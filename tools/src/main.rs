@@ -426,13 +426,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if created {
         println!("created a new log key in {} (mode 0600; back it up, never share it)", key_path.display());
     }
-    println!("log: {}", log.origin());
-    println!("size: {}", log.latest().size);
-    println!("verifier key: {}", log.verifier_key());
+    let (origin, size, verifier_key) = (log.origin().to_owned(), log.latest().size, log.verifier_key().to_string());
+    // Opened before "listening" is printed: a bad nonce file or firm directory stops the start.
+    let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
+        .with_context(|| format!("opening the nonce file and the firm directory in {}", args.log.data.display()))?;
+    println!("log: {origin}");
+    println!("size: {size}");
+    println!("verifier key: {verifier_key}");
     println!("listening on http://{addr}");
     println!("portal (门户): http://{addr}/");
-    let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
-        .with_context(|| format!("opening the nonce file in {}", args.log.data.display()))?;
     api::serve(listener, api::app(state), Duration::from_secs(args.idle_timeout_secs), shutdown_signal())
         .await
         .context("serving HTTP")?;
