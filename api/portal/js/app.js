@@ -360,7 +360,12 @@ async function signIn() {
       try {
         const info = await api("GET", `/v1/keys/${key.keyId}`);
         if (info.revoked_at_entry !== null) throw new Error(T(`该密钥已于第 ${info.revoked_at_entry} 条吊销`, `this key was revoked at entry ${info.revoked_at_entry}`));
-        who = { kind: info.principal.kind, id: info.principal.id, label: info.department ? `${info.department.name} (${info.department.code})` : info.holder, info };
+        // Role keys are {"kind": "role", "id": [role, name]}; departments {"kind": "department", "id": code}.
+        const p = info.principal;
+        const kind = p.kind === "role" ? p.id[0] : p.kind;
+        const roles = { grading_authority: T("分类机关", "grading authority"), auditor: T("审计", "auditor"), court: T("法院", "court"), grader: T("分类程序", "grader"), witness: T("见证人", "witness") };
+        const label = info.department ? `${info.department.name} (${info.department.code})` : p.kind === "role" ? `${p.id[1]} · ${roles[kind] || kind}` : info.holder;
+        who = { kind, id: p.id, label, info };
       } catch (e) {
         if (e.status !== 404) throw e;
         // Enterprise keys are not published; the firm names itself and the server checks the
@@ -661,11 +666,14 @@ async function commitmentsTab(uscc) {
 }
 
 async function readsTab(uscc) {
+  // Both lists are the server's journal of reads (DOMAIN §8): who read the firm's class or file,
+  // and who checked it for interception, with the time and what was read.
+  const when = (r) => new Date(r.time * 1000).toLocaleString(getLang() === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai" });
   return [
-    h("h2", {}, T("谁查阅了本企业的分类结果", "Who read this firm's class")),
-    await listPanel(`/v1/enterprises/${uscc}/reads`, "reads", [[T("时间", "When"), (r) => r.date || r.time || ""], [T("查阅者", "Reader"), (r) => r.reader || r.by || JSON.stringify(r)], [T("用途", "Purpose"), (r) => r.purpose || ""]]),
-    h("h2", {}, T("谁为拦截核查了本企业", "Who checked this firm for interception")),
-    await listPanel(`/v1/enterprises/${uscc}/checks`, "checks", [[T("日期", "Date"), (r) => r.date || ""], [T("核查者", "Checked by"), (r) => r.by || r.checker || JSON.stringify(r)], [T("用途", "Purpose"), (r) => r.purpose || ""], [T("结果", "Answer"), (r) => (r.restricted ? T("限制", "restricted") : T("允许", "allowed"))]]),
+    h("h2", {}, T("谁查阅了本企业的分类结果与档案", "Who read this firm's class and file")),
+    await listPanel(`/v1/enterprises/${uscc}/reads`, "reads", [[T("时间", "When"), when], [T("查阅者", "Reader"), (r) => r.who], [T("查阅内容", "What"), (r) => r.what]]),
+    h("h2", {}, T("谁为拦截核查了本企业", "Who checked this firm for interception (自动拦截)")),
+    await listPanel(`/v1/enterprises/${uscc}/checks`, "checks", [[T("时间", "When"), when], [T("核查者", "Checked by"), (r) => r.who], [T("用途", "Purpose"), (r) => r.what.replace(/^check /, "")]]),
   ];
 }
 
@@ -952,13 +960,18 @@ async function authority(tab) {
       h(
         "button",
         {
+          "data-testid": "regrade-start",
           onclick: async () => {
             const start = Date.now();
             const timer = setInterval(() => fill(out, T(`运行中… ${Math.round((Date.now() - start) / 1000)} 秒`, `running… ${Math.round((Date.now() - start) / 1000)} s`)), 500);
             try {
               const env = await C.signEnvelope(state.key, "application/vnd.creditlog.order+json", { type: "creditlog.regrade-order/v1", model: model.value, as_of: await today() });
               const r = await api("POST", "/v1/regrade", { body: env, signed: true });
-              fill(out, h("pre", {}, JSON.stringify(r, null, 1)));
+              fill(
+                out,
+                h("p", { class: "okline" }, T(`完成：评估 ${r.summary.evaluated} 户，运行摘要写入第 ${r.index} 条（用时 ${Math.round((Date.now() - start) / 1000)} 秒）`, `Done: ${r.summary.evaluated} firms evaluated; run summary logged as entry ${r.index} (${Math.round((Date.now() - start) / 1000)} s)`)),
+                h("pre", { "data-testid": "regrade-result" }, JSON.stringify(r.summary, null, 1)),
+              );
             } catch (e) {
               fill(out, errorBox(e));
             } finally {
