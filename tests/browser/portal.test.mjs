@@ -90,7 +90,14 @@ async function newPage(base) {
 }
 
 async function open(page, hash) {
-  await page.goto(`${page.base}/${hash}`);
+  const url = `${page.base}/${hash}`;
+  // Going to the URL the page is already on changes nothing: ask the page to route again.
+  if (page.url() === url) {
+    await page.evaluate(() => {
+      document.body.dataset.ready = "";
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    });
+  } else await page.goto(url);
   await ready(page, hash);
 }
 
@@ -252,7 +259,7 @@ test("a department imports a CSV with one bad row and sees its line and column; 
   assert.deepEqual(page.errors, []);
 });
 
-test("an objection filed in the firm's page reaches the department's page", async () => {
+test("an objection filed in the firm's page reaches the department's page, which answers it there", async () => {
   const firm = await newPage(demo.url);
   await signIn(firm, keys().firm, demo.firm);
   // A record of the market regulator's about the firm, from the CLI's reading of its history.
@@ -276,6 +283,25 @@ test("an objection filed in the firm's page reaches the department's page", asyn
   assert.match(text, new RegExp(`#${target}`));
   assert.match(text, /待受理/);
   await shot(dept, "07-department-objections");
+
+  // The department accepts it, then rejects it with a reason, each step signed in its page.
+  const rowSel = `[data-testid=objections] tr[data-index="${index}"]`;
+  await dept.click(`${rowSel} [data-testid=accept]`);
+  await dept.waitForSelector(`${rowSel} [data-testid=answered]`);
+  await open(dept, "#/department/objections");
+  await dept.waitForSelector(`${rowSel} [data-testid=reject]`);
+  assert.match(await dept.textContent(rowSel), /核查中/);
+  await dept.fill(`${rowSel} [data-testid=answer-reason]`, "经现场复核，原抽查结果无误");
+  await dept.click(`${rowSel} [data-testid=reject]`);
+  await dept.waitForSelector(`${rowSel} [data-testid=answered]`);
+
+  // Oracle: the CLI lists the firm's objections with this one rejected, giving the reason.
+  const out = execFileSync(bin, ["objection", "list", "--uscc", demo.firm, "--key", keys().firm, "--server", demo.url], { encoding: "utf8" });
+  const line = out.split("\n").find((l) => l.includes(`${index}`) && l.includes("rejected"));
+  assert.ok(line, `the CLI does not list objection ${index} as rejected:\n${out}`);
+  await open(firm, "#/enterprise/objections");
+  const firmRow = await firm.textContent(`[data-testid=objections] tr[data-index="${index}"]`);
+  assert.match(firmRow, /异议不成立/);
 });
 
 test("the public search never shows a class, a score or a private record", async () => {

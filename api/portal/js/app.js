@@ -805,7 +805,7 @@ async function department(tab) {
   const t = tab || "import";
   const panels = {
     import: importTab,
-    objections: async () => [h("h2", {}, T("待处理异议（逾期高亮）", "Objections routed to you (overdue highlighted)")), await listPanel("/v1/objections", "objections", objectionColumns())],
+    objections: async () => [h("h2", {}, T("待处理异议（逾期高亮）", "Objections routed to you (overdue highlighted)")), await listPanel("/v1/objections", "objections", [...objectionColumns(), [T("处理", "Answer"), objectionActions]])],
     warnings: async () => [h("h2", {}, T("风险预警", "Early warnings (风险预警)")), await warningsPanel()],
     plans: async () => [h("h2", {}, T("双随机抽查计划与抽取", "Inspection plans and draws (双随机)")), await plansPanel()],
     commitments: async () => [
@@ -826,6 +826,61 @@ async function department(tab) {
     body,
   );
   fill(body, ...[await (panels[t] || panels.import)()].flat());
+}
+
+// A department answers an objection routed to it (FORMAT.md §11), each step signed in the page:
+// accept or refuse to accept; once accepted, reject, or uphold by retracting the contested record
+// (a retraction with ground objection_upheld) and citing that retraction as the correction.
+function objectionActions(o) {
+  const reason = h("input", { placeholder: T("理由（告知企业）", "reason (shown to the firm)"), "data-testid": "answer-reason" });
+  const out = h("span");
+  const step = (payload) => C.signEnvelope(state.key, "application/vnd.creditlog.objection+json", { type: "creditlog.objection/v1", subject: o.subject, objection_index: o.index, ...payload });
+  const act = (label, testid, fn) =>
+    h(
+      "button",
+      {
+        "data-testid": testid,
+        onclick: async () => {
+          fill(out, "…");
+          try {
+            const r = await fn();
+            fill(out, h("span", { class: "okline", "data-testid": "answered" }, T(`已写入第 ${r.index} 条`, `logged as entry ${r.index}`)));
+          } catch (e) {
+            fill(out, errorBox(e));
+          }
+        },
+      },
+      label,
+    );
+  const post = async (env) => api("POST", "/v1/objections", { body: await env, signed: true });
+  const needReason = () => {
+    if (!reason.value.trim()) throw new Error(T("请填写理由", "give the reason"));
+    return reason.value.trim();
+  };
+  if (o.status === "awaiting_acceptance") {
+    return h("div", { class: "actions" }, act(T("受理", "Accept"), "accept", async () => post(step({ step: "accepted", accepted: true, date: await today() }))), " ", reason, " ", act(T("不予受理", "Refuse"), "refuse", async () => post(step({ step: "accepted", accepted: false, reason: needReason(), date: await today() }))), out);
+  }
+  if (o.status === "under_review" && o.target_index !== undefined) {
+    return h(
+      "div",
+      { class: "actions" },
+      reason,
+      " ",
+      act(T("异议不成立", "Reject"), "reject", async () => post(step({ step: "resolved", outcome: "rejected", reason: needReason(), date: await today() }))),
+      " ",
+      act(T("异议成立并撤回原记录", "Uphold and retract the record"), "uphold", async () => {
+        const why = needReason();
+        const day = await today();
+        const record = { type: "creditlog.record/v1", kind: "retraction", subject: o.subject, department: state.who.id, date: day, reference: `异议更正〔${day.slice(0, 4)}〕${o.index}号`, fields: { target_index: o.target_index, ground: "objection_upheld", reason: why } };
+        const env = await C.signEnvelope(state.key, "application/vnd.creditlog.record+json", record);
+        const res = (await api("POST", "/v1/records", { body: { records: [env] }, signed: true })).results[0];
+        if (res.outcome !== "appended") throw Object.assign(new Error(res.rule || res.outcome), { problem: { title: T("撤回被拒绝", "Retraction refused"), detail: res.rule, rule_name: res.rule_name } });
+        return post(step({ step: "resolved", outcome: "upheld", reason: why, correction_index: res.index, date: day }));
+      }),
+      out,
+    );
+  }
+  return "";
 }
 
 async function warningsPanel() {
