@@ -16,6 +16,19 @@ const AMR: &str = "淄博市张店区市场监督管理局";
 /// The legal representative's ID number in the fixtures' dropped column and in a bad row's text.
 const ID_NUMBER: &str = "11010519491231002X";
 
+/// The rows of `penalties.bad.csv` the importer refuses, as the fixture was written
+/// (testdata/imports/make_fixtures.py): line, column by its header in the file, rule.
+const BAD_FILE_IMPORT_REFUSALS: [(u64, &str, &str); 8] = [
+    (5, "行政相对人类别", "import-enterprise-only"),
+    (6, "行政相对人代码_1（统一社会信用代码）", "import-enterprise-only"),
+    (7, "处罚决定日期", "import-cell"),
+    (8, "罚款金额（万元）", "import-cell"),
+    (9, "违法事实", "import-personal-data"),
+    (10, "处罚机关", "import-authority"),
+    (11, "处罚类别", "import-cell"),
+    (12, "行政处罚决定书文号", "one-record-one-entry"),
+];
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/imports").join(name)
 }
@@ -242,18 +255,12 @@ fn check_reports_exactly_what_the_import_then_does() {
             )
         })
         .collect();
-    let want: Vec<(u64, &str, &str)> = vec![
-        (5, "行政相对人类别", "import-enterprise-only"),
-        (6, "行政相对人代码_1（统一社会信用代码）", "import-enterprise-only"),
-        (7, "处罚决定日期", "import-cell"),
-        (8, "罚款金额（万元）", "import-cell"),
-        (9, "违法事实", "import-personal-data"),
-        (10, "处罚机关", "import-authority"),
-        (11, "处罚类别", "import-cell"),
-        (12, "行政处罚决定书文号", "one-record-one-entry"),
-        (13, "处罚决定日期", "plausible-date"),
-    ];
-    let want: Vec<(u64, String, String)> = want.into_iter().map(|(l, c, r)| (l, c.to_owned(), r.to_owned())).collect();
+    // The importer's refusals, then the server's: line 13's date is after the intake day.
+    let want: Vec<(u64, String, String)> = BAD_FILE_IMPORT_REFUSALS
+        .iter()
+        .chain(&[(13, "处罚决定日期", "plausible-date")])
+        .map(|(l, c, r)| (*l, (*c).to_owned(), (*r).to_owned()))
+        .collect();
     assert_eq!(rejected, want, "{out}");
     // Messages say what is wrong in plain words, and the personal-data refusal does not repeat
     // the number.
@@ -336,19 +343,7 @@ fn the_portal_reads_an_export_into_the_records_worked_out_by_hand() {
         .filter(|r| r["rule"].is_string())
         .map(|r| (r["line"].as_u64().unwrap(), r["column"].as_str().unwrap_or(""), r["rule"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        refused,
-        [
-            (5, "行政相对人类别", "import-enterprise-only"),
-            (6, "行政相对人代码_1（统一社会信用代码）", "import-enterprise-only"),
-            (7, "处罚决定日期", "import-cell"),
-            (8, "罚款金额（万元）", "import-cell"),
-            (9, "违法事实", "import-personal-data"),
-            (10, "处罚机关", "import-authority"),
-            (11, "处罚类别", "import-cell"),
-            (12, "行政处罚决定书文号", "one-record-one-entry"),
-        ]
-    );
+    assert_eq!(refused, BAD_FILE_IMPORT_REFUSALS);
     assert_eq!(rows.iter().find(|r| r["line"] == 3).unwrap()["duplicate_of_line"], 2);
     assert!(!v.to_string().contains(ID_NUMBER), "the answer repeats the ID number");
 
