@@ -51,7 +51,7 @@ function startDemo() {
 
 // A proxy in front of the server that rewrites the firm's history answers with `tamper`, like a
 // server operator who alters or hides an entry. Everything else passes through unchanged.
-function startProxy(tamper) {
+function startProxy(tamper, what = /\/v1\/enterprises\/[^/]+\/history/) {
   const target = new URL(demo.url);
   const server = http.createServer((req, res) => {
     const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
@@ -59,7 +59,7 @@ function startProxy(tamper) {
       r.on("data", (c) => chunks.push(c));
       r.on("end", () => {
         let body = Buffer.concat(chunks);
-        if (/\/v1\/enterprises\/[^/]+\/history/.test(req.url) && r.statusCode === 200) {
+        if (what.test(req.url) && r.statusCode === 200) {
           const doc = JSON.parse(body);
           tamper(doc);
           body = Buffer.from(JSON.stringify(doc));
@@ -326,6 +326,33 @@ test("the public search never shows a class, a score or a private record", async
   const statuses = await page.$$eval("[data-testid=disclosure] tr[data-entry] .verdict", (v) => v.map((x) => x.dataset.status));
   assert.ok(statuses.length > 0 && statuses.every((s) => s === "ok" || s === "partial"), statuses.join(","));
   assert.ok(statuses.includes("ok"));
+  // A verified public record passed every check a public opening allows (not the chain, whose
+  // salt stays private).
+  const checks = await page.$$eval("[data-testid=disclosure] .verdict[data-status=ok]", (v) => v.map((x) => x.dataset.checks));
+  for (const c of checks) assert.equal(c, "inclusion commitment subject author signature");
+});
+
+test("a public page served through a proxy that changes a public record shows that record failing", async () => {
+  let changed;
+  const base = await startProxy(
+    (doc) => {
+      const r = doc.records.find((x) => x.opening);
+      const payload = JSON.parse(Buffer.from(r.opening.envelope.payload, "base64"));
+      payload.reference = "伪造文号"; // and the server's copy of the fields to match
+      r.opening.envelope.payload = Buffer.from(JSON.stringify(payload)).toString("base64");
+      r.reference = payload.reference;
+      changed = r.index;
+    },
+    /\/v1\/enterprises\/[^/]+\/disclosure/,
+  );
+  const page = await newPage(base);
+  await open(page, `#/firm/${demo.firm}`);
+  await page.waitForSelector("[data-testid=disclosure]");
+  const rows = await page.$$eval("[data-testid=disclosure] tr[data-entry]", (t) => t.map((x) => ({ index: x.dataset.entry, status: x.querySelector(".verdict").dataset.status, text: x.textContent })));
+  const bad = rows.filter((r) => r.status === "fail");
+  assert.deepEqual(bad.map((r) => r.index), [String(changed)]);
+  assert.match(bad[0].text, new RegExp(`第 ${changed} 条内容在写入日志后被改动`));
+  await shot(page, "09b-public-firm-tampered");
 });
 
 test("the dashboard's charts render with the demo's numbers", async () => {

@@ -107,8 +107,10 @@ export async function commitments(content) {
   if (content.subject !== undefined) {
     const uscc = utf8(content.subject);
     out.subject = await sha256(concat(tag("subject"), unb64(content.salts.subject), uscc));
-    const prev = content.previous_leaf ? unb64(content.previous_leaf) : new Uint8Array(32);
-    out.chain = await sha256(concat(tag("chain"), unb64(content.salts.chain), uscc, prev));
+    if (content.salts.chain !== undefined) {
+      const prev = content.previous_leaf ? unb64(content.previous_leaf) : new Uint8Array(32);
+      out.chain = await sha256(concat(tag("chain"), unb64(content.salts.chain), uscc, prev));
+    }
   }
   return out;
 }
@@ -144,7 +146,9 @@ export class KeyBook {
 
 // Checks one entry of a history (or bundle): every check that can be made from the entry, its
 // proof and the checkpoint. Returns {index, header, payload, checks: [{check, ok, message}]}.
-export async function checkEntry(entry, cp, keys, expectedSubject) {
+// `publicOpening`: a public record's opening (disclosure) carries no chain salt, so the chain
+// commitment is not checked; every other check is.
+export async function checkEntry(entry, cp, keys, expectedSubject, publicOpening = false) {
   const checks = [];
   const step = async (check, ok, message) => {
     checks.push({ check, ok, message });
@@ -184,7 +188,7 @@ export async function checkEntry(entry, cp, keys, expectedSubject) {
       await step("subject", same("subject") && (!expectedSubject || content.subject === expectedSubject), same("subject")
         ? T(`第 ${entry.index} 条涉及企业 ${content.subject}`, `entry ${entry.index} is about ${content.subject}`)
         : T(`第 ${entry.index} 条与日志中的企业承诺不符`, `entry ${entry.index} does not open its subject commitment`));
-      await step("chain", same("chain"), same("chain")
+      if (!publicOpening) await step("chain", same("chain"), same("chain")
         ? T(`第 ${entry.index} 条指明了本企业的上一条`, `entry ${entry.index} names the entry before it about this firm`)
         : T(`第 ${entry.index} 条与上一条的链接被改动`, `entry ${entry.index}'s link to the previous entry was changed`));
     }
@@ -247,15 +251,21 @@ export function checkChain(results) {
   return results;
 }
 
-// A whole history page or bundle: open the checkpoint, then every entry, then the chain.
-export async function checkHistory(doc, vkey, keys, subject) {
-  const cp = await openCheckpoint(doc.checkpoint, vkey);
+// A whole history or bundle, as pages each proved against its own checkpoint: open each page's
+// checkpoint, check its entries against it, then the chain across all pages.
+export async function checkPages(pages, vkey, keys, subject) {
   const results = [];
-  for (const e of doc.entries) results.push(await checkEntry(e, cp, keys, subject));
+  let cp;
+  for (const page of pages) {
+    cp = await openCheckpoint(page.checkpoint, vkey);
+    for (const e of page.entries) results.push(await checkEntry(e, cp, keys, subject));
+  }
   // Only the entries about the firm form its chain (a bundle also carries identity entries).
   checkChain(results.filter((r) => r.subject !== undefined || r.failed || r.redacted));
   return { checkpoint: cp, results };
 }
+
+export const checkHistory = (doc, vkey, keys, subject) => checkPages([doc], vkey, keys, subject);
 
 // C2SP tlog-proof (used in bundles): "c2sp.org/tlog-proof@v1\nindex N\n<hashes>\n\n<checkpoint>".
 export function parseTlogProof(text) {
