@@ -441,3 +441,34 @@ test("the grading authority sees overdue objections across departments and re-gr
   assert.equal(result.evaluated, total, JSON.stringify(result));
   await shot(page, "16-authority-regrade");
 });
+
+test("a firm signs a commitment in its page; a repair the rules refuse shows the refusal and its rule", async () => {
+  const page = await newPage(demo.url);
+  await signIn(page, keys().firm, demo.firm);
+  await page.click("[data-tab=commitments]");
+  await ready(page, "#/enterprise/commitments");
+  const form = "[data-testid=commitment-form]";
+  await page.fill(`${form} input[placeholder=zibo-amr]`, "zibo-amr");
+  await page.fill(`${form} textarea`, "浏览器测试：三个月内完成消防设施检测");
+  await page.fill(`${form} input[type=date]`, "2027-03-01");
+  await page.click(`${form} button[type=submit]`);
+  const logged = await page.waitForSelector(`${form} [data-testid=appended]`);
+  const index = /(\d+)/.exec(await logged.textContent())[1];
+  // Oracle: the CLI lists it, open, due that day.
+  const out = execFileSync(bin, ["commitment", "list", "--uscc", demo.firm, "--key", keys().firm, "--server", demo.url], { encoding: "utf8" });
+  assert.match(out, new RegExp(`^commitment ${index} by ${demo.firm} \\(notice_and_commitment\\), checked by zibo-amr, due 2027-03-01: open$`, "m"));
+
+  // A licence is not a record credit repair applies to (rules/repair.toml): the page shows the
+  // server's refusal with the rule's name, and nothing is logged.
+  const licence = cliHistory().find((e) => e.endsWith("record/administrative_licence")).split(" ")[0];
+  await page.click("[data-tab=repairs]");
+  await ready(page, "#/enterprise/repairs");
+  await page.fill("[data-testid=repair-form] input[type=number]", licence);
+  const proof = path.join(demo.data, "罚款缴纳凭证.pdf");
+  fs.writeFileSync(proof, "%PDF-1.4 a receipt\n");
+  await page.setInputFiles("[data-testid=repair-form] input[type=file]", proof);
+  await page.click("[data-testid=repair-form] button[type=submit]");
+  const err = await page.waitForSelector("[data-testid=repair-form] .error");
+  assert.match(await err.textContent(), /repair-kind/);
+  await shot(page, "17-firm-repair-refused");
+});
