@@ -27,6 +27,7 @@ let demo; // { proc, url, data, logKey, firm, stdout }
 let browser;
 const proxies = [];
 const outside = []; // every request the pages made to another origin
+const refused = []; // every Content-Security-Policy violation the browser reported
 
 function startDemo() {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "creditlog-portal-"));
@@ -80,6 +81,9 @@ async function newPage(base) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.text().includes("Content Security Policy")) refused.push(m.text());
+  });
   page.on("request", (r) => {
     const u = r.url();
     if (!u.startsWith(base) && !u.startsWith("blob:") && !u.startsWith("data:")) outside.push(u);
@@ -143,6 +147,7 @@ after(async () => {
   for (const p of proxies) p.close();
   demo?.proc.kill("SIGTERM");
   assert.deepEqual(outside, [], "a page loaded something from outside the server");
+  assert.deepEqual(refused, [], "the page broke its own Content-Security-Policy");
 });
 
 test("a firm signs in with its key file and sees its grade, breakdown chart and history, every entry verified in the page", async () => {
