@@ -16,6 +16,10 @@ use verifier::envelope::{Envelope, DECISION_TYPE, MODEL_TYPE, ORDER_TYPE};
 use verifier::model::{Model, ScoredRecord};
 use verifier::record::Record;
 
+/// Decisions of a full re-grade appended under one hold of the intake lock: intake waits at
+/// most for one such batch.
+pub const REGRADE_APPEND_BATCH: usize = 5_000;
+
 /// A model on the log.
 #[derive(Debug, Clone)]
 pub struct PublishedModel {
@@ -177,9 +181,20 @@ impl Registry {
         &self,
         uscc: &str,
     ) -> Result<(Vec<(u64, Record)>, Vec<verifier::decision::Repaired>), RegistryError> {
+        self.firm_records_and_repairs_before(uscc, u64::MAX)
+    }
+
+    /// [`Registry::firm_records_and_repairs`] as the log stood at size `position`: only the
+    /// entries with an index below it.
+    #[allow(clippy::type_complexity)]
+    fn firm_records_and_repairs_before(
+        &self,
+        uscc: &str,
+        position: u64,
+    ) -> Result<(Vec<(u64, Record)>, Vec<verifier::decision::Repaired>), RegistryError> {
         let mut records = Vec::new();
         let mut repairs = Vec::new();
-        for index in self.subject_indices(uscc)? {
+        for index in self.subject_indices(uscc)?.into_iter().take_while(|i| *i < position) {
             let Some((header, content)) = self.read_entry(index)? else { continue };
             if header.kind.starts_with("record/") {
                 records.push((index, record_of(index, &content)?));
@@ -289,7 +304,24 @@ impl Registry {
         trigger: Trigger,
         trigger_index: Option<u64>,
     ) -> Result<Option<Decision>, RegistryError> {
-        let (records, repairs) = self.firm_records_and_repairs(uscc)?;
+        self.decide_before(uscc, hash, pm, as_of, trigger, trigger_index, u64::MAX)
+    }
+
+    /// [`Registry::decide`] on the firm's entries below `position` only. Its decision cites every
+    /// record of the firm as long as the firm has no entry at or after `position`; a full
+    /// re-grade checks that under the intake lock before it appends (see [`Registry::regrade`]).
+    #[allow(clippy::too_many_arguments)]
+    fn decide_before(
+        &self,
+        uscc: &str,
+        hash: &str,
+        pm: &PublishedModel,
+        as_of: Date,
+        trigger: Trigger,
+        trigger_index: Option<u64>,
+        position: u64,
+    ) -> Result<Option<Decision>, RegistryError> {
+        let (records, repairs) = self.firm_records_and_repairs_before(uscc, position)?;
         let refs: Vec<(u64, &Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
         let stopped = stop_dates(&refs, &repairs);
         let previous = self.current_grade(uscc, hash)?;
@@ -398,58 +430,165 @@ impl Registry {
         order: Envelope,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Result<(RunSummary, u64), Rejection>, RegistryError> {
-        let _guard = self.inner.intake.lock().await;
-        let grader = self.grader()?;
-        let payload = match self.open_signed(&order, ORDER_TYPE) {
-            Ok(p) => p,
-            Err(r) => return Ok(Err(r)),
+        // 1. Under the intake lock: check the order, log it, and fix the position graded: the
+        //    log as it stands just after the order.
+        let (o, pm, order_index) = {
+            let _guard = self.inner.intake.lock().await;
+            let payload = match self.open_signed(&order, ORDER_TYPE) {
+                Ok(p) => p,
+                Err(r) => return Ok(Err(r)),
+            };
+            let o = match RegradeOrder::parse(&payload) {
+                Ok(o) => o,
+                Err(e) => return Ok(Err(Rejection::new(400, "payload", e))),
+            };
+            if let Err(r) = self.check_authority_entry(&order, Payload::Order(&o)) {
+                return Ok(Err(r));
+            }
+            let pm = self.models().get(&o.model).cloned().ok_or_else(|| RegistryError::NoModel(o.model.clone()))?;
+            self.grader()?;
+            let order_index = self.append_prepared(vec![Prepared::new(order, "order/regrade".into(), None)]).await?[0];
+            (o, pm, order_index)
         };
-        let o = match RegradeOrder::parse(&payload) {
-            Ok(o) => o,
-            Err(e) => return Ok(Err(Rejection::new(400, "payload", e))),
-        };
-        if let Err(r) = self.check_authority_entry(&order, Payload::Order(&o)) {
-            return Ok(Err(r));
-        }
-        let pm = self.models().get(&o.model).cloned().ok_or_else(|| RegistryError::NoModel(o.model.clone()))?;
-        let order_index = self.append_prepared(vec![Prepared::new(order, "order/regrade".into(), None)]).await?[0];
-        let log_size = self.inner.log.committed_size();
+        let position = order_index + 1;
+
+        // 2. Without the lock, on every core: score each firm on its entries below `position`
+        //    and sign the decisions that change a grade. Intake and reads go on meanwhile.
         let firms = self.firms()?;
         let total = firms.len() as u64;
-        let mut decisions = Vec::new();
-        for (done, uscc) in firms.iter().enumerate() {
-            if let Some(d) = self.decide(uscc, &o.model, &pm, o.as_of, Trigger::Scheduled, Some(order_index))? {
-                decisions.push(d);
-            }
-            if done % 1000 == 0 {
-                progress(done as u64, total);
-            }
-        }
-        progress(total, total);
-        let changed = decisions.len() as u64;
-        // A specialised model's grades may make the high-risk warning hold.
-        let warn: std::collections::BTreeSet<String> = if pm.model.domain == "general" {
-            Default::default()
-        } else {
-            decisions.iter().map(|d| d.subject.clone()).collect()
+        let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let scoring = {
+            let (reg, firms, o, pm, done) = (self.clone(), firms, o.clone(), pm.clone(), done.clone());
+            tokio::task::spawn_blocking(move || reg.score_all(&firms, &o, &pm, order_index, position, &done))
         };
-        let mut prepared = self.signed_decisions(decisions)?;
+        tokio::pin!(scoring);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        let (evaluated, scored) = loop {
+            tokio::select! {
+                r = &mut scoring => break r.map_err(|e| RegistryError::Inconsistent { index: order_index, problem: format!("the re-grade's scoring stopped: {e}") })??,
+                _ = tick.tick() => progress(done.load(std::sync::atomic::Ordering::Relaxed), total),
+            }
+        };
+        progress(total, total);
+
+        // 3. Under the lock, a batch at a time (intake runs between batches): a firm with an
+        //    entry at or after `position` was touched while it was scored, so its decision might
+        //    not cite every record before it; it is decided again on the log as it stands.
+        let mut changed = 0u64;
+        let mut warn = std::collections::BTreeSet::new();
+        let mut scored = scored.into_iter().peekable();
+        while scored.peek().is_some() {
+            let batch: Vec<(Decision, Prepared)> = scored.by_ref().take(REGRADE_APPEND_BATCH).collect();
+            let _guard = self.inner.intake.lock().await;
+            let mut prepared = Vec::with_capacity(batch.len());
+            for (d, p) in batch {
+                let touched = self.subject_indices(&d.subject)?.last().is_some_and(|i| *i >= position);
+                if !touched {
+                    prepared.push(p);
+                } else if let Some(d) =
+                    self.decide(&d.subject, &o.model, &pm, o.as_of, Trigger::Scheduled, Some(order_index))?
+                {
+                    prepared.extend(self.signed_decisions(vec![d])?);
+                } else {
+                    continue;
+                }
+                changed += 1;
+                // A specialised model's grades may make the high-risk warning hold.
+                if pm.model.domain != "general" {
+                    warn.insert(d.subject.clone());
+                }
+            }
+            self.append_prepared(prepared).await?;
+        }
         let summary = RunSummary {
             kind: RUN_FORMAT.into(),
             model: o.model.clone(),
             as_of: o.as_of,
             order: Some(order_index),
-            evaluated: total,
+            evaluated,
             changed,
-            log_size,
+            log_size: position,
         };
-        let envelope = Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &grader);
-        prepared.push(Prepared::new(envelope, "decision/regrade_run".into(), None));
-        let indices = self.append_prepared(prepared).await?;
-        if let Err(e) = self.raise_warnings(&warn, &[verifier::warning::WarningRule::HighRiskModels]).await {
-            tracing::error!(error = %e, "raising early warnings failed; the grades are appended");
+        let envelope =
+            Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &self.grader()?);
+        let index = {
+            let _guard = self.inner.intake.lock().await;
+            self.append_prepared(vec![Prepared::new(envelope, "decision/regrade_run".into(), None)]).await?[0]
+        };
+        if !warn.is_empty() {
+            let _guard = self.inner.intake.lock().await;
+            if let Err(e) = self.raise_warnings(&warn, &[verifier::warning::WarningRule::HighRiskModels]).await {
+                tracing::error!(error = %e, "raising early warnings failed; the grades are appended");
+            }
         }
-        Ok(Ok((summary, *indices.last().expect("the summary"))))
+        Ok(Ok((summary, index)))
+    }
+
+    /// Scores `firms` on the entries below `position` on every core, and signs each decision
+    /// that changes a grade: `(decision, its signed entry)` in the order of `firms`. `done`
+    /// counts the firms scored.
+    fn score_all(
+        &self,
+        firms: &[String],
+        o: &RegradeOrder,
+        pm: &PublishedModel,
+        order_index: u64,
+        position: u64,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> Result<(u64, Vec<(Decision, Prepared)>), RegistryError> {
+        use std::sync::atomic::Ordering;
+        let evaluated = std::sync::atomic::AtomicU64::new(0);
+        let grader = self.grader()?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        const CHUNK: usize = 256;
+        // Each thread's decisions, with each firm's place in `firms`.
+        type Part = Result<Vec<(usize, Decision, Prepared)>, RegistryError>;
+        let parts: Vec<Part> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                            if start >= firms.len() {
+                                return Ok(out);
+                            }
+                            for (i, uscc) in firms.iter().enumerate().skip(start).take(CHUNK) {
+                                // A firm first seen at or after `position` is not graded by this run.
+                                if self.subject_indices(uscc)?.first().is_none_or(|f| *f >= position) {
+                                    continue;
+                                }
+                                evaluated.fetch_add(1, Ordering::Relaxed);
+                                let decided = self.decide_before(
+                                    uscc,
+                                    &o.model,
+                                    pm,
+                                    o.as_of,
+                                    Trigger::Scheduled,
+                                    Some(order_index),
+                                    position,
+                                )?;
+                                if let Some(d) = decided {
+                                    let bytes = serde_json::to_vec(&d).expect("serialises");
+                                    let envelope = Envelope::sign(DECISION_TYPE, &bytes, &grader);
+                                    let p = Prepared::new(envelope, "decision/grade".into(), Some(d.subject.clone()));
+                                    out.push((i, d, p));
+                                }
+                            }
+                            done.fetch_add(CHUNK.min(firms.len() - start) as u64, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().expect("a scoring thread panicked")).collect()
+        });
+        let mut all = Vec::new();
+        for part in parts {
+            all.extend(part?);
+        }
+        all.sort_by_key(|(i, _, _)| *i);
+        Ok((evaluated.into_inner(), all.into_iter().map(|(_, d, p)| (d, p)).collect()))
     }
 
     /// Scores one firm under `model` as of `as_of` without logging anything: the work of an

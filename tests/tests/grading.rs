@@ -5,6 +5,7 @@ use base64::prelude::*;
 use e2e::{cli, Server, Signer};
 use registry::keyfile;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use verifier::envelope::{Envelope, DECISION_TYPE, IDENTITY_TYPE, RECORD_TYPE};
 use verifier::identity::{Capability, Role, Statement, IDENTITY_STATEMENT};
 use verifier::model::{Breakdown, Model, ScoredRecord};
@@ -265,4 +266,202 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
     server.kill();
     let (ok, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
     assert!(ok && out.contains("identical"), "{out}{err}");
+}
+
+/// A city loaded by `creditlog demo` (small), stopped: (data folder, model hash).
+fn demo_city(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    use std::io::BufRead;
+    let data = dir.join("city");
+    let mut child = std::process::Command::new(e2e::binary())
+        .args([
+            "demo",
+            "--data",
+            data.to_str().unwrap(),
+            "--firms",
+            "800",
+            "--records",
+            "8000",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut model = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("creditlog regrade --model ") {
+            model = rest.split(' ').next().unwrap().to_owned();
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(model.len(), 64, "the demo printed no model");
+    (data, model)
+}
+
+/// The decisions a re-grade logged (those citing its order), by firm, with the order's index
+/// left out (it depends on what else was appended before it): (order index, decisions).
+fn run_decisions(auditor: &Signer, summary_index: u64) -> (u64, BTreeMap<String, Value>) {
+    let entry = |i: u64| -> Value {
+        let (s, v) = auditor.get(&format!("/v1/entries/{i}"));
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    let payload = |v: &Value| -> Value {
+        serde_json::from_slice(&BASE64_STANDARD.decode(v["content"]["envelope"]["payload"].as_str().unwrap()).unwrap())
+            .unwrap()
+    };
+    let summary = payload(&entry(summary_index));
+    let order = summary["order"].as_u64().unwrap();
+    let mut out = BTreeMap::new();
+    for i in order + 1..summary_index {
+        let v = entry(i);
+        let header: Value =
+            serde_json::from_slice(&BASE64_STANDARD.decode(v["header"].as_str().unwrap()).unwrap()).unwrap();
+        if header["kind"] == "decision/grade" {
+            let mut d = payload(&v);
+            if d["trigger_index"] == order {
+                d.as_object_mut().unwrap().remove("trigger_index");
+                out.insert(d["subject"].as_str().unwrap().to_owned(), d);
+            }
+        }
+    }
+    (order, out)
+}
+
+/// A full re-grade no longer holds intake: run beside a stream of new records, it gives the same
+/// decisions as the same re-grade run alone on a copy of the same log, for every firm the
+/// stream did not touch; a touched firm's decision cites every record before it.
+#[test]
+fn a_full_regrade_beside_intake_gives_the_decisions_of_one_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (city, model) = demo_city(dir.path());
+    let copy = dir.path().join("copy");
+    assert!(std::process::Command::new("cp")
+        .args(["-a", city.to_str().unwrap(), copy.to_str().unwrap()])
+        .status()
+        .unwrap()
+        .success());
+    let firms: Vec<String> = std::fs::read_to_string(city.join("sim/firms.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect();
+    // An as-of date before today changes many grades (records dated after it stop counting).
+    let regrade = |server: &Server, data: &std::path::Path| -> u64 {
+        let key = data.join("keys/grading-authority.key");
+        let (ok, out, err) = cli(&[
+            "regrade",
+            "--model",
+            &model,
+            "--as-of",
+            "2025-06-30",
+            "--key",
+            key.to_str().unwrap(),
+            "--server",
+            &server.url,
+        ]);
+        assert!(ok, "{out}{err}");
+        out.rsplit("run summary at entry ").next().unwrap().trim().parse().unwrap()
+    };
+
+    // Alone, on the copy.
+    let alone = Server::start(&copy, &["--checkpoint-interval-ms", "5"]);
+    let auditor_alone = Signer { url: alone.url.clone(), key: keyfile::read(&copy.join("keys/auditor.key")).unwrap() };
+    let (_, want) = run_decisions(&auditor_alone, regrade(&alone, &copy));
+    assert!(want.len() > 50, "the run changed only {} grades", want.len());
+
+    // Beside intake, on the original: a department submits licences for every fifth firm,
+    // one request after another, for as long as the re-grade runs.
+    let server = Server::start(&city, &["--checkpoint-interval-ms", "5"]);
+    let amr = Signer { url: server.url.clone(), key: keyfile::read(&city.join("sim/keys/zibo-amr.key")).unwrap() };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let touched: std::sync::Arc<std::sync::Mutex<Vec<(String, u64)>>> = Default::default();
+    let writer = {
+        let (stop, touched, firms) = (stop.clone(), touched.clone(), firms.clone());
+        std::thread::spawn(move || {
+            let mut n = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let uscc = firms[(n * 5) % firms.len()].clone();
+                let r = json!({"type": "creditlog.record/v1", "kind": "administrative_licence", "subject": uscc,
+                    "department": "zibo-amr", "date": "2025-01-02", "reference": format!("并发许〔2025〕{n}号"),
+                    "fields": {"licence_name": "食品经营许可证", "licence_number": format!("JY-C{n}"), "valid_from": "2025-01-02", "scope": "预包装食品销售"}});
+                let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &amr.key);
+                let (s, v) = amr.post("/v1/records", &json!({ "records": [env] }));
+                assert_eq!((s, v["results"][0]["outcome"].as_str()), (200, Some("appended")), "{v}");
+                touched.lock().unwrap().push((uscc, v["results"][0]["index"].as_u64().unwrap()));
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let summary = regrade(&server, &city);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let submitted = writer.join().unwrap();
+    assert!(submitted > 20, "only {submitted} records went in beside the re-grade");
+    let auditor = Signer { url: server.url.clone(), key: keyfile::read(&city.join("keys/auditor.key")).unwrap() };
+    let (order, got) = run_decisions(&auditor, summary);
+    let appended: Vec<(String, u64)> = touched.lock().unwrap().clone();
+    // Intake answered while the run was going: records were appended between its order and its
+    // summary (under the old lock-holding re-grade, none could be).
+    let during = appended.iter().filter(|(_, i)| *i > order && *i < summary).count();
+    assert!(during >= 5, "only {during} records were appended while the re-grade ran");
+    let touched: std::collections::BTreeSet<String> = appended.into_iter().map(|(u, _)| u).collect();
+
+    let mut compared = 0;
+    for (uscc, d) in &want {
+        if touched.contains(uscc) {
+            continue;
+        }
+        assert_eq!(got.get(uscc), Some(d), "firm {uscc}: the decision beside intake differs from the one alone");
+        compared += 1;
+    }
+    assert!(compared > 40, "{compared}");
+    for uscc in got.keys() {
+        assert!(touched.contains(uscc) || want.contains_key(uscc), "firm {uscc} got a decision only beside intake");
+    }
+    // A firm touched during the run: its decision of the run cites every record it had before
+    // the decision (the rule of complete decisions), read from its history.
+    for (uscc, d) in got.iter().filter(|(u, _)| touched.contains(*u)) {
+        let (s, h) = auditor.get(&format!("/v1/enterprises/{uscc}/history"));
+        assert_eq!(s, 200, "{h}");
+        let cited: Vec<u64> = d["records"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+        let decision_at = h["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["index"].as_u64().unwrap())
+            .filter(|i| *i > order)
+            .find(|i| {
+                let (_, v) = auditor.get(&format!("/v1/entries/{i}"));
+                let p: Value = serde_json::from_slice(
+                    &BASE64_STANDARD
+                        .decode(v["content"]["envelope"]["payload"].as_str().unwrap_or(""))
+                        .unwrap_or_default(),
+                )
+                .unwrap_or(Value::Null);
+                p["trigger_index"] == order
+            })
+            .unwrap();
+        let records_before: Vec<u64> = h["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                let hd: Value =
+                    serde_json::from_slice(&BASE64_STANDARD.decode(e["header"].as_str().unwrap()).unwrap()).unwrap();
+                // A redacted record (content deleted) is not scored, and not cited.
+                hd["kind"].as_str().unwrap().starts_with("record/")
+                    && e["content"].is_object()
+                    && e["index"].as_u64().unwrap() < decision_at
+            })
+            .map(|e| e["index"].as_u64().unwrap())
+            .collect();
+        assert_eq!(cited, records_before, "firm {uscc}: the run's decision does not cite every record before it");
+    }
 }
