@@ -69,21 +69,27 @@ pub(crate) async fn model_file(State(s): State<AppState>, Path(hash): Path<Strin
         .into_response())
 }
 
-/// `POST /v1/regrade`: the body is a re-grading order signed by the grading authority (a DSSE
-/// envelope of `{"type": "creditlog.regrade-order/v1", "model": hash, "as_of": "YYYY-MM-DD"}`,
-/// payload type `application/vnd.creditlog.order+json`); the order is logged and the run's
-/// decisions cite it.
+/// `POST /v1/regrade[?wait=true]`: the body is a re-grading order signed by the grading
+/// authority (a DSSE envelope of `{"type": "creditlog.regrade-order/v1", "model": hash, "as_of":
+/// "YYYY-MM-DD"}`, payload type `application/vnd.creditlog.order+json`); the order is logged and
+/// the run's decisions cite it. The run is a job: the answer is `202` with the job's status (its
+/// id is the order's index; follow it at `GET /v1/regrade/jobs/{id}`), or with `wait=true`,
+/// `200` with the run summary once it ends.
 #[utoipa::path(
     post,
     path = "/v1/regrade",
     tag = "grading",
-    summary = "Run a full re-grade under a model",
+    summary = "Start a full re-grade under a model (a job; wait=true waits for its end)",
+    params(
+        ("wait" = Option<bool>, Query, description = "answer when the run ends, with its summary"),
+    ),
     request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
     responses(crate::openapi::JsonAnswer),
     security(("request-signature" = [])),
 )]
 pub(crate) async fn regrade(
     State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
     SignedBody { principal, body }: SignedBody<SIGNED_BODY_LIMIT>,
 ) -> Result<Response, Problem> {
     require(&principal, is_grading_authority, "re-grading is ordered by the grading authority")?;
@@ -95,10 +101,70 @@ pub(crate) async fn regrade(
             format!("expected a re-grading order signed by the grading authority (a DSSE envelope): {e}"),
         )
     })?;
-    match registry(&s)?.regrade(order, &|_, _| {}).await? {
-        Ok((summary, index)) => Ok(Json(serde_json::json!({ "summary": summary, "index": index })).into_response()),
-        Err(r) => Err(rejected(r, "order-rejected", "Re-grading order refused")),
+    let job = match registry(&s)?.start_regrade(order).await? {
+        Ok(job) => job,
+        Err(r) => return Err(rejected(r, "order-rejected", "Re-grading order refused")),
+    };
+    if q.get("wait").is_some_and(|v| v == "true" || v == "1") {
+        let (summary, index) = job
+            .finished()
+            .await
+            .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "regrade-failed", "The re-grade failed", e))?;
+        return Ok(Json(serde_json::json!({ "summary": summary, "index": index })).into_response());
     }
+    let mut r = Json(job.status()).into_response();
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/v1/regrade/jobs/{}", job.order)).map_err(|_| Problem::internal())?,
+    );
+    Ok(r)
+}
+
+/// `GET /v1/regrade/jobs/{id}`: a re-grade's progress (firms done of total, decisions appended,
+/// estimated time left) or its end (the run summary, or why it failed). For the grading
+/// authority, auditors and courts.
+#[utoipa::path(
+    get,
+    path = "/v1/regrade/jobs/{id}",
+    tag = "grading",
+    summary = "A full re-grade's progress",
+    params(
+        ("id" = u64, Path, description = "the job's id: its order's log index"),
+    ),
+    responses(crate::openapi::JsonAnswer),
+    security(("request-signature" = [])),
+)]
+pub(crate) async fn regrade_job(
+    State(s): State<AppState>,
+    extract::IndexPath(id): extract::IndexPath,
+    Signed(caller): Signed,
+) -> Result<Response, Problem> {
+    require(
+        &caller,
+        |p| {
+            matches!(
+                p,
+                Principal::Role(
+                    verifier::identity::Role::GradingAuthority
+                        | verifier::identity::Role::Auditor
+                        | verifier::identity::Role::Court,
+                    _
+                )
+            )
+        },
+        "a re-grade's progress is for the grading authority, auditors and courts",
+    )?;
+    let job = registry(&s)?.regrade_job(id).ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-job",
+            "No such re-grade",
+            format!("no re-grade with order {id} runs or ran in this server process (a finished run's summary is on the log, citing its order)"),
+        )
+        .with_field("id")
+    })?;
+    Ok(Json(job.status()).into_response())
 }
 
 /// `GET /v1/enterprises/{uscc}`: the firm's current grades. The firm, the grading authority,

@@ -186,6 +186,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/models", post(grading::publish_model))
         .route("/v1/models/{hash}", get(grading::model_file))
         .route("/v1/regrade", post(grading::regrade))
+        .route("/v1/regrade/jobs/{id}", get(grading::regrade_job))
         .route("/v1/enterprises/{uscc}", get(grading::grades))
         .route("/v1/enterprises/{uscc}/bundle", get(evidence::bundle))
         .route("/v1/enterprises/{uscc}/reads", get(evidence::reads))

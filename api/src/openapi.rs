@@ -147,6 +147,7 @@ impl Modify for SecuritySchemes {
         crate::grading::publish_model,
         crate::grading::model_file,
         crate::grading::regrade,
+        crate::grading::regrade_job,
         crate::grading::grades,
         crate::evidence::bundle,
         crate::evidence::reads,

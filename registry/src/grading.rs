@@ -90,6 +90,15 @@ impl Registry {
             let model = Model::parse(&text).map_err(|e| bad(e.to_string()))?;
             self.inner.views.models.insert(hash.as_bytes(), &index.to_be_bytes())?;
             self.inner.models.write().expect("lock").insert(hash, PublishedModel { index, model: Arc::new(model) });
+        } else if header.kind == "order/regrade" {
+            // A run to resume until its summary is on the log.
+            self.inner.views.regrades.insert(index.to_be_bytes(), &[])?;
+        } else if header.kind == "decision/regrade_run" {
+            let (payload, _) = content.envelope.decode(DECISION_TYPE).map_err(|e| bad(e.to_string()))?;
+            let run: RunSummary = serde_json::from_slice(&payload).map_err(|e| bad(e.to_string()))?;
+            if let Some(order) = run.order {
+                self.inner.views.regrades.remove(order.to_be_bytes())?;
+            }
         } else if header.kind == "decision/grade" {
             let (payload, _) = content.envelope.decode(DECISION_TYPE).map_err(|e| bad(e.to_string()))?;
             let d: Decision = serde_json::from_slice(&payload).map_err(|e| bad(e.to_string()))?;
@@ -115,7 +124,7 @@ impl Registry {
 
     /// Checks an envelope signed by the grading authority (a model or a re-grading order)
     /// against the authority rules, under the intake lock.
-    fn check_authority_entry(&self, envelope: &Envelope, payload: Payload<'_>) -> Result<(), Rejection> {
+    pub(crate) fn check_authority_entry(&self, envelope: &Envelope, payload: Payload<'_>) -> Result<(), Rejection> {
         let at = self.inner.log.committed_size();
         let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?;
         let book = self.inner.book.read().expect("lock");
@@ -125,7 +134,7 @@ impl Registry {
     }
 
     /// Opens an envelope with the key the book holds for its signer now.
-    fn open_signed(&self, envelope: &Envelope, payload_type: &'static str) -> Result<Vec<u8>, Rejection> {
+    pub(crate) fn open_signed(&self, envelope: &Envelope, payload_type: &'static str) -> Result<Vec<u8>, Rejection> {
         let at = self.inner.log.committed_size();
         let keyid = envelope.keyid().map_err(|e| Rejection::new(400, "signatures", e.to_string()))?;
         let key = self
@@ -295,7 +304,7 @@ impl Registry {
 
     /// Scores one firm and returns the decision to log if the class or score changed. The
     /// caller holds the intake lock, so the decision cites every record before it.
-    fn decide(
+    pub(crate) fn decide(
         &self,
         uscc: &str,
         hash: &str,
@@ -346,7 +355,7 @@ impl Registry {
         }))
     }
 
-    fn signed_decisions(&self, decisions: Vec<Decision>) -> Result<Vec<Prepared>, RegistryError> {
+    pub(crate) fn signed_decisions(&self, decisions: Vec<Decision>) -> Result<Vec<Prepared>, RegistryError> {
         let grader = self.grader()?;
         Ok(decisions
             .into_iter()
@@ -417,117 +426,10 @@ impl Registry {
         self.append_prepared(prepared).await
     }
 
-    /// A full re-grade ordered by the grading authority: the order (a DSSE envelope of
-    /// [`RegradeOrder`], payload type [`ORDER_TYPE`]) is logged, then a decision for each firm
-    /// whose class or score changed under the order's model as of its date, citing the order,
-    /// then a run summary. `progress` is called with (done, total) as firms are evaluated.
-    ///
-    /// # Errors
-    ///
-    /// Storage failures, or no valid grader key; a bad order is an `Err(Rejection)` inside `Ok`.
-    pub async fn regrade(
-        &self,
-        order: Envelope,
-        progress: &(dyn Fn(u64, u64) + Sync),
-    ) -> Result<Result<(RunSummary, u64), Rejection>, RegistryError> {
-        // 1. Under the intake lock: check the order, log it, and fix the position graded: the
-        //    log as it stands just after the order.
-        let (o, pm, order_index) = {
-            let _guard = self.inner.intake.lock().await;
-            let payload = match self.open_signed(&order, ORDER_TYPE) {
-                Ok(p) => p,
-                Err(r) => return Ok(Err(r)),
-            };
-            let o = match RegradeOrder::parse(&payload) {
-                Ok(o) => o,
-                Err(e) => return Ok(Err(Rejection::new(400, "payload", e))),
-            };
-            if let Err(r) = self.check_authority_entry(&order, Payload::Order(&o)) {
-                return Ok(Err(r));
-            }
-            let pm = self.models().get(&o.model).cloned().ok_or_else(|| RegistryError::NoModel(o.model.clone()))?;
-            self.grader()?;
-            let order_index = self.append_prepared(vec![Prepared::new(order, "order/regrade".into(), None)]).await?[0];
-            (o, pm, order_index)
-        };
-        let position = order_index + 1;
-
-        // 2. Without the lock, on every core: score each firm on its entries below `position`
-        //    and sign the decisions that change a grade. Intake and reads go on meanwhile.
-        let firms = self.firms()?;
-        let total = firms.len() as u64;
-        let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let scoring = {
-            let (reg, firms, o, pm, done) = (self.clone(), firms, o.clone(), pm.clone(), done.clone());
-            tokio::task::spawn_blocking(move || reg.score_all(&firms, &o, &pm, order_index, position, &done))
-        };
-        tokio::pin!(scoring);
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-        let (evaluated, scored) = loop {
-            tokio::select! {
-                r = &mut scoring => break r.map_err(|e| RegistryError::Inconsistent { index: order_index, problem: format!("the re-grade's scoring stopped: {e}") })??,
-                _ = tick.tick() => progress(done.load(std::sync::atomic::Ordering::Relaxed), total),
-            }
-        };
-        progress(total, total);
-
-        // 3. Under the lock, a batch at a time (intake runs between batches): a firm with an
-        //    entry at or after `position` was touched while it was scored, so its decision might
-        //    not cite every record before it; it is decided again on the log as it stands.
-        let mut changed = 0u64;
-        let mut warn = std::collections::BTreeSet::new();
-        let mut scored = scored.into_iter().peekable();
-        while scored.peek().is_some() {
-            let batch: Vec<(Decision, Prepared)> = scored.by_ref().take(REGRADE_APPEND_BATCH).collect();
-            let _guard = self.inner.intake.lock().await;
-            let mut prepared = Vec::with_capacity(batch.len());
-            for (d, p) in batch {
-                let touched = self.subject_indices(&d.subject)?.last().is_some_and(|i| *i >= position);
-                if !touched {
-                    prepared.push(p);
-                } else if let Some(d) =
-                    self.decide(&d.subject, &o.model, &pm, o.as_of, Trigger::Scheduled, Some(order_index))?
-                {
-                    prepared.extend(self.signed_decisions(vec![d])?);
-                } else {
-                    continue;
-                }
-                changed += 1;
-                // A specialised model's grades may make the high-risk warning hold.
-                if pm.model.domain != "general" {
-                    warn.insert(d.subject.clone());
-                }
-            }
-            self.append_prepared(prepared).await?;
-        }
-        let summary = RunSummary {
-            kind: RUN_FORMAT.into(),
-            model: o.model.clone(),
-            as_of: o.as_of,
-            order: Some(order_index),
-            evaluated,
-            changed,
-            log_size: position,
-        };
-        let envelope =
-            Envelope::sign(DECISION_TYPE, &serde_json::to_vec(&summary).expect("serialises"), &self.grader()?);
-        let index = {
-            let _guard = self.inner.intake.lock().await;
-            self.append_prepared(vec![Prepared::new(envelope, "decision/regrade_run".into(), None)]).await?[0]
-        };
-        if !warn.is_empty() {
-            let _guard = self.inner.intake.lock().await;
-            if let Err(e) = self.raise_warnings(&warn, &[verifier::warning::WarningRule::HighRiskModels]).await {
-                tracing::error!(error = %e, "raising early warnings failed; the grades are appended");
-            }
-        }
-        Ok(Ok((summary, index)))
-    }
-
     /// Scores `firms` on the entries below `position` on every core, and signs each decision
     /// that changes a grade: `(decision, its signed entry)` in the order of `firms`. `done`
     /// counts the firms scored.
-    fn score_all(
+    pub(crate) fn score_all(
         &self,
         firms: &[String],
         o: &RegradeOrder,

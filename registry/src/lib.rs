@@ -39,6 +39,7 @@ pub mod objections;
 pub mod pipeline;
 pub mod plans;
 pub mod redactions;
+pub mod regrade;
 pub mod repairs;
 pub mod sanctions;
 mod store;
@@ -239,6 +240,8 @@ struct Inner {
     draws: std::sync::Mutex<BTreeMap<u64, Arc<plans::DrawnPlan>>>,
     /// Interception answers per firm and checkpoint.
     checks: sanctions::CheckCache,
+    /// Full re-grades run by this process, by order index.
+    jobs: std::sync::Mutex<BTreeMap<u64, Arc<regrade::RegradeJob>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -298,6 +301,7 @@ impl Registry {
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
                 checks: Default::default(),
+                jobs: Default::default(),
             }),
         };
         registry.load_book()?;

@@ -226,7 +226,10 @@ impl Registry {
                     *self.inner.public_identity_head.lock().expect("lock") = Some(index);
                 }
             }
-            if header.kind.starts_with("model/") || header.kind.starts_with("decision/") {
+            if header.kind.starts_with("model/")
+                || header.kind.starts_with("decision/")
+                || header.kind == "order/regrade"
+            {
                 self.apply_grading(index, header, content)?;
             }
             if crate::objections::is_objection(header) {

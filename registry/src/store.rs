@@ -16,6 +16,7 @@
 //! | `warnings` | `r` warning index (u64 BE); `a` warning index (u64 BE) department; `q` USCC `\0` rule byte record index (u64 BE); `l` USCC `\0` rule byte | the firm's USCC; the index of that department's acknowledgement (u64 BE); the date of a live record that may make the rule hold (days, i64 BE) and its department; the newest basis entry of the rule's last warning about the firm (u64 BE) |
 //! | `plans` | `p` plan index (u64 BE); `d` plan index (u64 BE); `i` draw index (u64 BE) result index (u64 BE) | the plan's department; the index of its draw (u64 BE); empty: an inspection result citing that draw |
 //! | `sanctions` | USCC `\0` index of a sanction imposed on the firm (u64 BE) | empty |
+//! | `regrades` | index of a re-grading order (u64 BE) | empty: an order whose run summary is not on the log yet (a run to resume) |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
 //! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
 //!
@@ -28,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/6";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/7";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {
@@ -44,6 +45,7 @@ pub(crate) struct Views {
     pub(crate) plans: sled::Tree,
     pub(crate) warnings: sled::Tree,
     pub(crate) sanctions: sled::Tree,
+    pub(crate) regrades: sled::Tree,
     pub(crate) reads: sled::Tree,
     pub(crate) meta: sled::Tree,
 }
@@ -63,6 +65,7 @@ impl Views {
             plans: db.open_tree("plans")?,
             warnings: db.open_tree("warnings")?,
             sanctions: db.open_tree("sanctions")?,
+            regrades: db.open_tree("regrades")?,
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
         })
@@ -88,7 +91,7 @@ impl Views {
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
     /// from the log, so it is not among them).
-    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 12] {
+    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 13] {
         [
             ("dedup", &self.dedup),
             ("subjects", &self.subjects),
@@ -102,6 +105,7 @@ impl Views {
             ("models", &self.models),
             ("grades", &self.grades),
             ("sanctions", &self.sanctions),
+            ("regrades", &self.regrades),
         ]
     }
 }

@@ -294,10 +294,11 @@ impl Signer {
     }
 
     /// Signed POST of a JSON value.
-    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub fn post(&self, path_and_query: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         let bytes = serde_json::to_vec(body).expect("JSON");
-        let headers = self.headers("POST", path, "", Some(&bytes));
-        self.send_post(path, &bytes, &headers)
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let headers = self.headers("POST", path, query, Some(&bytes));
+        self.send_post(path_and_query, &bytes, &headers)
     }
 
     /// Signed GET of a path with an optional `?query`.

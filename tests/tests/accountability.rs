@@ -321,7 +321,7 @@ fn attacks_on_removals_duplicates_and_dates() {
     }
     // A re-grade as of a day in the future is refused, naming the rule.
     let order = registry::grading::sign_order(&c.model, verifier::Date::parse("9999-12-31").unwrap(), &c.ga.key);
-    let (s, v) = c.ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap());
+    let (s, v) = c.ga.post("/v1/regrade?wait=true", &serde_json::to_value(&order).unwrap());
     assert_eq!((s, v["type"].as_str()), (422, Some("/problems/as-of-not-future")), "{v}");
     // Oversized identity statements (the audit sent 20 MB) are refused before they are read.
     let big = Statement::RegisterKey {
@@ -574,7 +574,7 @@ fn authorisation_matrix() {
             "order a re-grade" => {
                 let order =
                     registry::grading::sign_order(&c.model, verifier::Date::parse("2026-06-01").unwrap(), &who.key);
-                status_of(who.post("/v1/regrade", &serde_json::to_value(&order).unwrap()))
+                status_of(who.post("/v1/regrade?wait=true", &serde_json::to_value(&order).unwrap()))
             }
             "read the private penalty" => status_of(who.get(&format!("/v1/entries/{penalty_a}"))),
             "read A's history" => status_of(who.get(&format!("/v1/enterprises/{FIRM_A}/history"))),
@@ -1021,7 +1021,7 @@ fn a_rotated_grader_key_takes_effect_at_once() {
     submit(&c.drc, &[commitment_outcome(FIRM_A, "发改信〔2020〕10号")]);
     let order = |day: &str| {
         let o = registry::grading::sign_order(&c.model, verifier::Date::parse(day).unwrap(), &c.ga.key);
-        ok(c.ga.post("/v1/regrade", &serde_json::to_value(&o).unwrap()))
+        ok(c.ga.post("/v1/regrade?wait=true", &serde_json::to_value(&o).unwrap()))
     };
     order("2020-01-01");
     ok(statement(
@@ -1424,7 +1424,7 @@ fn disclosure_shows_public_records_only_and_each_checks_against_the_log() {
     );
     assert_eq!(submit(&c.hotline, &[complaint])[0]["outcome"], "appended");
     ok(c.ga.post(
-        "/v1/regrade",
+        "/v1/regrade?wait=true",
         &serde_json::to_value(registry::grading::sign_order(
             &c.model,
             verifier::Date::parse("2026-11-20").unwrap(),
@@ -1680,7 +1680,7 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     let later = submit(&c.amr, &[penalty_of(FIRM_A, "2026-11-02", "罚〔2026〕隐3号", "ordinary", &["fine"])]);
     assert_eq!(later[0]["outcome"], "appended", "{later:?}");
     let o = registry::grading::sign_order(&c.model, verifier::Date::parse(&verifier_today(&c)).unwrap(), &c.ga.key);
-    ok(c.ga.post("/v1/regrade", &serde_json::to_value(&o).unwrap()));
+    ok(c.ga.post("/v1/regrade?wait=true", &serde_json::to_value(&o).unwrap()));
     let decisions = decisions_of(&c);
     let newest = decisions.last().unwrap();
     assert!(!newest["records"].as_array().unwrap().contains(&json!(target)), "{newest}");
@@ -1817,7 +1817,7 @@ fn interception_flips_with_the_sanction_its_basis_and_its_lifting() {
     let p2 = idx(&submit(&c.amr, &[penalty_of(FIRM_A, "2026-06-01", "罚S2", "minor", &["warning"])]));
     // A grade decision about the firm (the risk class itself).
     let order = registry::grading::sign_order(&c.model, today, &c.ga.key);
-    ok(c.ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap()));
+    ok(c.ga.post("/v1/regrade?wait=true", &serde_json::to_value(&order).unwrap()));
     let history = ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/history")));
     let d = history["entries"]
         .as_array()

@@ -172,7 +172,7 @@ fn city() -> City {
     }
     submit(&amr, &records);
     let order = registry::grading::sign_order(&model, today(), &ga.key);
-    ok(ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap()));
+    ok(ga.post("/v1/regrade?wait=true", &serde_json::to_value(&order).unwrap()));
     // After the grades: complaints on A firms 0..5, inspections this cycle on B firms 20..30 and
     // C firms 40..45 (each re-grades the firm at once, as results flow back).
     let mut later = Vec::new();
@@ -818,7 +818,7 @@ fn each_warning_rule_fires_on_its_condition_only_and_is_acknowledged_once_by_the
         ));
         let m = v["model"].as_str().unwrap().to_owned();
         let order = registry::grading::sign_order(&m, today(), &c.ga.key);
-        ok(c.ga.post("/v1/regrade", &serde_json::to_value(&order).unwrap()));
+        ok(c.ga.post("/v1/regrade?wait=true", &serde_json::to_value(&order).unwrap()));
         specialised.push(m);
     }
     let mut warned = 0;

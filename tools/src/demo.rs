@@ -704,6 +704,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         println!("creditlog warning list --all {auditor}");
         println!("creditlog check --uscc {sanctioned} --purpose government_procurement {auditor} --log-key '{vk}'");
     }
+    for order in reg.resume_regrades()? {
+        println!("resuming the re-grade of order {order} (its run summary is not on the log)");
+    }
     let state = api::AppState::new(log, Some(reg), false, &args.data)
         .with_context(|| format!("opening the nonce file and the firm directory in {}", args.data.display()))?;
     api::serve(listener, api::app(state), api::serve::IDLE_TIMEOUT, crate::shutdown_signal())

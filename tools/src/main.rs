@@ -191,8 +191,12 @@ enum Command {
     /// Run a scheduled full re-grade under a model (signed by a grading authority key).
     Regrade {
         /// SHA-256 of the model (as `creditlog model check` prints it).
-        #[arg(long)]
-        model: String,
+        #[arg(long, required_unless_present = "job")]
+        model: Option<String>,
+        /// Follow a re-grade already started (its id, the order's index, as printed when it
+        /// started) instead of starting one: after a lost connection or from another terminal.
+        #[arg(long, conflicts_with_all = ["model", "as_of"])]
+        job: Option<u64>,
         /// As-of date, YYYY-MM-DD (default: today).
         #[arg(long)]
         as_of: Option<String>,
@@ -430,6 +434,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // Opened before "listening" is printed: a bad nonce file or firm directory stops the start.
     let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
         .with_context(|| format!("opening the nonce file and the firm directory in {}", args.log.data.display()))?;
+    if let Some(reg) = &state.registry {
+        for order in reg.resume_regrades()? {
+            println!("resuming the re-grade of order {order} (its run summary is not on the log)");
+        }
+    }
     println!("log: {origin}");
     println!("size: {size}");
     println!("verifier key: {verifier_key}");
@@ -553,8 +562,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Model { command: ModelCommand::Publish { file, key, server } } => {
             registry_cmds::publish_model(&file, &key, &server)
         }
-        Command::Regrade { model, as_of, key, server } => {
-            registry_cmds::regrade(&model, as_of.as_deref(), &key, &server)
+        Command::Regrade { model, job, as_of, key, server } => {
+            registry_cmds::regrade(model.as_deref(), job, as_of.as_deref(), &key, &server)
         }
         Command::Grades { uscc, key, server } => registry_cmds::grades(&uscc, &key, &server),
         Command::Disclosure { uscc, server, log_key, as_of } => {

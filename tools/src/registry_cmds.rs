@@ -402,31 +402,76 @@ pub fn publish_model(file: &Path, key_path: &Path, server: &str) -> Result<()> {
 }
 
 /// `creditlog regrade`.
-pub fn regrade(model: &str, as_of: Option<&str>, key_path: &Path, server: &str) -> Result<()> {
+pub fn regrade(
+    model: Option<&str>,
+    job: Option<u64>,
+    as_of: Option<&str>,
+    key_path: &Path,
+    server: &str,
+) -> Result<()> {
     let key = keyfile::read(key_path)?;
-    let as_of = match as_of {
-        Some(d) => verifier::Date::parse(d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
-        // The jurisdiction's local date, as the log's settings make it.
-        None => Client::new(server, key.clone()).today(None)?,
+    let client = Client::new(server, key.clone());
+    let id = match (job, model) {
+        (Some(id), _) => id,
+        (None, Some(model)) => {
+            let as_of = match as_of {
+                Some(d) => verifier::Date::parse(d).map_err(|e| anyhow::anyhow!("--as-of: {e}"))?,
+                // The jurisdiction's local date, as the log's settings make it.
+                None => client.today(None)?,
+            };
+            // The order is signed by the grading authority and logged: the run's decisions cite it.
+            let order = registry::grading::sign_order(model, as_of, &key);
+            let (status, v) = client.post("/v1/regrade", &serde_json::to_value(&order)?)?;
+            if status != 202 {
+                bail!("the server refused ({status}): {}", problem_detail(&v));
+            }
+            let id = v["order"].as_u64().context("the answer names no job")?;
+            eprintln!("re-grade started: job {id} (follow it again with `creditlog regrade --job {id} --key ... --server ...`)");
+            id
+        }
+        (None, None) => bail!("give --model to start a re-grade, or --job to follow one"),
     };
-    // The order is signed by the grading authority and logged: the run's decisions cite it.
-    let order = registry::grading::sign_order(model, as_of, &key);
-    let client = Client::new(server, key);
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(format!("re-grading every firm under model {}", &model[..model.len().min(12)]));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let (status, v) = client.post("/v1/regrade", &serde_json::to_value(&order)?)?;
-    spinner.finish_and_clear();
-    if status != 200 {
-        bail!("the server refused ({status}): {}", problem_detail(&v));
+    // The job runs on the server: a lost connection only pauses the bar, and polling resumes.
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("re-grading {bar:40} {pos}/{len} firms {per_sec} eta {eta} {msg}")
+            .expect("template"),
+    );
+    let mut lost = 0u32;
+    let status = loop {
+        match client.get(&format!("/v1/regrade/jobs/{id}")) {
+            Ok((200, v)) => {
+                lost = 0;
+                bar.set_length(v["total"].as_u64().unwrap_or(0));
+                bar.set_position(v["done"].as_u64().unwrap_or(0));
+                bar.set_message(format!("{} decisions", v["changed"]));
+                if v["state"] != "running" {
+                    break v;
+                }
+            }
+            Ok((status, v)) => bail!("job {id}: the server answered {status}: {}", problem_detail(&v)),
+            Err(e) => {
+                lost += 1;
+                bar.set_message(format!("connection lost ({e}); retrying"));
+                if lost > 600 {
+                    bail!("job {id}: no answer from {server} for 10 minutes; follow it later with --job {id}");
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(if lost > 0 { 1000 } else { 300 }));
+    };
+    bar.finish_and_clear();
+    if status["state"] == "failed" {
+        bail!("job {id} failed: {} (it resumes when the server restarts)", status["error"].as_str().unwrap_or("?"));
     }
-    let s = &v["summary"];
+    let s = &status["summary"];
     println!(
-        "as of {}: {} firms evaluated, {} changed (a decision logged for each); run summary at entry {}",
+        "as of {}: {} firms evaluated, {} changed (a decision logged for each); run summary at entry {} ({:.1} s)",
         s["as_of"].as_str().unwrap_or("?"),
         s["evaluated"],
         s["changed"],
-        v["index"]
+        status["summary_index"],
+        status["elapsed_s"].as_f64().unwrap_or(0.0)
     );
     Ok(())
 }

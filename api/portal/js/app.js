@@ -1006,7 +1006,7 @@ async function authority(tab) {
     const out = h("div");
     fill(body, 
       h("h2", {}, T("按模型重新分类全部企业", "Re-grade every firm under a model")),
-      h("p", { class: "small" }, T("服务器在运行结束后一次性答复，本页显示已用时间；每个分类决定都写入日志。", "The server answers when the run ends; the page shows the elapsed time. Every decision is logged.")),
+      h("p", { class: "small" }, T("重新分类在服务器上作为任务运行，不阻塞信息归集；本页实时显示进度。每个分类决定都写入日志。", "The re-grade runs on the server as a job that does not stop intake; the page follows its progress. Every decision is logged.")),
       model,
       " ",
       h(
@@ -1014,20 +1014,29 @@ async function authority(tab) {
         {
           "data-testid": "regrade-start",
           onclick: async () => {
-            const start = Date.now();
-            const timer = setInterval(() => fill(out, T(`运行中… ${Math.round((Date.now() - start) / 1000)} 秒`, `running… ${Math.round((Date.now() - start) / 1000)} s`)), 500);
+            // The run is a job on the server: the page starts it, then follows its progress
+            // (firms done of total, decisions appended, time left) until its summary is logged.
             try {
               const env = await C.signEnvelope(state.key, "application/vnd.creditlog.order+json", { type: "creditlog.regrade-order/v1", model: model.value, as_of: await today() });
-              const r = await api("POST", "/v1/regrade", { body: env, signed: true });
+              let st = await api("POST", "/v1/regrade", { body: env, signed: true });
+              const bar = h("progress", { max: 1, value: 0, "data-testid": "regrade-progress" });
+              const line = h("span");
+              fill(out, bar, " ", line);
+              while (st.state === "running") {
+                bar.max = Math.max(st.total, 1);
+                bar.value = st.done;
+                fill(line, T(`任务 ${st.order}：已评估 ${st.done}/${st.total} 户，写入 ${st.changed} 个决定${st.eta_s != null ? `，预计还需 ${Math.ceil(st.eta_s)} 秒` : ""}`, `job ${st.order}: ${st.done}/${st.total} firms, ${st.changed} decisions${st.eta_s != null ? `, about ${Math.ceil(st.eta_s)} s left` : ""}`));
+                await new Promise((r) => setTimeout(r, 300));
+                st = await api("GET", `/v1/regrade/jobs/${st.order}`, { signed: true });
+              }
+              if (st.state !== "done") throw new Error(st.error || st.state);
               fill(
                 out,
-                h("p", { class: "okline" }, T(`完成：评估 ${r.summary.evaluated} 户，运行摘要写入第 ${r.index} 条（用时 ${Math.round((Date.now() - start) / 1000)} 秒）`, `Done: ${r.summary.evaluated} firms evaluated; run summary logged as entry ${r.index} (${Math.round((Date.now() - start) / 1000)} s)`)),
-                h("pre", { "data-testid": "regrade-result" }, JSON.stringify(r.summary, null, 1)),
+                h("p", { class: "okline" }, T(`完成：评估 ${st.summary.evaluated} 户，运行摘要写入第 ${st.summary_index} 条（用时 ${st.elapsed_s.toFixed(1)} 秒）`, `Done: ${st.summary.evaluated} firms evaluated; run summary logged as entry ${st.summary_index} (${st.elapsed_s.toFixed(1)} s)`)),
+                h("pre", { "data-testid": "regrade-result" }, JSON.stringify(st.summary, null, 1)),
               );
             } catch (e) {
               fill(out, errorBox(e));
-            } finally {
-              clearInterval(timer);
             }
           },
         },
