@@ -504,6 +504,15 @@ impl Registry {
         self.decide(uscc, model, &pm, as_of, Trigger::Override, None)
     }
 
+    /// How many entries are about `uscc`.
+    ///
+    /// # Errors
+    ///
+    /// Views failures.
+    pub fn history_len(&self, uscc: &str) -> Result<usize, RegistryError> {
+        Ok(self.subject_indices(uscc)?.len())
+    }
+
     /// Every USCC with at least one entry, in order.
     ///
     /// # Errors

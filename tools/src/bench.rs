@@ -61,6 +61,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// A whole city through the real paths, phase by phase (issue 12): simulate, intake over
+    /// HTTP, models, a full re-grade with intake beside it, instant re-grades, reads under load,
+    /// disk and memory. One table at the end.
+    City(crate::city::CityArgs),
     /// Interception checks, `GET /v1/check` with proofs, through the real HTTP server on
     /// loopback: signed requests (pre-signed, each with its own nonce), one firm with a sanction
     /// in force; requests/s median and range over several runs.
@@ -93,6 +97,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             anyhow::ensure!(batch > 0 && concurrency > 0, "--batch and --concurrency must be at least 1");
             crate::runtime()?.block_on(ingest_bench(log, records, batch, concurrency, rate))
         }
+        BenchCommand::City(args) => crate::city::run(args),
         BenchCommand::Check { log, requests, runs, concurrency } => {
             anyhow::ensure!(
                 requests > 0 && runs > 0 && concurrency > 0,

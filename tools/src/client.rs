@@ -6,6 +6,7 @@ use rand::RngCore;
 use std::time::Duration;
 
 /// A server URL and the key that signs requests to it.
+#[derive(Clone)]
 pub struct Client {
     base: String,
     key: SigningKey,
@@ -31,12 +32,16 @@ impl Client {
 
     /// Signed POST of a JSON body; returns the status and the JSON answer.
     pub fn post(&self, path: &str, body: &serde_json::Value) -> Result<(u16, serde_json::Value)> {
-        let bytes = serde_json::to_vec(body)?;
+        self.post_bytes(path, &serde_json::to_vec(body)?)
+    }
+
+    /// Signed POST of a JSON body already serialised.
+    pub fn post_bytes(&self, path: &str, bytes: &[u8]) -> Result<(u16, serde_json::Value)> {
         let mut req = self.agent.post(&format!("{}{path}", self.base)).set("content-type", "application/json");
-        for (k, v) in api::auth::sign_request("POST", path, "", Some(&bytes), &self.key, now(), &nonce()) {
+        for (k, v) in api::auth::sign_request("POST", path, "", Some(bytes), &self.key, now(), &nonce()) {
             req = req.set(k, &v);
         }
-        Self::answer(req.send_bytes(&bytes), path)
+        Self::answer(req.send_bytes(bytes), path)
     }
 
     /// Signed GET; returns the status and the JSON answer.

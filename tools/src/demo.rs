@@ -52,15 +52,15 @@ struct DemoState {
 }
 
 #[derive(serde::Deserialize)]
-struct SimDept {
-    code: String,
-    name: String,
-    kinds: Vec<String>,
-    domains: Vec<String>,
-    key_file: String,
+pub(crate) struct SimDept {
+    pub(crate) code: String,
+    pub(crate) name: String,
+    pub(crate) kinds: Vec<String>,
+    pub(crate) domains: Vec<String>,
+    pub(crate) key_file: String,
 }
 
-async fn statement(reg: &Registry, signer: &ed25519_dalek::SigningKey, st: Statement) -> Result<u64> {
+pub(crate) async fn statement(reg: &Registry, signer: &ed25519_dalek::SigningKey, st: Statement) -> Result<u64> {
     match reg.submit_identity(Envelope::sign(IDENTITY_TYPE, &st.to_bytes(), signer)).await? {
         Outcome::Appended { index } | Outcome::Duplicate { index } => Ok(index),
         Outcome::Rejected(r) => bail!("{}: {}: {}", st.action(), r.field, r.rule),
@@ -68,7 +68,7 @@ async fn statement(reg: &Registry, signer: &ed25519_dalek::SigningKey, st: State
     }
 }
 
-fn key_at(path: &Path) -> Result<ed25519_dalek::SigningKey> {
+pub(crate) fn key_at(path: &Path) -> Result<ed25519_dalek::SigningKey> {
     if path.exists() {
         return Ok(keyfile::read(path)?);
     }
@@ -77,19 +77,15 @@ fn key_at(path: &Path) -> Result<ed25519_dalek::SigningKey> {
     Ok(k)
 }
 
-async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
-    let sim = args.data.join("sim");
-    if !sim.join("departments.json").exists() {
-        eprintln!("simulating {} firms and {} records (seed {})...", args.firms, args.records, args.seed);
-        crate::simulate::run(crate::simulate::SimulateArgs {
-            out: sim.clone(),
-            firms: args.firms,
-            records: args.records,
-            seed: args.seed,
-            exports: true,
-        })?;
-    }
-    let operator = keyfile::read(&args.data.join(registry::OPERATOR_KEY_FILE))?;
+/// Registers a simulated jurisdiction's departments (the market regulator may register firms'
+/// keys), a grading authority and an auditor (their key files in `DATA/keys/`, created if
+/// absent): what `creditlog demo` and `creditlog bench city` load first.
+pub(crate) async fn register(
+    reg: &Registry,
+    data: &Path,
+    sim: &Path,
+) -> Result<(Vec<SimDept>, ed25519_dalek::SigningKey, ed25519_dalek::SigningKey)> {
+    let operator = keyfile::read(&data.join(registry::OPERATOR_KEY_FILE))?;
     let t = || IDENTITY_STATEMENT.to_owned();
     let depts: Vec<SimDept> = serde_json::from_slice(&std::fs::read(sim.join("departments.json"))?)?;
     for d in &depts {
@@ -114,7 +110,7 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
         )
         .await?;
     }
-    let keys = args.data.join("keys");
+    let keys = data.join("keys");
     std::fs::create_dir_all(&keys)?;
     let ga = key_at(&keys.join("grading-authority.key"))?;
     statement(
@@ -140,6 +136,25 @@ async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
         },
     )
     .await?;
+
+    Ok((depts, ga, auditor))
+}
+
+async fn load(args: &DemoArgs, reg: &Registry) -> Result<DemoState> {
+    let sim = args.data.join("sim");
+    if !sim.join("departments.json").exists() {
+        eprintln!("simulating {} firms and {} records (seed {})...", args.firms, args.records, args.seed);
+        crate::simulate::run(crate::simulate::SimulateArgs {
+            out: sim.clone(),
+            firms: args.firms,
+            records: args.records,
+            seed: args.seed,
+            exports: true,
+        })?;
+    }
+    let (depts, ga, _auditor) = register(reg, &args.data, &sim).await?;
+    let keys = args.data.join("keys");
+    let t = || IDENTITY_STATEMENT.to_owned();
 
     // Every department's signed records, as `creditlog submit` would send them, except the
     // market regulator's penalties and licences: those come from its 双公示 exports, read as

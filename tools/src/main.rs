@@ -1,6 +1,7 @@
 //! `creditlog`: one binary for the server and its tools.
 
 mod bench;
+mod city;
 mod client;
 mod commitment_cmds;
 mod demo;
