@@ -495,6 +495,19 @@ impl LogStorage for FileStorage {
         Ok(())
     }
 
+    fn read_full_tile_range(&self, tile: TilePath, offset: u64, len: usize) -> Result<Option<Vec<u8>>, StorageError> {
+        use std::os::unix::fs::FileExt;
+        let path = self.tile_file(tile);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("reading", &path)(e)),
+        };
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, offset).map_err(io("reading", &path))?;
+        Ok(Some(buf))
+    }
+
     fn read_tile(&self, tile: TilePath) -> Result<Option<Vec<u8>>, StorageError> {
         let path = self.tile_file(tile);
         let Some(mut data) = read_optional(&path)? else {

@@ -24,6 +24,7 @@ use crate::keys::LogKey;
 use crate::storage::{Commit, LogStorage, StorageError};
 use crate::tree::{BatchBuilder, Frontier, TileHashReader};
 use signed_note::Note;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -145,7 +146,14 @@ pub struct Log {
     inner: Arc<Inner>,
 }
 
+/// Full entry tiles whose entry offsets are kept (about 1 KiB each): 200,000 tiles cover 51
+/// million entries. Past it the map starts again (a bound, not an eviction policy).
+const OFFSET_CACHE_TILES: usize = 200_000;
+
 struct Inner {
+    /// Where each entry of a full entry tile starts (its length prefix), and the tile's end:
+    /// `entry` then reads just that entry instead of the whole tile. Full tiles never change.
+    offsets: Mutex<HashMap<u64, Arc<[u32]>>>,
     storage: Arc<dyn LogStorage>,
     reader: TileHashReader<dyn LogStorage>,
     key: LogKey,
@@ -272,6 +280,7 @@ impl Log {
 
         Ok(Self {
             inner: Arc::new(Inner {
+                offsets: Mutex::default(),
                 storage,
                 reader,
                 key,
@@ -370,6 +379,9 @@ impl Log {
         if index >= size {
             return Err(LedgerError::IndexOutOfRange { index, size });
         }
+        if (index / TILE_WIDTH + 1) * TILE_WIDTH <= size {
+            return self.entry_of_full_tile(index);
+        }
         let width = index % TILE_WIDTH + 1;
         let tile = TilePath { kind: TileKind::Entries, index: index / TILE_WIDTH, partial: u8::try_from(width).ok() };
         let data = self.inner.storage.read_tile(tile)?.ok_or_else(|| {
@@ -382,6 +394,46 @@ impl Log {
             LedgerError::Storage(StorageError::Corrupt { path: tile.full().to_path(), problem: e.to_string() })
         })?;
         Ok(entries[usize::try_from(index % TILE_WIDTH).expect("small")].to_vec())
+    }
+
+    /// An entry of a full tile: the tile's offsets (read once, then kept), then one read of
+    /// exactly the entry's bytes.
+    fn entry_of_full_tile(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        let tile = TilePath { kind: TileKind::Entries, index: index / TILE_WIDTH, partial: None };
+        let corrupt = |problem: String| LedgerError::Storage(StorageError::Corrupt { path: tile.to_path(), problem });
+        let cached = self.inner.offsets.lock().expect("lock").get(&tile.index).cloned();
+        let offsets = match cached {
+            Some(o) => o,
+            None => {
+                let data =
+                    self.inner.storage.read_tile(tile)?.ok_or_else(|| corrupt(format!("entry {index} is missing")))?;
+                let mut o = Vec::with_capacity(TILE_WIDTH as usize + 1);
+                let mut at = 0usize;
+                for _ in 0..TILE_WIDTH {
+                    o.push(u32::try_from(at).map_err(|_| corrupt("a tile longer than 4 GiB".into()))?);
+                    let len = data.get(at..at + 2).ok_or_else(|| corrupt("the tile ends inside an entry".into()))?;
+                    at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+                }
+                if at > data.len() {
+                    return Err(corrupt("the tile ends inside an entry".into()));
+                }
+                o.push(u32::try_from(at).map_err(|_| corrupt("a tile longer than 4 GiB".into()))?);
+                let o: Arc<[u32]> = o.into();
+                let mut map = self.inner.offsets.lock().expect("lock");
+                if map.len() >= OFFSET_CACHE_TILES {
+                    map.clear();
+                }
+                map.insert(tile.index, o.clone());
+                o
+            }
+        };
+        let k = usize::try_from(index % TILE_WIDTH).expect("small");
+        let (start, end) = (u64::from(offsets[k]) + 2, u64::from(offsets[k + 1]));
+        let len = usize::try_from(end - start).expect("small");
+        self.inner
+            .storage
+            .read_full_tile_range(tile, start, len)?
+            .ok_or_else(|| corrupt(format!("entry {index} is missing")))
     }
 
     fn check_size(&self, size: u64, what: &'static str) -> Result<(), LedgerError> {

@@ -107,6 +107,21 @@ pub trait LogStorage: Send + Sync + 'static {
     /// If the tile cannot be read or is malformed.
     fn read_tile(&self, tile: TilePath) -> Result<Option<Vec<u8>>, StorageError>;
 
+    /// Reads `len` bytes at `offset` of a *full* tile (which never changes once written), or
+    /// `None` if the full tile is not stored. The default reads the whole tile.
+    ///
+    /// # Errors
+    ///
+    /// If the tile cannot be read, or is shorter than the range.
+    fn read_full_tile_range(&self, tile: TilePath, offset: u64, len: usize) -> Result<Option<Vec<u8>>, StorageError> {
+        let Some(data) = self.read_tile(tile.full())? else { return Ok(None) };
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        data.get(start..start.saturating_add(len)).map(|b| Some(b.to_vec())).ok_or_else(|| StorageError::Corrupt {
+            path: tile.full().to_path(),
+            problem: format!("{len} bytes at {offset} are beyond the tile's {} bytes", data.len()),
+        })
+    }
+
     /// Whether a full tile is stored with the length of a full tile, checked without reading
     /// its contents (the quick start-up check calls this for every full tile).
     ///

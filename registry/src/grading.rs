@@ -18,7 +18,7 @@ use verifier::record::Record;
 
 /// Decisions of a full re-grade appended under one hold of the intake lock: intake waits at
 /// most for one such batch.
-pub const REGRADE_APPEND_BATCH: usize = 5_000;
+pub const REGRADE_APPEND_BATCH: usize = 1_000;
 
 /// A model on the log.
 #[derive(Debug, Clone)]
