@@ -597,7 +597,9 @@ fn a_bulk_import_killed_mid_way_keeps_every_acknowledged_record() {
             .collect()
     };
     let server = Server::start(&city, &["--checkpoint-interval-ms", "5"]);
-    let acked: std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<u64>)>>> = Default::default();
+    // Per acknowledged request: its number and the entries of its records.
+    type Acked = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<u64>)>>>;
+    let acked: Acked = Default::default();
     let writer = {
         let (acked, url, key) = (acked.clone(), server.url.clone(), key.clone());
         let batches: Vec<Vec<Envelope>> = (0..200).map(batch).collect();
