@@ -21,9 +21,12 @@
 //! | --- | --- |
 //! | `tlog` | `/checkpoint`, `/tile/...`, `/v1/log`, `/v1/proof/...`, `/v1/checkpoints/{size}`, `/v1/log/entries` |
 //! | `identities` | `POST /v1/identities`, `GET /v1/keys/{keyid}` |
-//! | `intake` | `POST /v1/records` |
+//! | `intake` | `POST /v1/records`, `POST /v1/records/check` |
+//! | `imports` | `POST /v1/imports/read` (the portal's import: an export read into payloads to sign) |
+//! | `directory` | `GET /v1/firms` (find a firm by name) |
+//! | `portal` | `GET /`, `GET /portal/...` (the browser portal's pages) |
 //! | `history` | `GET /v1/entries/{index}`, `GET /v1/enterprises/{uscc}/history` |
-//! | `grading` | `POST /v1/models`, `GET /v1/models/{hash}`, `POST /v1/regrade`, `GET /v1/enterprises/{uscc}`, `GET /v1/stats/grades` |
+//! | `grading` | `POST /v1/models`, `GET /v1/models/{hash}`, `POST /v1/regrade`, `GET /v1/regrade/jobs/{id}`, `GET /v1/enterprises/{uscc}`, `GET /v1/stats/grades` |
 //! | `evidence` | `GET /v1/enterprises/{uscc}/bundle`, `GET /v1/enterprises/{uscc}/reads` |
 //! | `objections`, `repairs`, `commitments` | `POST /v1/{objections,repairs,commitments}`, their lists, `GET /v1/repair-rules` |
 //! | `disclosure` | `GET /v1/enterprises/{uscc}/disclosure` |
