@@ -63,6 +63,10 @@ pub struct JobStatus {
     pub error: Option<String>,
 }
 
+/// Firms scored before their decisions are appended, in append batches: memory holds one slice's
+/// decisions (10,000 firms' by default), not the whole city's.
+const SLICE_BATCHES: usize = 10;
+
 /// Decisions appended per hold of the intake lock: [`REGRADE_APPEND_BATCH`], or the environment
 /// variable `CREDITLOG_REGRADE_BATCH` (1 to 1,000,000; smaller batches let intake in more often,
 /// and let the crash tests stop a run between batches).
@@ -253,46 +257,56 @@ impl Registry {
         position: u64,
     ) -> Result<(RunSummary, u64), RegistryError> {
         let o = job.spec.clone();
-        let firms = self.firms()?;
+        let firms = Arc::new(self.firms()?);
         job.total.store(firms.len() as u64, Ordering::Relaxed);
-        let (evaluated, scored) = {
-            let (reg, o, pm, j) = (self.clone(), o.clone(), pm.clone(), job.clone());
-            tokio::task::spawn_blocking(move || reg.score_all(&firms, &o, &pm, j.order, position, &j.done))
+        let batch_size = append_batch();
+        let mut evaluated = 0u64;
+        let mut warn = std::collections::BTreeSet::new();
+        // A slice of firms at a time: scored on every core, then appended, so that memory holds
+        // one slice's decisions, not the whole city's.
+        let slice = batch_size * SLICE_BATCHES;
+        for start in (0..firms.len()).step_by(slice) {
+            let end = (start + slice).min(firms.len());
+            let (n, scored) = {
+                let (reg, o, pm, j, firms) = (self.clone(), o.clone(), pm.clone(), job.clone(), firms.clone());
+                tokio::task::spawn_blocking(move || {
+                    reg.score_all(&firms[start..end], &o, &pm, j.order, position, &j.done)
+                })
                 .await
                 .map_err(|e| RegistryError::Inconsistent {
                     index: job.order,
                     problem: format!("the re-grade's scoring stopped: {e}"),
                 })??
-        };
-        // Under the lock, a batch at a time (intake runs between batches): a firm with an entry
-        // at or after `position` was touched while it was scored, so its decision might not cite
-        // every record before it; it is decided again on the log as it stands.
-        let mut warn = std::collections::BTreeSet::new();
-        let batch_size = append_batch();
-        let mut scored = scored.into_iter().peekable();
-        while scored.peek().is_some() {
-            let batch: Vec<(Decision, Prepared)> = scored.by_ref().take(batch_size).collect();
-            let _guard = self.inner.intake.lock().await;
-            let mut prepared = Vec::with_capacity(batch.len());
-            for (d, p) in batch {
-                let touched = self.subject_indices(&d.subject)?.last().is_some_and(|i| *i >= position);
-                if !touched {
-                    prepared.push(p);
-                } else if let Some(d) =
-                    self.decide(&d.subject, &o.model, &pm, o.as_of, Trigger::Scheduled, Some(job.order))?
-                {
-                    prepared.extend(self.signed_decisions(vec![d])?);
-                } else {
-                    continue;
+            };
+            evaluated += n;
+            // Under the lock, a batch at a time (intake runs between batches): a firm with an
+            // entry at or after `position` was touched while it was scored, so its decision might
+            // not cite every record before it; it is decided again on the log as it stands.
+            let mut scored = scored.into_iter().peekable();
+            while scored.peek().is_some() {
+                let batch: Vec<(Decision, Prepared)> = scored.by_ref().take(batch_size).collect();
+                let _guard = self.inner.intake.lock().await;
+                let mut prepared = Vec::with_capacity(batch.len());
+                for (d, p) in batch {
+                    let touched = self.subject_indices(&d.subject)?.last().is_some_and(|i| *i >= position);
+                    if !touched {
+                        prepared.push(p);
+                    } else if let Some(d) =
+                        self.decide(&d.subject, &o.model, &pm, o.as_of, Trigger::Scheduled, Some(job.order))?
+                    {
+                        prepared.extend(self.signed_decisions(vec![d])?);
+                    } else {
+                        continue;
+                    }
+                    // A specialised model's grades may make the high-risk warning hold.
+                    if pm.model.domain != "general" {
+                        warn.insert(d.subject.clone());
+                    }
                 }
-                // A specialised model's grades may make the high-risk warning hold.
-                if pm.model.domain != "general" {
-                    warn.insert(d.subject.clone());
-                }
+                let n = prepared.len() as u64;
+                self.append_prepared(prepared).await?;
+                job.changed.fetch_add(n, Ordering::Relaxed);
             }
-            let n = prepared.len() as u64;
-            self.append_prepared(prepared).await?;
-            job.changed.fetch_add(n, Ordering::Relaxed);
         }
         let summary = RunSummary {
             kind: RUN_FORMAT.into(),
