@@ -302,6 +302,16 @@ fn demo_city(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     (data, model)
 }
 
+/// The USCCs of the simulated firms of a demo city, in the simulator's order.
+fn city_firms(city: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(city.join("sim/firms.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect()
+}
+
 /// [`demo_city`] and a byte-for-byte copy of its data folder: two servers on the same log.
 fn demo_city_and_copy(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
     let (city, model) = demo_city(dir);
@@ -355,12 +365,7 @@ fn run_decisions(auditor: &Signer, summary_index: u64) -> (u64, BTreeMap<String,
 fn a_full_regrade_beside_intake_gives_the_decisions_of_one_run_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (city, copy, model) = demo_city_and_copy(dir.path());
-    let firms: Vec<String> = std::fs::read_to_string(city.join("sim/firms.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().to_owned())
-        .collect();
+    let firms = city_firms(&city);
     // An as-of date before today changes many grades (records dated after it stop counting).
     let regrade = |server: &Server, data: &std::path::Path| -> u64 {
         let key = data.join("keys/grading-authority.key");
@@ -564,12 +569,7 @@ fn a_regrade_killed_mid_run_resumes_without_duplicates() {
 fn a_bulk_import_killed_mid_way_keeps_every_acknowledged_record() {
     let dir = tempfile::tempdir().unwrap();
     let (city, _) = demo_city(dir.path());
-    let firms: Vec<String> = std::fs::read_to_string(city.join("sim/firms.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().to_owned())
-        .collect();
+    let firms = city_firms(&city);
     let key = keyfile::read(&city.join("sim/keys/zibo-amr.key")).unwrap();
     let batch = |r: usize| -> Vec<Envelope> {
         (0..200)
