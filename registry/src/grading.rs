@@ -3,6 +3,7 @@
 //! gathers the inputs from the log, so a court replays every decision with the verifier alone.
 
 use crate::pipeline::{record_of, Prepared};
+use crate::scoring::Row;
 use crate::{Outcome, Registry, RegistryError, Rejection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -201,16 +202,27 @@ impl Registry {
         uscc: &str,
         position: u64,
     ) -> Result<(Vec<(u64, Record)>, Vec<verifier::decision::Repaired>), RegistryError> {
+        let (scored, repairs) = self.firm_scoring_before(uscc, position)?;
+        Ok((scored.into_iter().map(|s| (s.index, s.record)).collect(), repairs))
+    }
+
+    /// A firm's records, ready to score, and approved credit repairs, from the scoring view
+    /// ([`crate::scoring`]), for the entries below `position`.
+    fn firm_scoring_before(
+        &self,
+        uscc: &str,
+        position: u64,
+    ) -> Result<(Vec<ScoredRecord>, Vec<verifier::decision::Repaired>), RegistryError> {
         let mut records = Vec::new();
         let mut repairs = Vec::new();
         for index in self.subject_indices(uscc)?.into_iter().take_while(|i| *i < position) {
-            let Some((header, content)) = self.read_entry(index)? else { continue };
-            if header.kind.starts_with("record/") {
-                records.push((index, record_of(index, &content)?));
-            } else if header.kind == "repair/decided" {
-                if let Some(r) = self.approved_repair(index, &content)? {
-                    repairs.push(r);
-                }
+            match self.inner.scoring.read(index)? {
+                Some(Row::Record(json)) => records.push(
+                    ScoredRecord::from_json(index, &json)
+                        .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?,
+                ),
+                Some(Row::Repair(r)) => repairs.push(r),
+                None => {}
             }
         }
         Ok((records, repairs))
@@ -330,12 +342,18 @@ impl Registry {
         trigger_index: Option<u64>,
         position: u64,
     ) -> Result<Option<Decision>, RegistryError> {
-        let (records, repairs) = self.firm_records_and_repairs_before(uscc, position)?;
-        let refs: Vec<(u64, &Record)> = records.iter().map(|(i, r)| (*i, r)).collect();
+        let (records, repairs) = self.firm_scoring_before(uscc, position)?;
+        let refs: Vec<(u64, &Record)> = records.iter().map(|s| (s.index, &s.record)).collect();
         let stopped = stop_dates(&refs, &repairs);
         let previous = self.current_grade(uscc, hash)?;
-        let scored: Vec<ScoredRecord> =
-            records.iter().map(|(i, r)| ScoredRecord::new(*i, r.clone(), stopped.get(i).copied())).collect();
+        let indices: Vec<u64> = records.iter().map(|s| s.index).collect();
+        let scored: Vec<ScoredRecord> = records
+            .into_iter()
+            .map(|mut s| {
+                s.stopped = stopped.get(&s.index).copied();
+                s
+            })
+            .collect();
         let breakdown = pm.model.score(&scored, as_of, previous.as_ref().map(|p| p.class.as_str()));
         if previous.as_ref().is_some_and(|p| p.class == breakdown.class && p.score == breakdown.score) {
             return Ok(None);
@@ -349,7 +367,7 @@ impl Registry {
             trigger,
             trigger_index,
             previous: previous.map(|p| p.class),
-            records: records.iter().map(|(i, _)| *i).collect(),
+            records: indices,
             stopped,
             breakdown,
         }))

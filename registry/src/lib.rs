@@ -42,6 +42,7 @@ pub mod redactions;
 pub mod regrade;
 pub mod repairs;
 pub mod sanctions;
+mod scoring;
 mod store;
 pub mod warnings;
 
@@ -223,6 +224,10 @@ struct Inner {
     db: sled::Db,
     views: store::Views,
     contents: ContentStore,
+    /// Records and repairs as scoring reads them ([`scoring`]).
+    scoring: scoring::ScoringView,
+    /// The number of entries the scoring view was rebuilt for when the registry opened.
+    scoring_rebuilt: Option<u64>,
     book: RwLock<KeyBook>,
     intake: tokio::sync::Mutex<()>,
     models: RwLock<BTreeMap<String, grading::PublishedModel>>,
@@ -283,6 +288,12 @@ impl Registry {
             tracing::warn!("the views were written in an older layout: rebuilding them from the log");
         }
         let contents = ContentStore::open(&data.join("contents"), views.meta.clone())?;
+        let applied = match views.meta.get(b"applied")? {
+            Some(v) => store::be_u64(&v, "meta")?,
+            None => 0,
+        };
+        let recorded = views.meta.get(b"scoring")?.map(|v| store::be_u64(&v, "meta")).transpose()?;
+        let (scoring, rebuild_scoring) = scoring::ScoringView::open(&data.join("scoring"), applied, recorded)?;
         let registry = Self {
             inner: Arc::new(Inner {
                 data: data.to_owned(),
@@ -290,6 +301,8 @@ impl Registry {
                 db,
                 views,
                 contents,
+                scoring,
+                scoring_rebuilt: rebuild_scoring.then_some(applied),
                 book: RwLock::default(),
                 intake: Default::default(),
                 draws: Default::default(),
@@ -306,12 +319,22 @@ impl Registry {
         };
         registry.load_book()?;
         registry.load_models()?;
+        if rebuild_scoring {
+            tracing::warn!("the scoring view is behind the other views: rebuilding it from the log");
+            registry.rebuild_scoring(applied)?;
+        }
         registry.catch_up()?;
         if registry.key_book().operator.is_none() {
             registry.bootstrap().await?;
         }
         registry.resolve_grader();
         Ok(registry)
+    }
+
+    /// If the scoring view had fallen behind the other views (its files lost or cut short, as a
+    /// power loss may leave them) and was rebuilt from the log on open: for how many entries.
+    pub fn scoring_rebuilt(&self) -> Option<u64> {
+        self.inner.scoring_rebuilt
     }
 
     /// The log underneath.
@@ -405,6 +428,7 @@ impl Registry {
                 h.update(&val);
             }
         }
+        self.inner.scoring.digest(self.applied()?, &mut h)?;
         h.update(serde_json::to_vec(&*self.inner.book.read().expect("lock")).expect("serialises"));
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }

@@ -1,6 +1,7 @@
 //! The append pipeline: every entry goes seal → contents (durable) → log → views, under the
 //! intake lock, so the registry is the log's only writer and the views always follow it.
 
+use crate::scoring::Row;
 use crate::store::{be_u64, reference_key, subject_key, Reference};
 use crate::{Registry, RegistryError};
 use rand::{RngCore, SeedableRng};
@@ -37,6 +38,8 @@ pub(crate) struct RecordFacts {
     pub(crate) draw_index: Option<u64>,
     /// The early-warning rule the record may make hold, its date and its department.
     pub(crate) watched: Option<(verifier::warning::WarningRule, verifier::Date, String)>,
+    /// Its JSON, the scoring view's row ([`crate::scoring`]).
+    pub(crate) json: Vec<u8>,
 }
 
 impl RecordFacts {
@@ -57,6 +60,7 @@ impl RecordFacts {
                 _ => None,
             },
             watched: crate::warnings::watched(record).map(|r| (r, record.date(), record.department().to_owned())),
+            json: record.to_json_bytes(),
         }
     }
 }
@@ -150,13 +154,66 @@ impl Registry {
                 // A redacted record: only its place in the firm's chain is left to index.
                 Some((_, crate::Stored::Redacted(stub))) => {
                     self.inner.views.subjects.insert(subject_key(&stub.subject, index), &leaf_hash(&bytes).0)?;
+                    self.inner.scoring.write(&[(index, None)])?;
                 }
-                None => {}
+                None => self.inner.scoring.write(&[(index, None)])?,
             }
-            self.inner.views.meta.insert(b"applied", &(index + 1).to_be_bytes())?;
+            self.mark_applied(index + 1)?;
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Records that the views are applied up to `next`, with the length of the scoring view's
+    /// file at that point, in one sled batch.
+    pub(crate) fn mark_applied(&self, next: u64) -> Result<(), RegistryError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(&b"applied"[..], &next.to_be_bytes()[..]);
+        batch.insert(&b"scoring"[..], &self.inner.scoring.len().to_be_bytes()[..]);
+        self.inner.views.meta.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The scoring view's row for an entry ([`crate::scoring`]): a record's JSON, or an approved
+    /// repair.
+    fn scoring_row(
+        &self,
+        index: u64,
+        header: &EntryHeader,
+        content: &EntryContent,
+        facts: Option<&RecordFacts>,
+    ) -> Result<Option<Row>, RegistryError> {
+        if header.kind.starts_with("record/") {
+            let json = match facts {
+                Some(f) => f.json.clone(),
+                None => record_of(index, content)?.to_json_bytes(),
+            };
+            return Ok(Some(Row::Record(json)));
+        }
+        if header.kind == "repair/decided" {
+            return Ok(self.approved_repair(index, content)?.map(Row::Repair));
+        }
+        Ok(None)
+    }
+
+    /// Writes the scoring view again for entries `0..applied`, from the log (its files were
+    /// lost or cut short).
+    pub(crate) fn rebuild_scoring(&self, applied: u64) -> Result<(), RegistryError> {
+        let mut rows = Vec::new();
+        for index in 0..applied {
+            let bytes = self.inner.log.entry(index)?;
+            let row = match self.open_entry(index, &bytes)? {
+                Some((header, content)) => self.scoring_row(index, &header, &content, None)?,
+                None => None,
+            };
+            rows.push((index, row));
+            if rows.len() == 4096 {
+                self.inner.scoring.write(&rows)?;
+                rows.clear();
+            }
+        }
+        self.inner.scoring.write(&rows)?;
+        self.mark_applied(applied)
     }
 
     /// Applies entries to the views, one sled batch per tree.
@@ -166,6 +223,12 @@ impl Registry {
         items: &[(u64, &[u8], &EntryHeader, &EntryContent, Option<&RecordFacts>)],
     ) -> Result<(), RegistryError> {
         let v = &self.inner.views;
+        // The scoring view first: a redaction in this batch erases rows written before it.
+        let mut rows = Vec::with_capacity(items.len());
+        for &(index, _, header, content, facts) in items {
+            rows.push((index, self.scoring_row(index, header, content, facts)?));
+        }
+        self.inner.scoring.write(&rows)?;
         let (mut dedup, mut subjects, mut references, mut watch) =
             (sled::Batch::default(), sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
         // References written by this batch, which the tree does not show yet.
@@ -432,7 +495,7 @@ impl Registry {
             .collect();
         self.apply_all(&items)?;
         // The intake lock makes the registry the only writer, so these are the newest entries.
-        self.inner.views.meta.insert(b"applied", &(first + headers.len() as u64).to_be_bytes())?;
+        self.mark_applied(first + headers.len() as u64)?;
         Ok((first..first + headers.len() as u64).collect())
     }
 }

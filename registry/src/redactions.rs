@@ -100,6 +100,8 @@ impl Registry {
             if v.dedup.get(dedup)?.is_some_and(|i| i.as_ref() == t.to_be_bytes()) {
                 v.dedup.remove(dedup)?;
             }
+            // The record's row in the scoring view, zeroed in place and made durable.
+            self.inner.scoring.erase(t)?;
             let stub = Redacted::of(&target, r.rule, index).ok_or_else(|| RegistryError::Inconsistent {
                 index: t,
                 problem: "a redacted entry is about no firm".into(),

@@ -18,7 +18,7 @@
 //! | `sanctions` | USCC `\0` index of a sanction imposed on the firm (u64 BE) | empty |
 //! | `regrades` | index of a re-grading order (u64 BE) | empty: an order whose run summary is not on the log yet (a run to resume) |
 //! | `reads` | USCC `\0` time (u64 BE) `\0` sequence (u64 BE) | a read of the firm's class, decision or history (JSON) |
-//! | `meta` | `applied`, `contents`, `format` | how far the views are applied; how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
+//! | `meta` | `applied`, `scoring`, `contents`, `format` | how far the views are applied, and the length of the scoring view's file then ([`crate::scoring`]); how far `contents.log` is indexed in `contents.idx`; the layout of these trees ([`VIEWS_FORMAT`]) |
 //!
 //! No tree holds a record's content: the document number is hashed, so a redacted record leaves
 //! nothing of itself in the views database (whose files keep deleted keys until sled reuses the
@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/7";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/8";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {

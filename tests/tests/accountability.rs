@@ -1385,6 +1385,30 @@ fn credit_repair_is_refused_by_each_rule_and_an_approved_repair_stops_the_penalt
         serde_json::from_value(ok(c.firm_a.get(&format!("/v1/enterprises/{FIRM_A}/bundle")))).unwrap();
     verifier::evidence::verify_bundle(&bundle, &verifier::evidence::Trust::LogKey(c.server.verifier_key.clone()), None)
         .unwrap();
+
+    // The scoring view keeps the repair: lost with the power (its file cut short), it is rebuilt
+    // from the log when the server starts, and equals the view a rebuild of every view gives
+    // (whose digest covers each row of the scoring view, the repair's included).
+    let data = c._dir.path().join("data");
+    let City { _dir, server, .. } = c;
+    server.kill();
+    // (A rebuild first, so that the views' database holds how long the file was: a killed
+    // server may leave it behind, and the server would then apply the tail again instead.)
+    let (good, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
+    assert!(good && out.contains("identical"), "{out}{err}");
+    let dat = data.join("scoring/scoring.dat");
+    let len = std::fs::metadata(&dat).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&dat).unwrap().set_len(len / 2).unwrap();
+    let server = Server::start(&data, &["--checkpoint-interval-ms", "5"]);
+    assert!(
+        server.banner.iter().any(|l| l.starts_with("rebuilt the scoring view from the log")),
+        "{:?}",
+        server.banner
+    );
+    server.kill();
+    assert_eq!(std::fs::metadata(&dat).unwrap().len(), len, "the scoring view was rebuilt");
+    let (good, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
+    assert!(good && out.contains("identical"), "{out}{err}");
 }
 
 /// Public disclosure (公示, issue 8): anyone sees a firm's public records within their publicity
@@ -1582,6 +1606,8 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     let o = ok(objection(&c.firm_a, &filed(FIRM_A, target, "2026-11-20")))["index"].as_u64().unwrap();
     // The scan finds the content while it is stored (the oracle works).
     assert!(!files_holding(&data, payload_b64.as_bytes()).is_empty(), "the stored content is on disk");
+    // The scoring view holds the record's JSON too, until the redaction zeroes it.
+    assert_eq!(files_holding(&data.join("scoring"), personal.as_bytes()).len(), 1, "the scoring view holds the record");
 
     // Refusals, each naming its rule: the record is still in force; another department; a
     // department posing as the author; the firm; the retention period not over (with the day).

@@ -436,6 +436,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
         .with_context(|| format!("opening the nonce file and the firm directory in {}", args.log.data.display()))?;
     if let Some(reg) = &state.registry {
+        if let Some(entries) = reg.scoring_rebuilt() {
+            println!(
+                "rebuilt the scoring view from the log ({entries} entries): its files were behind the other views"
+            );
+        }
         for order in reg.resume_regrades()? {
             println!("resuming the re-grade of order {order} (its run summary is not on the log)");
         }
@@ -644,12 +649,17 @@ fn rebuild(data: &Path) -> Result<()> {
     } else {
         None
     };
-    let aside = data.join("registry.before-rebuild");
-    if views.exists() {
-        if aside.exists() {
-            std::fs::remove_dir_all(&aside)?;
+    // The sled views and the scoring view, each moved aside to `NAME.before-rebuild`.
+    let aside: Vec<(PathBuf, PathBuf)> = ["registry", "scoring"]
+        .iter()
+        .map(|name| (data.join(name), data.join(format!("{name}.before-rebuild"))))
+        .filter(|(from, _)| from.exists())
+        .collect();
+    for (from, to) in &aside {
+        if to.exists() {
+            std::fs::remove_dir_all(to)?;
         }
-        std::fs::rename(&views, &aside).context("moving the old views aside")?;
+        std::fs::rename(from, to).context("moving the old views aside")?;
     }
     let (log, _) = open_log(&args)?;
     let size = log.committed_size();
@@ -660,12 +670,14 @@ fn rebuild(data: &Path) -> Result<()> {
     match before {
         Some(b) if b == after => {
             println!("identical to the views before the rebuild");
-            std::fs::remove_dir_all(&aside).ok();
+            for (_, to) in &aside {
+                std::fs::remove_dir_all(to).ok();
+            }
             Ok(())
         }
         Some(b) => Err(Failure(format!(
             "the rebuilt views differ from the old ones (old digest {b}); the old views are kept in {}",
-            aside.display()
+            aside.iter().map(|(_, to)| to.display().to_string()).collect::<Vec<_>>().join(" and ")
         ))
         .into()),
         None => Ok(()),

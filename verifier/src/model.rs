@@ -204,6 +204,17 @@ impl ScoredRecord {
         Self { index, record, stopped, json: std::sync::Arc::new(json) }
     }
 
+    /// A record at log index `index` from its JSON ([`Record::to_json_bytes`]), read once for
+    /// both the record and its field conditions; not stopped.
+    ///
+    /// # Errors
+    ///
+    /// Bytes that are not a valid record ([`Record::parse`]).
+    pub fn from_json(index: u64, bytes: &[u8]) -> Result<Self, crate::record::RecordError> {
+        let (record, json) = Record::parse_with_json(bytes)?;
+        Ok(Self { index, record, stopped: None, json: std::sync::Arc::new(json) })
+    }
+
     /// The same record stopped from counting on `stopped` instead, without serialising it again:
     /// a firm's records are prepared once and scored under each decision's stop dates.
     pub fn with_stop(&self, stopped: Option<Date>) -> Self {

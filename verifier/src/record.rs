@@ -879,6 +879,17 @@ impl Record {
         from_value(&strict_json(bytes)?, true)
     }
 
+    /// [`Record::parse`], also giving the JSON value it read: what scoring tests field
+    /// conditions on, parsed once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Record::parse`].
+    pub fn parse_with_json(bytes: &[u8]) -> Result<(Self, Value), RecordError> {
+        let value = strict_json(bytes)?;
+        Ok((from_value(&value, true)?, value))
+    }
+
     /// Builds a record of `kind` from flat string cells named by [`csv_columns`]. An empty
     /// (or all-blank) cell is an absent field. Numbers are plain decimal digits; booleans are
     /// `true`/`false` or `是`/`否`; a closed-list value may be its name or its Chinese name;
