@@ -13,6 +13,7 @@
 //! | --- | --- |
 //! | append pipeline: dedup, salts, seal → contents (durable) → log → views | [`pipeline`] |
 //! | the views store (the only module that names sled trees) | `store` |
+//! | the scoring view: records and repairs as scoring reads them, erasable | `scoring` |
 //! | who may read which entry, grade, decision, journal | [`access`] |
 //! | identities and keys, the grader's signing key (invariant 8) | [`identities`] |
 //! | flow 1, intake 信息归集 | [`intake`] |
