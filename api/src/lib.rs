@@ -279,6 +279,20 @@ impl From<RegistryError> for Problem {
             RegistryError::NoGrader(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "no-grader", "No grader key", e.to_string())
             }
+            RegistryError::StorageFull { .. } => {
+                Problem::new(StatusCode::INSUFFICIENT_STORAGE, "storage-reserve", "The disk is full", e.to_string())
+            }
+            RegistryError::Content(registry::content::ContentError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::StorageFull =>
+            {
+                // ENOSPC while the content was written, before anything reached the log.
+                Problem::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage-full",
+                    "The disk is full",
+                    format!("the disk of the data folder is full ({source}): nothing was appended; submit again once space is freed"),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "registry failure");
                 Problem::internal()

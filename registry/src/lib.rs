@@ -115,7 +115,26 @@ pub enum RegistryError {
     /// The server holds no valid grader key.
     #[error("this server holds no grader key that is valid on the log ({0}); grade decisions cannot be signed")]
     NoGrader(String),
+    /// The disk of the data folder is (nearly) full: nothing was appended.
+    #[error(
+        "the disk of the data folder has {} MiB free, under the {} MiB that intake keeps in reserve (rule \
+         storage-reserve): nothing was appended; submit again once space is freed",
+        available >> 20,
+        reserve >> 20
+    )]
+    StorageFull {
+        /// Bytes free for the server.
+        available: u64,
+        /// Bytes intake keeps free.
+        reserve: u64,
+    },
 }
+
+/// What intake keeps free on the data folder's disk by default (`creditlog serve
+/// --storage-reserve-mb`): room for the views, the nonce file and the decisions that follow
+/// records already appended, so that a full disk refuses new submissions cleanly instead of
+/// failing a write half-way.
+pub const DEFAULT_STORAGE_RESERVE: u64 = 256 << 20;
 
 /// Why one submitted record or statement was refused; nothing was appended for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -248,6 +267,10 @@ struct Inner {
     checks: sanctions::CheckCache,
     /// Full re-grades run by this process, by order index.
     jobs: std::sync::Mutex<BTreeMap<u64, Arc<regrade::RegradeJob>>>,
+    /// Bytes intake keeps free on the data folder's disk: none until the server sets it
+    /// ([`Registry::set_storage_reserve`], [`DEFAULT_STORAGE_RESERVE`]), so that a new log's first
+    /// entries and a rebuild are never refused.
+    reserve: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -316,6 +339,7 @@ impl Registry {
                 public_identity_head: Default::default(),
                 checks: Default::default(),
                 jobs: Default::default(),
+                reserve: 0.into(),
             }),
         };
         registry.load_book()?;
@@ -336,6 +360,30 @@ impl Registry {
     /// power loss may leave them) and was rebuilt from the log on open: for how many entries.
     pub fn scoring_rebuilt(&self) -> Option<u64> {
         self.inner.scoring_rebuilt
+    }
+
+    /// Sets how many bytes intake keeps free on the data folder's disk (0: none; a full disk
+    /// then fails the write that meets it).
+    pub fn set_storage_reserve(&self, bytes: u64) {
+        self.inner.reserve.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Refuses with [`RegistryError::StorageFull`] when the data folder's disk has less free
+    /// than the reserve.
+    pub(crate) fn check_space(&self) -> Result<(), RegistryError> {
+        let reserve = self.inner.reserve.load(std::sync::atomic::Ordering::Relaxed);
+        if reserve == 0 {
+            return Ok(());
+        }
+        let st = rustix::fs::statvfs(&self.inner.data).map_err(|e| RegistryError::Corrupt {
+            tree: "data folder",
+            problem: format!("cannot read how much space its disk has free: {e}"),
+        })?;
+        let available = st.f_bavail.saturating_mul(st.f_frsize);
+        if available < reserve {
+            return Err(RegistryError::StorageFull { available, reserve });
+        }
+        Ok(())
     }
 
     /// The log underneath.

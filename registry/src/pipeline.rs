@@ -432,6 +432,11 @@ impl Registry {
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
+        // A full disk refuses what is submitted, never the decisions and warnings that follow
+        // entries already appended (they are what the reserve is kept for).
+        if !prepared.iter().all(|p| p.kind.starts_with("decision/") || p.kind == verifier::warning::WARNING_KIND) {
+            self.check_space()?;
+        }
         let now = crate::now();
         // The intake lock makes the registry the log's only writer: the batch gets the indices
         // from the committed size on, which each header's `keys` field relies on.

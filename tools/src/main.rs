@@ -375,6 +375,10 @@ struct ServeArgs {
     /// connection, or a kept-alive one between requests).
     #[arg(long, default_value_t = api::serve::IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout_secs: u64,
+    /// Refuse new submissions (HTTP 507, rule storage-reserve) while the data folder's disk has
+    /// less than this many MiB free; 0 turns the reserve off.
+    #[arg(long, default_value_t = registry::DEFAULT_STORAGE_RESERVE >> 20)]
+    storage_reserve_mb: u64,
 }
 
 /// Opens (or creates) the log of a data folder.
@@ -412,6 +416,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         None
     } else {
         let r = registry::Registry::open(&args.log.data, log.clone()).await.context("opening the registry")?;
+        r.set_storage_reserve(args.storage_reserve_mb << 20);
         if !operator_existed {
             println!(
                 "created the operator key in {} (mode 0600): it registers departments and role keys; the server no longer reads it, so move it offline and sign registrations with it through the CLI",
