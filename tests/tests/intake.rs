@@ -485,3 +485,47 @@ fn invariant_2_acknowledged_records_and_contents_survive_sigkill() {
     let (ok, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
     assert!(ok && out.contains("identical"), "{out}{err}");
 }
+
+/// `creditlog submit` streams its file a batch at a time: a file of several batches, with a line
+/// that is not JSON and a record that breaks a rule among them, puts every good line on the log
+/// once, names each bad line by its number, and sent again finds every good line already there.
+#[test]
+fn submit_streams_a_file_in_batches_and_names_each_bad_line() {
+    let j = jurisdiction();
+    let key = j.dir.path().join("dept.key");
+    let file = j.dir.path().join("records.jsonl");
+    let mut lines = Vec::new();
+    for i in 0..23 {
+        match i {
+            4 => lines.push("{not json".to_owned()),
+            11 => lines.push(
+                penalty(&firm("91370303MA3C8DXA2"), "罚〔2026〕坏号", 0)
+                    .to_string()
+                    .replace("2026-11-20", "2026-13-40"),
+            ),
+            // Every third line signed beforehand, the others signed by `submit` with --key.
+            _ if i % 3 == 0 => lines.push(
+                serde_json::to_string(&sign(
+                    &penalty(&firm("91370303MA3C8DXA2"), &format!("罚〔2026〕{i}号"), 100),
+                    &j.dept_key,
+                ))
+                .unwrap(),
+            ),
+            _ => lines.push(penalty(&firm("91370303MA3C8DXA2"), &format!("罚〔2026〕{i}号"), 100).to_string()),
+        }
+    }
+    lines.insert(7, String::new());
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let args =
+        ["submit", file.to_str().unwrap(), "--key", key.to_str().unwrap(), "--server", &j.server.url, "--batch", "4"];
+    let size = j.server.checkpoint().size;
+    let (ok, out, err) = cli(&args);
+    assert!(!ok, "bad lines make the command fail: {out}{err}");
+    assert!(out.contains("21 appended, 0 already on the log, 2 rejected"), "{out}{err}");
+    let place = |n: usize| format!("{}:{n}: ", file.display());
+    assert!(err.contains(&(place(5) + "not JSON")), "{err}");
+    assert!(err.contains(&place(13)) && err.contains("date"), "{err}");
+    assert_eq!(j.server.wait_for_size(size + 21).size, size + 21);
+    let (_, out, err) = cli(&args);
+    assert!(out.contains("0 appended, 21 already on the log, 2 rejected"), "{out}{err}");
+}

@@ -317,73 +317,84 @@ pub fn submit_envelopes(
     Ok((appended, duplicates, rejected))
 }
 
-/// Sends prepared envelopes with a progress bar and prints the tally; `Ok(false)` if anything
-/// (including `bad` lines rejected before sending) was rejected.
-fn send_all(
-    server: &str,
-    key: ed25519_dalek::SigningKey,
-    envelopes: Vec<(String, Envelope)>,
-    batch: usize,
-    bad: u64,
-) -> Result<bool> {
-    let bar = progress_bar(envelopes.len() as u64);
-    let client = Client::new(server, key);
-    let (a, d, r) = submit_envelopes(&client, envelopes, batch, &bar)?;
-    bar.finish_and_clear();
-    println!("{a} appended, {d} already on the log, {} rejected", r + bad);
-    Ok(r + bad == 0)
-}
-
-fn progress_bar(n: u64) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(n);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records {per_sec} eta {eta}").expect("template"),
-    );
-    bar
-}
-
 /// `creditlog submit FILE.jsonl`: each line is a signed envelope, or a record payload to sign
-/// with `--key`.
+/// with `--key`. The file is streamed: read, signed and sent `batch` lines at a time, so memory
+/// holds one batch whatever the file's size; the progress bar counts the file's bytes. Sending
+/// the same file again after an interruption is safe: what is on the log already comes back as
+/// a duplicate. `Ok(false)` if any line was rejected.
 pub fn submit(file: &Path, key_path: &Path, server: &str, batch: usize) -> Result<bool> {
     let key = keyfile::read(key_path)?;
-    let reader =
-        std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
-    let mut envelopes = Vec::new();
-    let mut bad = 0u64;
-    for (i, line) in reader.lines().enumerate() {
-        let line = line?;
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let total = f.metadata().with_context(|| format!("reading {}", file.display()))?.len();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
+            .expect("template"),
+    );
+    let client = Client::new(server, key.clone());
+    let mut reader = std::io::BufReader::new(f);
+    let batch = batch.max(1);
+    let mut pending: Vec<(String, Envelope)> = Vec::with_capacity(batch);
+    let (mut appended, mut duplicates, mut rejected, mut bad) = (0u64, 0u64, 0u64, 0u64);
+    let mut send = |pending: &mut Vec<(String, Envelope)>, bar: &indicatif::ProgressBar| -> Result<()> {
+        let (a, d, r) = submit_envelopes(&client, std::mem::take(pending), batch, &indicatif::ProgressBar::hidden())
+            .map_err(|e| {
+                e.context(format!(
+                    "after {appended} records appended and {duplicates} already on the log; sending the file again \
+                     resumes where this stopped"
+                ))
+            })?;
+        (appended, duplicates, rejected) = (appended + a, duplicates + d, rejected + r);
+        bar.set_message(format!("{appended} appended, {duplicates} already on the log"));
+        Ok(())
+    };
+    let mut line = String::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let got = reader.read_line(&mut line).with_context(|| format!("reading {}", file.display()))?;
+        if got == 0 {
+            break;
+        }
+        number += 1;
+        bar.inc(got as u64);
         if line.trim().is_empty() {
             continue;
         }
-        let place = format!("{}:{}", file.display(), i + 1);
+        let place = format!("{}:{number}", file.display());
+        let mut refuse = |why: String| {
+            bar.suspend(|| eprintln!("{place}: {why}"));
+            bad += 1;
+        };
         let value: serde_json::Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
-                eprintln!("{place}: not JSON: {e}");
-                bad += 1;
+                refuse(format!("not JSON: {e}"));
                 continue;
             }
         };
         if value.get("payloadType").is_some() {
             match serde_json::from_value::<Envelope>(value) {
-                Ok(env) => envelopes.push((place, env)),
-                Err(e) => {
-                    eprintln!("{place}: malformed envelope: {e}");
-                    bad += 1;
-                }
+                Ok(env) => pending.push((place, env)),
+                Err(e) => refuse(format!("malformed envelope: {e}")),
             }
         } else {
             let payload = serde_json::to_vec(&value)?;
             match Record::parse(&payload) {
-                Ok(_) => envelopes.push((place, Envelope::sign(RECORD_TYPE, &payload, &key))),
-                Err(e) => {
-                    eprintln!("{place}: {e}");
-                    bad += 1;
-                }
+                Ok(_) => pending.push((place, Envelope::sign(RECORD_TYPE, &payload, &key))),
+                Err(e) => refuse(e.to_string()),
             }
         }
+        if pending.len() == batch {
+            send(&mut pending, &bar)?;
+        }
     }
-    send_all(server, key, envelopes, batch, bad)
+    if !pending.is_empty() {
+        send(&mut pending, &bar)?;
+    }
+    bar.finish_and_clear();
+    println!("{appended} appended, {duplicates} already on the log, {} rejected", rejected + bad);
+    Ok(rejected + bad == 0)
 }
 
 /// `creditlog model publish`.
