@@ -25,6 +25,7 @@
 //! sled is not used for anything that must survive power loss: its `flush` uses
 //! `sync_file_range`, which does not flush the disk cache (sled issues #1351, #1452).
 
+use crate::crashlog;
 use crate::storage::{Commit, LogStorage, StorageError, TileBatch};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -93,7 +94,24 @@ fn corrupt(path: impl Into<String>, problem: impl Into<String>) -> StorageError 
 }
 
 fn fsync_dir(path: &Path) -> Result<(), StorageError> {
-    File::open(path).and_then(|d| d.sync_all()).map_err(io("syncing directory", path))
+    File::open(path).and_then(|d| d.sync_all()).map_err(io("syncing directory", path))?;
+    crashlog::record(|| crashlog::Op::SyncDir(path.to_owned()));
+    Ok(())
+}
+
+/// `fdatasync` of a file, recorded for the crash-state explorer.
+fn sync_file(f: &File, path: &Path) -> Result<(), StorageError> {
+    f.sync_data().map_err(io("syncing", path))?;
+    crashlog::record(|| crashlog::Op::Sync(path.to_owned()));
+    Ok(())
+}
+
+/// A positioned write, recorded for the crash-state explorer.
+fn write_at(f: &File, data: &[u8], offset: u64, path: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(data, offset).map_err(io("writing", path))?;
+    crashlog::record(|| crashlog::Op::Write { path: path.to_owned(), offset, data: data.to_vec() });
+    Ok(())
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
@@ -268,7 +286,7 @@ fn sync_all_parallel(files: &[(&File, PathBuf)], dirs: &[PathBuf]) -> Result<(),
     let jobs = files.len() + dirs.len();
     if jobs <= 1 {
         for (f, p) in files {
-            f.sync_data().map_err(io("syncing", p))?;
+            sync_file(f, p)?;
         }
         return dirs.iter().try_for_each(|d| fsync_dir(d));
     }
@@ -283,7 +301,7 @@ fn sync_all_parallel(files: &[(&File, PathBuf)], dirs: &[PathBuf]) -> Result<(),
                     }
                     if i < files.len() {
                         let (f, p) = &files[i];
-                        f.sync_data().map_err(io("syncing", p))?;
+                        sync_file(f, p)?;
                     } else {
                         fsync_dir(&dirs[i - files.len()])?;
                     }
@@ -437,11 +455,18 @@ impl LogStorage for FileStorage {
                 let path = self.dir.join(a.tile.to_path());
                 let parent = path.parent().expect("tile paths have a parent").to_owned();
                 if !parent.exists() {
-                    std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
+                    let mut created = Vec::new();
                     let mut p = parent.as_path();
                     while p != self.dir {
+                        if !p.exists() {
+                            created.push(p.to_owned());
+                        }
                         dirs_to_sync.insert(p.to_owned());
                         p = p.parent().expect("inside the log directory");
+                    }
+                    std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
+                    for d in created.into_iter().rev() {
+                        crashlog::record(|| crashlog::Op::Mkdir(d));
                     }
                 }
                 let existed = path.exists();
@@ -453,6 +478,7 @@ impl LogStorage for FileStorage {
                     .open(&path)
                     .map_err(io("opening", &path))?;
                 if !existed {
+                    crashlog::record(|| crashlog::Op::Create(path.clone()));
                     dirs_to_sync.insert(parent);
                 }
                 let len = file.metadata().map_err(io("reading metadata of", &path))?.len();
@@ -468,7 +494,7 @@ impl LogStorage for FileStorage {
                 }
             }
             let path = self.dir.join(a.tile.to_path());
-            t.file.write_all_at(&a.data, t.len).map_err(io("writing", &path))?;
+            write_at(&t.file, &a.data, t.len, &path)?;
             t.len += a.data.len() as u64;
             touched.push(a.tile);
         }
@@ -482,8 +508,8 @@ impl LogStorage for FileStorage {
         let seq = w.seq + 1;
         let slot = slot_bytes(seq, &batch.commit);
         let commit_path = self.dir.join("commit");
-        w.commit_file.write_all_at(&slot, (seq % 2) * SLOT_SIZE as u64).map_err(io("writing", &commit_path))?;
-        w.commit_file.sync_data().map_err(io("syncing", &commit_path))?;
+        write_at(&w.commit_file, &slot, (seq % 2) * SLOT_SIZE as u64, &commit_path)?;
+        sync_file(&w.commit_file, &commit_path)?;
         w.seq = seq;
         *self.last_commit.lock().expect("lock") = Some((seq, batch.commit));
         // Tiles that became full are immutable from now on.
@@ -560,8 +586,8 @@ impl LogStorage for FileStorage {
         let w = guard.as_mut().ok_or_else(|| corrupt(self.dir.display().to_string(), "storage opened read-only"))?;
         let path = self.dir.join("checkpoints");
         let record = history_record(size, note);
-        w.history.write_all_at(&record, w.history_len).map_err(io("writing", &path))?;
-        w.history.sync_data().map_err(io("syncing", &path))?;
+        write_at(&w.history, &record, w.history_len, &path)?;
+        sync_file(&w.history, &path)?;
         self.index
             .insert(size.to_be_bytes(), &w.history_len.to_be_bytes())
             .map_err(|e| StorageError::Index(e.to_string()))?;

@@ -14,6 +14,7 @@
 //! - The tree math is `tlog_tiles`'; this crate only moves bytes and hashes around.
 
 pub mod check;
+pub mod crashlog;
 pub mod fs;
 pub mod keys;
 pub mod storage;
