@@ -18,6 +18,7 @@
 //! open: once the stub supersedes it, the newest listed record is zeroed if it is not yet; before
 //! that, the record is still the entry's content, and the redaction is applied again from the log.
 
+use ledger::crashlog;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -86,6 +87,20 @@ fn record(index: u64, leaf: &[u8; 32], content: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(content);
     let sum = checksum(&out[start..start + 44], content);
     out.extend_from_slice(&sum);
+}
+
+/// A positioned write, recorded for the crash-state explorer ([`ledger::crashlog`]).
+fn write_at(file: &File, path: &Path, data: &[u8], offset: u64) -> std::io::Result<()> {
+    file.write_all_at(data, offset)?;
+    crashlog::record(|| crashlog::Op::Write { path: path.to_owned(), offset, data: data.to_vec() });
+    Ok(())
+}
+
+/// An `fdatasync`, recorded for the crash-state explorer.
+fn sync(file: &File, path: &Path) -> std::io::Result<()> {
+    file.sync_data()?;
+    crashlog::record(|| crashlog::Op::Sync(path.to_owned()));
+    Ok(())
 }
 
 impl ContentStore {
@@ -226,7 +241,7 @@ impl ContentStore {
         let mut run_start = 0;
         for (n, &(index, off)) in slots.iter().enumerate() {
             if n > 0 && index != slots[n - 1].0 + 1 {
-                self.index.write_all_at(&run, run_start * 8).map_err(io)?;
+                write_at(&self.index, &self.index_path, &run, run_start * 8).map_err(io)?;
                 run.clear();
             }
             if run.is_empty() {
@@ -235,8 +250,8 @@ impl ContentStore {
             run.extend_from_slice(&off.to_be_bytes());
         }
         if !run.is_empty() {
-            self.index.write_all_at(&run, run_start * 8).map_err(io)?;
-            self.index.sync_data().map_err(io)?;
+            write_at(&self.index, &self.index_path, &run, run_start * 8).map_err(io)?;
+            sync(&self.index, &self.index_path).map_err(io)?;
         }
         Ok(())
     }
@@ -256,8 +271,8 @@ impl ContentStore {
             slots.push((first + i as u64, *len + buf.len() as u64));
             record(first + i as u64, leaf, content, &mut buf);
         }
-        self.file.write_all_at(&buf, *len).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        write_at(&self.file, &self.path, &buf, *len).map_err(io)?;
+        sync(&self.file, &self.path).map_err(io)?;
         *len += buf.len() as u64;
         self.write_slots(&slots)?;
         self.meta.insert(b"contents", &len.to_be_bytes())?;
@@ -326,8 +341,8 @@ impl ContentStore {
             return Ok(());
         }
         body.fill(0);
-        self.file.write_all_at(&body, off + HEAD).map_err(io)?;
-        self.file.sync_data().map_err(io)
+        write_at(&self.file, &self.path, &body, off + HEAD).map_err(io)?;
+        sync(&self.file, &self.path).map_err(io)
     }
 
     /// The content of the entry at `index` whose header has leaf hash `leaf`, if stored.
