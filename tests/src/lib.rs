@@ -320,6 +320,23 @@ fn json_answer(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Valu
     }
 }
 
+/// The indices a `POST /v1/records` answer appended its records at; each must be appended.
+///
+/// # Panics
+///
+/// If a record was not appended, or the answer has no results.
+pub fn appended_indices(v: &serde_json::Value) -> Vec<u64> {
+    v["results"]
+        .as_array()
+        .expect("an answer with results")
+        .iter()
+        .map(|r| {
+            assert_eq!(r["outcome"], "appended", "{r}");
+            r["index"].as_u64().expect("an index")
+        })
+        .collect()
+}
+
 /// Runs `creditlog ARGS`: (success, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(binary()).args(args).output().unwrap();

@@ -105,15 +105,7 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
             records.iter().map(|r| Envelope::sign(RECORD_TYPE, &serde_json::to_vec(r).unwrap(), &dept.key)).collect();
         let (s, v) = dept.post("/v1/records", &json!({ "records": envs }));
         assert_eq!(s, 200, "{v}");
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                assert_eq!(r["outcome"], "appended", "{r}");
-                r["index"].as_u64().unwrap()
-            })
-            .collect()
+        e2e::appended_indices(&v)
     };
     let grade = |who: &Signer| -> (u16, Value) { who.get(&format!("/v1/enterprises/{FIRM}")) };
     let inspection = |d: &str| {

@@ -9,7 +9,7 @@
 //! Mounting a tmpfs needs root. CI runs as root and sets `CREDITLOG_REQUIRE_MOUNT=1`, so there
 //! these tests fail rather than skip when the mount is refused.
 
-use e2e::{statement, Server, Signer};
+use e2e::{appended_indices, statement, Server, Signer};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,17 +104,33 @@ fn submit(dept: &Signer, batch: &[Envelope]) -> (u16, Value) {
     dept.post("/v1/records", &json!({ "records": batch }))
 }
 
-/// The indices an accepted batch was appended at.
-fn appended(v: &Value) -> Vec<u64> {
-    v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            assert_eq!(r["outcome"], "appended", "{r}");
-            r["index"].as_u64().unwrap()
-        })
-        .collect()
+/// A server with the data folder on a tmpfs of `mib` MiB, intake keeping `reserve_mb` MiB free,
+/// its department, and a filler file that leaves `leave` bytes free.
+fn full_disk(mib: u64, reserve_mb: u64, leave: u64) -> Option<(Tmpfs, PathBuf, Server, Signer, PathBuf)> {
+    let disk = Tmpfs::mount(mib)?;
+    let data = disk.path.join("data");
+    let reserve = reserve_mb.to_string();
+    let server = Server::start(&data, &["--checkpoint-interval-ms", "5", "--storage-reserve-mb", &reserve]);
+    let dept = department(&server, &data);
+    let filler = disk.fill(leave);
+    Some((disk, data, server, dept, filler))
+}
+
+/// Submits batches of `size` new penalties until one is not accepted: the records acknowledged
+/// (index, envelope), then the refused request's status, body and batch, and the next number.
+fn submit_until_refused(dept: &Signer, size: usize) -> (Vec<(u64, Envelope)>, u16, Value, Vec<Envelope>, usize) {
+    let mut acknowledged = Vec::new();
+    let mut next = 0;
+    loop {
+        let batch = penalties(dept, next, size);
+        next += size;
+        let (s, v) = submit(dept, &batch);
+        if s != 200 {
+            return (acknowledged, s, v, batch, next);
+        }
+        acknowledged.extend(appended_indices(&v).into_iter().zip(batch));
+        assert!(next < 20_000, "the disk never filled");
+    }
 }
 
 /// Each acknowledged record is on the log, as signed, at its index.
@@ -128,25 +144,8 @@ fn all_on_the_log(reader: &Signer, acknowledged: &[(u64, Envelope)]) {
 
 #[test]
 fn intake_keeps_a_reserve_and_takes_records_again_once_space_is_freed() {
-    let Some(disk) = Tmpfs::mount(64) else { return };
-    let data = disk.path.join("data");
-    let server = Server::start(&data, &["--checkpoint-interval-ms", "5", "--storage-reserve-mb", "16"]);
-    let dept = department(&server, &data);
-    let filler = disk.fill(18 << 20);
-
-    let mut acknowledged = Vec::new();
-    let mut next = 0;
-    let refusal = loop {
-        let batch = penalties(&dept, next, 200);
-        next += 200;
-        let (s, v) = submit(&dept, &batch);
-        if s != 200 {
-            break (s, v, batch);
-        }
-        acknowledged.extend(appended(&v).into_iter().zip(batch));
-        assert!(next < 20_000, "the reserve never refused");
-    };
-    let (s, v, refused) = refusal;
+    let Some((_disk, _data, server, dept, filler)) = full_disk(64, 16, 18 << 20) else { return };
+    let (mut acknowledged, s, v, refused, _) = submit_until_refused(&dept, 200);
     assert_eq!((s, v["type"].as_str()), (507, Some("/problems/storage-reserve")), "{v}");
     let detail = v["detail"].as_str().unwrap();
     assert!(
@@ -163,31 +162,15 @@ fn intake_keeps_a_reserve_and_takes_records_again_once_space_is_freed() {
     std::fs::remove_file(filler).unwrap();
     let (s, v) = submit(&dept, &refused);
     assert_eq!(s, 200, "{v}");
-    acknowledged.extend(appended(&v).into_iter().zip(refused));
+    acknowledged.extend(appended_indices(&v).into_iter().zip(refused));
     all_on_the_log(&dept, &acknowledged);
     server.kill();
 }
 
 #[test]
 fn a_write_that_meets_a_full_disk_acknowledges_nothing_it_did_not_store() {
-    let Some(disk) = Tmpfs::mount(64) else { return };
-    let data = disk.path.join("data");
-    let server = Server::start(&data, &["--checkpoint-interval-ms", "5", "--storage-reserve-mb", "0"]);
-    let dept = department(&server, &data);
-    let filler = disk.fill(2 << 20);
-
-    let mut acknowledged = Vec::new();
-    let mut next = 0;
-    let (s, v) = loop {
-        let batch = penalties(&dept, next, 100);
-        next += 100;
-        let (s, v) = submit(&dept, &batch);
-        if s != 200 {
-            break (s, v);
-        }
-        acknowledged.extend(appended(&v).into_iter().zip(batch));
-        assert!(next < 20_000, "the disk never filled");
-    };
+    let Some((_disk, data, server, dept, filler)) = full_disk(64, 0, 2 << 20) else { return };
+    let (acknowledged, s, v, _, next) = submit_until_refused(&dept, 100);
     // The error names the problem: the disk is full (while the content was written), or the log
     // stopped on a failed write (it then needs a restart).
     let kind = v["type"].as_str().unwrap_or_default().to_owned();
@@ -216,7 +199,7 @@ fn a_write_that_meets_a_full_disk_acknowledges_nothing_it_did_not_store() {
     let batch = penalties(&dept, next, 10);
     let (s, v) = submit(&dept, &batch);
     assert_eq!(s, 200, "{v}");
-    assert_eq!(appended(&v).len(), 10);
+    assert_eq!(appended_indices(&v).len(), 10);
     // The log checks out from its tiles, proofs and checkpoints.
     e2e::check_log(&server);
     server.kill();
