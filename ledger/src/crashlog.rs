@@ -75,7 +75,11 @@ pub fn record(op: impl FnOnce() -> Op) {
 // The explorer's side: crash states built from a record.
 
 /// What the files under `dir` hold, by path relative to `root` (`None`: a directory); the
-/// paths in `skip` (relative to `root`) left out.
+/// paths in `skip` (relative to `root`) left out. For tests.
+///
+/// # Panics
+///
+/// If a file cannot be read.
 pub fn snapshot(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let path = e.unwrap().path();
@@ -132,6 +136,11 @@ pub struct Replay {
     pub acknowledged: u64,
 }
 
+/// Replays the first `k` operations of `ops` (paths under `root`) onto `initial`.
+///
+/// # Panics
+///
+/// If the record writes to or syncs a file it never created and `initial` does not hold.
 pub fn replay(initial: &BTreeMap<PathBuf, Option<Vec<u8>>>, ops: &[Op], root: &Path, k: usize) -> Replay {
     let mut files = BTreeMap::new();
     let mut dirs = BTreeMap::new();
