@@ -312,10 +312,7 @@ impl Registry {
             tracing::warn!("the views were written in an older layout: rebuilding them from the log");
         }
         let contents = ContentStore::open(&data.join("contents"), views.meta.clone())?;
-        let applied = match views.meta.get(b"applied")? {
-            Some(v) => store::be_u64(&v, "meta")?,
-            None => 0,
-        };
+        let applied = views.applied()?;
         let recorded = views.meta.get(b"scoring")?.map(|v| store::be_u64(&v, "meta")).transpose()?;
         let (scoring, rebuild_scoring) = scoring::ScoringView::open(&data.join("scoring"), applied, recorded)?;
         let registry = Self {

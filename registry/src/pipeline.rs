@@ -113,10 +113,7 @@ fn apply_identity(
 impl Registry {
     /// How far the views are applied.
     pub(crate) fn applied(&self) -> Result<u64, RegistryError> {
-        match self.inner.views.meta.get(b"applied")? {
-            Some(v) => be_u64(&v, "meta"),
-            None => Ok(0),
-        }
+        self.inner.views.applied()
     }
 
     pub(crate) fn load_book(&self) -> Result<(), RegistryError> {

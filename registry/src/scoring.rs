@@ -64,20 +64,21 @@ pub(crate) struct ScoringView {
 }
 
 fn encode(index: u64, row: &Row, out: &mut Vec<u8>) {
-    let (kind, body): (u8, Vec<u8>) = match row {
-        Row::Record(json) => (1, json.clone()),
-        Row::Repair(r) => {
-            let mut b = Vec::with_capacity(24);
-            b.extend_from_slice(&r.decided.to_be_bytes());
-            b.extend_from_slice(&r.target.to_be_bytes());
-            b.extend_from_slice(&r.date.days_since_epoch().to_be_bytes());
-            (2, b)
-        }
+    let (kind, len) = match row {
+        Row::Record(json) => (1, json.len()),
+        Row::Repair(_) => (2, 24),
     };
-    out.extend_from_slice(&u32::try_from(body.len()).expect("a record is under 4 GiB").to_be_bytes());
+    out.extend_from_slice(&u32::try_from(len).expect("a record is under 4 GiB").to_be_bytes());
     out.extend_from_slice(&index.to_be_bytes());
     out.push(kind);
-    out.extend_from_slice(&body);
+    match row {
+        Row::Record(json) => out.extend_from_slice(json),
+        Row::Repair(r) => {
+            out.extend_from_slice(&r.decided.to_be_bytes());
+            out.extend_from_slice(&r.target.to_be_bytes());
+            out.extend_from_slice(&r.date.days_since_epoch().to_be_bytes());
+        }
+    }
 }
 
 impl ScoringView {

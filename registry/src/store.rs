@@ -71,6 +71,14 @@ impl Views {
         })
     }
 
+    /// How far the views are applied: the log size they reflect.
+    pub(crate) fn applied(&self) -> Result<u64, RegistryError> {
+        match self.meta.get(b"applied")? {
+            Some(v) => be_u64(&v, "meta"),
+            None => Ok(0),
+        }
+    }
+
     /// Drops views of another layout than [`VIEWS_FORMAT`] (they are rebuilt from the log by the
     /// catch-up that follows) and marks the views as of this one. True if they were dropped.
     pub(crate) fn check_format(&self) -> Result<bool, RegistryError> {

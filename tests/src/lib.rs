@@ -337,6 +337,18 @@ pub fn appended_indices(v: &serde_json::Value) -> Vec<u64> {
         .collect()
 }
 
+/// Runs `creditlog rebuild --data DATA` on a stopped server's data folder and asserts that the
+/// views rebuilt from the log are identical to those it kept (the views' digest, scoring view
+/// included).
+///
+/// # Panics
+///
+/// If the rebuild fails or the views differ.
+pub fn assert_rebuilds_identically(data: &Path) {
+    let (ok, out, err) = cli(&["rebuild", "--data", data.to_str().expect("a UTF-8 path")]);
+    assert!(ok && out.contains("identical"), "{out}{err}");
+}
+
 /// Runs `creditlog ARGS`: (success, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(binary()).args(args).output().unwrap();

@@ -1394,8 +1394,7 @@ fn credit_repair_is_refused_by_each_rule_and_an_approved_repair_stops_the_penalt
     server.kill();
     // (A rebuild first, so that the views' database holds how long the file was: a killed
     // server may leave it behind, and the server would then apply the tail again instead.)
-    let (good, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
-    assert!(good && out.contains("identical"), "{out}{err}");
+    e2e::assert_rebuilds_identically(&data);
     let dat = data.join("scoring/scoring.dat");
     let len = std::fs::metadata(&dat).unwrap().len();
     std::fs::OpenOptions::new().write(true).open(&dat).unwrap().set_len(len / 2).unwrap();
@@ -1407,8 +1406,7 @@ fn credit_repair_is_refused_by_each_rule_and_an_approved_repair_stops_the_penalt
     );
     server.kill();
     assert_eq!(std::fs::metadata(&dat).unwrap().len(), len, "the scoring view was rebuilt");
-    let (good, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
-    assert!(good && out.contains("identical"), "{out}{err}");
+    e2e::assert_rebuilds_identically(&data);
 }
 
 /// Public disclosure (公示, issue 8): anyone sees a firm's public records within their publicity
@@ -1769,8 +1767,7 @@ fn a_redaction_deletes_the_content_for_good_and_the_bundle_still_verifies() {
     let size = c.server.checkpoint().size;
     let City { _dir, server, .. } = c;
     server.kill();
-    let (good, out, err) = cli(&["rebuild", "--data", data.to_str().unwrap()]);
-    assert!(good && out.contains("identical"), "{out}{err}");
+    e2e::assert_rebuilds_identically(&data);
     assert!(size > by);
 }
 

@@ -103,9 +103,7 @@ fn invariant_1_views_rebuild_identically_from_the_log() {
     let before = s.auditor.get(&format!("/v1/enterprises/{FIRM}/history")).1["entries"].clone();
     let data = s.dir.path().join("data");
     s.server.kill();
-    let out = Command::new(binary()).args(["rebuild", "--data"]).arg(&data).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("identical"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    e2e::assert_rebuilds_identically(&data);
     // The rebuilt views answer as before, and still know the references: the same number again is refused.
     let server = Server::start(&data, &[]);
     let auditor = Signer { url: server.url.clone(), key: s.auditor.key.clone() };
@@ -140,9 +138,7 @@ fn invariant_1_views_of_an_older_layout_are_rebuilt_on_start() {
     changed["fields"]["fine_amount_fen"] = json!(300);
     assert_eq!(submit_bytes(&dept, &[serde_json::to_vec(&changed).unwrap()])[0]["rule_name"], "one-record-one-entry");
     server.kill();
-    let out = Command::new(binary()).args(["rebuild", "--data"]).arg(&data).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("identical"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    e2e::assert_rebuilds_identically(&data);
 }
 
 /// Invariant 3: what an author signed is stored byte for byte and served back exactly.
