@@ -10,7 +10,7 @@ use super::*;
 pub const SEARCH_LIMIT: usize = 20;
 
 /// One firm of the directory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Firm {
     /// 统一社会信用代码.
     pub uscc: String,
@@ -83,7 +83,7 @@ impl Directory {
     params(
         ("q" = String, Query, description = "the start of a USCC, or part of a registered name; 2 to 60 characters"),
     ),
-    responses(crate::openapi::JsonAnswer),
+    responses((status = 200, description = "the firms found", body = FirmSearch), crate::openapi::Refusal),
 )]
 pub(crate) async fn search(
     State(s): State<AppState>,
@@ -101,5 +101,16 @@ pub(crate) async fn search(
         .with_field("q"));
     }
     let firms = s.directory.search(query);
-    Ok(Json(serde_json::json!({ "q": query, "firms": firms, "limit": SEARCH_LIMIT })).into_response())
+    Ok(Json(FirmSearch { q: query, firms, limit: SEARCH_LIMIT }).into_response())
+}
+
+/// `GET /v1/firms`: the firms found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FirmSearch<'a> {
+    /// The search text, trimmed.
+    pub q: &'a str,
+    /// At most `limit` firms whose USCC starts with it or whose name contains it.
+    pub firms: Vec<&'a Firm>,
+    /// The most firms an answer lists.
+    pub limit: usize,
 }

@@ -219,6 +219,7 @@ pub(crate) async fn grade_stats(State(s): State<AppState>, Signed(caller): Signe
     let reg = registry(&s)?;
     let models = reg.models();
     let stats = reg.grade_stats()?;
+    let mut history = reg.class_history()?;
     let mut out = Vec::new();
     for (hash, counts) in stats {
         let total: u64 = counts.values().sum();
@@ -227,7 +228,14 @@ pub(crate) async fn grade_stats(State(s): State<AppState>, Signed(caller): Signe
             // Per mille, integer: no floats in anything a court may recompute.
             serde_json::json!({ "class": c.label, "name": c.name, "firms": n, "per_mille": (n * 1000).checked_div(total).unwrap_or(0) })
         }).collect();
-        out.push(serde_json::json!({ "model": hash, "id": models.get(&hash).map(|m| m.model.id.clone()), "firms": total, "classes": classes }));
+        // The distribution at the end of each month in which a decision changed a class.
+        let months: Vec<serde_json::Value> = history
+            .remove(&hash)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(month, counts)| serde_json::json!({ "month": month, "classes": counts }))
+            .collect();
+        out.push(serde_json::json!({ "model": hash, "id": models.get(&hash).map(|m| m.model.id.clone()), "firms": total, "classes": classes, "history": months }));
     }
     Ok(Json(serde_json::json!({ "models": out })).into_response())
 }

@@ -4,9 +4,11 @@
 //! utoipa rather than aide: its annotations sit on the handlers and leave the axum router as it
 //! is, where aide would have every route re-registered through its own router and every body type
 //! derive `schemars`; and a test checks that every route of [`crate::app`] is in the document.
-//! Bodies are described as JSON objects whose fields docs/FORMAT.md and the README define: the
-//! payloads are signed bytes in DSSE envelopes, which a schema of their decoded JSON would not
-//! check anyway.
+//! The public answers anyone can read without a key (the log, proofs, keys, the jurisdiction, the
+//! firm directory) are typed, so that schemathesis checks them field by field. The other bodies
+//! are described as JSON objects whose fields docs/FORMAT.md and the README define: they need a
+//! signed request, which schemathesis does not make, and their payloads are signed bytes in DSSE
+//! envelopes, which a schema of their decoded JSON would not check anyway.
 
 use std::collections::BTreeMap;
 use utoipa::openapi::content::ContentBuilder;

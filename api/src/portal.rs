@@ -21,6 +21,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("js/app.js", "text/javascript; charset=utf-8", include_bytes!("../portal/js/app.js")),
     ("js/crypto.js", "text/javascript; charset=utf-8", include_bytes!("../portal/js/crypto.js")),
     ("js/verify.js", "text/javascript; charset=utf-8", include_bytes!("../portal/js/verify.js")),
+    ("js/draw.js", "text/javascript; charset=utf-8", include_bytes!("../portal/js/draw.js")),
     ("js/i18n.js", "text/javascript; charset=utf-8", include_bytes!("../portal/js/i18n.js")),
     ("vendor/echarts.min.js", "text/javascript; charset=utf-8", include_bytes!("../portal/vendor/echarts.min.js")),
 ];
@@ -73,7 +74,7 @@ mod tests {
                 assert!(!text.contains(bad), "{name} names an outside address ({bad})");
             }
         }
-        for import in ["./crypto.js", "./verify.js", "./i18n.js"] {
+        for import in ["./crypto.js", "./verify.js", "./i18n.js", "./draw.js"] {
             let app = std::str::from_utf8(FILES[2].2).unwrap();
             let verify = std::str::from_utf8(FILES[4].2).unwrap();
             assert!(app.contains(import) || verify.contains(import), "{import}");

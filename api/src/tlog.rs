@@ -74,7 +74,7 @@ pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) ->
 }
 
 /// `GET /v1/log`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogInfo {
     /// Origin line of the checkpoints.
     pub origin: String,
@@ -91,7 +91,7 @@ pub struct LogInfo {
     path = "/v1/log",
     tag = "tlog",
     summary = "The log's origin, verifier key, size and root",
-    responses(crate::openapi::JsonAnswer)
+    responses((status = 200, description = "the log", body = LogInfo))
 )]
 pub(crate) async fn log_info(State(s): State<AppState>) -> Json<LogInfo> {
     let cp = s.log.latest();
@@ -127,7 +127,7 @@ pub(crate) fn param(q: &HashMap<String, String>, name: &'static str) -> Result<u
 }
 
 /// `GET /v1/proof/inclusion`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InclusionProof {
     /// Entry index.
     pub index: u64,
@@ -148,7 +148,7 @@ pub struct InclusionProof {
         ("index" = u64, Query, description = "the entry"),
         ("size" = u64, Query, description = "the tree size"),
     ),
-    responses(crate::openapi::JsonAnswer),
+    responses((status = 200, description = "the proof", body = InclusionProof), crate::openapi::Refusal),
 )]
 pub(crate) async fn inclusion(
     State(s): State<AppState>,
@@ -162,7 +162,7 @@ pub(crate) async fn inclusion(
 }
 
 /// `GET /v1/proof/consistency`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsistencyProof {
     /// Older tree size.
     pub from: u64,
@@ -181,7 +181,7 @@ pub struct ConsistencyProof {
         ("from" = u64, Query, description = "the older tree size"),
         ("to" = u64, Query, description = "the newer tree size"),
     ),
-    responses(crate::openapi::JsonAnswer),
+    responses((status = 200, description = "the proof", body = ConsistencyProof), crate::openapi::Refusal),
 )]
 pub(crate) async fn consistency(
     State(s): State<AppState>,
@@ -229,14 +229,14 @@ pub(crate) async fn checkpoint_at(State(s): State<AppState>, Path(size): Path<St
 }
 
 /// `POST /v1/log/entries` body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RawEntries {
     /// Entries, base64.
     pub entries: Vec<String>,
 }
 
 /// `POST /v1/log/entries` answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appended {
     /// Index of the first entry; the others follow in order.
     pub first_index: u64,
@@ -249,8 +249,8 @@ pub struct Appended {
     path = "/v1/log/entries",
     tag = "tlog",
     summary = "Raw append (only with serve --raw-append; ledger tests)",
-    request_body(content = crate::openapi::Json, content_type = "application/json", description = "a JSON body (see the README and docs/FORMAT.md)"),
-    responses(crate::openapi::JsonAnswer),
+    request_body(content = RawEntries, content_type = "application/json", description = "entries to append, base64"),
+    responses((status = 200, description = "appended", body = Appended), crate::openapi::Refusal),
 )]
 pub(crate) async fn raw_append(
     State(s): State<AppState>,

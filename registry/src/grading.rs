@@ -45,6 +45,14 @@ pub struct CurrentGrade {
     pub as_of: Date,
 }
 
+/// The class distribution over time: model hash → `(YYYY-MM, class label → firms)` by month.
+pub type ClassHistory = BTreeMap<String, Vec<(String, BTreeMap<String, u64>)>>;
+
+/// `YYYY-MM`: the month a decision as of `day` counts in.
+fn month_of(day: Date) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
 fn grade_key(uscc: &str, model: &str) -> Vec<u8> {
     let mut k = uscc.as_bytes().to_vec();
     k.push(0);
@@ -110,12 +118,76 @@ impl Registry {
                 score: d.breakdown.score,
                 as_of: d.as_of,
             };
-            self.inner
+            let before = self
+                .inner
                 .views
                 .grades
                 .insert(grade_key(&d.subject, &d.model), serde_json::to_vec(&g).expect("serialises"))?;
+            let before: Option<CurrentGrade> = before
+                .map(|v| serde_json::from_slice(&v))
+                .transpose()
+                .map_err(|e| RegistryError::Corrupt { tree: "grades", problem: e.to_string() })?;
+            // A firm's months never go back: a decision as of an earlier day than the firm's
+            // current grade (a re-grade as of a past day) counts in the current grade's month.
+            let month = month_of(before.as_ref().map_or(d.as_of, |b| b.as_of.max(d.as_of)));
+            if let Some(b) = before.as_ref().filter(|b| b.class != g.class) {
+                self.count_class(&d.model, &month, &b.class, -1)?;
+            }
+            if before.as_ref().is_none_or(|b| b.class != g.class) {
+                self.count_class(&d.model, &month, &g.class, 1)?;
+            }
         }
         Ok(())
+    }
+
+    /// Adds `by` to the net count of firms entering `class` in `month` under `model`.
+    fn count_class(&self, model: &str, month: &str, class: &str, by: i64) -> Result<(), RegistryError> {
+        let key = [model.as_bytes(), &[0], month.as_bytes(), &[0], class.as_bytes()].concat();
+        let tree = &self.inner.views.classes;
+        let now = match tree.get(&key)? {
+            Some(v) => crate::store::be_u64(&v, "classes")?.cast_signed(),
+            None => 0,
+        };
+        tree.insert(key, &(now + by).to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The class distribution over time, per model: model hash → (month, class label → firms at
+    /// the end of that month), for each month in which a decision changed a firm's class. A
+    /// decision counts in the month of its `as_of` day, or of the firm's grade before it if that
+    /// is later (a re-grade as of a past day, which the rules allow, does not rewrite a month
+    /// already counted).
+    ///
+    /// # Errors
+    ///
+    /// Views failures, or a stored count that does not decode.
+    pub fn class_history(&self) -> Result<ClassHistory, RegistryError> {
+        let corrupt = |problem: String| RegistryError::Corrupt { tree: "classes", problem };
+        let mut out = ClassHistory::new();
+        let mut running: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for item in self.inner.views.classes.iter() {
+            let (k, v) = item?;
+            let mut parts = k.splitn(3, |b| *b == 0);
+            let (Some(model), Some(month), Some(class)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(corrupt("a key without model, month and class".into()));
+            };
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| corrupt("a key is not UTF-8".into()));
+            let (model, month, class) = (text(model)?, text(month)?, text(class)?);
+            let by = crate::store::be_u64(&v, "classes")?.cast_signed();
+            let counts = running.entry(model.clone()).or_default();
+            *counts.entry(class).or_default() += by;
+            let snapshot: BTreeMap<String, u64> = counts
+                .iter()
+                .map(|(c, n)| u64::try_from(*n).map(|n| (c.clone(), n)))
+                .collect::<Result<_, _>>()
+                .map_err(|_| corrupt(format!("fewer than no firms in a class of {model} by {month}")))?;
+            let months = out.entry(model).or_default();
+            match months.last_mut() {
+                Some((m, counts)) if *m == month => *counts = snapshot,
+                _ => months.push((month, snapshot)),
+            }
+        }
+        Ok(out)
     }
 
     /// Published models by hash.

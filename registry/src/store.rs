@@ -10,6 +10,7 @@
 //! | `references` | USCC `\0` SHA-256(`creditlog/v1/reference\0` department `\0` kind `\0` document number) | the newest record under that number: its index (u64 BE), followed by the byte `r` once it is retracted |
 //! | `models` | model hash (hex) | index of its publication |
 //! | `grades` | USCC `\0` model hash | the current grade (JSON) |
+//! | `classes` | model hash `\0` month (`YYYY-MM`) `\0` class label | firms that entered the class (+) or left it (−) by decisions as of that month, net (i64 BE): summed up to a month, the class distribution at its end |
 //! | `objections` | `o` objection index (u64 BE) step index (u64 BE); `t` contested entry index (u64 BE) objection index (u64 BE) | empty: the steps of each objection (its filing first), and the objections about each entry |
 //! | `repairs` | application index (u64 BE) step index (u64 BE) | empty: the steps of each credit repair (its application first) |
 //! | `commitments` | index of a firm's commitment (u64 BE) | the firm's USCC |
@@ -29,12 +30,13 @@ use sha2::{Digest, Sha256};
 
 /// The layout of the views. Views of another layout (or of none, written before this marker) are
 /// dropped and rebuilt from the log on open: they are derived, never the record.
-pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/8";
+pub(crate) const VIEWS_FORMAT: &[u8] = b"creditlog-views/9";
 
 /// The sled trees of the registry.
 pub(crate) struct Views {
     pub(crate) models: sled::Tree,
     pub(crate) grades: sled::Tree,
+    pub(crate) classes: sled::Tree,
     pub(crate) dedup: sled::Tree,
     pub(crate) subjects: sled::Tree,
     pub(crate) identities: sled::Tree,
@@ -55,6 +57,7 @@ impl Views {
         Ok(Self {
             models: db.open_tree("models")?,
             grades: db.open_tree("grades")?,
+            classes: db.open_tree("classes")?,
             dedup: db.open_tree("dedup")?,
             subjects: db.open_tree("subjects")?,
             identities: db.open_tree("identities")?,
@@ -99,7 +102,7 @@ impl Views {
 
     /// The trees a rebuild must reproduce exactly, by name (the read journal is not derived
     /// from the log, so it is not among them).
-    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 13] {
+    pub(crate) fn derived(&self) -> [(&'static str, &sled::Tree); 14] {
         [
             ("dedup", &self.dedup),
             ("subjects", &self.subjects),
@@ -112,6 +115,7 @@ impl Views {
             ("warnings", &self.warnings),
             ("models", &self.models),
             ("grades", &self.grades),
+            ("classes", &self.classes),
             ("sanctions", &self.sanctions),
             ("regrades", &self.regrades),
         ]

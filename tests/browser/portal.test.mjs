@@ -23,7 +23,7 @@ const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const artifacts = path.join(here, "artifacts");
 fs.mkdirSync(artifacts, { recursive: true });
 
-let demo; // { proc, url, data, logKey, firm, stdout }
+let demo; // { proc, url, data, logKey, firm, stdout, stderr }
 let browser;
 const proxies = [];
 const outside = []; // every request the pages made to another origin
@@ -43,7 +43,7 @@ function startDemo() {
       const firm = /--uscc (\S+) --key \S+example-firm\.key/.exec(stdout);
       if (url && firm && /class distribution[^\n]*\n(  [^\n]*\n){4}/.test(stdout)) {
         clearTimeout(timer);
-        resolve({ proc, url: url[1], data, logKey: /verifier key: (\S+)/.exec(stdout)[1], firm: firm[1], stdout: () => stdout });
+        resolve({ proc, url: url[1], data, logKey: /verifier key: (\S+)/.exec(stdout)[1], firm: firm[1], stdout: () => stdout, stderr: () => stderr });
       }
     });
     proc.on("exit", (code) => reject(new Error(`demo exited ${code}:\n${stderr}`)));
@@ -377,6 +377,54 @@ test("the dashboard's charts render with the demo's numbers", async () => {
   for (const [, n] of printed) assert.ok(labels.includes(String(n)), `the chart has no bar labelled ${n}: ${labels.join(" ")}`);
   const counts = await page.textContent("[data-testid=class-counts]");
   for (const [c, n] of printed) assert.match(counts, new RegExp(`${c} \\S+ ${n}`));
+
+  // The change over time: one row per month the demo re-graded in (its printed as-of days), and
+  // the last row is the distribution it printed.
+  await page.waitForSelector("[data-testid=class-history-chart][data-rendered=true] svg");
+  const asOf = /under the general model as of ([\d, -]+) \(/.exec(demo.stderr())[1].split(", ");
+  const months = [...new Set(asOf.map((d) => d.slice(0, 7)))];
+  const rows = await page.$$eval("[data-testid=class-history] tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert.deepEqual(rows.map((r) => r[0]), months);
+  assert.deepEqual(rows.at(-1).slice(1).map(Number), printed.map(([, n]) => n));
+  await shot(page, "10b-dashboard-history");
+});
+
+test("a department's plans page replays each draw in the page, as creditlog verify-draw does; an altered population fails there", async () => {
+  const plansOf = async (url) => {
+    const page = await newPage(url);
+    await signIn(page, keys().amr);
+    await page.click("[data-tab=plans]");
+    await ready(page, "#/department/plans");
+    const plans = await page.$$eval("[data-testid^=draw-replay-]", (els) => els.map((e) => e.dataset.testid.slice("draw-replay-".length)));
+    assert.ok(plans.length >= 1, "the demo's market regulator has drawn plans");
+    const out = {};
+    for (const plan of plans) {
+      const cell = await page.waitForSelector(`[data-testid=draw-replay-${plan}][data-ok]`, { timeout: 120_000 });
+      out[plan] = { ok: await cell.getAttribute("data-ok"), text: await cell.textContent(), why: await cell.getAttribute("title") };
+    }
+    return { page, out };
+  };
+  const { page, out } = await plansOf(demo.url);
+  for (const [plan, r] of Object.entries(out)) {
+    assert.equal(r.ok, "true", `${plan}: ${r.text}\n${r.why}`);
+    // Oracle: the CLI (Rust) re-runs the same draw; the page drew as many firms.
+    const cli = execFileSync(bin, ["verify-draw", "--server", demo.url, "--plan", plan, "--key", keys().amr, "--log-key", demo.logKey], { encoding: "utf8" });
+    const drawn = [...cli.matchAll(/^ {2}\S+ \(class \S+\): inspectors /gm)].length;
+    assert.match(r.text, new RegExp(`^✓ 重放一致（${drawn} 家）$`));
+  }
+  await shot(page, "17-department-plans");
+
+  // An operator who swaps one firm's class in the population shown (to hide why it was drawn).
+  const base = await startProxy((doc) => {
+    const m = doc.population.find((x) => x.class === "C");
+    m.class = "A";
+  }, /\/v1\/plans\/\d+\/bundle/);
+  const tampered = await plansOf(base);
+  for (const [plan, r] of Object.entries(tampered.out)) {
+    assert.equal(r.ok, "false", `${plan}: ${r.text}`);
+    assert.match(r.text, /^✗ 显示的 \d+ 家企业名单不是抽取时签名的名单/);
+  }
+  await shot(tampered.page, "18-department-plans-tampered");
 });
 
 test("an auditor drops an evidence bundle on the page: the real one passes, an altered one fails naming the entry", async () => {

@@ -190,6 +190,19 @@ fn instant_and_scheduled_grades_replay_with_the_verifier_alone() {
         stats["models"][0]["classes"][1],
         json!({"class": "B", "name": "信用风险一般", "firms": 1, "per_mille": 1000})
     );
+    // Over time, worked by hand: B as of 2026-06-01; D today (the listing's instant decision);
+    // back to B by a re-grade as of 2026-06-01, which counts in today's month, not June's (a
+    // firm's months never go back, so June stays as it was published).
+    let jur = server.get_json("/v1/jurisdiction");
+    let this_month = &jur["today"].as_str().unwrap()[..7];
+    assert_eq!(
+        stats["models"][0]["history"],
+        json!([
+            {"month": "2026-06", "classes": {"B": 1}},
+            {"month": this_month, "classes": {"B": 1, "D": 0}},
+        ]),
+        "{stats}"
+    );
     let (ok, out, err) =
         cli(&["grades", "--uscc", FIRM, "--key", dir.path().join("ga.key").to_str().unwrap(), "--server", &url]);
     assert!(ok && out.contains("class B (score 70)") && out.contains("inspection_clean: 15"), "{out}{err}");

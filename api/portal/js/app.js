@@ -6,6 +6,7 @@
 import { T, getLang, setLang, kindName, statusName } from "./i18n.js";
 import * as C from "./crypto.js";
 import * as V from "./verify.js";
+import * as D from "./draw.js";
 
 const state = { key: null, who: null, uscc: null, today: null, keys: null, logKey: null };
 const view = () => document.getElementById("view");
@@ -919,16 +920,34 @@ async function plansPanel() {
             h("td", { class: "num" }, String(p.population)),
             h("td", { class: "num" }, String(p.drawn ?? "")),
             h("td", {}, statusName(p.status)),
-            h("td", { class: "small" }, p.draw_index !== undefined && p.draw_index !== null ? h("code", {}, `creditlog verify-draw --plan ${p.index}`) : T("未抽取", "not drawn")),
+            h("td", { class: "small" }, p.draw_index === undefined || p.draw_index === null ? T("未抽取", "not drawn") : state.who.kind === "department" && p.department !== state.who.id ? T("抽取结果在检查前仅对本部门、分类机关、审计与法院开放", "until the visits, only its department, the grading authority, auditors and courts may replay it") : replayCell(p.index)),
           ),
         ),
         { "data-testid": "plans" },
       ),
-      h("p", { class: "small" }, T("抽取可由任何人用 creditlog verify-draw 重放核验（公开种子、公开主体名单、公开算法）。", "Anyone can replay a draw with `creditlog verify-draw` (public seed, population and algorithm).")),
+      h("p", { class: "small" }, T("每次抽取都在本页重放：核验包中的条目与根哈希属于本日志、随机密钥与计划的承诺一致、种子由此算出、企业名单与签名一致，重放得出签名的抽取结果。名单本身由日志推导（分类、线索、排除）的核验请用 creditlog verify-draw。", "Each draw is replayed in this page: the bundle's entries and root are the log's, the secret opens the plan's commitment, the seed follows from them, the population is the one signed, and re-running the draw gives the selection signed. That the population follows from the log (classes, triggers, exclusions) is checked by `creditlog verify-draw`.")),
     ];
   } catch (e) {
     return errorBox(e);
   }
+}
+
+// A drawn plan's replay status: its draw bundle fetched and the draw re-run in the page.
+function replayCell(index) {
+  const cell = h("span", { "data-testid": `draw-replay-${index}` }, T("重放中…", "replaying…"));
+  (async () => {
+    try {
+      const bundle = await api("GET", `/v1/plans/${index}/bundle`, { signed: true });
+      const r = await D.replayDraw(bundle, (await logKey()).key, keyBook());
+      fill(cell, r.ok ? verdict(true, T(`重放一致（${r.selection.length} 家）`, `replayed: ${r.selection.length} firms, as signed`)) : verdict(false, r.message));
+      cell.title = [...r.checks, r.ok ? "" : r.message].join("\n");
+      cell.dataset.ok = String(r.ok);
+    } catch (e) {
+      fill(cell, errorBox(e));
+      cell.dataset.ok = "false";
+    }
+  })();
+  return h("span", {}, cell, " ", h("code", {}, `creditlog verify-draw --plan ${index}`));
 }
 
 async function sanctionsLookup() {
@@ -964,6 +983,27 @@ async function dashboard() {
         yAxis: { type: "value" },
         series: g.models.map((m) => ({ name: m.id, type: "bar", data: m.classes.map((c) => c.firms), label: { show: true, position: "top" } })),
       });
+    // Its change over time: the distribution at the end of each month in which a decision
+    // changed a firm's class (the server's `history`, derived from the decisions on the log).
+    for (const m of g.models.filter((x) => x.history?.length)) {
+      const labels = m.classes.map((c) => c.class);
+      const el = h("div", { class: "chart", "data-testid": "class-history-chart" });
+      parts.push(h("h3", {}, T(`${m.id}：分类分布的变化（各月末）`, `${m.id}: class distribution over time (at each month's end)`)), el);
+      parts.push(
+        table(
+          [T("月份", "Month"), ...m.classes.map((c) => `${c.class} ${c.name}`)],
+          m.history.map((x) => h("tr", {}, h("td", {}, x.month), labels.map((c) => h("td", { class: "num" }, String(x.classes[c] ?? 0))))),
+          { "data-testid": "class-history" },
+        ),
+      );
+      chart(el, {
+        tooltip: { trigger: "axis" },
+        legend: { data: labels },
+        xAxis: { type: "category", data: m.history.map((x) => x.month) },
+        yAxis: { type: "value" },
+        series: labels.map((c) => ({ name: c, type: "line", data: m.history.map((x) => x.classes[c] ?? 0) })),
+      });
+    }
   } catch (e) {
     parts.push(errorBox(e));
   }

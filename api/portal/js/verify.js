@@ -91,6 +91,42 @@ export async function rootFromInclusion(index, size, leaf, proof) {
   return r;
 }
 
+// RFC 9162 §2.1.4.2: whether `proof` shows the tree of `first` leaves (root `firstRoot`) to be a
+// prefix of the tree of `second` leaves (root `secondRoot`).
+export async function verifyConsistency(first, second, firstRoot, secondRoot, proof) {
+  if (first > second || first === 0) return false;
+  if (first === second) return proof.length === 0 && equal(firstRoot, secondRoot);
+  let path = proof;
+  let p2 = first;
+  while (p2 % 2 === 0) p2 /= 2;
+  if (p2 === 1) path = [firstRoot, ...proof]; // `first` is a power of two
+  if (path.length === 0) return false;
+  let fn = first - 1;
+  let sn = second - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, firstRoot) && equal(sr, secondRoot);
+}
+
 const tag = (s) => utf8(`creditlog/v1/${s}\0`);
 
 // FORMAT.md §3: the subject, content and chain commitments.
