@@ -594,6 +594,8 @@ fn authorisation_matrix() {
             "publish a plan in X's name" => status_of(plan_by(who, &format!("计划-m{n}"))),
             "read X's plan population" => status_of(who.get(&format!("/v1/plans/{plan_x}/population"))),
             "list plans" => status_of(who.get("/v1/plans")),
+            "read X's draw bundle (not drawn yet)" => status_of(who.get(&format!("/v1/plans/{plan_x}/bundle"))),
+            "read the class distribution over time" => status_of(who.get("/v1/stats/grades")),
             "read open warnings" => status_of(who.get("/v1/warnings")),
             other => panic!("unknown action {other}"),
         }
@@ -897,6 +899,34 @@ fn authorisation_matrix() {
             ],
         ),
         ("list plans", ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
+        (
+            "read X's draw bundle (not drawn yet)",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "404 /problems/not-drawn",
+                "403 /problems/forbidden",
+                "404 /problems/not-drawn",
+                "404 /problems/not-drawn",
+                "404 /problems/not-drawn",
+                "403 /problems/forbidden",
+            ],
+        ),
+        (
+            "read the class distribution over time",
+            [
+                "401 /problems/request-signature",
+                "403 /problems/forbidden",
+                "403 /problems/forbidden",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "403 /problems/forbidden",
+            ],
+        ),
         (
             "read open warnings",
             [
