@@ -157,75 +157,377 @@ pub fn excel_date(serial: f64) -> Option<Date> {
 }
 
 fn read_csv(bytes: &[u8], encoding: Encoding) -> Result<Table, String> {
-    let (text, read_as) = decode(bytes, encoding)?;
-    let first_line = text.lines().next().unwrap_or("");
-    let delimiter = if first_line.matches('\t').count() > first_line.matches(',').count() { b'\t' } else { b',' };
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
-    // Lines are counted from the records' byte offsets: the reader's own line count lags
-    // behind with CRLF line ends, which is what Excel writes.
-    let bytes = text.as_bytes();
-    let (mut counted_to, mut line) = (0usize, 1u64);
-    let mut line_at = |byte: u64| {
-        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
-        // A record's offset may point at the line end before it (the '\n' of a CRLF).
-        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
-            byte += 1;
-        }
-        line += bytes[counted_to..byte].iter().filter(|b| **b == b'\n').count() as u64;
-        counted_to = byte;
-        line
-    };
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| line_at(p.byte()));
-            format!("line {line}: malformed CSV: {e}")
-        })?;
-        let line = record.position().map_or(0, |p| line_at(p.byte()));
-        rows.push(Row { line, cells: record.iter().map(str::to_owned).collect() });
-    }
-    let sep = if delimiter == b'\t' { "tab-separated" } else { "comma-separated" };
-    Ok(Table { read_as: format!("CSV, {read_as}, {sep}"), rows })
+    let rows = CsvRows::open(|| Ok(Cursor::new(bytes)), encoding)?;
+    let read_as = rows.read_as.clone();
+    Ok(Table { read_as, rows: rows.collect::<Result<_, _>>()? })
 }
 
-fn decode(bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str), String> {
-    let utf8 = |b: &[u8]| -> Result<String, String> {
-        String::from_utf8(b.to_vec()).map_err(|e| {
-            format!("the file is not UTF-8 (byte {}); if it was saved by Excel on a Chinese Windows, it is GB18030: --encoding gb18030", e.utf8_error().valid_up_to())
+/// The rows of a file, read one at a time: a CSV file is streamed with bounded memory (a
+/// 50-million-row export is read in a fixed amount of memory); a workbook is read whole (a sheet
+/// holds at most 1,048,576 rows).
+pub enum Rows {
+    /// A CSV file, streamed.
+    Csv(Box<CsvRows<std::fs::File>>),
+    /// A workbook's sheet, read whole.
+    Sheet(std::vec::IntoIter<Row>),
+}
+
+impl Iterator for Rows {
+    type Item = Result<Row, String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Csv(c) => c.next(),
+            Self::Sheet(rows) => rows.next().map(Ok),
+        }
+    }
+}
+
+/// Opens the file at `path` for reading row by row: (what it is read as, its rows, its size in
+/// bytes). A CSV file's encoding is found first (a pass over its bytes when it has no byte-order
+/// mark), then its rows are decoded and parsed as they are read.
+///
+/// # Errors
+///
+/// As [`read_file`]; a malformed row or bad text later in a CSV file is an error of the row
+/// iterator, naming the line.
+pub fn open_file(path: &Path, encoding: Encoding, sheet: Option<&str>) -> Result<(String, Rows, u64), String> {
+    let open = || std::fs::File::open(path).map_err(|e| format!("reading {}: {e}", path.display()));
+    let mut head = [0u8; 8];
+    let mut f = open()?;
+    let len = f.metadata().map_err(|e| format!("reading {}: {e}", path.display()))?.len();
+    let n = read_up_to(&mut f, &mut head).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if is_workbook(&head[..n]) {
+        let table = read_file(path, encoding, sheet)?;
+        return Ok((table.read_as, Rows::Sheet(table.rows.into_iter()), len));
+    }
+    if sheet.is_some() {
+        return Err("--sheet applies to a workbook; this file is CSV".into());
+    }
+    let rows = CsvRows::open(open, encoding)?;
+    Ok((rows.read_as.clone(), Rows::Csv(Box::new(rows)), len))
+}
+
+fn is_workbook(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+fn read_up_to(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Csv(c) => write!(f, "Rows::Csv({c:?})"),
+            Self::Sheet(rows) => write!(f, "Rows::Sheet({} rows left)", rows.len()),
+        }
+    }
+}
+
+impl<R: std::io::Read> std::fmt::Debug for CsvRows<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CsvRows({}, at line {})", self.read_as, self.line)
+    }
+}
+
+/// A CSV file's rows, decoded and parsed as they are read.
+pub struct CsvRows<R: std::io::Read> {
+    /// What the file is read as, e.g. `CSV, GB18030, comma-separated`.
+    pub read_as: String,
+    reader: csv::Reader<Decoded<R>>,
+    record: csv::StringRecord,
+    /// The line at `counted_to` in the decoded text.
+    line: u64,
+    done: bool,
+}
+
+impl<R: std::io::Read> CsvRows<R> {
+    /// Opens a CSV source: `open` gives it from its start (called up to three times: to find the
+    /// encoding, the delimiter, then to read).
+    ///
+    /// # Errors
+    ///
+    /// Text in none of the encodings, or in another than the one asked for; unreadable input.
+    pub fn open(open: impl Fn() -> Result<R, String>, encoding: Encoding) -> Result<Self, String> {
+        let (enc, bom, name) = sniff(open()?, encoding)?;
+        // The delimiter: a tab if the first line has more tabs than commas (Excel's "Unicode
+        // text"), else a comma.
+        let mut first = Decoded::new(open()?, enc, bom, name);
+        let mut line = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = first.read_some(&mut buf)?;
+            let end = buf[..n].iter().position(|b| *b == b'\n');
+            line.extend_from_slice(&buf[..end.unwrap_or(n)]);
+            if n == 0 || end.is_some() || line.len() > 1 << 20 {
+                break;
+            }
+        }
+        let tabs = line.iter().filter(|b| **b == b'\t').count();
+        let commas = line.iter().filter(|b| **b == b',').count();
+        let delimiter = if tabs > commas { b'\t' } else { b',' };
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(Decoded::new(open()?, enc, bom, name));
+        let sep = if delimiter == b'\t' { "tab-separated" } else { "comma-separated" };
+        Ok(Self {
+            read_as: format!("CSV, {name}, {sep}"),
+            reader,
+            record: csv::StringRecord::new(),
+            line: 1,
+            done: false,
         })
-    };
+    }
+
+    /// Bytes of the file read so far (for a progress bar).
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.get_ref().consumed
+    }
+
+    /// The line a record starting at decoded byte `byte` is on. Lines are counted from the
+    /// records' byte offsets: the reader's own line count lags behind with CRLF line ends,
+    /// which is what Excel writes. A record's offset may point at the line end before it (the
+    /// '\n' of a CRLF), which is skipped.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let marks = &mut self.reader.get_mut().marks;
+        let mut at = byte;
+        loop {
+            while let Some(&(p, lf)) = marks.front() {
+                if p >= at {
+                    break;
+                }
+                self.line += u64::from(lf);
+                marks.pop_front();
+            }
+            match marks.front() {
+                Some(&(p, _)) if p == at => at += 1,
+                _ => break,
+            }
+        }
+        self.line
+    }
+}
+
+impl<R: std::io::Read> Iterator for CsvRows<R> {
+    type Item = Result<Row, String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.byte());
+                let line = self.line_at(line);
+                Some(Ok(Row { line, cells: self.record.iter().map(str::to_owned).collect() }))
+            }
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                let byte = e.position().map(csv::Position::byte);
+                let decoding = self.reader.get_mut().error.take();
+                let line = match byte {
+                    Some(b) => self.line_at(b),
+                    None => self.line,
+                };
+                Some(Err(match decoding {
+                    // The bad bytes are on the line after every line end decoded before them.
+                    Some(d) => {
+                        let ends = self.reader.get_ref().marks.iter().filter(|(_, lf)| *lf).count() as u64;
+                        format!("line {}: {d}", self.line + ends)
+                    }
+                    None if byte.is_none() => format!("after line {line}: malformed CSV: {e}"),
+                    None => format!("line {line}: malformed CSV: {e}"),
+                }))
+            }
+        }
+    }
+}
+
+/// The encoding of a CSV source and the length of its byte-order mark: by the mark, else UTF-8
+/// if every byte of it is valid UTF-8 (one pass), else GB18030.
+fn sniff(
+    mut r: impl std::io::Read,
+    encoding: Encoding,
+) -> Result<(&'static encoding_rs::Encoding, usize, &'static str), String> {
+    let mut head = [0u8; 3];
+    let n = read_up_to(&mut r, &mut head).map_err(|e| format!("reading the file: {e}"))?;
+    let head = &head[..n];
+    let utf8_bom = head.starts_with(b"\xEF\xBB\xBF");
     match encoding {
-        Encoding::Utf8 => return Ok((utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))?, "UTF-8")),
-        Encoding::Gb18030 => return gb18030(bytes).map(|t| (t, "GB18030")),
+        Encoding::Utf8 => return Ok((encoding_rs::UTF_8, if utf8_bom { 3 } else { 0 }, "UTF-8")),
+        Encoding::Gb18030 => return Ok((encoding_rs::GB18030, 0, "GB18030")),
         Encoding::Auto => {}
     }
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return Ok((utf8(rest)?, "UTF-8 with BOM"));
+    if utf8_bom {
+        return Ok((encoding_rs::UTF_8, 3, "UTF-8 with BOM"));
     }
-    for (bom, enc, name) in
-        [(&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, "UTF-16LE"), (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, "UTF-16BE")]
-    {
-        if let Some(rest) = bytes.strip_prefix(bom) {
-            let (text, bad) = enc.decode_without_bom_handling(rest);
-            if bad {
-                return Err(format!("the file starts with a {name} byte-order mark but is not {name} text"));
+    if head.starts_with(b"\xFF\xFE") {
+        return Ok((encoding_rs::UTF_16LE, 2, "UTF-16LE"));
+    }
+    if head.starts_with(b"\xFE\xFF") {
+        return Ok((encoding_rs::UTF_16BE, 2, "UTF-16BE"));
+    }
+    // Valid UTF-8 throughout, checked a chunk at a time (a character may straddle two chunks).
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = head.len();
+    buf[..carry].copy_from_slice(head);
+    loop {
+        let n = r.read(&mut buf[carry..]).map_err(|e| format!("reading the file: {e}"))?;
+        let filled = carry + n;
+        match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() && n > 0 => {
+                // An incomplete character at the end: keep it for the next chunk.
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..filled, 0);
+                carry = filled - valid;
             }
-            return Ok((text.into_owned(), name));
+            Err(_) => return Ok((encoding_rs::GB18030, 0, "GB18030")),
         }
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok((text.to_owned(), "UTF-8")),
-        Err(_) => gb18030(bytes).map(|t| (t, "GB18030")),
+        if n == 0 {
+            return Ok((encoding_rs::UTF_8, 0, "UTF-8"));
+        }
     }
 }
 
-fn gb18030(bytes: &[u8]) -> Result<String, String> {
-    let (text, bad) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
-    if bad {
-        return Err("the file is neither UTF-8 nor GB18030 text (a byte sequence is valid in neither)".into());
+/// A byte source decoded to UTF-8 as it is read, refusing (not replacing) bytes that are not
+/// text in its encoding, and marking where each line end falls (for line numbers).
+struct Decoded<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    name: &'static str,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    eof: bool,
+    output: Vec<u8>,
+    out_start: usize,
+    /// Input bytes decoded so far (the byte-order mark included).
+    consumed: u64,
+    /// Decoded bytes delivered so far.
+    delivered: u64,
+    /// The decoded offsets of the '\r' (false) and '\n' (true) delivered and not yet counted.
+    marks: std::collections::VecDeque<(u64, bool)>,
+    /// The text error that stopped the reading, in words (taken by the row iterator).
+    error: Option<String>,
+    /// The text error, once met: every read after the text before it fails with it.
+    malformed: Option<String>,
+}
+
+impl<R: std::io::Read> Decoded<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding, bom: usize, name: &'static str) -> Self {
+        Self {
+            inner,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            name,
+            input: vec![0; 1 << 16],
+            in_start: 0,
+            in_end: 0,
+            eof: false,
+            output: Vec::with_capacity(3 << 16),
+            out_start: 0,
+            consumed: 0,
+            delivered: 0,
+            marks: std::collections::VecDeque::new(),
+            error: None,
+            malformed: None,
+        }
+        .skip(bom)
     }
-    Ok(text.into_owned())
+
+    fn skip(mut self, bom: usize) -> Self {
+        let mut b = [0u8; 3];
+        if bom > 0 && read_up_to(&mut self.inner, &mut b[..bom]).is_ok() {
+            self.consumed = bom as u64;
+        }
+        self
+    }
+
+    /// Reads decoded bytes, the error in words.
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        std::io::Read::read(self, buf).map_err(|e| self.error.take().unwrap_or_else(|| e.to_string()))
+    }
+
+    fn refill(&mut self) -> std::io::Result<()> {
+        if self.malformed.is_some() && self.out_start == self.output.len() {
+            let message = self.malformed.clone().unwrap_or_default();
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, message));
+        }
+        self.output.clear();
+        self.out_start = 0;
+        while self.output.is_empty() {
+            if self.in_start == self.in_end && !self.eof {
+                self.in_start = 0;
+                self.in_end = self.inner.read(&mut self.input)?;
+                self.eof = self.in_end == 0;
+            }
+            self.output.resize(self.output.capacity().max(3 * self.input.len() + 16), 0);
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[self.in_start..self.in_end],
+                &mut self.output,
+                self.eof,
+            );
+            self.in_start += read;
+            self.consumed += read as u64;
+            self.output.truncate(written);
+            if let encoding_rs::DecoderResult::Malformed(bad, after) = result {
+                let at = self.consumed - u64::from(bad) - u64::from(after);
+                let message = match self.name {
+                    "UTF-8" | "UTF-8 with BOM" => format!(
+                        "the file is not UTF-8 (byte {at}); if it was saved by Excel on a Chinese Windows, it is GB18030: --encoding gb18030"
+                    ),
+                    "GB18030" => format!(
+                        "the file is neither UTF-8 nor GB18030 text (the byte sequence at byte {at} is valid in neither)"
+                    ),
+                    other => format!("the file starts with a {other} byte-order mark but is not {other} text (byte {at})"),
+                };
+                self.error = Some(message.clone());
+                // The text before the bad bytes is delivered first, so that its lines count.
+                self.malformed = Some(message);
+                break;
+            }
+            if self.eof && self.in_start == self.in_end && self.output.is_empty() {
+                break;
+            }
+        }
+        match &self.malformed {
+            Some(message) if self.output.is_empty() => {
+                Err(std::io::Error::new(std::io::ErrorKind::InvalidData, message.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.out_start == self.output.len() {
+            self.refill()?;
+        }
+        let n = buf.len().min(self.output.len() - self.out_start);
+        let out = &self.output[self.out_start..self.out_start + n];
+        for (i, b) in out.iter().enumerate() {
+            if matches!(b, b'\r' | b'\n') {
+                self.marks.push_back((self.delivered + i as u64, *b == b'\n'));
+            }
+        }
+        buf[..n].copy_from_slice(out);
+        self.out_start += n;
+        self.delivered += n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +574,35 @@ mod tests {
         let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/imports/malformed.xlsx")).unwrap();
         let e = read_bytes(&bytes, Encoding::Auto, None).unwrap_err();
         assert!(e.contains("malformed") || e.contains("not a workbook"), "{e}");
+    }
+
+    /// Several MiB, so that characters and CRLF pairs straddle the reader's chunks (1 MiB for
+    /// the encoding check, 64 KiB for decoding): every row and its line, as the file was written.
+    #[test]
+    fn a_long_file_is_streamed_with_its_lines_in_every_encoding() {
+        let mut text = String::from("名称,说明\r\n");
+        let mut want = vec![(1u64, vec!["名称".to_owned(), "说明".to_owned()])];
+        let mut line = 2u64;
+        for i in 0..60_000u64 {
+            // Every seventh row has a cell over two lines; widths vary so boundaries move.
+            let name = format!("淄博{}号公司{}", i, "甲".repeat((i % 5) as usize));
+            let note = if i % 7 == 0 { format!("第一行{i}\r\n第二行") } else { format!("说明{i}") };
+            text.push_str(&format!("{name},\"{note}\"\r\n"));
+            want.push((line, vec![name, note.clone()]));
+            line += 1 + u64::from(i % 7 == 0);
+        }
+        assert!(text.len() > 2 << 20, "the file is {} bytes", text.len());
+        let gb = encoding_rs::GB18030.encode(&text).0.into_owned();
+        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+        for (bytes, read_as) in [(text.as_bytes().to_vec(), "UTF-8"), (gb, "GB18030"), (bom, "UTF-8 with BOM")] {
+            let t = read_bytes(&bytes, Encoding::Auto, None).unwrap();
+            assert!(t.read_as.contains(read_as), "{}", t.read_as);
+            let got: Vec<(u64, Vec<String>)> = t.rows.into_iter().map(|r| (r.line, r.cells)).collect();
+            assert_eq!(got.len(), want.len(), "{read_as}");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g, w, "{read_as}");
+            }
+        }
     }
 
     #[test]

@@ -357,3 +357,78 @@ fn the_portal_reads_an_export_into_the_records_worked_out_by_hand() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert_eq!(c.size(), start, "reading a file appended something");
 }
+
+/// A file of `n` penalties built from the fixture's first row, one firm and one document number
+/// per row (line `i + 2` holds firm `i`), in UTF-8 with a BOM.
+fn many_penalties(n: usize) -> (Vec<String>, String) {
+    let text = std::fs::read_to_string(fixture("penalties.utf8bom.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_owned();
+    let row: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+    let mut firms = Vec::new();
+    let mut out = header;
+    for i in 0..n {
+        let uscc = verifier::uscc::Uscc::from_parts(&format!("91370303MA{i:07}")).unwrap().as_str().to_owned();
+        let mut cells = row.clone();
+        cells[2] = uscc.clone();
+        cells[13] = format!("淄张市监罚〔2026〕{}号", 10_000 + i);
+        out.push('\n');
+        out.push_str(&cells.join(","));
+        firms.push(uscc);
+    }
+    out.push('\n');
+    (firms, out)
+}
+
+#[test]
+fn a_large_export_is_streamed_and_a_file_broken_near_its_end_is_refused_before_anything_is_sent() {
+    let c = city();
+    let before = c.size();
+    let n = 2_500;
+    let (firms, mut text) = many_penalties(n);
+
+    // Broken near its end: a GB18030 row pasted into a UTF-8 file. The import reads the whole
+    // file before it sends a row, so it refuses the file, naming the line, and sends nothing.
+    let broken = c.dir.path().join("broken.csv");
+    let mut bytes = text.clone().into_bytes();
+    bytes.extend_from_slice(&encoding_rs::GB18030.encode("淄博丙公司,法人及非法人组织\n").0);
+    std::fs::write(&broken, &bytes).unwrap();
+    let (ok, out, err) = cli(&[
+        "import",
+        broken.to_str().unwrap(),
+        "--kind",
+        "administrative_penalty",
+        "--key",
+        c.dir.path().join("amr.key").to_str().unwrap(),
+        "--server",
+        &c.server.url,
+    ]);
+    let last = n as u64 + 2;
+    assert!(!ok && err.contains(&format!("line {last}: the file is not UTF-8")), "{out}{err}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(c.size(), before, "a file refused as a whole appended rows");
+
+    // Whole, with a repeat of line 2 and a conflicting reuse of line 3's document number far
+    // below them (batches of 1,000 rows: the file's document numbers are remembered across
+    // batches, on disk, not in the batch).
+    let lines: Vec<&str> = text.lines().collect();
+    let repeat = lines[1].to_owned();
+    let conflicting = lines[2].replace("发布虚假广告宣传", "另一违法事实");
+    text.push_str(&format!("{repeat}\n{conflicting}\n"));
+    let file = c.dir.path().join("many.csv");
+    std::fs::write(&file, &text).unwrap();
+    let (code, out, r) = c.import(&file, "administrative_penalty", false);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(summary(&r), (n as u64 + 2, n as u64, 1, 1), "{out}");
+    assert_eq!(r["duplicates"], serde_json::json!([{"line": last, "same_as_line": 2}]));
+    assert_eq!(r["rejected"][0]["line"], last + 1);
+    assert_eq!(r["rejected"][0]["rule"], "one-record-one-entry");
+    assert!(out.contains(&format!("many.csv:{}: column 行政处罚决定书文号", last + 1)), "{out}");
+    let indices = appended(&c, before, n as u64);
+    // The first and the last row's records, at the first and the last index, for their firms.
+    for (i, at) in [(0, indices[0]), (n - 1, indices[n - 1])] {
+        let p: Value = serde_json::from_str(&c.payload(at)).unwrap();
+        assert_eq!(p["subject"], firms[i].as_str(), "entry {at}");
+        assert_eq!(p["reference"], format!("淄张市监罚〔2026〕{}号", 10_000 + i));
+    }
+}

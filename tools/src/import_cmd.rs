@@ -10,7 +10,6 @@ use import::{rules, Importer, RowError, Summary};
 use registry::keyfile;
 use serde::Serialize;
 use sha2::Digest;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use verifier::envelope::{key_id, Envelope, RECORD_TYPE};
 use verifier::record::RecordKind;
@@ -81,7 +80,9 @@ impl From<RowError> for Refused {
     }
 }
 
-/// What an import did, or with `--check` would do.
+/// What an import did, or with `--check` would do. The rows' fates are not held in memory (a
+/// 50-million-row export may have millions of duplicates): they are printed as each batch is
+/// answered and, with `--report`, written to the JSON report through a temporary file.
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// The file.
@@ -98,10 +99,106 @@ pub struct Report {
     pub severity_derived: u64,
     /// Columns not imported, with why.
     pub ignored_columns: Vec<(String, String)>,
-    /// Rows already on the log or repeated in the file.
-    pub duplicates: Vec<Duplicate>,
-    /// Rows refused.
-    pub rejected: Vec<Refused>,
+}
+
+/// One row's fate, other than appended.
+#[derive(Debug)]
+enum Fate {
+    Duplicate(Duplicate),
+    Refused(Refused),
+}
+
+impl Fate {
+    fn line(&self) -> u64 {
+        match self {
+            Self::Duplicate(d) => d.line,
+            Self::Refused(r) => r.line,
+        }
+    }
+}
+
+/// Where the rows' fates go: counted, printed in line order, and kept for the JSON report in
+/// temporary files (one JSON line each).
+struct Fates {
+    file: String,
+    duplicates: Option<std::io::BufWriter<std::fs::File>>,
+    rejected: Option<std::io::BufWriter<std::fs::File>>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Fates {
+    fn new(file: &str, report: bool) -> Result<Self> {
+        let mut f = Self { file: file.to_owned(), duplicates: None, rejected: None, dir: None };
+        if report {
+            let dir = tempfile::tempdir().context("a temporary folder for the report")?;
+            let open = |name: &str| -> Result<_> {
+                Ok(std::io::BufWriter::new(std::fs::File::create(dir.path().join(name)).context("a temporary file")?))
+            };
+            f.duplicates = Some(open("duplicates")?);
+            f.rejected = Some(open("rejected")?);
+            f.dir = Some(dir);
+        }
+        Ok(f)
+    }
+
+    /// Records a batch's fates, in line order.
+    fn record(&mut self, mut fates: Vec<Fate>, report: &mut Report) -> Result<()> {
+        use std::io::Write;
+        fates.sort_by_key(Fate::line);
+        for fate in fates {
+            match fate {
+                Fate::Duplicate(d) => {
+                    report.summary.duplicates += 1;
+                    if let Some(w) = &mut self.duplicates {
+                        serde_json::to_writer(&mut *w, &d)?;
+                        w.write_all(b"\n")?;
+                    }
+                }
+                Fate::Refused(x) => {
+                    report.summary.rejected += 1;
+                    *report.summary.by_rule.entry(x.rule.clone()).or_default() += 1;
+                    match &x.column {
+                        Some(c) => println!("{}:{}: column {c}: {} (rule {})", self.file, x.line, x.message, x.rule),
+                        None => println!("{}:{}: {} (rule {})", self.file, x.line, x.message, x.rule),
+                    }
+                    if let Some(w) = &mut self.rejected {
+                        serde_json::to_writer(&mut *w, &x)?;
+                        w.write_all(b"\n")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the JSON report: the report's fields, then `duplicates` and `rejected` copied from
+    /// the temporary files.
+    fn write_report(self, report: &Report, path: &std::path::Path) -> Result<()> {
+        use std::io::{BufRead, Write};
+        let (Some(d), Some(r), Some(dir)) = (self.duplicates, self.rejected, self.dir) else { return Ok(()) };
+        d.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
+        r.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        );
+        let mut text = serde_json::to_string_pretty(report)?;
+        text.truncate(text.trim_end().len() - 1); // the closing brace
+        out.write_all(text.trim_end().as_bytes())?;
+        for name in ["duplicates", "rejected"] {
+            write!(out, ",\n  \"{name}\": [")?;
+            let lines = std::io::BufReader::new(std::fs::File::open(dir.path().join(name))?);
+            let mut first = true;
+            for line in lines.lines() {
+                let line = line?;
+                write!(out, "{}\n    {line}", if first { "" } else { "," })?;
+                first = false;
+            }
+            out.write_all(if first { b"]" } else { b"\n  ]" })?;
+        }
+        out.write_all(b"\n}\n")?;
+        out.flush()?;
+        Ok(())
+    }
 }
 
 /// The signing department's code and registered name, from the server.
@@ -123,7 +220,48 @@ fn department_of(client: &Client) -> Result<(String, String)> {
     Ok((d["code"].as_str().unwrap_or_default().to_owned(), d["name"].as_str().unwrap_or_default().to_owned()))
 }
 
+/// The records seen earlier in the file, by (firm, department, document number): the line and
+/// the SHA-256 of the record. Kept on disk (a temporary sled tree with a small cache), so that
+/// memory stays bounded however many rows the file has.
+struct Seen {
+    tree: sled::Db,
+    _dir: tempfile::TempDir,
+}
+
+impl Seen {
+    fn new() -> Result<Self> {
+        let dir = tempfile::tempdir().context("a temporary folder for the file's document numbers")?;
+        let tree = sled::Config::new()
+            .path(dir.path())
+            .temporary(true)
+            .cache_capacity(32 << 20)
+            .open()
+            .context("opening a temporary store for the file's document numbers")?;
+        Ok(Self { tree, _dir: dir })
+    }
+
+    /// The earlier line and digest of the same key, or records this one.
+    fn check(&self, key: &[u8], line: u64, digest: &[u8; 32]) -> Result<Option<(u64, bool)>> {
+        let mut value = [0u8; 40];
+        value[..8].copy_from_slice(&line.to_be_bytes());
+        value[8..].copy_from_slice(digest);
+        match self.tree.compare_and_swap(key, None as Option<&[u8]>, Some(&value[..]))? {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                let v = e.current.context("a stored document number without its line")?;
+                let earlier = u64::from_be_bytes(v[..8].try_into().context("a stored line")?);
+                Ok(Some((earlier, &v[8..] == digest)))
+            }
+        }
+    }
+}
+
 /// Runs an import; `Ok(report)` whatever the rows' fate (the caller sets the exit code).
+///
+/// The file is read twice, with bounded memory either way: once to check that every row of it
+/// can be read (so that a file broken at line 3,000,000 is refused before anything is sent, as
+/// a whole) and to count its rows for the progress bar; then row by row, signing and sending a
+/// batch at a time.
 pub fn run(args: &ImportArgs) -> Result<Report> {
     let kind: RecordKind = args.kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
     let key = keyfile::read(&args.key)?;
@@ -131,8 +269,34 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
     let (code, name) = department_of(&client)?;
     let encoding: import::sheet::Encoding = args.encoding.parse().map_err(|e| anyhow::anyhow!("--encoding: {e}"))?;
     let file = args.file.display().to_string();
-    let table = import::sheet::read_file(&args.file, encoding, args.sheet.as_deref())
-        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let open = || {
+        import::sheet::open_file(&args.file, encoding, args.sheet.as_deref())
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))
+    };
+    let (_, rows, size) = open()?;
+    let reading = indicatif::ProgressBar::new(size);
+    reading.set_style(
+        indicatif::ProgressStyle::with_template("reading   {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+            .expect("template"),
+    );
+    let mut total = 0u64;
+    let mut rows = rows;
+    while let Some(row) = rows.next() {
+        row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        total += 1;
+        if total.is_multiple_of(4096) {
+            if let import::sheet::Rows::Csv(c) = &rows {
+                reading.set_position(c.bytes_read());
+            }
+        }
+    }
+    reading.finish_and_clear();
+    let (read_as, mut rows, _) = open()?;
+    let mut head = Vec::new();
+    for row in rows.by_ref().take(import::HEADER_SEARCH_ROWS) {
+        head.push(row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?);
+    }
+    let head = import::sheet::Table { read_as: read_as.clone(), rows: head };
     let mapping = match &args.mapping {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -145,19 +309,17 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         None => None,
     };
     let importer =
-        Importer::new(kind, &table, mapping, &code, Some(&name)).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        Importer::new(kind, &head, mapping, &code, Some(&name)).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     let mut report = Report {
         file: file.clone(),
-        read_as: table.read_as.clone(),
+        read_as: read_as.clone(),
         layout: importer.describe(),
         check: args.check,
         summary: Summary::default(),
         severity_derived: 0,
         ignored_columns: importer.ignored.clone(),
-        duplicates: Vec::new(),
-        rejected: Vec::new(),
     };
-    eprintln!("{file}: {}; header row at line {}: {}", table.read_as, importer.header_line, report.layout);
+    eprintln!("{file}: {read_as}; header row at line {}: {}", importer.header_line, report.layout);
     // The standard's columns the record does not take are listed in one line (the mapping file
     // says why for each); a column the standard does not have is named on its own.
     let (unknown, known): (Vec<_>, Vec<_>) =
@@ -177,7 +339,6 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
     // seen earlier in the file for the same firm is the same record (a duplicate) or a
     // conflicting one, judged here exactly as the server would judge the second copy, so that
     // batches of a dry run, which do not see each other, report what the real run does.
-    let total = importer.data_rows(&table).count() as u64;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template(if args.check {
@@ -187,39 +348,41 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         })
         .expect("template"),
     );
+    bar.set_position(importer.first_row.min(head.rows.len()) as u64);
     let path = if args.check { "/v1/records/check" } else { "/v1/records" };
     let batch = args.batch.clamp(1, api::MAX_RECORDS_PER_REQUEST);
-    // Rows are read, signed and sent a batch at a time, so that memory holds the file and one
-    // batch, not every envelope.
-    let mut pending: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch);
-    // Lines whose severity tier was derived; counted in the report when appended.
-    let mut derived: std::collections::HashSet<u64> = std::collections::HashSet::new();
-    let mut seen: HashMap<(String, String, String), (u64, [u8; 32])> = HashMap::new();
-    for row in importer.data_rows(&table) {
+    // Memory holds one batch: its payloads (with whether each row's severity was derived) and
+    // the fates of the rows read since the last batch was sent.
+    let mut pending: Vec<(u64, Vec<u8>, bool)> = Vec::with_capacity(batch);
+    let mut fates: Vec<Fate> = Vec::new();
+    let mut out = Fates::new(&file, args.report.is_some())?;
+    let seen = Seen::new()?;
+    let data = head.rows[importer.first_row.min(head.rows.len())..].iter().cloned().map(Ok).chain(rows);
+    for row in data {
+        let row = row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        bar.inc(1);
+        if Importer::is_blank(&row) {
+            continue;
+        }
         report.summary.rows += 1;
-        let imported = match importer.record(row) {
+        let imported = match importer.record(&row) {
             Ok(i) => i,
             Err(e) => {
-                report.rejected.push(e.into());
-                bar.inc(1);
+                fates.push(Fate::Refused(e.into()));
                 continue;
             }
         };
-        if imported.severity_derived {
-            derived.insert(row.line);
-        }
         let record = imported.record;
         let payload = record.to_json_bytes();
         let digest: [u8; 32] = sha2::Sha256::digest(&payload).into();
         // The registry's key for "the same record": firm, department, kind (one per file) and
         // document number.
-        let key_of =
-            (record.subject().as_str().to_owned(), record.department().to_owned(), record.reference().to_owned());
-        if let Some((line, earlier)) = seen.get(&key_of) {
-            if *earlier == digest {
-                report.duplicates.push(Duplicate { line: row.line, index: None, same_as_line: Some(*line) });
+        let key_of = [record.subject().as_str(), record.department(), record.reference()].join("\0");
+        if let Some((line, same)) = seen.check(key_of.as_bytes(), row.line, &digest)? {
+            fates.push(if same {
+                Fate::Duplicate(Duplicate { line: row.line, index: None, same_as_line: Some(line) })
             } else {
-                report.rejected.push(Refused {
+                Fate::Refused(Refused {
                     line: row.line,
                     column: importer.column_of("reference"),
                     rule: rules::ONE_RECORD_ONE_ENTRY.into(),
@@ -227,39 +390,30 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
                         "document number {} is on line {line} too, for the same firm, with different content: a document number is one record; a correction is a retraction and a new record",
                         record.reference()
                     ),
-                });
-            }
-            bar.inc(1);
+                })
+            });
             continue;
         }
-        seen.insert(key_of, (row.line, digest));
-        pending.push((row.line, payload));
+        pending.push((row.line, payload, imported.severity_derived));
         if pending.len() == batch {
-            send(&client, path, &importer, &sign_all(&pending, &key), &derived, &mut report, &bar)?;
+            send(&client, path, &importer, &sign_all(&pending, &key), &mut fates, &mut report, &bar)?;
+            out.record(std::mem::take(&mut fates), &mut report)?;
             pending.clear();
         }
     }
-    send(&client, path, &importer, &sign_all(&pending, &key), &derived, &mut report, &bar)?;
+    send(&client, path, &importer, &sign_all(&pending, &key), &mut fates, &mut report, &bar)?;
+    out.record(std::mem::take(&mut fates), &mut report)?;
     bar.finish_and_clear();
-    report.summary.duplicates = report.duplicates.len() as u64;
-    report.summary.rejected = report.rejected.len() as u64;
-    report.rejected.sort_by_key(|r| r.line);
-    report.duplicates.sort_by_key(|d| d.line);
-    for r in &report.rejected {
-        *report.summary.by_rule.entry(r.rule.clone()).or_default() += 1;
-    }
     print_report(&report);
     if let Some(p) = &args.report {
-        let mut json = serde_json::to_vec_pretty(&report)?;
-        json.push(b'\n');
-        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
+        out.write_report(&report, p)?;
     }
     Ok(report)
 }
 
 /// Signs a batch of record payloads, split over the machine's cores (signing is most of what
 /// an import costs the client).
-fn sign_all(payloads: &[(u64, Vec<u8>)], key: &ed25519_dalek::SigningKey) -> Vec<(u64, Envelope)> {
+fn sign_all(payloads: &[(u64, Vec<u8>, bool)], key: &ed25519_dalek::SigningKey) -> Vec<(u64, Envelope, bool)> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let chunk = payloads.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -267,7 +421,9 @@ fn sign_all(payloads: &[(u64, Vec<u8>)], key: &ed25519_dalek::SigningKey) -> Vec
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter().map(|(line, p)| (*line, Envelope::sign(RECORD_TYPE, p, key))).collect::<Vec<_>>()
+                    part.iter()
+                        .map(|(line, p, derived)| (*line, Envelope::sign(RECORD_TYPE, p, key), *derived))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -275,20 +431,20 @@ fn sign_all(payloads: &[(u64, Vec<u8>)], key: &ed25519_dalek::SigningKey) -> Vec
     })
 }
 
-/// Sends one batch and adds the server's answers to the report.
+/// Sends one batch and adds the server's answers to the report and to `fates`.
 fn send(
     client: &Client,
     path: &str,
     importer: &Importer,
-    chunk: &[(u64, Envelope)],
-    derived: &std::collections::HashSet<u64>,
+    chunk: &[(u64, Envelope, bool)],
+    fates: &mut Vec<Fate>,
     report: &mut Report,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     if chunk.is_empty() {
         return Ok(());
     }
-    let body = serde_json::json!({ "records": chunk.iter().map(|(_, e)| e).collect::<Vec<_>>() });
+    let body = serde_json::json!({ "records": chunk.iter().map(|(_, e, _)| e).collect::<Vec<_>>() });
     let (status, v) = client.post(path, &body)?;
     if status != 200 {
         bar.abandon();
@@ -302,40 +458,33 @@ fn send(
     if results.len() != chunk.len() {
         bail!("the server answered {} results for {} records", results.len(), chunk.len());
     }
-    for ((line, _), r) in chunk.iter().zip(results) {
+    for ((line, _, derived), r) in chunk.iter().zip(results) {
         match r["outcome"].as_str() {
             Some("appended" | "would_append") => {
                 report.summary.appended += 1;
-                report.severity_derived += u64::from(derived.contains(line));
+                report.severity_derived += u64::from(*derived);
             }
             Some("duplicate") => {
-                report.duplicates.push(Duplicate { line: *line, index: r["index"].as_u64(), same_as_line: None })
+                fates.push(Fate::Duplicate(Duplicate { line: *line, index: r["index"].as_u64(), same_as_line: None }))
             }
             _ => {
                 let field = r["field"].as_str().unwrap_or("");
                 let rule = r["rule_name"].as_str().unwrap_or(rules::RECORD);
                 let message = r["rule"].as_str().unwrap_or("?");
-                report.rejected.push(Refused {
+                fates.push(Fate::Refused(Refused {
                     line: *line,
                     column: importer.column_of(field).or_else(|| (!field.is_empty()).then(|| field.to_owned())),
                     rule: rule.to_owned(),
                     // The server's message ends with the rule's name, which the report prints.
                     message: message.strip_suffix(&format!(" (rule {rule})")).unwrap_or(message).to_owned(),
-                });
+                }));
             }
         }
     }
-    bar.inc(chunk.len() as u64);
     Ok(())
 }
 
 fn print_report(r: &Report) {
-    for x in &r.rejected {
-        match &x.column {
-            Some(c) => println!("{}:{}: column {c}: {} (rule {})", r.file, x.line, x.message, x.rule),
-            None => println!("{}:{}: {} (rule {})", r.file, x.line, x.message, x.rule),
-        }
-    }
     let s = &r.summary;
     let appended = if r.check { "would be appended" } else { "appended" };
     println!(
