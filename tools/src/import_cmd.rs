@@ -359,6 +359,13 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
     let seen = Seen::new()?;
     let data = head.rows[importer.first_row.min(head.rows.len())..].iter().cloned().map(Ok).chain(rows);
     for row in data {
+        // A long run of duplicates or refusals (a file imported again) is answered a batch at a
+        // time too: the pending rows are sent first, so that fates stay in line order.
+        if fates.len() >= batch {
+            send(&client, path, &importer, &sign_all(&pending, &key), &mut fates, &mut report, &bar)?;
+            out.record(std::mem::take(&mut fates), &mut report)?;
+            pending.clear();
+        }
         let row = row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         bar.inc(1);
         if Importer::is_blank(&row) {
