@@ -110,11 +110,20 @@ impl Client {
 
     fn answer(r: Result<ureq::Response, ureq::Error>, path: &str) -> Result<(u16, serde_json::Value)> {
         match r {
-            Ok(r) => Ok((r.status(), r.into_json().context("reading the answer")?)),
-            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_json().unwrap_or(serde_json::Value::Null))),
+            Ok(r) => Ok((r.status(), json_of(r).context("reading the answer")?)),
+            Err(ureq::Error::Status(code, r)) => Ok((code, json_of(r).unwrap_or(serde_json::Value::Null))),
             Err(e) => bail!("{path}: {e}"),
         }
     }
+}
+
+/// An answer's JSON, read whole first: `Response::into_json` parses from the socket a byte at a
+/// time, which a history of thousands of entries makes slow.
+fn json_of(r: ureq::Response) -> Result<serde_json::Value> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    r.into_reader().take(1 << 30).read_to_end(&mut body)?;
+    Ok(serde_json::from_slice(&body)?)
 }
 
 /// The `detail` of a problem answer, or the whole answer.
