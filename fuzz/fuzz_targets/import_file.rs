@@ -16,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let kind = if k % 2 == 0 { RecordKind::AdministrativePenalty } else { RecordKind::AdministrativeLicence };
     let Ok(table) = import::sheet::read_bytes(rest, import::sheet::Encoding::Auto, None) else { return };
+    // The streaming reader gives the rows and lines of the whole text decoded at once and parsed
+    // by the csv crate in one go (an oracle that shares neither its decoding nor its line count).
+    assert_eq!(table.rows, whole(rest, &table.read_as), "{}", table.read_as);
     let Ok(imp) = import::Importer::new(kind, &table, None, "zibo-amr", Some("淄博市张店区市场监督管理局")) else { return };
     for row in imp.data_rows(&table) {
         if let Ok(got) = imp.record(row) {
@@ -28,3 +31,37 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// The rows of `bytes` decoded whole in the encoding the reader named, lines counted from each
+/// record's byte offset in the whole text.
+fn whole(bytes: &[u8], read_as: &str) -> Vec<import::sheet::Row> {
+    let (encoding, bom) = if read_as.contains("UTF-8 with BOM") {
+        (encoding_rs::UTF_8, 3)
+    } else if read_as.contains("UTF-16LE") {
+        (encoding_rs::UTF_16LE, 2)
+    } else if read_as.contains("UTF-16BE") {
+        (encoding_rs::UTF_16BE, 2)
+    } else if read_as.contains("GB18030") {
+        (encoding_rs::GB18030, 0)
+    } else {
+        (encoding_rs::UTF_8, 0)
+    };
+    let (text, bad) = encoding.decode_without_bom_handling(&bytes[bom..]);
+    assert!(!bad, "the reader read text the whole decoder refuses ({read_as})");
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = if first.matches('\t').count() > first.matches(',').count() { b'\t' } else { b',' };
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
+    let t = text.as_bytes();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.expect("the reader parsed what csv parses whole");
+        let mut at = usize::try_from(record.position().expect("a position").byte()).expect("fits");
+        while at < t.len() && matches!(t[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        let line = 1 + t[..at].iter().filter(|b| **b == b'\n').count() as u64;
+        rows.push(import::sheet::Row { line, cells: record.iter().map(str::to_owned).collect() });
+    }
+    rows
+}
