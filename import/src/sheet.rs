@@ -424,6 +424,8 @@ struct Decoded<R> {
     error: Option<String>,
     /// The text error, once met: every read after the text before it fails with it.
     malformed: Option<String>,
+    /// The decoder has been given the last input and has consumed it.
+    finished: bool,
 }
 
 impl<R: std::io::Read> Decoded<R> {
@@ -443,6 +445,7 @@ impl<R: std::io::Read> Decoded<R> {
             marks: std::collections::VecDeque::new(),
             error: None,
             malformed: None,
+            finished: false,
         }
         .skip(bom)
     }
@@ -467,7 +470,7 @@ impl<R: std::io::Read> Decoded<R> {
         }
         self.output.clear();
         self.out_start = 0;
-        while self.output.is_empty() {
+        while self.output.is_empty() && !self.finished {
             if self.in_start == self.in_end && !self.eof {
                 self.in_start = 0;
                 self.in_end = self.inner.read(&mut self.input)?;
@@ -482,6 +485,8 @@ impl<R: std::io::Read> Decoded<R> {
             self.in_start += read;
             self.consumed += read as u64;
             self.output.truncate(written);
+            // The last input decoded: the decoder may not be called again (encoding_rs panics).
+            self.finished = self.eof && result == encoding_rs::DecoderResult::InputEmpty;
             if let encoding_rs::DecoderResult::Malformed(bad, after) = result {
                 let at = self.consumed - u64::from(bad) - u64::from(after);
                 let message = match self.name {
@@ -496,9 +501,6 @@ impl<R: std::io::Read> Decoded<R> {
                 self.error = Some(message.clone());
                 // The text before the bad bytes is delivered first, so that its lines count.
                 self.malformed = Some(message);
-                break;
-            }
-            if self.eof && self.in_start == self.in_end && self.output.is_empty() {
                 break;
             }
         }
@@ -603,6 +605,20 @@ mod tests {
                 assert_eq!(g, w, "{read_as}");
             }
         }
+    }
+
+    /// Found by the import_file fuzz target: a GB18030 file whose last bytes decode on the final
+    /// call made the reader call the finished decoder again (encoding_rs panics on that).
+    #[test]
+    fn a_file_that_ends_on_the_last_decode_is_read_to_its_end() {
+        let bytes =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/imports/decoder-finished.gb18030.csv"))
+                .unwrap();
+        let t = read_bytes(&bytes, Encoding::Auto, None).unwrap();
+        assert!(t.read_as.contains("GB18030"), "{}", t.read_as);
+        let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+        assert!(!bad);
+        assert_eq!(t.rows.last().unwrap().cells.last().unwrap(), text.rsplit(',').next().unwrap().trim_end());
     }
 
     #[test]
