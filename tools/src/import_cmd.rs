@@ -367,7 +367,7 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         })
         .expect("template"),
     );
-    bar.set_position(importer.first_row.min(head.rows.len()) as u64);
+    bar.set_position(importer.first_row.min(head.rows.len()) as u64); // the rows above the data
     let path = if args.check { "/v1/records/check" } else { "/v1/records" };
     let batch = args.batch.clamp(1, api::MAX_RECORDS_PER_REQUEST);
     // Memory holds one batch: its payloads (with whether each row's severity was derived) and
@@ -376,7 +376,9 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
     let mut fates: Vec<Fate> = Vec::new();
     let mut out = Fates::new(&file, args.report.is_some())?;
     let seen = Seen::new(total)?;
-    let data = head.rows[importer.first_row.min(head.rows.len())..].iter().cloned().map(Ok).chain(rows);
+    let first = importer.first_row.min(head.rows.len());
+    let mut read = first as u64;
+    let data = head.rows[first..].iter().cloned().map(Ok).chain(rows);
     for row in data {
         // A long run of duplicates or refusals (a file imported again) is answered a batch at a
         // time too: the pending rows are sent first, so that fates stay in line order.
@@ -387,6 +389,12 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         }
         let row = row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
         bar.inc(1);
+        read += 1;
+        // The first reading counted the rows (and sized the table of document numbers by them).
+        if read > total {
+            bar.abandon();
+            bail!("{file} changed while it was imported: it has more rows than when it was first read ({total}); the rows before line {} were sent, and importing the file again skips them as already on the log", row.line);
+        }
         if Importer::is_blank(&row) {
             continue;
         }
