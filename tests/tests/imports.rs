@@ -93,6 +93,24 @@ impl City {
         (out.status.code().unwrap(), stdout, serde_json::from_slice(&text).unwrap())
     }
 
+    /// `creditlog import FILE --kind KIND [extra]` for a file refused as a whole (no report is
+    /// written): (exit 0, stdout, stderr).
+    fn import_refused(&self, file: &Path, kind: &str, extra: &[&str]) -> (bool, String, String) {
+        let key = self.dir.path().join("amr.key");
+        let mut args = vec![
+            "import",
+            file.to_str().unwrap(),
+            "--kind",
+            kind,
+            "--key",
+            key.to_str().unwrap(),
+            "--server",
+            &self.server.url,
+        ];
+        args.extend_from_slice(extra);
+        cli(&args)
+    }
+
     fn size(&self) -> u64 {
         self.server.checkpoint().size
     }
@@ -168,17 +186,7 @@ fn the_three_forms_of_one_export_give_the_known_records() {
     assert_eq!(got, expected.lines().collect::<Vec<_>>());
 
     // A licence export read as penalties names the right kind.
-    let (ok, _, err) = cli(&[
-        "import",
-        fixture("licences.gb18030.csv").to_str().unwrap(),
-        "--kind",
-        "administrative_penalty",
-        "--key",
-        c.dir.path().join("amr.key").to_str().unwrap(),
-        "--server",
-        &c.server.url,
-        "--check",
-    ]);
+    let (ok, _, err) = c.import_refused(&fixture("licences.gb18030.csv"), "administrative_penalty", &["--check"]);
     assert!(!ok && err.contains("--kind administrative_licence"), "{err}");
 
     // The ID number in the dropped column is nowhere in the data folder.
@@ -393,16 +401,7 @@ fn a_large_export_is_streamed_and_a_file_broken_near_its_end_is_refused_before_a
     let mut bytes = text.clone().into_bytes();
     bytes.extend_from_slice(&encoding_rs::GB18030.encode("淄博丙公司,法人及非法人组织\n").0);
     std::fs::write(&broken, &bytes).unwrap();
-    let (ok, out, err) = cli(&[
-        "import",
-        broken.to_str().unwrap(),
-        "--kind",
-        "administrative_penalty",
-        "--key",
-        c.dir.path().join("amr.key").to_str().unwrap(),
-        "--server",
-        &c.server.url,
-    ]);
+    let (ok, out, err) = c.import_refused(&broken, "administrative_penalty", &[]);
     let last = n as u64 + 2;
     assert!(!ok && err.contains(&format!("line {last}: the file is not UTF-8")), "{out}{err}");
     std::thread::sleep(std::time::Duration::from_millis(100));
