@@ -63,7 +63,7 @@ pub(crate) async fn key_info(State(s): State<AppState>, Path(keyid): Path<String
     Ok(Json(KeyInfo {
         key_id: keyid,
         public_key: BASE64_STANDARD.encode(k.public),
-        principal: serde_json::to_value(&k.principal).map_err(|_| Problem::internal())?,
+        principal: k.principal.clone(),
         holder: k.principal.to_string(),
         registered_at_entry: k.registered,
         revoked_at_entry: k.revoked,
@@ -81,7 +81,7 @@ pub struct KeyInfo {
     pub public_key: String,
     /// Whose key: `{"kind": "operator"}`, `{"kind": "department", "id": code}`, `{"kind": "role", "id": [role, name]}`.
     #[schema(value_type = Object)]
-    pub principal: serde_json::Value,
+    pub principal: Principal,
     /// The holder in words.
     pub holder: String,
     /// The entry that registered it.

@@ -176,8 +176,9 @@ impl Fates {
     fn write_report(self, report: &Report, path: &std::path::Path) -> Result<()> {
         use std::io::{BufRead, Write};
         let (Some(d), Some(r), Some(dir)) = (self.duplicates, self.rejected, self.dir) else { return Ok(()) };
-        d.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
-        r.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
+        // Flushed, to be read back below (they are temporary: nothing to sync).
+        d.into_inner().map_err(|e| e.into_error())?;
+        r.into_inner().map_err(|e| e.into_error())?;
         let mut out = std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
         );
@@ -277,10 +278,10 @@ impl Seen {
 
 /// Runs an import; `Ok(report)` whatever the rows' fate (the caller sets the exit code).
 ///
-/// The file is read twice, with bounded memory either way: once to check that every row of it
+/// A CSV file is read twice, with bounded memory either way: once to check that every row of it
 /// can be read (so that a file broken at line 3,000,000 is refused before anything is sent, as
 /// a whole) and to count its rows for the progress bar; then row by row, signing and sending a
-/// batch at a time.
+/// batch at a time. A workbook is read once, whole.
 pub fn run(args: &ImportArgs) -> Result<Report> {
     let kind: RecordKind = args.kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
     let key = keyfile::read(&args.key)?;
@@ -292,25 +293,29 @@ pub fn run(args: &ImportArgs) -> Result<Report> {
         import::sheet::open_file(&args.file, encoding, args.sheet.as_deref())
             .map_err(|e| anyhow::anyhow!("{file}: {e}"))
     };
-    let (_, rows, size) = open()?;
-    let reading = indicatif::ProgressBar::new(size);
-    reading.set_style(
-        indicatif::ProgressStyle::with_template("reading   {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
-            .expect("template"),
-    );
-    let mut total = 0u64;
-    let mut rows = rows;
-    while let Some(row) = rows.next() {
-        row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-        total += 1;
-        if total.is_multiple_of(4096) {
-            if let import::sheet::Rows::Csv(c) = &rows {
-                reading.set_position(c.bytes_read());
+    let (read_as, mut rows, size) = open()?;
+    // A workbook is in memory already and its rows counted; a CSV file is read through once.
+    let total = match rows {
+        import::sheet::Rows::Sheet(ref sheet) => sheet.len() as u64,
+        import::sheet::Rows::Csv(ref mut csv) => {
+            let reading = indicatif::ProgressBar::new(size);
+            reading.set_style(
+                indicatif::ProgressStyle::with_template("reading   {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+                    .expect("template"),
+            );
+            let mut total = 0u64;
+            while let Some(row) = csv.next() {
+                row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+                total += 1;
+                if total.is_multiple_of(4096) {
+                    reading.set_position(csv.bytes_read());
+                }
             }
+            reading.finish_and_clear();
+            rows = open()?.1;
+            total
         }
-    }
-    reading.finish_and_clear();
-    let (read_as, mut rows, _) = open()?;
+    };
     let mut head = Vec::new();
     for row in rows.by_ref().take(import::HEADER_SEARCH_ROWS) {
         head.push(row.map_err(|e| anyhow::anyhow!("{file}: {e}"))?);

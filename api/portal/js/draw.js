@@ -7,13 +7,10 @@
 
 import { T } from "./i18n.js";
 import { utf8, unb64, hex, concat, sha256 } from "./crypto.js";
-import { checkBundle, verifyConsistency, CheckError } from "./verify.js";
+import { checkBundle, verifyConsistency, CheckError, fail, tag } from "./verify.js";
 
-const fail = (check, message) => {
-  throw new CheckError(check, message);
-};
-
-const tagged = (name, ...parts) => sha256(concat(utf8(`creditlog/v1/${name}\0`), ...parts));
+// SHA-256 of the domain tag `creditlog/v1/<name>\0` and the parts (docs/DRAW.md §2, §4).
+const tagged = (name, ...parts) => sha256(concat(tag(name), ...parts));
 
 const unhex = (s, what) => {
   if (typeof s !== "string" || !/^[0-9a-f]{64}$/.test(s)) fail("format", T(`${what} 不是 64 位十六进制`, `${what} is not 64 hex digits`));

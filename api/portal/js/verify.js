@@ -15,7 +15,7 @@ export class CheckError extends Error {
   }
 }
 
-const fail = (check, message) => {
+export const fail = (check, message) => {
   throw new CheckError(check, message);
 };
 
@@ -127,7 +127,7 @@ export async function verifyConsistency(first, second, firstRoot, secondRoot, pr
   return sn === 0 && equal(fr, firstRoot) && equal(sr, secondRoot);
 }
 
-const tag = (s) => utf8(`creditlog/v1/${s}\0`);
+export const tag = (s) => utf8(`creditlog/v1/${s}\0`);
 
 // FORMAT.md §3: the subject, content and chain commitments.
 export async function commitments(content) {
