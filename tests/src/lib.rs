@@ -148,6 +148,21 @@ impl Server {
         }
     }
 
+    /// The log's size once its checkpoint has settled: the same size read twice, 100 ms apart.
+    /// A checkpoint is published on an interval, so one read just after an append can still show
+    /// the size before it; a test that counts what an action appended starts from this.
+    pub fn settled_size(&self) -> u64 {
+        let mut size = self.checkpoint().size;
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = self.checkpoint().size;
+            if now == size {
+                return size;
+            }
+            size = now;
+        }
+    }
+
     /// Fetches and opens `/checkpoint` with the verifier key printed at start-up.
     pub fn checkpoint(&self) -> OpenedCheckpoint {
         let (status, note) = self.get("/checkpoint");

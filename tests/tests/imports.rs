@@ -112,7 +112,7 @@ impl City {
     }
 
     fn size(&self) -> u64 {
-        self.server.checkpoint().size
+        self.server.settled_size()
     }
 
     /// The signed payload of log entry `i`, read back as the department.

@@ -516,7 +516,7 @@ fn submit_streams_a_file_in_batches_and_names_each_bad_line() {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let args =
         ["submit", file.to_str().unwrap(), "--key", key.to_str().unwrap(), "--server", &j.server.url, "--batch", "4"];
-    let size = j.server.checkpoint().size;
+    let size = j.server.settled_size();
     let (ok, out, err) = cli(&args);
     assert!(!ok, "bad lines make the command fail: {out}{err}");
     assert!(out.contains("21 appended, 0 already on the log, 2 rejected"), "{out}{err}");

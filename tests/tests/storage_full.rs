@@ -154,8 +154,8 @@ fn intake_keeps_a_reserve_and_takes_records_again_once_space_is_freed() {
     );
     assert!(!acknowledged.is_empty(), "some records went in before the reserve was reached");
     // Nothing of the refused batch is on the log: the log ends with the last acknowledged entry.
-    let size = server.checkpoint().size;
-    assert_eq!(size, acknowledged.last().unwrap().0 + 1);
+    server.wait_for_size(acknowledged.last().unwrap().0 + 1);
+    assert_eq!(server.settled_size(), acknowledged.last().unwrap().0 + 1);
     all_on_the_log(&dept, &acknowledged);
 
     // Space returns: the refused batch goes in, at once, without a restart.
