@@ -257,6 +257,32 @@ impl Registry {
         Ok(self.firm_records_and_repairs(uscc)?.0)
     }
 
+    /// A firm's records of one kind below `position`, in log order: what the authority rules
+    /// look up for a removal or a commitment's outcome. Only the rows of that kind are parsed
+    /// ([`Record::kind_in_json`]): the lookup ran over every record of the firm before, and
+    /// took about 29 % of the server's CPU during a bulk load.
+    pub(crate) fn firm_records_of_kind(
+        &self,
+        uscc: &str,
+        kind: verifier::record::RecordKind,
+        position: u64,
+    ) -> Result<Vec<(u64, Record)>, RegistryError> {
+        let mut out = Vec::new();
+        for index in self.subject_indices(uscc)?.into_iter().take_while(|i| *i < position) {
+            if let Some(Row::Record(json)) = self.inner.scoring.read(index)? {
+                if Record::kind_in_json(&json).is_some_and(|k| k != kind.as_str().as_bytes()) {
+                    continue;
+                }
+                let record =
+                    Record::parse(&json).map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?;
+                if record.kind() == kind {
+                    out.push((index, record));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A firm's records and approved credit repairs, in log order, in one pass over its entries.
     #[allow(clippy::type_complexity)]
     pub(crate) fn firm_records_and_repairs(

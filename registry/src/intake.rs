@@ -139,13 +139,7 @@ impl History for LogHistory<'_> {
     }
 
     fn records_of_kind(&self, subject: &str, kind: RecordKind) -> Vec<(u64, Record)> {
-        let mut out: Vec<(u64, Record)> = self
-            .reg
-            .firm_records(subject)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(i, r)| *i < self.before && r.kind() == kind)
-            .collect();
+        let mut out = self.reg.firm_records_of_kind(subject, kind, self.before).unwrap_or_default();
         out.extend(
             self.pending
                 .iter()

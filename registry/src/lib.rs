@@ -261,6 +261,11 @@ struct Inner {
     reads_seq: std::sync::atomic::AtomicU64,
     /// Index of the newest public identity entry applied (each header names it in `keys`).
     public_identity_head: std::sync::Mutex<Option<u64>>,
+    /// Each firm's chain head (the leaf hash of its newest entry) as the log has it, filled on
+    /// first use from the subjects view and kept by every append: intake reads a chain head for
+    /// every record, and a tree walk each time was 5 % of the server's CPU in a bulk load. Keyed
+    /// by the 18 bytes of a USCC; 50 bytes and the table's overhead per firm.
+    heads: std::sync::Mutex<std::collections::HashMap<[u8; 18], [u8; 32]>>,
     /// Populations and selections of plans, computed once from the log ([`plans`]).
     draws: std::sync::Mutex<BTreeMap<u64, Arc<plans::DrawnPlan>>>,
     /// Interception answers per firm and checkpoint.
@@ -334,6 +339,7 @@ impl Registry {
                 objection_rules: objections::ObjectionRules::shipped(),
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
+                heads: Default::default(),
                 checks: Default::default(),
                 jobs: Default::default(),
                 reserve: 0.into(),

@@ -330,6 +330,21 @@ impl Registry {
 
     /// Leaf hash of the newest entry about `uscc`, if any.
     pub(crate) fn chain_head(&self, uscc: &str) -> Result<Option<[u8; 32]>, RegistryError> {
+        let key: Option<[u8; 18]> = uscc.as_bytes().try_into().ok();
+        if let Some(k) = &key {
+            if let Some(h) = self.inner.heads.lock().expect("lock").get(k) {
+                return Ok(Some(*h));
+            }
+        }
+        let head = self.chain_head_in_view(uscc)?;
+        if let (Some(k), Some(h)) = (key, head) {
+            self.inner.heads.lock().expect("lock").insert(k, h);
+        }
+        Ok(head)
+    }
+
+    /// [`Registry::chain_head`] as the subjects view has it.
+    fn chain_head_in_view(&self, uscc: &str) -> Result<Option<[u8; 32]>, RegistryError> {
         match self.inner.views.subjects.scan_prefix(crate::store::firm_prefix(uscc)).next_back() {
             Some(item) => {
                 let v = item?.1;
@@ -480,7 +495,23 @@ impl Registry {
         }
         // Contents first, durably: an acknowledged header always has its content.
         self.inner.contents.append(first_expected, &contents)?;
-        let first = self.inner.log.append(headers.clone()).await?;
+        // Whatever the log append's outcome, the chain heads kept in memory are those of the
+        // log from here on: forgotten if it failed (it may have written part), else the new ones.
+        let appended = self.inner.log.append(headers.clone()).await;
+        {
+            let mut kept = self.inner.heads.lock().expect("lock");
+            match &appended {
+                Ok(first) if *first == first_expected => {
+                    for (u, h) in heads {
+                        if let Ok(k) = <[u8; 18]>::try_from(u.as_bytes()) {
+                            kept.insert(k, h);
+                        }
+                    }
+                }
+                _ => kept.clear(),
+            }
+        }
+        let first = appended?;
         if first != first_expected {
             return Err(RegistryError::Inconsistent {
                 index: first,

@@ -943,6 +943,18 @@ impl Record {
         serde_json::to_vec(self).expect("a record always serialises")
     }
 
+    /// The kind named at the front of a record's JSON as [`Record::to_json_bytes`] writes it
+    /// (`{"type":"creditlog.record/v1","kind":"…"`), without parsing the rest: `None` when the
+    /// bytes do not start that way. A record's own JSON never names another kind there, so a
+    /// reader looking for one kind may skip the bytes whose front names a different one.
+    pub fn kind_in_json(json: &[u8]) -> Option<&[u8]> {
+        let front = format!("{{\"type\":\"{RECORD_FORMAT}\",\"kind\":\"");
+        let rest = json.strip_prefix(front.as_bytes())?;
+        let end = rest.iter().position(|b| *b == b'"')?;
+        let kind = &rest[..end];
+        kind.iter().all(|b| b.is_ascii_lowercase() || *b == b'_').then_some(kind)
+    }
+
     /// The kind, that of [`Record::fields`].
     pub fn kind(&self) -> RecordKind {
         self.fields.kind()
@@ -1495,6 +1507,40 @@ mod tests {
                 assert_eq!(serde_json::to_value(&parsed).unwrap(), Value::Object(fields), "{kind}");
             }
         }
+    }
+
+    /// The kind read from the front of a record's JSON is the record's kind, for every kind;
+    /// JSON written another way (spaces, keys reordered) reads as no kind, never as a wrong one.
+    #[test]
+    fn the_kind_at_the_front_of_a_records_json_is_its_kind() {
+        for &kind in RecordKind::ALL {
+            // The low or the high extreme of every field, or the first choice with the highest
+            // numbers, on a day after every year field, whichever the kind's own rules accept (a
+            // tax grade A needs a high score, in a tax year before the record's date).
+            let modes = [(false, false), (true, true), (false, true)];
+            let record = modes
+                .iter()
+                .flat_map(|m| ["2026-01-01", "9999-12-31"].map(|d| (*m, d)))
+                .find_map(|((choice_high, high), date)| {
+                    let pick = |shape: Shape| match shape {
+                        Shape::Choice(_) => sample(shape, choice_high),
+                        _ => sample(shape, high),
+                    };
+                    let fields: Map<String, Value> =
+                        schema(kind).iter().map(|f| (f.name.to_owned(), pick(f.shape))).collect();
+                    let value = serde_json::json!({
+                        "type": RECORD_FORMAT, "kind": kind.as_str(), "subject": "91370303MA3C8DXA25",
+                        "department": "zibo-amr", "date": date, "reference": "x", "fields": fields,
+                    });
+                    Record::parse(&serde_json::to_vec(&value).unwrap()).ok()
+                })
+                .unwrap_or_else(|| panic!("{kind}: no sample record parses"));
+            let bytes = record.to_json_bytes();
+            assert_eq!(Record::kind_in_json(&bytes), Some(kind.as_str().as_bytes()), "{kind}");
+            let spaced = serde_json::to_vec_pretty(&record).unwrap();
+            assert_eq!(Record::kind_in_json(&spaced), None, "{kind}");
+        }
+        assert_eq!(Record::kind_in_json(br#"{"kind":"administrative_penalty","type":"creditlog.record/v1"}"#), None);
     }
 
     #[test]
