@@ -171,6 +171,80 @@ impl Server {
     }
 }
 
+/// A running `creditlog witness serve`.
+#[derive(Debug)]
+pub struct WitnessProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The witness's verifier key as printed at start-up.
+    pub vkey: String,
+}
+
+impl WitnessProcess {
+    /// Starts a witness named `name` with the key file `key`, state in `data`, witnessing the
+    /// logs `logs` (verifier keys), on `listen` (`127.0.0.1:0` for any port).
+    ///
+    /// # Panics
+    ///
+    /// If it does not start within 60 seconds.
+    pub fn start(data: &Path, name: &str, key: &Path, logs: &[&str], listen: &str) -> Self {
+        let mut cmd = Command::new(binary());
+        cmd.args(["witness", "serve", "--data"]).arg(data).args(["--name", name, "--key"]).arg(key);
+        for l in logs {
+            cmd.args(["--log", l]);
+        }
+        let mut child =
+            cmd.args(["--listen", listen]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawning");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut vkey = String::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = lines.next().expect("the witness printed its banner").expect("UTF-8");
+            if let Some(k) = line.strip_prefix("witness verifier key: ") {
+                vkey = k.to_owned();
+            }
+            if let Some(url) = line.strip_prefix("listening on ") {
+                std::thread::spawn(move || for _ in lines {});
+                return Self { child, url: url.to_owned(), vkey };
+            }
+            assert!(Instant::now() < deadline, "witness start timed out");
+        }
+    }
+
+    /// POSTs an `add-checkpoint` body: the status, the `Content-Type` and the body, or `None`
+    /// if the connection failed (the witness died).
+    pub fn add_checkpoint(&self, body: &[u8]) -> Option<(u16, String, String)> {
+        let answer = |r: ureq::Response| {
+            let ct = r.header("content-type").unwrap_or("").to_owned();
+            (r.status(), ct, r.into_string().unwrap_or_default())
+        };
+        match ureq::post(&format!("{}/add-checkpoint", self.url)).timeout(Duration::from_secs(30)).send_bytes(body) {
+            Ok(r) => Some(answer(r)),
+            Err(ureq::Error::Status(_, r)) => Some(answer(r)),
+            Err(_) => None,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WitnessProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -15,6 +15,7 @@ mod repair_cmds;
 mod sanction_cmds;
 mod simulate;
 mod warning_cmds;
+mod witness_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -60,6 +61,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// A C2SP tlog-witness (见证人): cosigns a log's checkpoints only when it grows consistently.
+    Witness {
+        #[command(subcommand)]
+        command: witness_cmd::WitnessCommand,
     },
     /// Key files.
     Key {
@@ -461,7 +467,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
@@ -504,6 +510,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fsck { data } => fsck(&data),
         Command::Bench { command } => bench::run(command),
         Command::Key { command } => registry_cmds::key(command),
+        Command::Witness { command } => witness_cmd::run(command),
         Command::Uscc { command: UsccCommand::Check { code } } => match verifier::uscc::Uscc::parse(&code) {
             Ok(u) => {
                 println!("{u}: valid Unified Social Credit Code (统一社会信用代码)");

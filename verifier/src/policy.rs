@@ -49,6 +49,18 @@ fn key_id(name: &str, kind: u8, key: &[u8; 32]) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
+/// The key id of a witness's `cosignature/v1` key: `SHA-256(name || "\n" || 0x04 || key)[..4]`.
+pub fn cosignature_key_id(name: &str, key: &[u8; 32]) -> u32 {
+    key_id(name, 0x04, key)
+}
+
+/// A witness's verifier key as C2SP tlog-cosignature writes it: `name+hexid+base64(0x04 || key)`.
+pub fn witness_verifier_key(name: &str, key: &[u8; 32]) -> String {
+    let mut raw = vec![0x04];
+    raw.extend_from_slice(key);
+    format!("{name}+{:08x}+{}", cosignature_key_id(name, key), BASE64_STANDARD.encode(raw))
+}
+
 impl Verifier for Cosigner {
     fn name(&self) -> &str {
         &self.name
