@@ -84,6 +84,12 @@ pub struct LogInfo {
     pub size: u64,
     /// Root hash of the latest checkpoint, base64.
     pub root_hash: String,
+    /// Entries acknowledged (durable) but not yet in a published checkpoint.
+    pub unpublished: u64,
+    /// Why they are not published, when the log's witnesses did not cosign the newest
+    /// checkpoint (见证人未达法定数): which witnesses cosigned and what the others answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnessing_problem: Option<String>,
 }
 
 #[utoipa::path(
@@ -100,6 +106,8 @@ pub(crate) async fn log_info(State(s): State<AppState>) -> Json<LogInfo> {
         verifier_key: s.log.verifier_key().to_owned(),
         size: cp.size,
         root_hash: b64(&cp.root),
+        unpublished: s.log.committed_size().saturating_sub(cp.size),
+        witnessing_problem: s.log.witnessing_problem(),
     })
 }
 

@@ -19,6 +19,7 @@ pub mod fs;
 pub mod keys;
 pub mod storage;
 pub mod tree;
+pub mod witnessing;
 
 use crate::fs::{FileStorage, OpenMode, RecoveryReport};
 use crate::keys::LogKey;
@@ -104,6 +105,9 @@ pub struct LogConfig {
     pub queue_depth: usize,
     /// Full hash tiles kept in memory for proofs (about 16 KiB each).
     pub cached_tiles: usize,
+    /// Witnesses to cosign each checkpoint before it is published ([`witnessing`]); none by
+    /// default.
+    pub witnessing: Option<witnessing::Witnessing>,
 }
 
 impl Default for LogConfig {
@@ -113,6 +117,7 @@ impl Default for LogConfig {
             max_batch_entries: 16_384,
             queue_depth: 4096,
             cached_tiles: 8192,
+            witnessing: None,
         }
     }
 }
@@ -161,6 +166,8 @@ struct Inner {
     tx: Option<mpsc::Sender<AppendRequest>>,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     published: watch::Receiver<Arc<SignedCheckpoint>>,
+    /// Why the newest commit is not published, when witnesses did not cosign it.
+    witnessing_problem: Arc<Mutex<Option<String>>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -242,15 +249,31 @@ impl Log {
         if frontier.root() != committed.root {
             return Err(LedgerError::Check("the hash tiles do not hash to the root in the last commit record".into()));
         }
-        // Publish at once if the last run acknowledged entries it did not get to publish.
-        let latest = match storage.latest_checkpoint()? {
+        // Publish at once if the last run acknowledged entries it did not get to publish; with
+        // witnesses, the publisher does that once they cosign, and until then the newest
+        // cosigned checkpoint stays the published one.
+        let stored = storage.latest_checkpoint()?;
+        let (latest, cosigned) = match stored {
             Some((size, note)) if size == committed.size => {
-                SignedCheckpoint { size, root: committed.root, note: note.into() }
+                (SignedCheckpoint { size, root: committed.root, note: note.into() }, Some(size))
+            }
+            Some((size, note)) if config.witnessing.is_some() => {
+                let root = tlog_tiles::tree_hash(size, &reader).map_err(|e| LedgerError::Proof(e.to_string()))?;
+                (SignedCheckpoint { size, root, note: note.into() }, Some(size))
+            }
+            _ if config.witnessing.is_some() => {
+                // Nothing was ever published: the empty tree, signed by the log alone and not
+                // stored, until the witnesses cosign a first checkpoint.
+                let note = sign_checkpoint(&key, 0, tlog_tiles::EMPTY_HASH);
+                (SignedCheckpoint { size: 0, root: tlog_tiles::EMPTY_HASH, note: note.into() }, None)
             }
             _ => {
                 let note = sign_checkpoint(&key, committed.size, committed.root);
                 storage.publish_checkpoint(committed.size, &note)?;
-                SignedCheckpoint { size: committed.size, root: committed.root, note: note.into() }
+                (
+                    SignedCheckpoint { size: committed.size, root: committed.root, note: note.into() },
+                    Some(committed.size),
+                )
             }
         };
         let (pub_tx, pub_rx) = watch::channel(Arc::new(latest));
@@ -274,9 +297,16 @@ impl Log {
         let pub_shared = shared.clone();
         let pub_key = key.clone();
         let interval = config.checkpoint_interval;
+        let witnessing_problem = Arc::new(Mutex::new(None));
+        let witnesses = config.witnessing.as_ref().map(|w| Witnesses {
+            cosigners: witnessing::Cosigners::new(w),
+            reader: TileHashReader::new(storage.clone(), 64),
+            retry: w.retry,
+            problem: witnessing_problem.clone(),
+        });
         let publisher = std::thread::Builder::new()
             .name("publisher".into())
-            .spawn(move || publish(&*pub_storage, &pub_shared, &pub_key, interval, &pub_tx))
+            .spawn(move || publish(&*pub_storage, &pub_shared, &pub_key, interval, &pub_tx, cosigned, witnesses))
             .map_err(|e| LedgerError::Stopped(e.to_string()))?;
 
         Ok(Self {
@@ -288,9 +318,17 @@ impl Log {
                 tx: Some(tx),
                 shared,
                 published: pub_rx,
+                witnessing_problem,
                 threads: vec![sequencer, committer, publisher],
             }),
         })
+    }
+
+    /// Why the newest committed entries are not in a published checkpoint: the witnesses'
+    /// quorum was not met in the last round ([`witnessing`]). `None` when the last round met it,
+    /// or the log has no witnesses.
+    pub fn witnessing_problem(&self) -> Option<String> {
+        self.inner.witnessing_problem.lock().expect("lock").clone()
     }
 
     /// The log's origin (its key name).
@@ -587,40 +625,72 @@ fn commit_batches(
     cv.notify_all();
 }
 
-/// The publisher thread: at most once per interval, sign and durably record a checkpoint
-/// for the newest commit.
+/// The publisher's witnesses.
+struct Witnesses {
+    cosigners: witnessing::Cosigners,
+    /// For consistency proofs, its own small cache.
+    reader: TileHashReader<dyn LogStorage>,
+    retry: Duration,
+    problem: Arc<Mutex<Option<String>>>,
+}
+
+/// The publisher thread: at most once per interval, sign (and, with witnesses, have cosigned)
+/// and durably record a checkpoint for the newest commit. `published`: the size of the newest
+/// checkpoint recorded (`None`: none yet).
 fn publish(
     storage: &dyn LogStorage,
     shared: &(Mutex<Shared>, Condvar),
     key: &LogKey,
     interval: Duration,
     tx: &watch::Sender<Arc<SignedCheckpoint>>,
+    mut published: Option<u64>,
+    mut witnesses: Option<Witnesses>,
 ) {
-    let mut published = tx.borrow().size;
     let mut last = Instant::now() - interval;
     loop {
         let (lock, cv) = shared;
         let mut g = lock.lock().expect("lock");
-        while g.committed.size == published && !g.closed {
+        while Some(g.committed.size) == published && !g.closed {
             g = cv.wait(g).expect("lock");
         }
-        if g.committed.size == published {
+        if Some(g.committed.size) == published {
             return; // closed and nothing left to publish
         }
+        let closing = g.closed;
         drop(g);
         let wait = interval.saturating_sub(last.elapsed());
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
         let commit = lock.lock().expect("lock").committed;
-        let note = sign_checkpoint(key, commit.size, commit.root);
+        let mut note = sign_checkpoint(key, commit.size, commit.root);
+        if let Some(w) = &mut witnesses {
+            let reader = &w.reader;
+            let prove = |from: u64, to: u64| tlog_tiles::prove_tree(to, from, reader).map_err(|e| e.to_string());
+            match w.cosigners.cosign(&note, commit.size, &prove) {
+                Ok(cosigned) => {
+                    note = cosigned;
+                    *w.problem.lock().expect("lock") = None;
+                }
+                Err(why) => {
+                    tracing::warn!("{why}");
+                    *w.problem.lock().expect("lock") = Some(why);
+                    if closing {
+                        return; // shutting down: what is committed is durable, only unpublished
+                    }
+                    std::thread::sleep(w.retry);
+                    last = Instant::now();
+                    continue;
+                }
+            }
+        }
         if let Err(e) = storage.publish_checkpoint(commit.size, &note) {
             tracing::error!(error = %e, "could not record a checkpoint; retrying after the interval");
             last = Instant::now();
             continue;
         }
         last = Instant::now();
-        published = commit.size;
+        published = Some(commit.size);
         tx.send_replace(Arc::new(SignedCheckpoint { size: commit.size, root: commit.root, note: note.into() }));
     }
 }

@@ -358,7 +358,7 @@ async fn regrade_bench(
     key: Option<std::path::PathBuf>,
 ) -> Result<()> {
     let ga = registry::keyfile::read(&key.unwrap_or_else(|| data.join("keys/grading-authority.key")))?;
-    let args = LogArgs { data: data.clone(), origin: None, checkpoint_interval_ms: 20 };
+    let args = LogArgs::at(&data);
     let (log, _) = open_log(&args)?;
     let reg = registry::Registry::open(&data, log.clone()).await?;
     let models = reg.models();

@@ -116,9 +116,9 @@ async fn city(args: CityArgs) -> Result<()> {
 
     // 2. The server, in this process, on loopback.
     let log_args = LogArgs {
-        data: args.data.clone(),
         origin: Some("creditlog.localhost/city".into()),
         checkpoint_interval_ms: 1000,
+        ..LogArgs::at(&args.data)
     };
     let (log, _) = open_log(&log_args)?;
     let reg = registry::Registry::open(&args.data, log.clone()).await?;

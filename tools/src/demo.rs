@@ -670,9 +670,9 @@ async fn submit(reg: &Registry, chunk: Vec<Envelope>) -> Result<u64> {
 
 pub async fn run(args: DemoArgs) -> Result<()> {
     let log_args = LogArgs {
-        data: args.data.clone(),
         origin: Some(args.origin.clone()),
         checkpoint_interval_ms: args.checkpoint_interval_ms,
+        ..LogArgs::at(&args.data)
     };
     let (log, _) = open_log(&log_args)?;
     let reg = Registry::open(&args.data, log.clone()).await.with_context(|| {

@@ -364,6 +364,54 @@ pub struct LogArgs {
     /// Milliseconds between two published checkpoints.
     #[arg(long, default_value_t = 20)]
     pub checkpoint_interval_ms: u64,
+    /// A C2SP tlog-policy file naming this log, its witnesses with their submission URLs
+    /// (`witness <name> <vkey> <url>`) and the quorum: each checkpoint is published only once
+    /// the quorum of witnesses has cosigned it (见证人联署).
+    #[arg(long)]
+    pub witness_policy: Option<PathBuf>,
+    /// Milliseconds a witness may take to answer before it counts as unreachable.
+    #[arg(long, default_value_t = ledger::witnessing::DEFAULT_WITNESS_TIMEOUT.as_millis() as u64)]
+    pub witness_timeout_ms: u64,
+    /// Milliseconds to wait before asking the witnesses again after the quorum was not met.
+    #[arg(long, default_value_t = ledger::witnessing::DEFAULT_WITNESS_RETRY.as_millis() as u64)]
+    pub witness_retry_ms: u64,
+}
+
+impl LogArgs {
+    /// Options for a log in `data` with the defaults.
+    pub fn at(data: &Path) -> Self {
+        Self {
+            data: data.to_owned(),
+            origin: None,
+            checkpoint_interval_ms: 20,
+            witness_policy: None,
+            witness_timeout_ms: ledger::witnessing::DEFAULT_WITNESS_TIMEOUT.as_millis() as u64,
+            witness_retry_ms: ledger::witnessing::DEFAULT_WITNESS_RETRY.as_millis() as u64,
+        }
+    }
+
+    /// The witnesses to ask, from `--witness-policy`, checked against the log's key.
+    fn witnessing(&self, key: &LogKey) -> Result<Option<ledger::witnessing::Witnessing>> {
+        let Some(path) = &self.witness_policy else { return Ok(None) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let policy = verifier::policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anyhow::ensure!(
+            policy.logs.iter().any(|l| *l == key.verifier_key),
+            "{}: the policy does not list this log ({}); a client using it would refuse every checkpoint",
+            path.display(),
+            key.verifier_key
+        );
+        anyhow::ensure!(
+            policy.quorum.is_some() && !policy.urls.is_empty(),
+            "{}: the policy names no witness with a submission URL (`witness <name> <vkey> <url>`) and a quorum",
+            path.display()
+        );
+        Ok(Some(ledger::witnessing::Witnessing {
+            policy,
+            timeout: Duration::from_millis(self.witness_timeout_ms),
+            retry: Duration::from_millis(self.witness_retry_ms),
+        }))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -395,8 +443,11 @@ struct ServeArgs {
 pub fn open_log(args: &LogArgs) -> Result<(Log, bool)> {
     let (key, created) = LogKey::load_or_create(&args.data, args.origin.as_deref(), DEFAULT_ORIGIN)
         .with_context(|| format!("opening the log key in {}", args.data.display()))?;
-    let config =
-        LogConfig { checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms), ..LogConfig::default() };
+    let config = LogConfig {
+        checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms),
+        witnessing: args.witnessing(&key)?,
+        ..LogConfig::default()
+    };
     let (log, report) = Log::open(&args.data.join("log"), key, config).with_context(|| {
         format!(
             "refusing to serve the log in {}: run `creditlog fsck --data {}` for a full report",
@@ -650,7 +701,7 @@ fn model_check(file: &Path) -> Result<()> {
 
 fn rebuild(data: &Path) -> Result<()> {
     let rt = runtime()?;
-    let args = LogArgs { data: data.to_owned(), origin: None, checkpoint_interval_ms: 20 };
+    let args = LogArgs::at(data);
     let views = data.join("registry");
     let before = if views.exists() {
         let (log, _) = open_log(&args)?;

@@ -26,6 +26,9 @@ pub struct Policy {
     pub witnesses: BTreeMap<String, (String, [u8; 32])>,
     /// Groups by name: (threshold, members).
     pub groups: BTreeMap<String, (usize, Vec<String>)>,
+    /// Witness submission prefixes (tlog-witness) by witness name, where the policy gives one:
+    /// where a log asks for cosignatures.
+    pub urls: BTreeMap<String, String>,
     /// The quorum: `None` for `quorum none`.
     pub quorum: Option<String>,
 }
@@ -147,7 +150,13 @@ impl Policy {
     ///
     /// The line and the rule it breaks.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut p = Policy { logs: Vec::new(), witnesses: BTreeMap::new(), groups: BTreeMap::new(), quorum: None };
+        let mut p = Policy {
+            logs: Vec::new(),
+            witnesses: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            urls: BTreeMap::new(),
+            quorum: None,
+        };
         let mut quorum_seen = false;
         for (n, line) in text.lines().enumerate() {
             let at = |m: String| format!("line {}: {m}", n + 1);
@@ -159,12 +168,18 @@ impl Policy {
                     StandardVerifier::new(vkey).map_err(|e| at(format!("log key: {e}")))?;
                     p.logs.push((*vkey).to_owned());
                 }
-                ["witness", name, vkey] | ["witness", name, vkey, _] => {
+                ["witness", name, vkey, url @ ..] if url.len() <= 1 => {
                     let key = parse_witness_vkey(vkey).map_err(at)?;
                     if *name == "none" || p.witnesses.contains_key(*name) || p.groups.contains_key(*name) {
                         return Err(at(format!("the name {name:?} is reserved or already defined")));
                     }
+                    if p.witnesses.values().any(|(_, k)| *k == key.1) {
+                        return Err(at(format!("witness {name:?} has the same public key as another witness")));
+                    }
                     p.witnesses.insert((*name).to_owned(), key);
+                    if let Some(url) = url.first() {
+                        p.urls.insert((*name).to_owned(), url.trim_end_matches('/').to_owned());
+                    }
                 }
                 ["group", name, k, members @ ..] if !members.is_empty() => {
                     if *name == "none" || p.witnesses.contains_key(*name) || p.groups.contains_key(*name) {
@@ -213,6 +228,17 @@ impl Policy {
             return Err("the policy lists no log (`log <verifier key>`)".into());
         }
         Ok(p)
+    }
+
+    /// Whether the witnesses named (by their policy names) in `cosigned` meet the quorum.
+    pub fn quorum_met(&self, cosigned: &std::collections::BTreeSet<String>) -> bool {
+        let all: BTreeMap<String, bool> = self.witnesses.keys().map(|w| (w.clone(), cosigned.contains(w))).collect();
+        self.quorum.as_ref().is_none_or(|q| self.satisfied(q, &all))
+    }
+
+    /// The verifier key (`name+id+base64`) of the witness the policy calls `name`.
+    pub fn witness_vkey(&self, name: &str) -> Option<String> {
+        self.witnesses.get(name).map(|(key_name, key)| witness_verifier_key(key_name, key))
     }
 
     fn satisfied(&self, name: &str, cosigned: &BTreeMap<String, bool>) -> bool {
