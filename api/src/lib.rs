@@ -244,6 +244,12 @@ impl From<LedgerError> for Problem {
             LedgerError::Stopped(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "log-stopped", "The log is not accepting entries", detail)
             }
+            LedgerError::NotCosigned { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-cosigned",
+                "Not yet cosigned by the witnesses (见证人未联署)",
+                detail,
+            ),
             other => {
                 tracing::error!(error = %other, "internal error");
                 Problem::internal()

@@ -53,6 +53,15 @@ pub enum LedgerError {
     /// The sequencer stopped after a storage failure; restart to recover.
     #[error("the log stopped accepting entries after a storage failure ({0}); restart the server to recover")]
     Stopped(String),
+    /// The entries are durable but no checkpoint covering them was published in time, because
+    /// the log's witnesses did not cosign one ([`witnessing`]).
+    #[error("entries up to {size} are recorded but not yet in a published checkpoint: {why}")]
+    NotCosigned {
+        /// The size waited for.
+        size: u64,
+        /// What the last round of witnessing reported.
+        why: String,
+    },
     /// A storage failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -168,6 +177,9 @@ struct Inner {
     published: watch::Receiver<Arc<SignedCheckpoint>>,
     /// Why the newest commit is not published, when witnesses did not cosign it.
     witnessing_problem: Arc<Mutex<Option<String>>>,
+    /// With witnesses, how long a reader waits for a checkpoint before it is told why there is
+    /// none: two witness timeouts and a retry.
+    publish_wait: Option<Duration>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -319,6 +331,7 @@ impl Log {
                 shared,
                 published: pub_rx,
                 witnessing_problem,
+                publish_wait: config.witnessing.as_ref().map(|w| 2 * w.timeout + w.retry + interval),
                 threads: vec![sequencer, committer, publisher],
             }),
         })
@@ -377,11 +390,23 @@ impl Log {
     ///
     /// # Errors
     ///
-    /// [`LedgerError::Stopped`] if the publisher exits first.
+    /// [`LedgerError::Stopped`] if the publisher exits first; with witnesses,
+    /// [`LedgerError::NotCosigned`] when none covers `size` within two witness timeouts and a
+    /// retry (the witnesses' quorum is not answering).
     pub async fn wait_for_checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, LedgerError> {
         let mut rx = self.subscribe();
-        let cp =
-            rx.wait_for(|c| c.size >= size).await.map_err(|_| LedgerError::Stopped("publisher has exited".into()))?;
+        let wait = rx.wait_for(|c| c.size >= size);
+        let cp = match self.inner.publish_wait {
+            None => wait.await,
+            Some(limit) => match tokio::time::timeout(limit, wait).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let why = self.witnessing_problem().unwrap_or_else(|| "the witnesses have not answered yet".into());
+                    return Err(LedgerError::NotCosigned { size, why });
+                }
+            },
+        }
+        .map_err(|_| LedgerError::Stopped("publisher has exited".into()))?;
         Ok(cp.clone())
     }
 

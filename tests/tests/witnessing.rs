@@ -131,3 +131,109 @@ fn the_log_publishes_only_what_its_witness_quorum_cosigned() {
     assert!(server.get_json("/v1/log")["witnessing_problem"].is_null());
     e2e::check_log(&server);
 }
+
+/// Registry mode: the witnesses' keys are witness role keys on the log (invariant 8), a firm's
+/// evidence bundle carries the checkpoint with both cosignatures, and `creditlog verify --policy`
+/// accepts it, but refuses it under a policy whose quorum needs a witness that did not cosign.
+#[test]
+fn a_firms_bundle_carries_the_cosignatures_and_verify_checks_them_against_the_policy() {
+    use registry::keyfile;
+    use verifier::envelope::{Envelope, RECORD_TYPE};
+    use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let log_vkey = ledger::keys::LogKey::load_or_create(&data, Some(ORIGIN), ORIGIN).unwrap().0.verifier_key;
+    let keys: Vec<ed25519_dalek::SigningKey> =
+        NAMES.iter().map(|(short, _)| new_key(dir.path(), &format!("{short}.key"))).collect();
+    let court = witness(dir.path(), 0, &log_vkey, "127.0.0.1:0");
+    let centre = witness(dir.path(), 1, &log_vkey, "127.0.0.1:0");
+    let policy = format!(
+        "log {log_vkey}\nwitness court {} {}\nwitness centre {} {}\ngroup city all court centre\nquorum city\n",
+        court.vkey, court.url, centre.vkey, centre.url
+    );
+    let policy_path = dir.path().join("policy.txt");
+    std::fs::write(&policy_path, &policy).unwrap();
+    let server = Server::start(
+        &data,
+        &[
+            "--checkpoint-interval-ms",
+            "5",
+            "--witness-policy",
+            policy_path.to_str().unwrap(),
+            "--witness-retry-ms",
+            "100",
+        ],
+    );
+    let op = e2e::Signer { url: server.url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
+    let register = |st: Statement| {
+        let (s, v) = e2e::statement(&op, &st);
+        assert_eq!(s, 200, "{v}");
+    };
+    for (i, (short, _)) in NAMES.iter().enumerate().take(2) {
+        register(Statement::RegisterKey {
+            kind: IDENTITY_STATEMENT.into(),
+            role: Role::Witness,
+            name: (*short).into(),
+            key: keyfile::public_b64(&keys[i]),
+        });
+    }
+    let auditor = keyfile::generate();
+    register(Statement::RegisterKey {
+        kind: IDENTITY_STATEMENT.into(),
+        role: Role::Auditor,
+        name: "审计".into(),
+        key: keyfile::public_b64(&auditor),
+    });
+    let dept = keyfile::generate();
+    register(Statement::RegisterDepartment {
+        kind: IDENTITY_STATEMENT.into(),
+        code: "zibo-amr".into(),
+        name: "市场监管局".into(),
+        kinds: ["administrative_penalty".to_owned()].into(),
+        domains: Default::default(),
+        capabilities: Default::default(),
+        key: keyfile::public_b64(&dept),
+    });
+    let firm = verifier::uscc::Uscc::from_parts("91370303MA3C8DXA2").unwrap().as_str().to_owned();
+    let record = serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty", "subject": firm,
+        "department": "zibo-amr", "date": "2026-11-20", "reference": "淄张市监罚〔2026〕1号",
+        "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning", "fine"],
+                   "fine_amount_fen": 100, "severity": "ordinary", "publicity_months": 36}});
+    let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&record).unwrap(), &dept);
+    let d = e2e::Signer { url: server.url.clone(), key: dept };
+    let (s, v) = d.post("/v1/records", &serde_json::json!({ "records": [env] }));
+    assert_eq!((s, v["results"][0]["outcome"].as_str()), (200, Some("appended")), "{v}");
+
+    let auditor_path = dir.path().join("auditor.key");
+    keyfile::write(&auditor_path, &auditor).unwrap();
+    let bundle = dir.path().join("firm.bundle.json");
+    let (ok, out, err) = e2e::cli(&[
+        "export",
+        "--uscc",
+        &firm,
+        "--key",
+        auditor_path.to_str().unwrap(),
+        "--server",
+        &server.url,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = e2e::cli(&["verify", bundle.to_str().unwrap(), "--policy", policy_path.to_str().unwrap()]);
+    assert!(ok && out.contains("ok: every check passed"), "{out}{err}");
+    // A policy whose quorum also needs the commission, which cosigned nothing.
+    let commission = verifier::policy::witness_verifier_key(NAMES[2].1, &keys[2].verifying_key().to_bytes());
+    let stricter = dir.path().join("stricter.txt");
+    std::fs::write(
+        &stricter,
+        policy.replace(
+            "group city all court centre",
+            &format!("witness commission {commission}\ngroup city all court centre commission"),
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = e2e::cli(&["verify", bundle.to_str().unwrap(), "--policy", stricter.to_str().unwrap()]);
+    assert!(!ok && format!("{out}{err}").contains("not cosigned by the policy's quorum"), "{out}{err}");
+}
