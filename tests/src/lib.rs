@@ -194,19 +194,21 @@ impl WitnessProcess {
         for l in logs {
             cmd.args(["--log", l]);
         }
-        let mut child =
+        let child =
             cmd.args(["--listen", listen]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawning");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut vkey = String::new();
+        // Owned at once, so that a failed start below still kills and reaps it.
+        let mut w = Self { child, url: String::new(), vkey: String::new() };
+        let mut lines = BufReader::new(w.child.stdout.take().expect("stdout")).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let line = lines.next().expect("the witness printed its banner").expect("UTF-8");
             if let Some(k) = line.strip_prefix("witness verifier key: ") {
-                vkey = k.to_owned();
+                w.vkey = k.to_owned();
             }
             if let Some(url) = line.strip_prefix("listening on ") {
                 std::thread::spawn(move || for _ in lines {});
-                return Self { child, url: url.to_owned(), vkey };
+                w.url = url.to_owned();
+                return w;
             }
             assert!(Instant::now() < deadline, "witness start timed out");
         }

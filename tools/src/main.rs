@@ -7,6 +7,7 @@ mod commitment_cmds;
 mod demo;
 mod evidence_cmds;
 mod import_cmd;
+mod monitor;
 mod objection_cmds;
 mod plan_cmds;
 mod redaction_cmds;
@@ -62,6 +63,9 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Follow logs from outside (监测): consistency, every entry through the tiles, the public
+    /// authority rules, and split views against witnesses and other monitors.
+    Monitor(monitor::MonitorArgs),
     /// A C2SP tlog-witness (见证人): cosigns a log's checkpoints only when it grows consistently.
     Witness {
         #[command(subcommand)]
@@ -396,7 +400,7 @@ impl LogArgs {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let policy = verifier::policy::Policy::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         anyhow::ensure!(
-            policy.logs.iter().any(|l| *l == key.verifier_key),
+            policy.logs.contains(&key.verifier_key),
             "{}: the policy does not list this log ({}); a client using it would refuse every checkpoint",
             path.display(),
             key.verifier_key
@@ -562,6 +566,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { command } => bench::run(command),
         Command::Key { command } => registry_cmds::key(command),
         Command::Witness { command } => witness_cmd::run(command),
+        Command::Monitor(args) => monitor::run(args),
         Command::Uscc { command: UsccCommand::Check { code } } => match verifier::uscc::Uscc::parse(&code) {
             Ok(u) => {
                 println!("{u}: valid Unified Social Credit Code (统一社会信用代码)");

@@ -92,7 +92,7 @@ fn the_spec_example_request_parses_and_writes_back_the_same_bytes() {
 fn malformed_requests_are_refused_with_400_naming_the_line() {
     let go = GoLog::new();
     let dir = tempfile::tempdir().unwrap();
-    let w = witness(dir.path(), &[go.vkey.clone()]);
+    let w = witness(dir.path(), std::slice::from_ref(&go.vkey));
     let cp = String::from_utf8(go.checkpoint(3)).unwrap();
     let h = BASE64_STANDARD.encode([1u8; 32]);
     for (body, says) in [
@@ -120,7 +120,7 @@ fn malformed_requests_are_refused_with_400_naming_the_line() {
 fn a_log_growing_consistently_is_cosigned_and_a_fork_is_not() {
     let go = GoLog::new();
     let dir = tempfile::tempdir().unwrap();
-    let w = witness(dir.path(), &[go.vkey.clone()]);
+    let w = witness(dir.path(), std::slice::from_ref(&go.vkey));
     let line = w.add_checkpoint(&go.request(0, vec![], 3), 1_700_000_001).unwrap().unwrap();
     assert_cosigned(&w, &go.checkpoint(3), &line, 1_700_000_001);
     let line = w.add_checkpoint(&go.request(3, go.proof(3, 7), 7), 1_700_000_002).unwrap().unwrap();
@@ -153,7 +153,7 @@ fn a_log_growing_consistently_is_cosigned_and_a_fork_is_not() {
 fn the_empty_tree_and_proofs_from_zero() {
     let go = GoLog::new();
     let dir = tempfile::tempdir().unwrap();
-    let w = witness(dir.path(), &[go.vkey.clone()]);
+    let w = witness(dir.path(), std::slice::from_ref(&go.vkey));
     let r =
         refused(&w, &AddCheckpoint { old_size: 0, proof: vec![], checkpoint: go.signed(0, Hash([1; 32])) }.to_bytes());
     assert_eq!(r.status(), 422);
@@ -169,7 +169,7 @@ fn the_empty_tree_and_proofs_from_zero() {
 fn only_the_logs_own_valid_signature_counts() {
     let go = GoLog::new();
     let dir = tempfile::tempdir().unwrap();
-    let w = witness(dir.path(), &[go.vkey.clone()]);
+    let w = witness(dir.path(), std::slice::from_ref(&go.vkey));
     // Another log.
     let (skey, vkey) = signed_note::generate_key(&mut rand::rngs::OsRng, "other.example/log");
     let other = Witness::open("x", SigningKey::from_bytes(&[1; 32]), &dir.path().join("x"), &[vkey]).unwrap();
@@ -235,10 +235,10 @@ fn the_transparency_dev_witness_test_chain_is_cosigned() {
 fn a_reopened_witness_remembers_what_it_cosigned() {
     let go = GoLog::new();
     let dir = tempfile::tempdir().unwrap();
-    let w = witness(dir.path(), &[go.vkey.clone()]);
+    let w = witness(dir.path(), std::slice::from_ref(&go.vkey));
     w.add_checkpoint(&go.request(0, vec![], 7), 1).unwrap().unwrap();
     drop(w);
-    let w = witness(dir.path(), &[go.vkey.clone()]);
+    let w = witness(dir.path(), std::slice::from_ref(&go.vkey));
     assert_eq!(w.size("vectors.example/log"), Some(7));
     assert_eq!(refused(&w, &go.request(3, go.proof(3, 7), 7)), Refusal::Conflict(7));
     let fork = AddCheckpoint { old_size: 7, proof: vec![], checkpoint: go.signed(7, Hash([3; 32])) };

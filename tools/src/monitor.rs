@@ -1,0 +1,458 @@
+//! `creditlog monitor`: follows logs from outside, with nothing but their public read side, and
+//! reports when one misbehaves (监测).
+//!
+//! Each round, for each log:
+//! 1. its checkpoint is opened with the log's key;
+//! 2. it must be consistent with the checkpoint the monitor kept from the last round (a
+//!    consistency proof from the log, checked here; the same size with another root is a fork);
+//! 3. every new entry is read through the entry tiles and hashed into the monitor's own copy
+//!    of the tree's right edge, whose root must be the checkpoint's (so no entry is skipped or
+//!    altered);
+//! 4. the public part of the authority rules holds for each new entry: its header is a v1
+//!    header; its author key was registered before the entry by a public identity entry
+//!    (replayed here from their contents, each checked against its header's commitment) and not
+//!    revoked, unless the entry is one a firm signs with a privately bound key (an objection, a
+//!    repair application, a commitment); a record's department is registered for its kind; a
+//!    grade decision is signed by the grader, a model or re-grading order by the grading
+//!    authority;
+//! 5. the checkpoints that witnesses cosigned (`GET <witness>/<origin hash>/checkpoint`) and that
+//!    peer monitors kept (`GET <peer>/monitor/<origin hash>/checkpoint`) must be consistent with
+//!    the monitor's: two checkpoints of one log that are not, are a split view.
+//!
+//! What it keeps is in `--state`: the newest checkpoint it verified, the right edge of the tree,
+//! and the key book replayed so far, per log. It prints one line per log per round (`ok` or
+//! `ALERT`), serves Prometheus metrics and its checkpoints on `--listen`, and with `--once`
+//! exits 1 if a round found a problem.
+
+use anyhow::{bail, Context, Result};
+use base64::prelude::*;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use verifier::entry::{EntryContent, EntryHeader};
+use verifier::envelope::IDENTITY_TYPE;
+use verifier::identity::{KeyBook, Principal, Role, Statement};
+use verifier::{Hash, OpenedCheckpoint};
+
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    /// A log to follow, as `VERIFIER_KEY@URL` (the key as `creditlog log key` prints it, the
+    /// server's base URL). Repeat for several logs.
+    #[arg(long = "log", required = true)]
+    logs: Vec<String>,
+    /// A witness's monitoring prefix to compare checkpoints with. Repeat for several.
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
+    /// Another monitor's `--listen` URL to compare checkpoints with. Repeat for several.
+    #[arg(long = "peer")]
+    peers: Vec<String>,
+    /// Folder for what the monitor keeps between rounds.
+    #[arg(long)]
+    state: PathBuf,
+    /// Serve `/metrics` (Prometheus) and `/monitor/<origin hash>/checkpoint` here.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Milliseconds between rounds.
+    #[arg(long, default_value_t = 10_000)]
+    interval_ms: u64,
+    /// Run one round and exit: 0 if every log passed, 1 if any problem was found.
+    #[arg(long)]
+    once: bool,
+    /// Check the tree only (consistency, entries hash to the root, split views), not the
+    /// entries' headers and authors: for any C2SP tlog-tiles log, not only a creditlog registry.
+    #[arg(long)]
+    tree_only: bool,
+}
+
+/// A compact range: the roots of the perfect subtrees of the tree's binary decomposition, left
+/// to right. Enough to add leaves and compute the root.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Edge {
+    size: u64,
+    peaks: Vec<String>,
+}
+
+impl Edge {
+    fn peaks(&self) -> Vec<Hash> {
+        self.peaks
+            .iter()
+            .map(|p| Hash(BASE64_STANDARD.decode(p).unwrap_or_default().try_into().unwrap_or([0; 32])))
+            .collect()
+    }
+
+    fn push(&mut self, leaf: Hash) {
+        let mut peaks = self.peaks();
+        let mut h = leaf;
+        let mut n = self.size;
+        while n & 1 == 1 {
+            let left = peaks.pop().expect("a peak for each set bit");
+            h = tlog_tiles::node_hash(left, h);
+            n >>= 1;
+        }
+        peaks.push(h);
+        self.size += 1;
+        self.peaks = peaks.iter().map(|p| BASE64_STANDARD.encode(p.0)).collect();
+    }
+
+    fn root(&self) -> Hash {
+        let peaks = self.peaks();
+        let Some((last, rest)) = peaks.split_last() else { return tlog_tiles::EMPTY_HASH };
+        rest.iter().rev().fold(*last, |acc, p| tlog_tiles::node_hash(*p, acc))
+    }
+}
+
+/// What the monitor keeps of one log.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Kept {
+    /// The newest checkpoint verified, as served.
+    checkpoint: Option<String>,
+    edge: Edge,
+    book: KeyBook,
+}
+
+/// One followed log.
+struct Followed {
+    vkey: String,
+    url: String,
+    origin: String,
+    kept: Kept,
+    problems: u64,
+    last_ok: u64,
+}
+
+/// One log's figures, as `/metrics` and the peer endpoint serve them.
+struct Figures {
+    size: u64,
+    problems: u64,
+    last_ok: u64,
+    last_check: u64,
+    checkpoint: Option<String>,
+}
+
+/// What `/metrics` and the peer endpoint serve, by origin.
+#[derive(Default)]
+struct Shared {
+    logs: BTreeMap<String, Figures>,
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, Vec<u8>)> {
+    match agent.get(url).call() {
+        Ok(r) => {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut r.into_reader(), &mut body)?;
+            Ok((200, body))
+        }
+        Err(ureq::Error::Status(code, _)) => Ok((code, Vec::new())),
+        Err(e) => Err(anyhow::anyhow!("{url}: {e}")),
+    }
+}
+
+pub fn run(args: MonitorArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.state).with_context(|| format!("creating {}", args.state.display()))?;
+    let mut logs = Vec::new();
+    for l in &args.logs {
+        let Some((vkey, url)) = l.rsplit_once('@') else { bail!("--log {l:?}: expected VERIFIER_KEY@URL") };
+        let origin = vkey.split('+').next().unwrap_or_default().to_owned();
+        let path = args.state.join(witness::origin_hash(&origin));
+        let kept = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).with_context(|| format!("reading {}", path.display()))?,
+            Err(_) => Kept::default(),
+        };
+        logs.push(Followed {
+            vkey: vkey.to_owned(),
+            url: url.trim_end_matches('/').to_owned(),
+            origin,
+            kept,
+            problems: 0,
+            last_ok: 0,
+        });
+    }
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    if let Some(addr) = args.listen {
+        let s = shared.clone();
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
+        println!("monitor listening on http://{}", listener.local_addr()?);
+        std::thread::spawn(move || serve(listener, s));
+    }
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+    loop {
+        let mut failed = false;
+        for f in &mut logs {
+            match round(&agent, f, &args) {
+                Ok(line) => {
+                    f.last_ok = now();
+                    println!("ok {}: {line}", f.origin);
+                }
+                Err(e) => {
+                    failed = true;
+                    f.problems += 1;
+                    println!("ALERT {}: {e:#}", f.origin);
+                }
+            }
+            let path = args.state.join(witness::origin_hash(&f.origin));
+            std::fs::write(&path, serde_json::to_vec(&f.kept)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            let size = f.kept.edge.size;
+            shared.lock().expect("lock").logs.insert(
+                f.origin.clone(),
+                Figures {
+                    size,
+                    problems: f.problems,
+                    last_ok: f.last_ok,
+                    last_check: now(),
+                    checkpoint: f.kept.checkpoint.clone(),
+                },
+            );
+        }
+        if args.once {
+            std::process::exit(i32::from(failed));
+        }
+        std::thread::sleep(Duration::from_millis(args.interval_ms));
+    }
+}
+
+/// One round for one log: a summary line, or the problem.
+fn round(agent: &ureq::Agent, f: &mut Followed, args: &MonitorArgs) -> Result<String> {
+    let (status, note) = get(agent, &format!("{}/checkpoint", f.url))?;
+    anyhow::ensure!(status == 200, "GET /checkpoint answered {status}");
+    let cp = verifier::open_checkpoint(&note, &f.vkey).context("the log's checkpoint")?;
+    let old = match &f.kept.checkpoint {
+        Some(n) => Some(verifier::open_checkpoint(n.as_bytes(), &f.vkey).context("the kept checkpoint")?),
+        None => None,
+    };
+    if let Some(old) = &old {
+        consistent(agent, &f.url, old, &cp).context("the log's new checkpoint against the one kept")?;
+    }
+    let before = f.kept.edge.size;
+    if cp.size > before {
+        follow(agent, f, &cp, args.tree_only)?;
+        f.kept.checkpoint = Some(String::from_utf8_lossy(&note).into_owned());
+    }
+    // Split views: what witnesses cosigned and peers kept must be consistent with this.
+    let hash = witness::origin_hash(&f.origin);
+    let mut compared = 0;
+    for (what, url) in
+        args.witnesses.iter().map(|w| ("witness", format!("{}/{hash}/checkpoint", w.trim_end_matches('/')))).chain(
+            args.peers
+                .iter()
+                .map(|p| ("peer monitor", format!("{}/monitor/{hash}/checkpoint", p.trim_end_matches('/')))),
+        )
+    {
+        let Ok((200, other)) = get(agent, &url) else { continue };
+        let other = verifier::open_checkpoint(&other, &f.vkey).with_context(|| format!("the {what} at {url}"))?;
+        consistent(agent, &f.url, &other, &cp)
+            .with_context(|| format!("split view: the {what} at {url} holds a checkpoint of this log"))?;
+        compared += 1;
+    }
+    Ok(format!("size {} ({} new entries checked; compared with {compared} other views)", cp.size, cp.size - before))
+}
+
+/// `a` and `b` are checkpoints of one tree (one a prefix of the other), by the log's proof.
+fn consistent(agent: &ureq::Agent, url: &str, a: &OpenedCheckpoint, b: &OpenedCheckpoint) -> Result<()> {
+    let (old, new) = if a.size <= b.size { (a, b) } else { (b, a) };
+    if old.size == new.size {
+        anyhow::ensure!(
+            old.root == new.root,
+            "two different trees of size {}: roots {} and {}",
+            old.size,
+            BASE64_STANDARD.encode(old.root.0),
+            BASE64_STANDARD.encode(new.root.0)
+        );
+        return Ok(());
+    }
+    if old.size == 0 {
+        return Ok(());
+    }
+    let (status, body) = get(agent, &format!("{url}/v1/proof/consistency?from={}&to={}", old.size, new.size))?;
+    anyhow::ensure!(status == 200, "the log gave no consistency proof from {} to {} ({status})", old.size, new.size);
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    let proof: Vec<Hash> = v["proof"]
+        .as_array()
+        .context("a proof")?
+        .iter()
+        .map(|h| {
+            Ok(Hash(
+                BASE64_STANDARD
+                    .decode(h.as_str().context("base64")?)?
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("32 bytes"))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    verifier::verify_consistency(old.size, old.root, new.size, new.root, &proof).map_err(|_| {
+        anyhow::anyhow!(
+            "the tree of size {} is not a prefix of the tree of size {}: the log forked",
+            old.size,
+            new.size
+        )
+    })
+}
+
+/// Reads the entries from the kept size to `cp.size`, checks each, and checks that they hash to
+/// the checkpoint's root.
+fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_only: bool) -> Result<()> {
+    let mut edge = f.kept.edge.clone();
+    let mut book = f.kept.book.clone();
+    let mut index = edge.size;
+    while index < cp.size {
+        let n = index / 256;
+        let width = (cp.size - n * 256).min(256);
+        let p = verifier::TilePath {
+            kind: verifier::TileKind::Entries,
+            index: n,
+            partial: if width == 256 { None } else { Some(u8::try_from(width).expect("under 256")) },
+        };
+        let (status, data) = get(agent, &format!("{}/{}", f.url, p.to_path()))?;
+        anyhow::ensure!(status == 200, "entry tile {} answered {status}", p.to_path());
+        let entries = verifier::parse_bundle(&data).map_err(|e| anyhow::anyhow!("entry tile {}: {e}", p.to_path()))?;
+        for e in entries.iter().skip((index - n * 256) as usize) {
+            if !tree_only {
+                check_entry(agent, &f.url, &mut book, index, e)?;
+            }
+            edge.push(verifier::leaf_hash(e));
+            index += 1;
+        }
+    }
+    anyhow::ensure!(
+        edge.root() == cp.root,
+        "the entries read through the tiles do not hash to the checkpoint's root at size {}",
+        cp.size
+    );
+    f.kept.edge = edge;
+    f.kept.book = book;
+    Ok(())
+}
+
+/// Kinds a firm signs with a key its department bound privately (the binding is not public).
+const FIRM_KINDS: [&str; 3] = ["objection/filed", "repair/applied", "commitment/made"];
+
+/// The public part of the authority rules for entry `index`.
+fn check_entry(agent: &ureq::Agent, url: &str, book: &mut KeyBook, index: u64, bytes: &[u8]) -> Result<()> {
+    let header = EntryHeader::parse(bytes).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+    if header.kind.starts_with("identity/") && header.subject.is_none() {
+        // A public identity entry: read its content, check it opens the header, replay it.
+        let (status, body) = get(agent, &format!("{url}/v1/entries/{index}"))?;
+        anyhow::ensure!(status == 200, "entry {index} is a public identity entry, but reading it answered {status}");
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        let content: EntryContent = serde_json::from_value(v["content"].clone())
+            .map_err(|e| anyhow::anyhow!("entry {index}: its content is not an entry content: {e}"))?;
+        content
+            .check(&header)
+            .map_err(|e| anyhow::anyhow!("entry {index}: its content does not open its header: {e}"))?;
+        let (payload, _) = content.envelope.decode(IDENTITY_TYPE).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+        let st = Statement::parse(&payload).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+        return book
+            .apply(&st, &header.author, index)
+            .map_err(|e| anyhow::anyhow!("entry {index}: an identity statement the rules do not allow: {e}"));
+    }
+    let key = match book.valid_at(&header.author, index) {
+        Ok(k) => k,
+        Err(_)
+            if header.subject.is_some()
+                && (FIRM_KINDS.contains(&header.kind.as_str()) || header.kind.starts_with("identity/")) =>
+        {
+            // A firm's key, or a department binding one: the binding is not public.
+            return Ok(());
+        }
+        Err(e) => {
+            bail!("entry {index} ({}): its author key {} was not registered before it: {e}", header.kind, header.author)
+        }
+    };
+    let principal = &key.principal;
+    let allowed = if let Some(kind) = header.kind.strip_prefix("record/") {
+        match principal {
+            Principal::Department(d) => book.departments.get(d).is_some_and(|dep| dep.kinds.contains(kind)),
+            _ => false,
+        }
+    } else if header.kind.starts_with("decision/") {
+        matches!(principal, Principal::Role(Role::Grader, _))
+    } else if header.kind.starts_with("model/") || header.kind.starts_with("order/") {
+        matches!(principal, Principal::Role(Role::GradingAuthority, _))
+    } else {
+        true
+    };
+    anyhow::ensure!(allowed, "entry {index}: {principal} may not write a {} entry", header.kind);
+    Ok(())
+}
+
+/// The Prometheus text of the monitor's figures.
+fn metrics(s: &Shared) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, help: &str, kind: &str, value: &dyn Fn(&Figures) -> u64| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (o, v) in &s.logs {
+            out.push_str(&format!("{name}{{origin=\"{o}\"}} {}\n", value(v)));
+        }
+    };
+    family("creditlog_monitor_size", "Tree size of the newest checkpoint verified.", "gauge", &|v| v.size);
+    family("creditlog_monitor_problems_total", "Rounds that found a problem.", "counter", &|v| v.problems);
+    family("creditlog_monitor_last_ok_timestamp_seconds", "When a round last passed.", "gauge", &|v| v.last_ok);
+    family("creditlog_monitor_last_check_timestamp_seconds", "When the last round ran.", "gauge", &|v| v.last_check);
+    family("creditlog_monitor_lag_seconds", "Seconds since a round last passed.", "gauge", &|v| {
+        v.last_check.saturating_sub(v.last_ok)
+    });
+    out
+}
+
+/// `/metrics` and `/monitor/<origin hash>/checkpoint`, in a thread of its own.
+fn serve(listener: std::net::TcpListener, shared: Arc<Mutex<Shared>>) {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    type S = Arc<Mutex<Shared>>;
+    async fn metrics_route(State(s): State<S>) -> String {
+        metrics(&s.lock().expect("lock"))
+    }
+    async fn checkpoint_route(State(s): State<S>, UrlPath(hash): UrlPath<String>) -> Result<String, StatusCode> {
+        let s = s.lock().expect("lock");
+        s.logs
+            .iter()
+            .find(|(o, _)| witness::origin_hash(o) == hash)
+            .and_then(|(_, v)| v.checkpoint.clone())
+            .ok_or(StatusCode::NOT_FOUND)
+    }
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics_route))
+        .route("/monitor/{hash}/checkpoint", get(checkpoint_route))
+        .with_state(shared);
+    let Ok(rt) = crate::runtime() else { return };
+    rt.block_on(async move {
+        listener.set_nonblocking(true).expect("a listener");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+        let _ = api::serve(listener, app, Duration::from_secs(60), std::future::pending()).await;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Memory(Vec<Hash>);
+    impl tlog_tiles::HashReader for Memory {
+        fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+            Ok(indexes.iter().map(|i| self.0[*i as usize]).collect())
+        }
+    }
+
+    /// The monitor's right edge gives the root the Go reference's tree math gives, at every size.
+    #[test]
+    fn the_right_edge_hashes_to_the_reference_root() {
+        let mut edge = Edge::default();
+        let mut stored = Memory(Vec::new());
+        for i in 0..600u64 {
+            let e = format!("entry {i}");
+            let more = tlog_tiles::stored_hashes(i, e.as_bytes(), &stored).unwrap();
+            stored.0.extend(more);
+            edge.push(verifier::leaf_hash(e.as_bytes()));
+            assert_eq!(edge.root(), tlog_tiles::tree_hash(i + 1, &stored).unwrap(), "size {}", i + 1);
+        }
+    }
+}
