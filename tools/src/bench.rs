@@ -65,6 +65,9 @@ pub enum BenchCommand {
     /// HTTP, models, a full re-grade with intake beside it, instant re-grades, reads under load,
     /// disk and memory. One table at the end.
     City(crate::city::CityArgs),
+    /// Witnesses (issue 13): one witness's cosignatures per second, and append → cosigned
+    /// checkpoint with three witness processes.
+    Witness(crate::witness_bench::WitnessBenchArgs),
     /// Interception checks, `GET /v1/check` with proofs, through the real HTTP server on
     /// loopback: signed requests (pre-signed, each with its own nonce), one firm with a sanction
     /// in force; requests/s median and range over several runs.
@@ -98,6 +101,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             crate::runtime()?.block_on(ingest_bench(log, records, batch, concurrency, rate))
         }
         BenchCommand::City(args) => crate::city::run(args),
+        BenchCommand::Witness(args) => crate::witness_bench::run(args),
         BenchCommand::Check { log, requests, runs, concurrency } => {
             anyhow::ensure!(
                 requests > 0 && runs > 0 && concurrency > 0,
@@ -247,7 +251,7 @@ fn synthetic_entry(index: u64, size: usize) -> Vec<u8> {
     out
 }
 
-async fn ledger_bench(
+pub(crate) async fn ledger_bench(
     args: LogArgs,
     n: u64,
     entry_size: usize,

@@ -16,6 +16,7 @@ mod repair_cmds;
 mod sanction_cmds;
 mod simulate;
 mod warning_cmds;
+mod witness_bench;
 mod witness_cmd;
 
 use anyhow::{Context, Result};
