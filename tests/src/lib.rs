@@ -60,11 +60,33 @@ impl Server {
     ///
     /// The server's stderr if it exits before listening.
     pub fn try_start(data: &Path, args: &[&str]) -> Result<Self, String> {
-        let mut child = Command::new(binary())
+        Self::try_start_on(None, "127.0.0.1:0", data, args)
+    }
+
+    /// Like [`Server::start`], in the network namespace `netns` (`ip netns exec`), listening on
+    /// `listen`.
+    ///
+    /// # Panics
+    ///
+    /// If the server does not start within 60 seconds.
+    pub fn start_in(netns: &str, listen: &str, data: &Path, args: &[&str]) -> Self {
+        Self::try_start_on(Some(netns), listen, data, args).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    fn try_start_on(netns: Option<&str>, listen: &str, data: &Path, args: &[&str]) -> Result<Self, String> {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -189,7 +211,24 @@ impl WitnessProcess {
     ///
     /// If it does not start within 60 seconds.
     pub fn start(data: &Path, name: &str, key: &Path, logs: &[&str], listen: &str) -> Self {
-        let mut cmd = Command::new(binary());
+        Self::start_on(None, data, name, key, logs, listen)
+    }
+
+    /// Like [`WitnessProcess::start`], in the network namespace `netns` when given (`ip netns
+    /// exec`, which runs the witness in place of itself: the child is the witness).
+    ///
+    /// # Panics
+    ///
+    /// If it does not start within 60 seconds.
+    pub fn start_on(netns: Option<&str>, data: &Path, name: &str, key: &Path, logs: &[&str], listen: &str) -> Self {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
         cmd.args(["witness", "serve", "--data"]).arg(data).args(["--name", name, "--key"]).arg(key);
         for l in logs {
             cmd.args(["--log", l]);

@@ -1,0 +1,212 @@
+//! Several hosts on one machine: each process in its own network namespace (`ip netns`), joined
+//! by veth links to a bridge, as a city log, its three witnesses and a monitor would be on
+//! separate machines. A witness is cut off by taking its link down (a partition, not a kill).
+//!
+//! Namespaces need root. CI runs as root and sets `CREDITLOG_REQUIRE_NETNS=1`, so there this test
+//! fails rather than skips when they cannot be made.
+
+use e2e::{new_key, Server, WitnessProcess};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use verifier::policy::Policy;
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip").args(args).output().is_ok_and(|o| o.status.success())
+}
+
+fn must(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+/// A bridge in a hub namespace, host namespaces linked to it, and a link from the test's own
+/// namespace; all removed when dropped.
+struct Net {
+    tag: String,
+    hosts: Vec<String>,
+}
+
+impl Net {
+    /// Hosts `names` at 10.77.<net>.<i + 1>; the test's namespace at .254.
+    fn new(names: &[&str]) -> Option<Self> {
+        let tag = format!("cl{}", std::process::id() % 100_000);
+        let hub = format!("{tag}hub");
+        if !ip(&["netns", "add", &hub]) {
+            assert!(
+                std::env::var_os("CREDITLOG_REQUIRE_NETNS").is_none(),
+                "could not create a network namespace (needs root)"
+            );
+            eprintln!("skipped: network namespaces need root");
+            return None;
+        }
+        let net = Self { tag: tag.clone(), hosts: names.iter().map(|n| format!("{tag}{n}")).collect() };
+        must(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
+        must(&["-n", &hub, "link", "set", "br0", "up"]);
+        let subnet = 70 + std::process::id() % 50;
+        for (i, host) in net.hosts.iter().enumerate() {
+            must(&["netns", "add", host]);
+            let (a, b) = (format!("{tag}h{i}"), format!("{tag}p{i}"));
+            must(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+            must(&["link", "set", &a, "netns", host]);
+            must(&["link", "set", &b, "netns", &hub]);
+            must(&["-n", &hub, "link", "set", &b, "master", "br0", "up"]);
+            must(&["-n", host, "addr", "add", &format!("10.77.{subnet}.{}/24", i + 1), "dev", &a]);
+            must(&["-n", host, "link", "set", &a, "up"]);
+            must(&["-n", host, "link", "set", "lo", "up"]);
+        }
+        let (a, b) = (format!("{tag}ht"), format!("{tag}pt"));
+        must(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+        must(&["link", "set", &b, "netns", &hub]);
+        must(&["-n", &hub, "link", "set", &b, "master", "br0", "up"]);
+        must(&["addr", "add", &format!("10.77.{subnet}.254/24"), "dev", &a]);
+        must(&["link", "set", &a, "up"]);
+        Some(net)
+    }
+
+    fn subnet(&self) -> u32 {
+        70 + std::process::id() % 50
+    }
+
+    fn addr(&self, i: usize) -> String {
+        format!("10.77.{}.{}", self.subnet(), i + 1)
+    }
+
+    fn host(&self, i: usize) -> &str {
+        &self.hosts[i]
+    }
+
+    /// Takes host `i`'s link down or up: a partition.
+    fn link(&self, i: usize, up: bool) {
+        must(&["-n", &self.hosts[i], "link", "set", &format!("{}h{i}", self.tag), if up { "up" } else { "down" }]);
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = ip(&["link", "del", &format!("{}ht", self.tag)]);
+        for h in &self.hosts {
+            let _ = ip(&["netns", "del", h]);
+        }
+        let _ = ip(&["netns", "del", &format!("{}hub", self.tag)]);
+    }
+}
+
+fn cosigned_by(note: &[u8], vkey: &str) -> bool {
+    verifier::policy::cosignature(note, vkey).unwrap().is_some()
+}
+
+#[test]
+fn a_city_log_and_three_witnesses_on_separate_hosts_with_a_partition() {
+    let Some(net) = Net::new(&["log", "w1", "w2", "w3", "mon"]) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let origin = "creditlog.example/zibo";
+    let log_vkey = ledger::keys::LogKey::load_or_create(&data, Some(origin), origin).unwrap().0.verifier_key;
+    let mut ws = Vec::new();
+    for i in 1..=3 {
+        new_key(dir.path(), &format!("w{i}.key"));
+        ws.push(WitnessProcess::start_on(
+            Some(net.host(i)),
+            &dir.path().join(format!("w{i}")),
+            &format!("w{i}.example/witness"),
+            &dir.path().join(format!("w{i}.key")),
+            &[&log_vkey],
+            &format!("{}:8091", net.addr(i)),
+        ));
+    }
+    let mut policy = format!("log {log_vkey}\n");
+    for (i, w) in ws.iter().enumerate() {
+        policy.push_str(&format!("witness w{} {} {}\n", i + 1, w.vkey, w.url));
+    }
+    policy.push_str("group city 2 w1 w2 w3\nquorum city\n");
+    let policy_path = dir.path().join("policy.txt");
+    std::fs::write(&policy_path, &policy).unwrap();
+    let parsed = Policy::parse(&policy).unwrap();
+    let server = Server::start_in(
+        net.host(0),
+        &format!("{}:8080", net.addr(0)),
+        &data,
+        &[
+            "--raw-append",
+            "--checkpoint-interval-ms",
+            "5",
+            "--witness-policy",
+            policy_path.to_str().unwrap(),
+            "--witness-timeout-ms",
+            "1000",
+            "--witness-retry-ms",
+            "100",
+        ],
+    );
+    assert!(server.url.contains(&net.addr(0)), "{}", server.url);
+    let mut appended = 0;
+    let mut append = |n: u64| {
+        let entries: Vec<Vec<u8>> = (appended..appended + n).map(|i| format!("entry {i}").into_bytes()).collect();
+        assert_eq!(server.append_raw(&entries).unwrap().0, 200);
+        appended += n;
+        appended
+    };
+    let size = append(10);
+    server.wait_for_size(size);
+    let note = server.get("/checkpoint").1;
+    parsed.open_checkpoint(&note).unwrap();
+    assert!(ws.iter().all(|w| cosigned_by(&note, &w.vkey)));
+
+    // w3 cut off: the other two are the quorum.
+    net.link(3, false);
+    let size = append(5);
+    server.wait_for_size(size);
+    let note = server.get("/checkpoint").1;
+    parsed.open_checkpoint(&note).unwrap();
+    assert!(!cosigned_by(&note, &ws[2].vkey));
+
+    // w2 cut off too: nothing more is published, and the log says why.
+    net.link(2, false);
+    let size = append(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let info = loop {
+        let info = server.get_json("/v1/log");
+        if info["witnessing_problem"].as_str().is_some_and(|p| p.contains("w2")) || Instant::now() > deadline {
+            break info;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let why = info["witnessing_problem"].as_str().unwrap_or_default();
+    assert!(why.contains("quorum city is not met") && why.contains("cosigned by: w1"), "{info}");
+    assert_eq!(info["unpublished"].as_u64(), Some(5), "{info}");
+
+    // A monitor on its own host sees a consistent log. The witness still reachable cosigned
+    // the unpublished size: ahead of the log, so not comparable yet, and not a split view.
+    let (ok, out, err) = monitor_in(&net, dir.path(), &log_vkey, &server.url, &ws[0].url);
+    assert!(
+        ok && out.contains(&format!("ahead of the published size, not comparable yet: the witness at {}", ws[0].url)),
+        "{out}{err}"
+    );
+
+    // The partition heals: publication resumes by itself.
+    net.link(2, true);
+    server.wait_for_size(size);
+    let note = server.get("/checkpoint").1;
+    parsed.open_checkpoint(&note).unwrap();
+    assert!(cosigned_by(&note, &ws[1].vkey));
+    let (ok, out, err) = monitor_in(&net, dir.path(), &log_vkey, &server.url, &ws[0].url);
+    assert!(ok && out.contains("compared with 1 other views"), "{out}{err}");
+}
+
+fn monitor_in(net: &Net, dir: &Path, vkey: &str, url: &str, witness: &str) -> (bool, String, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", net.host(4)])
+        .arg(e2e::binary())
+        .args(["monitor", "--once", "--tree-only", "--state"])
+        .arg(dir.join("monitor"))
+        .args(["--log", &format!("{vkey}@{url}"), "--witness", witness])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
