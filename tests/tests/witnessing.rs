@@ -223,6 +223,13 @@ fn a_firms_bundle_carries_the_cosignatures_and_verify_checks_them_against_the_po
     assert!(ok, "{out}{err}");
     let (ok, out, err) = e2e::cli(&["verify", bundle.to_str().unwrap(), "--policy", policy_path.to_str().unwrap()]);
     assert!(ok && out.contains("ok: every check passed"), "{out}{err}");
+    // The report names the cosigners and finds their keys registered as witnesses on the log.
+    assert!(
+        out.contains("cosigned (见证人联署) by centre (a witness role key registered on the log at entry")
+            && out.contains(", court (a witness role key registered on the log at entry")
+            && out.contains("meets the policy's quorum city"),
+        "{out}"
+    );
     // A policy whose quorum also needs the commission, which cosigned nothing.
     let commission = verifier::policy::witness_verifier_key(NAMES[2].1, &keys[2].verifying_key().to_bytes());
     let stricter = dir.path().join("stricter.txt");

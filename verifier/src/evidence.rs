@@ -982,6 +982,28 @@ fn judge(
             "entry {i} points at entry {t}, which was redacted after it: it was checked by its header, signature and place in the chain, not by the rules that read entry {t}"
         ));
     }
+    // The witnesses: each cosigner's key, and whether the log itself registered it as a
+    // witness role key (invariant 8) by the bundle's identity entries.
+    if let Trust::Policy(policy) = trust {
+        let cosigners = policy.cosigners(bundle.checkpoint.as_bytes()).map_err(|e| fail(None, "checkpoint", e))?;
+        let named: Vec<String> = cosigners
+            .iter()
+            .map(|(name, key)| {
+                let registered = book.keys.values().find(|k| {
+                    k.public == *key && matches!(k.principal, Principal::Role(crate::identity::Role::Witness, _))
+                });
+                match registered {
+                    Some(k) => format!("{name} (a witness role key registered on the log at entry {})", k.registered),
+                    None => format!("{name} (its key is not registered on the log as a witness role key)"),
+                }
+            })
+            .collect();
+        checks.push(format!(
+            "the checkpoint is cosigned (见证人联署) by {}, which meets the policy's quorum {}",
+            if named.is_empty() { "no witness".to_owned() } else { named.join(", ") },
+            policy.quorum.as_deref().unwrap_or("none")
+        ));
+    }
     checks.push(match book.jurisdiction.set_at {
         Some(i) => format!(
             "every date is judged by the jurisdiction's settings in force at its entry; the newest, set by entry {i}: {}, {} ({})",

@@ -251,6 +251,23 @@ impl Policy {
         }
     }
 
+    /// The witnesses (policy names, with their public keys) whose valid `cosignature/v1` is on
+    /// `note`. Lines by other keys are ignored; a line by a policy witness that does not verify
+    /// is an error.
+    ///
+    /// # Errors
+    ///
+    /// A malformed note, or a cosignature by a policy witness that does not verify.
+    pub fn cosigners(&self, note: &[u8]) -> Result<Vec<(String, [u8; 32])>, String> {
+        let mut out = Vec::new();
+        for (name, (key_name, key)) in &self.witnesses {
+            if cosignature(note, &witness_verifier_key(key_name, key))?.is_some() {
+                out.push((name.clone(), *key));
+            }
+        }
+        Ok(out)
+    }
+
     /// Opens a checkpoint: signed by one of the logs, origin equal to that log's key name, and
     /// cosigned by the quorum.
     ///
