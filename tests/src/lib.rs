@@ -504,3 +504,34 @@ pub fn statement(signer: &Signer, st: &verifier::identity::Statement) -> (u16, s
     let env = verifier::envelope::Envelope::sign(verifier::envelope::IDENTITY_TYPE, &st.to_bytes(), &signer.key);
     signer.post("/v1/identities", &serde_json::to_value(env).unwrap())
 }
+
+/// Registers the market regulator `zibo-amr` (市场监管局) for administrative penalties with the
+/// department key `key`, signed by the operator `op`.
+///
+/// # Panics
+///
+/// If the server refuses it.
+pub fn register_penalty_department(op: &Signer, key: &ed25519_dalek::SigningKey) {
+    use verifier::identity::{Statement, IDENTITY_STATEMENT};
+    let (s, v) = statement(
+        op,
+        &Statement::RegisterDepartment {
+            kind: IDENTITY_STATEMENT.into(),
+            code: "zibo-amr".into(),
+            name: "市场监管局".into(),
+            kinds: ["administrative_penalty".to_owned()].into(),
+            domains: Default::default(),
+            capabilities: Default::default(),
+            key: registry::keyfile::public_b64(key),
+        },
+    );
+    assert_eq!(s, 200, "{v}");
+}
+
+/// A valid administrative penalty (行政处罚, a warning) by `zibo-amr` about `subject`.
+pub fn penalty_record(subject: &str, reference: &str) -> serde_json::Value {
+    serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty", "subject": subject,
+        "department": "zibo-amr", "date": "2026-11-20", "reference": reference,
+        "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning"],
+                   "severity": "ordinary", "publicity_months": 36}})
+}

@@ -2,12 +2,11 @@
 //! raises an alert when the log forks (a checkpoint not consistent with the one it kept, or with
 //! one a witness cosigned: a split view), or when an entry breaks the public authority rules.
 
-use e2e::{cli, new_key, statement, Server, Signer, WitnessProcess};
+use e2e::{cli, new_key, Server, Signer, WitnessProcess};
 use registry::keyfile;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use verifier::envelope::{Envelope, RECORD_TYPE};
-use verifier::identity::{Statement, IDENTITY_STATEMENT};
 use verifier::Hash;
 
 fn monitor(state: &std::path::Path, log: &str, extra: &[&str]) -> (bool, String) {
@@ -65,28 +64,13 @@ fn a_monitor_follows_a_city_log_and_catches_a_fork_and_a_split_view() {
     let log = format!("{}@{}", server.verifier_key, server.url);
     let op = Signer { url: server.url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
     let dept = keyfile::generate();
-    let (s, v) = statement(
-        &op,
-        &Statement::RegisterDepartment {
-            kind: IDENTITY_STATEMENT.into(),
-            code: "zibo-amr".into(),
-            name: "市场监管局".into(),
-            kinds: ["administrative_penalty".to_owned()].into(),
-            domains: Default::default(),
-            capabilities: Default::default(),
-            key: keyfile::public_b64(&dept),
-        },
-    );
-    assert_eq!(s, 200, "{v}");
+    e2e::register_penalty_department(&op, &dept);
     let d = Signer { url: server.url.clone(), key: dept.clone() };
     let submit = |n: u32| {
         let firm = verifier::uscc::Uscc::from_parts("91370303MA3C8DXA2").unwrap().as_str().to_owned();
         let records: Vec<Envelope> = (0..n)
             .map(|i| {
-                let r = serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty", "subject": firm,
-                    "department": "zibo-amr", "date": "2026-11-20", "reference": format!("罚〔2026〕{i}-{n}号"),
-                    "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning"],
-                               "severity": "ordinary", "publicity_months": 36}});
+                let r = e2e::penalty_record(&firm, &format!("罚〔2026〕{i}-{n}号"));
                 Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&r).unwrap(), &dept)
             })
             .collect();

@@ -187,20 +187,9 @@ fn a_firms_bundle_carries_the_cosignatures_and_verify_checks_them_against_the_po
         key: keyfile::public_b64(&auditor),
     });
     let dept = keyfile::generate();
-    register(Statement::RegisterDepartment {
-        kind: IDENTITY_STATEMENT.into(),
-        code: "zibo-amr".into(),
-        name: "市场监管局".into(),
-        kinds: ["administrative_penalty".to_owned()].into(),
-        domains: Default::default(),
-        capabilities: Default::default(),
-        key: keyfile::public_b64(&dept),
-    });
+    e2e::register_penalty_department(&op, &dept);
     let firm = verifier::uscc::Uscc::from_parts("91370303MA3C8DXA2").unwrap().as_str().to_owned();
-    let record = serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty", "subject": firm,
-        "department": "zibo-amr", "date": "2026-11-20", "reference": "淄张市监罚〔2026〕1号",
-        "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning", "fine"],
-                   "fine_amount_fen": 100, "severity": "ordinary", "publicity_months": 36}});
+    let record = e2e::penalty_record(&firm, "淄张市监罚〔2026〕1号");
     let env = Envelope::sign(RECORD_TYPE, &serde_json::to_vec(&record).unwrap(), &dept);
     let d = e2e::Signer { url: server.url.clone(), key: dept };
     let (s, v) = d.post("/v1/records", &serde_json::json!({ "records": [env] }));
