@@ -528,10 +528,11 @@ pub fn register_penalty_department(op: &Signer, key: &ed25519_dalek::SigningKey)
     assert_eq!(s, 200, "{v}");
 }
 
-/// A valid administrative penalty (行政处罚, a warning) by `zibo-amr` about `subject`.
+/// A valid administrative penalty (行政处罚: a warning and a fine of 1 yuan) by `zibo-amr` about
+/// `subject`.
 pub fn penalty_record(subject: &str, reference: &str) -> serde_json::Value {
     serde_json::json!({"type": "creditlog.record/v1", "kind": "administrative_penalty", "subject": subject,
         "department": "zibo-amr", "date": "2026-11-20", "reference": reference,
-        "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning"],
-                   "severity": "ordinary", "publicity_months": 36}})
+        "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning", "fine"],
+                   "fine_amount_fen": 100, "severity": "ordinary", "publicity_months": 36}})
 }

@@ -76,6 +76,7 @@ fn a_monitor_follows_a_city_log_and_catches_a_fork_and_a_split_view() {
             .collect();
         let (s, v) = d.post("/v1/records", &serde_json::json!({ "records": records }));
         assert_eq!(s, 200, "{v}");
+        assert!(v["results"].as_array().unwrap().iter().all(|r| r["outcome"] == "appended"), "{v}");
         server.settled_size()
     };
     let size = submit(3);
