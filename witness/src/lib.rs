@@ -348,18 +348,16 @@ impl Witness {
         if req.old_size != have_size {
             return Ok(Err(Refusal::Conflict(have_size)));
         }
-        let consistent = if size == 0 {
+        let consistent = if req.old_size == 0 && !req.proof.is_empty() {
+            Err("from size 0 the consistency proof must be empty".to_owned())
+        } else if size == 0 {
             if root == tlog_tiles::EMPTY_HASH {
                 Ok(())
             } else {
                 Err("a checkpoint of size 0 must have the root of the empty tree (SHA-256 of nothing)".to_owned())
             }
         } else if req.old_size == 0 {
-            if req.proof.is_empty() {
-                Ok(())
-            } else {
-                Err("from size 0 the consistency proof must be empty".to_owned())
-            }
+            Ok(())
         } else if req.old_size == size {
             if root != have_root {
                 Err(format!(

@@ -158,6 +158,10 @@ fn the_empty_tree_and_proofs_from_zero() {
         refused(&w, &AddCheckpoint { old_size: 0, proof: vec![], checkpoint: go.signed(0, Hash([1; 32])) }.to_bytes());
     assert_eq!(r.status(), 422);
     assert!(r.to_string().contains("empty tree"), "{r}");
+    // The empty tree with a proof: still a proof from size 0, which must be empty.
+    let with_proof =
+        AddCheckpoint { old_size: 0, proof: go.proof(1, 2), checkpoint: go.signed(0, tlog_tiles::EMPTY_HASH) };
+    assert!(refused(&w, &with_proof.to_bytes()).to_string().contains("must be empty"));
     let empty = AddCheckpoint { old_size: 0, proof: vec![], checkpoint: go.signed(0, tlog_tiles::EMPTY_HASH) };
     assert!(w.add_checkpoint(&empty.to_bytes(), 5).unwrap().is_ok());
     let r = refused(&w, &go.request(0, go.proof(1, 2), 2));
