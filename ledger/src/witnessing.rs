@@ -54,7 +54,16 @@ pub(crate) struct Cosigners {
 
 impl Cosigners {
     pub(crate) fn new(w: &Witnessing) -> Self {
-        let agent = ureq::AgentBuilder::new().timeout(w.timeout).build();
+        // A new connection for every request: a kept-alive connection that a partition cut
+        // mid-request was found to stay unusable after the network healed (the multi-host test:
+        // each later request timed out on it), and a connection costs one round trip.
+        let agent = ureq::AgentBuilder::new()
+            .timeout(w.timeout)
+            .timeout_connect(w.timeout)
+            .timeout_read(w.timeout)
+            .timeout_write(w.timeout)
+            .max_idle_connections(0)
+            .build();
         let clients = w
             .policy
             .urls

@@ -41,6 +41,9 @@ pub struct Server {
     pub verifier_key: String,
     /// Everything the server printed on stdout before it started listening.
     pub banner: Vec<String>,
+    /// What the server wrote to stderr since it started listening (drained by a thread, so that
+    /// a server that logs much never blocks on a full pipe).
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -113,7 +116,18 @@ impl Server {
             if let Some(url) = line.strip_prefix("listening on ") {
                 // Keep draining stdout so the server never blocks on a full pipe.
                 std::thread::spawn(move || for _ in lines {});
-                return Ok(Self { child, url: url.to_owned(), verifier_key, banner });
+                let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+                if let Some(err) = child.stderr.take() {
+                    let kept = stderr.clone();
+                    std::thread::spawn(move || {
+                        for line in BufReader::new(err).lines().map_while(Result::ok) {
+                            let mut k = kept.lock().expect("lock");
+                            k.push_str(&line);
+                            k.push('\n');
+                        }
+                    });
+                }
+                return Ok(Self { child, url: url.to_owned(), verifier_key, banner, stderr });
             }
             assert!(Instant::now() < deadline, "server start timed out");
         }

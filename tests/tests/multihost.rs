@@ -92,6 +92,48 @@ impl Drop for Net {
     }
 }
 
+/// Waits until a checkpoint covering `size` is published; else fails with what the log says and
+/// what each witness answers.
+fn published(server: &Server, size: u64, witnesses: &[WitnessProcess], origin: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut slowest = Duration::ZERO;
+    let mut reads = Vec::new();
+    loop {
+        let t = Instant::now();
+        let now = server.checkpoint().size;
+        slowest = slowest.max(t.elapsed());
+        reads.push(now);
+        if now >= size {
+            break;
+        }
+        if Instant::now() > deadline {
+            eprintln!("slowest checkpoint read {slowest:?}; sizes read: {:?}", &reads[reads.len().saturating_sub(5)..]);
+            let hash = witness::origin_hash(origin);
+            let seen: Vec<String> = witnesses
+                .iter()
+                .map(|w| {
+                    match ureq::get(&format!("{}/{hash}/checkpoint", w.url)).timeout(Duration::from_secs(2)).call() {
+                        Ok(r) => format!(
+                            "{}: {:?}",
+                            w.url,
+                            r.into_string().unwrap_or_default().lines().nth(1).map(str::to_owned)
+                        ),
+                        Err(e) => format!("{}: {e}", w.url),
+                    }
+                })
+                .collect();
+            let err = server.stderr.lock().unwrap().clone();
+            let tail: Vec<&str> = err.lines().rev().take(10).collect();
+            panic!(
+                "size {size} not published: {}; witnesses: {seen:?}; checkpoint now {}; the server's last log lines: {tail:#?}",
+                server.get_json("/v1/log"),
+                server.checkpoint().size
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn cosigned_by(note: &[u8], vkey: &str) -> bool {
     verifier::policy::cosignature(note, vkey).unwrap().is_some()
 }
@@ -149,7 +191,7 @@ fn a_city_log_and_three_witnesses_on_separate_hosts_with_a_partition() {
         appended
     };
     let size = append(10);
-    server.wait_for_size(size);
+    published(&server, size, &ws, origin);
     let note = server.get("/checkpoint").1;
     parsed.open_checkpoint(&note).unwrap();
     assert!(ws.iter().all(|w| cosigned_by(&note, &w.vkey)));
@@ -157,7 +199,7 @@ fn a_city_log_and_three_witnesses_on_separate_hosts_with_a_partition() {
     // w3 cut off: the other two are the quorum.
     net.link(3, false);
     let size = append(5);
-    server.wait_for_size(size);
+    published(&server, size, &ws, origin);
     let note = server.get("/checkpoint").1;
     parsed.open_checkpoint(&note).unwrap();
     assert!(!cosigned_by(&note, &ws[2].vkey));
@@ -187,7 +229,7 @@ fn a_city_log_and_three_witnesses_on_separate_hosts_with_a_partition() {
 
     // The partition heals: publication resumes by itself.
     net.link(2, true);
-    server.wait_for_size(size);
+    published(&server, size, &ws, origin);
     let note = server.get("/checkpoint").1;
     parsed.open_checkpoint(&note).unwrap();
     assert!(cosigned_by(&note, &ws[1].vkey));
