@@ -14,7 +14,6 @@
 //!   ([`crate::Log::witnessing_problem`]). Publication resumes by itself once enough witnesses
 //!   answer again.
 
-use base64::prelude::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tlog_tiles::Hash;
@@ -138,13 +137,7 @@ fn ask(
             ));
         }
         let proof = if old == 0 || old == size { Vec::new() } else { prove(old, size)? };
-        let mut body = format!("old {old}\n").into_bytes();
-        for h in &proof {
-            body.extend_from_slice(BASE64_STANDARD.encode(h.0).as_bytes());
-            body.push(b'\n');
-        }
-        body.push(b'\n');
-        body.extend_from_slice(note);
+        let body = verifier::witness::AddCheckpoint { old_size: old, proof, checkpoint: note.to_vec() }.to_bytes();
         let answer = agent.post(&format!("{}/add-checkpoint", c.url)).send_bytes(&body);
         match answer {
             Ok(r) => {

@@ -48,6 +48,7 @@ pub mod signature;
 pub mod tile_path;
 pub mod uscc;
 pub mod warning;
+pub mod witness;
 
 pub use bundle::{parse_bundle, BundleError};
 pub use checkpoint::{open_checkpoint, CheckpointError, OpenedCheckpoint};
