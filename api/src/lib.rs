@@ -41,6 +41,7 @@ mod directory;
 mod disclosure;
 mod evidence;
 pub mod extract;
+pub mod federation;
 mod grading;
 mod history;
 mod identities;
@@ -103,6 +104,8 @@ pub struct AppState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// The firm directory (`DATA/firms.csv`), for finding a firm by name.
     pub directory: Arc<Directory>,
+    /// On a provincial server: the city logs it federates ([`federation`]).
+    pub federation: Option<Arc<federation::Federation>>,
 }
 
 impl AppState {
@@ -129,7 +132,15 @@ impl AppState {
             limits: Limits::default(),
             in_flight: Arc::new(tokio::sync::Semaphore::new(serve::MAX_IN_FLIGHT)),
             directory: Arc::new(Directory::open(data)?),
+            federation: None,
         })
+    }
+
+    /// The same state serving as a provincial log over `federation`.
+    #[must_use]
+    pub fn with_federation(mut self, federation: Arc<federation::Federation>) -> Self {
+        self.federation = Some(federation);
+        self
     }
 
     /// The same state with other limits.
@@ -193,6 +204,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/enterprises/{uscc}", get(grading::grades))
         .route("/v1/enterprises/{uscc}/bundle", get(evidence::bundle))
         .route("/v1/enterprises/{uscc}/reads", get(evidence::reads))
+        .route("/v1/heads", get(evidence::heads))
+        .route("/v1/federation", get(federation::status))
+        .route("/v1/heads/{index}/leaves", get(evidence::heads_leaves))
         .route("/v1/stats/grades", get(grading::grade_stats))
         .route("/v1/firms", get(directory::search))
         .route("/v1/imports/read", post(imports::read))
@@ -278,6 +292,7 @@ impl From<RegistryError> for Problem {
             RegistryError::NoEntry { .. } => {
                 Problem::new(StatusCode::NOT_FOUND, "no-entry", "No such entry", e.to_string()).with_field("index")
             }
+            RegistryError::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail),
             RegistryError::Ledger(l) => Problem::from(l),
             RegistryError::NoModel(_) => {
                 Problem::new(StatusCode::NOT_FOUND, "no-model", "No such model", e.to_string()).with_field("model")

@@ -153,6 +153,9 @@ impl Modify for SecuritySchemes {
         crate::grading::grades,
         crate::evidence::bundle,
         crate::evidence::reads,
+        crate::evidence::heads,
+        crate::evidence::heads_leaves,
+        crate::federation::status,
         crate::grading::grade_stats,
         crate::directory::search,
         crate::imports::read

@@ -109,6 +109,10 @@ pub(crate) async fn check(
         None => reg.today(),
         Some(d) => verifier::Date::parse(d).map_err(|e| bad("date", format!("date: {e}")))?,
     };
+    if let Some(fed) = &s.federation {
+        // A provincial log: every city's answer, each anchored here.
+        return crate::federation::check(&s, fed, uscc.as_str(), purpose, day, &caller).await;
+    }
     let answer = reg.check(uscc.as_str(), purpose, day, &caller).await?;
     Ok(Json(answer).into_response())
 }

@@ -63,7 +63,18 @@ impl Registry {
             }
         }
         indices.extend(chain.iter().copied());
-        self.bundle_of(indices, Some(uscc), since, &[]).await
+        // A whole history proves that nothing is left out at its end (verifier::completeness).
+        let completeness = match upto {
+            Some(_) => None,
+            None => self.completeness_for(uscc, chain.last().copied()).await?,
+        };
+        if let Some(c) = &completeness {
+            indices.insert(c.map_index);
+            indices.insert(c.first_map_index);
+        }
+        let mut bundle = self.bundle_of(indices, Some(uscc), since, &[]).await?;
+        bundle.completeness = completeness;
+        Ok(bundle)
     }
 
     /// A bundle of the entries at `indices` and every public identity entry up to the newest of
@@ -135,6 +146,7 @@ impl Registry {
             consistency,
             entries,
             roots: at,
+            completeness: None,
         })
     }
 }

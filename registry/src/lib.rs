@@ -28,9 +28,11 @@
 
 pub mod access;
 pub mod commitments;
+pub mod completeness;
 pub mod content;
 pub mod disclosure;
 pub mod evidence;
+pub mod federation;
 pub mod grading;
 pub mod identities;
 pub mod intake;
@@ -115,6 +117,9 @@ pub enum RegistryError {
     /// The server holds no valid grader key.
     #[error("this server holds no grader key that is valid on the log ({0}); grade decisions cannot be signed")]
     NoGrader(String),
+    /// Something asked for is not kept here (named in the message).
+    #[error("{0}")]
+    NotFound(String),
     /// The disk of the data folder is (nearly) full: nothing was appended.
     #[error(
         "the disk of the data folder has {} MiB free, under the {} MiB that intake keeps in reserve (rule \
@@ -266,6 +271,10 @@ struct Inner {
     /// every record, and a tree walk each time was 5 % of the server's CPU in a bulk load. Keyed
     /// by the 18 bytes of a USCC; 50 bytes and the table's overhead per firm.
     heads: std::sync::Mutex<std::collections::HashMap<[u8; 18], [u8; 32]>>,
+    /// The map of chain heads: live heads, firms' map keys, the newest published map.
+    heads_map: std::sync::Mutex<completeness::HeadsState>,
+    /// One map publication at a time.
+    heads_publishing: tokio::sync::Mutex<()>,
     /// Populations and selections of plans, computed once from the log ([`plans`]).
     draws: std::sync::Mutex<BTreeMap<u64, Arc<plans::DrawnPlan>>>,
     /// Interception answers per firm and checkpoint.
@@ -340,6 +349,8 @@ impl Registry {
                 reads_seq: Default::default(),
                 public_identity_head: Default::default(),
                 heads: Default::default(),
+                heads_map: Default::default(),
+                heads_publishing: Default::default(),
                 checks: Default::default(),
                 jobs: Default::default(),
                 reserve: 0.into(),
@@ -355,6 +366,7 @@ impl Registry {
         if registry.key_book().operator.is_none() {
             registry.bootstrap().await?;
         }
+        registry.load_heads()?;
         registry.resolve_grader();
         Ok(registry)
     }

@@ -313,6 +313,9 @@ impl Registry {
             if header.kind == verifier::redaction::REDACTION_KIND {
                 redactions.push((index, content));
             }
+            if header.kind == verifier::completeness::HEADS_KIND {
+                self.apply_heads(index)?;
+            }
         }
         v.dedup.apply_batch(dedup)?;
         v.subjects.apply_batch(subjects)?;
@@ -455,6 +458,7 @@ impl Registry {
         let first_expected = self.inner.log.committed_size();
         let mut identity_head = *self.inner.public_identity_head.lock().expect("lock");
         let mut heads: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+        let mut chained: Vec<(String, [u8; 32])> = Vec::new();
         let mut headers = Vec::with_capacity(prepared.len());
         let mut contents = Vec::with_capacity(prepared.len());
         let mut parsed = Vec::with_capacity(prepared.len());
@@ -488,6 +492,7 @@ impl Registry {
             let leaf = leaf_hash(&bytes).0;
             if let Some(u) = &p.subject {
                 heads.insert(u.clone(), leaf);
+                chained.push((u.clone(), leaf));
             }
             contents.push((leaf, serde_json::to_vec(&content).expect("serialises")));
             headers.push(bytes);
@@ -511,6 +516,10 @@ impl Registry {
                 _ => kept.clear(),
             }
         }
+        self.keep_heads(match &appended {
+            Ok(first) if *first == first_expected => Some(&chained),
+            _ => None,
+        });
         let first = appended?;
         if first != first_expected {
             return Err(RegistryError::Inconsistent {

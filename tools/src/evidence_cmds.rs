@@ -94,7 +94,25 @@ fn print_report(r: &Report) {
     for c in &r.checks {
         println!("  - {c}");
     }
+    if let Some(size) = r.complete_up_to {
+        println!("  complete (完整): every entry about the firm among the log's first {size} is in the bundle");
+    } else if r.subject.is_some() {
+        println!("  an excerpt: the bundle does not prove that nothing follows its last entry");
+    }
     println!("ok: every check passed");
+}
+
+/// A firm's whole history must prove that nothing is left out at its end; `partial` accepts an
+/// excerpt.
+fn require_complete(report: Report, partial: bool) -> Result<Report, verifier::evidence::EvidenceError> {
+    if report.subject.is_some() && report.complete_up_to.is_none() && !partial {
+        return Err(verifier::evidence::EvidenceError {
+            index: None,
+            check: "completeness".into(),
+            detail: "the bundle does not prove against the log's map of chain heads (完整性承诺) that it holds the firm's whole history: entries at its end may have been left out. A whole history from the server carries that proof; for an excerpt made with `export --entry`, pass --partial".into(),
+        });
+    }
+    Ok(report)
 }
 
 /// `creditlog verify`: exits 0 only if everything passed.
@@ -104,13 +122,14 @@ pub fn verify(
     policy: Option<&Path>,
     since: Option<&PathBuf>,
     json: bool,
+    partial: bool,
 ) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let bundle: Bundle = serde_json::from_slice(&bytes)
         .map_err(|e| crate::Failure(format!("{}: not an evidence bundle: {e}", file.display())))?;
     let trust = trust(log_key, policy)?;
     let since = since.map(|p| read_since(p)).transpose()?;
-    match verify_bundle(&bundle, &trust, since.as_ref()) {
+    match verify_bundle(&bundle, &trust, since.as_ref()).and_then(|r| require_complete(r, partial)) {
         Ok(report) => {
             if json {
                 println!("{}", serde_json::json!({ "ok": true, "report": report }));
@@ -147,6 +166,7 @@ pub fn history(uscc: &str, key: &Path, server: &str, log_key: Option<&str>) -> R
     };
     let bundle = fetch(&client, uscc, None, None)?;
     let report = verify_bundle(&bundle, &Trust::LogKey(vkey), None)
+        .and_then(|r| require_complete(r, false))
         .map_err(|e| crate::Failure(format!("verification failed: {e}")))?;
     for e in &bundle.entries {
         if let Some(stub) = &e.redacted {

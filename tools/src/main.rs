@@ -307,6 +307,10 @@ enum Command {
         /// Print a machine-readable report.
         #[arg(long)]
         json: bool,
+        /// Accept an excerpt (a bundle made with `export --entry`): without it, a firm's bundle
+        /// must prove against the log's map of chain heads that nothing is left out at its end.
+        #[arg(long)]
+        partial: bool,
     },
     /// Write a synthetic jurisdiction (departments, keys, firms, signed records) to load into a server.
     Simulate(simulate::SimulateArgs),
@@ -438,6 +442,11 @@ struct ServeArgs {
     /// less than this many MiB free; 0 turns the reserve off.
     #[arg(long, default_value_t = registry::DEFAULT_STORAGE_RESERVE >> 20)]
     storage_reserve_mb: u64,
+    /// Publish a map of every firm's chain head (完整性承诺) this often while the log grows, for
+    /// monitors to audit; a firm's whole-history bundle publishes one at once when it needs it.
+    /// 0 turns the interval off.
+    #[arg(long, default_value_t = registry::completeness::DEFAULT_HEADS_INTERVAL.as_secs())]
+    heads_interval_secs: u64,
 }
 
 /// Opens (or creates) the log of a data folder.
@@ -479,6 +488,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         let r = registry::Registry::open(&args.log.data, log.clone()).await.context("opening the registry")?;
         r.set_storage_reserve(args.storage_reserve_mb << 20);
+        if args.heads_interval_secs > 0 {
+            r.spawn_heads_publisher(Duration::from_secs(args.heads_interval_secs));
+        }
         if !operator_existed {
             println!(
                 "created the operator key in {} (mode 0600): it registers departments and role keys; the server no longer reads it, so move it offline and sign registrations with it through the CLI",
@@ -650,8 +662,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { uscc, key, server, out, entry, since } => {
             evidence_cmds::export(&uscc, &key, &server, &out, entry, since)
         }
-        Command::Verify { bundle, log_key, policy, since, json } => {
-            evidence_cmds::verify(&bundle, log_key.as_deref(), policy.as_deref(), since.as_ref(), json)
+        Command::Verify { bundle, log_key, policy, since, json, partial } => {
+            evidence_cmds::verify(&bundle, log_key.as_deref(), policy.as_deref(), since.as_ref(), json, partial)
         }
     }
 }

@@ -15,7 +15,11 @@
 //!    repair application, a commitment); a record's department is registered for its kind; a
 //!    grade decision is signed by the grader, a model or re-grading order by the grading
 //!    authority;
-//! 5. the checkpoints that witnesses cosigned (`GET <witness>/<origin hash>/checkpoint`) and that
+//! 5. each map of chain heads (完整性承诺, `heads/published`) keeps the first map's VRF key and
+//!    links to the map before it, its leaves (`GET /v1/heads/<index>/leaves`) rebuild the root
+//!    it signs and add up to its counts, and it only appended to the firms' chains since the map
+//!    audited before ([`verifier::heads::audit_update`]);
+//! 6. the checkpoints that witnesses cosigned (`GET <witness>/<origin hash>/checkpoint`) and that
 //!    peer monitors kept (`GET <peer>/monitor/<origin hash>/checkpoint`) must be consistent with
 //!    the monitor's: two checkpoints of one log that are not, are a split view.
 //!
@@ -30,7 +34,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use verifier::entry::{EntryContent, EntryHeader};
@@ -112,6 +116,28 @@ struct Kept {
     checkpoint: Option<String>,
     edge: Edge,
     book: KeyBook,
+    /// The maps of chain heads (完整性承诺) audited so far.
+    #[serde(default)]
+    heads: HeadsKept,
+}
+
+/// What the monitor keeps of a log's maps of chain heads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct HeadsKept {
+    /// The log's first map: its index and VRF key, which every later map must keep.
+    first: Option<(u64, String)>,
+    /// The newest map entry read.
+    newest: Option<u64>,
+    /// The newest map audited: its index and size (its leaves are in the state folder).
+    audited: Option<(u64, u64)>,
+    /// Leaf hashes of the entries about a firm from the audited map's size on, by index.
+    pending: Vec<(u64, String)>,
+    /// Maps whose leaves the server no longer served when the monitor read them (audited
+    /// together with the next).
+    skipped: u64,
+    /// Leaves of the newest audited map, to write at the end of the round.
+    #[serde(skip)]
+    leaves: Option<Vec<u8>>,
 }
 
 /// One followed log.
@@ -233,7 +259,7 @@ fn round(agent: &ureq::Agent, f: &mut Followed, args: &MonitorArgs) -> Result<St
     }
     let before = f.kept.edge.size;
     if cp.size > before {
-        follow(agent, f, &cp, args.tree_only)?;
+        follow(agent, f, &cp, args.tree_only, &args.state)?;
         f.kept.checkpoint = Some(String::from_utf8_lossy(&note).into_owned());
     }
     // Split views: what witnesses cosigned and peers kept must be consistent with this.
@@ -264,8 +290,19 @@ fn round(agent: &ureq::Agent, f: &mut Followed, args: &MonitorArgs) -> Result<St
     } else {
         format!("; ahead of the published size, not comparable yet: {}", ahead.join(", "))
     };
+    let maps = match (args.tree_only, f.kept.heads.audited) {
+        (false, Some((index, size))) => format!(
+            "; maps of chain heads audited up to the one at entry {index} (covering {size} entries){}",
+            if f.kept.heads.skipped > 0 {
+                format!(", {} read after the server dropped their leaves", f.kept.heads.skipped)
+            } else {
+                String::new()
+            }
+        ),
+        _ => String::new(),
+    };
     Ok(format!(
-        "size {} ({} new entries checked; compared with {compared} other views{ahead})",
+        "size {} ({} new entries checked; compared with {compared} other views{ahead}{maps})",
         cp.size,
         cp.size - before
     ))
@@ -314,9 +351,11 @@ fn consistent(agent: &ureq::Agent, url: &str, a: &OpenedCheckpoint, b: &OpenedCh
 
 /// Reads the entries from the kept size to `cp.size`, checks each, and checks that they hash to
 /// the checkpoint's root.
-fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_only: bool) -> Result<()> {
+fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_only: bool, state: &Path) -> Result<()> {
     let mut edge = f.kept.edge.clone();
     let mut book = f.kept.book.clone();
+    let mut heads = f.kept.heads.clone();
+    let leaves_file = state.join(format!("{}.heads", witness::origin_hash(&f.origin)));
     let mut index = edge.size;
     while index < cp.size {
         let n = index / 256;
@@ -332,6 +371,7 @@ fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_onl
         for e in entries.iter().skip((index - n * 256) as usize) {
             if !tree_only {
                 check_entry(agent, &f.url, &mut book, index, e)?;
+                check_heads(agent, &f.url, &mut heads, &leaves_file, index, e)?;
             }
             edge.push(verifier::leaf_hash(e));
             index += 1;
@@ -342,8 +382,117 @@ fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_onl
         "the entries read through the tiles do not hash to the checkpoint's root at size {}",
         cp.size
     );
+    if let Some(leaves) = heads.leaves.take() {
+        std::fs::write(&leaves_file, leaves).with_context(|| format!("writing {}", leaves_file.display()))?;
+    }
     f.kept.edge = edge;
     f.kept.book = book;
+    f.kept.heads = heads;
+    Ok(())
+}
+
+/// Keeps the leaf hash of each entry about a firm, and audits each map of chain heads
+/// (`heads/published`, [`verifier::completeness`]): it keeps the first map's VRF key, links to
+/// the map before it, its leaves (fetched from the log) rebuild its root and add up to its
+/// counts, and since the map audited before it, it only appended to chains: every head that
+/// moved moved to an entry about a firm logged in between, and the chains grew by exactly the
+/// number of those entries ([`verifier::heads::audit_update`]).
+fn check_heads(
+    agent: &ureq::Agent,
+    url: &str,
+    heads: &mut HeadsKept,
+    leaves_file: &Path,
+    index: u64,
+    bytes: &[u8],
+) -> Result<()> {
+    use verifier::completeness::{HeadsMap, HEADS_KIND, HEADS_TYPE};
+    let header = EntryHeader::parse(bytes).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+    if header.subject.is_some() {
+        heads.pending.push((index, BASE64_STANDARD.encode(verifier::leaf_hash(bytes).0)));
+        return Ok(());
+    }
+    if header.kind != HEADS_KIND {
+        return Ok(());
+    }
+    let (status, body) = get(agent, &format!("{url}/v1/entries/{index}"))?;
+    anyhow::ensure!(status == 200, "entry {index} is a map of chain heads, but reading it answered {status}");
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    let content: EntryContent = serde_json::from_value(v["content"].clone())
+        .map_err(|e| anyhow::anyhow!("entry {index}: its content is not an entry content: {e}"))?;
+    content.check(&header).map_err(|e| anyhow::anyhow!("entry {index}: its content does not open its header: {e}"))?;
+    let (payload, _) = content.envelope.decode(HEADS_TYPE).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+    let map = HeadsMap::parse(&payload).map_err(|e| anyhow::anyhow!("entry {index}: a malformed map: {e}"))?;
+    match &heads.first {
+        None => anyhow::ensure!(
+            map.previous.is_none(),
+            "entry {index}: the log's first map of chain heads names an earlier map ({:?})",
+            map.previous
+        ),
+        Some((first, key)) => {
+            anyhow::ensure!(
+                map.vrf_key == *key,
+                "entry {index}: the map of chain heads changed its VRF key from the one of the first map (entry {first}): with a new key a firm's chain can be hidden"
+            );
+            anyhow::ensure!(
+                map.previous == heads.newest,
+                "entry {index}: the map of chain heads names {:?} as the map before it, but that was entry {:?}",
+                map.previous,
+                heads.newest
+            );
+        }
+    }
+    anyhow::ensure!(
+        map.size <= index && heads.audited.is_none_or(|(_, size)| map.size >= size),
+        "entry {index}: the map of chain heads covers {} entries: not between the map before it and its own place",
+        map.size
+    );
+    if heads.first.is_none() {
+        heads.first = Some((index, map.vrf_key.clone()));
+    }
+    heads.newest = Some(index);
+    let (status, leaves) = get(agent, &format!("{url}/v1/heads/{index}/leaves"))?;
+    if status == 404 {
+        // Lagging more than the two maps the server keeps: audited together with the next one.
+        heads.skipped += 1;
+        return Ok(());
+    }
+    anyhow::ensure!(status == 200, "entry {index}: the leaves of the map of chain heads answered {status}");
+    let leaves_parsed =
+        registry::completeness::decode_leaves(&leaves).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+    let new = verifier::heads::Map::build(leaves_parsed).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+    anyhow::ensure!(
+        BASE64_STANDARD.encode(new.root()) == map.root,
+        "entry {index}: the leaves the log serves for its map of chain heads do not rebuild the root it signed"
+    );
+    let entries: u64 = new.leaves().iter().map(|(_, h)| h.length).sum();
+    anyhow::ensure!(
+        new.len() as u64 == map.firms && entries == map.entries,
+        "entry {index}: the map says {} firms and {} entries; its leaves hold {} and {entries}",
+        map.firms,
+        map.entries,
+        new.len()
+    );
+    let old = match heads.audited {
+        Some(_) => {
+            let bytes = heads.leaves.clone().map_or_else(|| std::fs::read(leaves_file), Ok).with_context(|| {
+                format!("reading the leaves of the map audited before, kept in {}", leaves_file.display())
+            })?;
+            verifier::heads::Map::build(registry::completeness::decode_leaves(&bytes).map_err(anyhow::Error::msg)?)?
+        }
+        None => verifier::heads::Map::build(Vec::new())?,
+    };
+    let appended: std::collections::HashSet<[u8; 32]> = heads
+        .pending
+        .iter()
+        .filter(|(i, _)| *i < map.size)
+        .map(|(_, l)| BASE64_STANDARD.decode(l).ok().and_then(|b| b.try_into().ok()).unwrap_or([0; 32]))
+        .collect();
+    verifier::heads::audit_update(&old, &new, &appended).map_err(|e| {
+        anyhow::anyhow!("entry {index}: the map of chain heads does not only append to the firms' chains: {e}")
+    })?;
+    heads.pending.retain(|(i, _)| *i >= map.size);
+    heads.audited = Some((index, map.size));
+    heads.leaves = Some(leaves);
     Ok(())
 }
 
@@ -389,6 +538,8 @@ fn check_entry(agent: &ureq::Agent, url: &str, book: &mut KeyBook, index: u64, b
             _ => false,
         }
     } else if header.kind.starts_with("decision/") {
+        matches!(principal, Principal::Role(Role::Grader, _))
+    } else if header.kind == verifier::completeness::HEADS_KIND || header.kind == verifier::federation::ANCHOR_KIND {
         matches!(principal, Principal::Role(Role::Grader, _))
     } else if header.kind.starts_with("model/") || header.kind.starts_with("order/") {
         matches!(principal, Principal::Role(Role::GradingAuthority, _))

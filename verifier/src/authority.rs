@@ -45,6 +45,9 @@
 //! | `sanction-class-basis` | a sanction resting only on grade decisions (the risk class itself) is refused unless `rules/sanctions.toml` allows it |
 //! | `sanction-period` | a sanction starts on or after the day it is imposed and ends after it starts, within the longest period the rules allow |
 //! | `sanction-lift` | a lift names an earlier sanction about the same firm, not lifted before, on or after the day it was imposed |
+//! | `heads-by-grader` | a map of chain heads (完整性承诺, [`crate::completeness`]) is signed by the grader key |
+//! | `anchors-by-grader` | a city checkpoint anchored in a provincial log ([`crate::federation`]) is signed by the province's grader key |
+//! | `heads-well-formed` | a map of chain heads covers only entries before it, and names an earlier map as the one before it |
 
 use crate::date::Date;
 use crate::decision::{Decision, RegradeOrder, RunSummary};
@@ -160,6 +163,12 @@ pub enum Rule {
     SanctionPeriod,
     /// See [`crate::sanction`].
     SanctionLift,
+    /// See [`crate::completeness`]: maps of chain heads are signed by the grader.
+    HeadsByGrader,
+    /// See [`crate::completeness`]: a map covers only entries before it and names the map before it.
+    HeadsWellFormed,
+    /// See [`crate::federation`]: city checkpoints are anchored by the province's grader key.
+    AnchorsByGrader,
 }
 
 impl Rule {
@@ -218,6 +227,9 @@ impl Rule {
             Rule::SanctionClassBasis => "sanction-class-basis",
             Rule::SanctionPeriod => "sanction-period",
             Rule::SanctionLift => "sanction-lift",
+            Rule::HeadsByGrader => "heads-by-grader",
+            Rule::HeadsWellFormed => "heads-well-formed",
+            Rule::AnchorsByGrader => "anchors-by-grader",
         }
     }
 
@@ -242,7 +254,9 @@ impl Rule {
             | Rule::PlanByDepartment
             | Rule::DrawByPlanner
             | Rule::WarningByGrader
-            | Rule::WarningRouted => 403,
+            | Rule::WarningRouted
+            | Rule::HeadsByGrader
+            | Rule::AnchorsByGrader => 403,
             Rule::SanctionByDepartment => 403,
             _ => 422,
         }
@@ -407,6 +421,10 @@ pub enum Payload<'a> {
     Acknowledgement(&'a crate::warning::Acknowledgement),
     /// A step of a sanction.
     Sanction(&'a crate::sanction::Step),
+    /// A published map of chain heads.
+    Heads(&'a crate::completeness::HeadsMap),
+    /// A city checkpoint anchored in a provincial log.
+    Anchor(&'a crate::federation::Anchor),
 }
 
 /// The entry being checked.
@@ -436,7 +454,13 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         Payload::Redaction(r) => Some(r.subject.clone()),
         Payload::Warning(w) => Some(w.subject.clone()),
         Payload::Acknowledgement(a) => Some(a.subject.clone()),
-        Payload::Model(_) | Payload::Order(_) | Payload::Run(_) | Payload::Plan(_) | Payload::Draw(_) => None,
+        Payload::Model(_)
+        | Payload::Order(_)
+        | Payload::Run(_)
+        | Payload::Plan(_)
+        | Payload::Draw(_)
+        | Payload::Heads(_)
+        | Payload::Anchor(_) => None,
         Payload::Sanction(s) => Some(s.subject().to_owned()),
     }
 }
@@ -535,6 +559,39 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
                         format!("no model with hash {} is published on this log", o.model),
                     ));
                 }
+            }
+            Ok(())
+        }
+        Payload::Anchor(_) => {
+            if !matches!(key.principal, Principal::Role(Role::Grader, _)) {
+                return Err(refuse(
+                    Rule::AnchorsByGrader,
+                    "signatures[0].keyid",
+                    format!(
+                        "city checkpoints are anchored in a provincial log by its grader key; this key belongs to {}",
+                        key.principal
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        Payload::Heads(m) => {
+            if !matches!(key.principal, Principal::Role(Role::Grader, _)) {
+                return Err(refuse(
+                    Rule::HeadsByGrader,
+                    "signatures[0].keyid",
+                    format!("maps of chain heads are signed by the grader key; this key belongs to {}", key.principal),
+                ));
+            }
+            if m.size > entry.index || m.previous.is_some_and(|p| p >= entry.index) {
+                return Err(refuse(
+                    Rule::HeadsWellFormed,
+                    "size",
+                    format!(
+                        "a map at entry {} can only cover entries before it and name an earlier map; it says size {} and previous {:?}",
+                        entry.index, m.size, m.previous
+                    ),
+                ));
             }
             Ok(())
         }

@@ -56,6 +56,10 @@ pub struct Bundle {
     /// root at an inspection plan, which its draw's seed hashes (`docs/DRAW.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roots: Vec<RootAt>,
+    /// For a whole history: the proof, against the log's map of chain heads, that the bundle
+    /// holds every entry about the firm below the map's size ([`crate::completeness`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<crate::completeness::Completeness>,
 }
 
 /// The root hash of the log at an older size, and the proof that the checkpoint's tree extends it.
@@ -220,6 +224,10 @@ pub struct Report {
     pub newest_time: Option<u64>,
     /// Size of the older checkpoint the log was shown consistent with, if given.
     pub consistent_since: Option<u64>,
+    /// The bundle holds every entry about the firm below this log size, as the log's map of
+    /// chain heads proves ([`crate::completeness`]); `None`: the bundle carries no such proof
+    /// (an excerpt, or a history whose end is not proved).
+    pub complete_up_to: Option<u64>,
     /// The checks made, in plain language.
     pub checks: Vec<String>,
     /// The jurisdiction and the date settings the rules applied, as the newest
@@ -258,6 +266,8 @@ enum Owned {
     Warning(crate::warning::Warning),
     Acknowledgement(crate::warning::Acknowledgement),
     Sanction(crate::sanction::Step),
+    Heads(crate::completeness::HeadsMap),
+    Anchor(crate::federation::Anchor),
     /// A redacted entry: only its header and its stub (in `stubs`) are left.
     Redacted,
 }
@@ -547,6 +557,8 @@ fn open_payload(
         "warning" if name == "raised" => crate::warning::WARNING_TYPE,
         "warning" if name == "acknowledged" => crate::warning::ACK_TYPE,
         "sanction" => crate::sanction::SANCTION_TYPE,
+        "heads" if name == "published" => crate::completeness::HEADS_TYPE,
+        "federation" if name == "anchored" => crate::federation::ANCHOR_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -626,6 +638,12 @@ fn open_payload(
                 return Err(mismatch(&format!("a sanction step {:?}", step.name())));
             }
             Ok(Owned::Sanction(step))
+        }
+        "heads" if name == "published" => {
+            Ok(Owned::Heads(crate::completeness::HeadsMap::parse(&payload).map_err(malformed)?))
+        }
+        "federation" if name == "anchored" => {
+            Ok(Owned::Anchor(crate::federation::Anchor::parse(&payload).map_err(malformed)?.0))
         }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
@@ -867,6 +885,8 @@ fn judge(
             Owned::Warning(w) => Payload::Warning(w),
             Owned::Acknowledgement(a) => Payload::Acknowledgement(a),
             Owned::Sanction(s) => Payload::Sanction(s),
+            Owned::Heads(m) => Payload::Heads(m),
+            Owned::Anchor(a) => Payload::Anchor(a),
             Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {
@@ -1049,6 +1069,37 @@ fn judge(
             "the bundle names no enterprise but holds entries about one",
         ));
     }
+    // 4b. Nothing left out at the end: the map of chain heads.
+    let mut complete_up_to = None;
+    if let Some(c) = &bundle.completeness {
+        let Some(subject) = &bundle.subject else {
+            return Err(fail(None, "completeness", "a completeness proof needs the enterprise the bundle is about"));
+        };
+        let map_at = |i: u64, what: &str| {
+            match seen.get(&i).map(|p| &p.payload) {
+            Some(Owned::Heads(m)) => Ok(crate::completeness::MapEntry { index: i, map: m }),
+            _ => Err(fail(
+                Some(i),
+                "completeness",
+                format!("the completeness proof names entry {i} as {what}, but the bundle holds no map of chain heads there"),
+            )),
+        }
+        };
+        let map = map_at(c.map_index, "its map of chain heads")?;
+        let first = map_at(c.first_map_index, "the log's first map")?;
+        let links: Vec<(u64, [u8; 32])> = chain.iter().map(|p| (p.index, p.leaf.0)).collect();
+        let got = crate::completeness::check(subject, c, map, first, &links)
+            .map_err(|d| fail(Some(c.map_index), "completeness", d))?;
+        checks.push(format!(
+            "nothing is left out at the end of the history (完整性): the log's map of chain heads at entry {} says {subject} had {} entr{} before entry {}, and the bundle holds exactly those, ending at the head the map names; the map's key for the firm is proved by a VRF proof under the key of the log's first map (entry {})",
+            c.map_index,
+            got.length,
+            if got.length == 1 { "y" } else { "ies" },
+            got.size,
+            c.first_map_index
+        ));
+        complete_up_to = Some(got.size);
+    }
     // 5. Decisions.
     let mut decisions = 0;
     // Each record is prepared for scoring once, not once per decision that cites it.
@@ -1221,6 +1272,7 @@ fn judge(
         identities,
         newest_time: seen.values().map(|p| p.header.time).max(),
         consistent_since,
+        complete_up_to,
         checks,
         jurisdiction: book.jurisdiction.clone(),
     })

@@ -15,6 +15,10 @@
 //! - [`authority`]: who may author which entry, about whom, pointing at what (invariant 9).
 //! - [`decision`]: grade decisions and the rules that make them complete and replayable.
 //! - [`evidence`]: evidence bundles and their offline verification (`docs/BUNDLE.md`).
+//! - [`completeness`], [`heads`], [`vrf`]: the map of every firm's chain head that proves a
+//!   history complete at its end, keyed by an RFC 9381 ECVRF so that it names no firm.
+//! - [`federation`]: a provincial log anchoring its city logs' checkpoints, and its interception
+//!   answer across cities.
 //! - [`sanction`], [`interception`]: sanctions (联合惩戒), their rules and standing, and the
 //!   verification of an interception answer (自动拦截).
 //! - [`signature`]: the one Ed25519 acceptance rule for every creditlog signature (RFC 8032 with
@@ -25,6 +29,7 @@ pub mod bundle;
 pub mod calendar;
 pub mod checkpoint;
 pub mod commitment;
+pub mod completeness;
 pub mod date;
 pub mod decision;
 pub mod disclosure;
@@ -32,6 +37,8 @@ pub mod draw;
 pub mod entry;
 pub mod envelope;
 pub mod evidence;
+pub mod federation;
+pub mod heads;
 pub mod identity;
 pub mod interception;
 pub mod jurisdiction;
@@ -47,6 +54,7 @@ pub mod sanction;
 pub mod signature;
 pub mod tile_path;
 pub mod uscc;
+pub mod vrf;
 pub mod warning;
 pub mod witness;
 

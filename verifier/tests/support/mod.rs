@@ -285,6 +285,7 @@ impl Log {
             consistency,
             entries,
             roots: Vec::new(),
+            completeness: None,
         }
     }
 
