@@ -447,6 +447,10 @@ struct ServeArgs {
     /// 0 turns the interval off.
     #[arg(long, default_value_t = registry::completeness::DEFAULT_HEADS_INTERVAL.as_secs())]
     heads_interval_secs: u64,
+    /// Serve as a provincial log (省级): anchor the checkpoints of the city logs this TOML file
+    /// lists, and answer `GET /v1/check` across all of them (README, "The province").
+    #[arg(long)]
+    federation: Option<PathBuf>,
 }
 
 /// Opens (or creates) the log of a data folder.
@@ -512,8 +516,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let (origin, size, verifier_key) = (log.origin().to_owned(), log.latest().size, log.verifier_key().to_string());
     // Opened before "listening" is printed: a bad nonce file or firm directory stops the start.
-    let state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
+    let mut state = api::AppState::new(log, registry, args.raw_append, &args.log.data)
         .with_context(|| format!("opening the nonce file and the firm directory in {}", args.log.data.display()))?;
+    if let Some(path) = &args.federation {
+        let reg = state.registry.clone().context("a provincial log needs the registry (not --raw-append)")?;
+        let fed = std::sync::Arc::new(api::federation::Federation::load(path, &reg).map_err(crate::Failure)?);
+        println!(
+            "provincial log: federating the city logs in {}; register this key on each city log as a department that records nothing: {}",
+            path.display(),
+            registry::keyfile::public_b64(fed.client_key())
+        );
+        fed.spawn_anchoring(reg);
+        state = state.with_federation(fed);
+    }
     if let Some(reg) = &state.registry {
         if let Some(entries) = reg.scoring_rebuilt() {
             println!(

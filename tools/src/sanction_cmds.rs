@@ -195,9 +195,13 @@ pub fn check(
         // Verify an answer kept earlier, offline.
         Some(file) => {
             let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            let a: CheckAnswer =
+            let v: serde_json::Value =
                 serde_json::from_slice(&text).with_context(|| format!("parsing {}", file.display()))?;
             let vkey = log_key.context("an answer read from a file is verified with --log-key")?.to_owned();
+            if v["type"] == verifier::federation::PROVINCE_CHECK_FORMAT {
+                return province(v, &vkey, uscc, purpose, date, None);
+            }
+            let a: CheckAnswer = serde_json::from_value(v).with_context(|| format!("parsing {}", file.display()))?;
             (a, vkey)
         }
         None => {
@@ -214,7 +218,6 @@ pub fn check(
             if status != 200 {
                 bail!("the server refused the check ({status}): {}", problem_detail(&v));
             }
-            let a: CheckAnswer = serde_json::from_value(v).context("the server's answer is not a check answer")?;
             let vkey = match log_key {
                 Some(k) => k.to_owned(),
                 None => {
@@ -225,6 +228,10 @@ pub fn check(
                     info["verifier_key"].as_str().context("no verifier_key in /v1/log")?.to_owned()
                 }
             };
+            if v["type"] == verifier::federation::PROVINCE_CHECK_FORMAT {
+                return province(v, &vkey, uscc, purpose, date, out);
+            }
+            let a: CheckAnswer = serde_json::from_value(v).context("the server's answer is not a check answer")?;
             (a, vkey)
         }
     };
@@ -274,6 +281,64 @@ pub fn check(
         answer.in_force.len() + answer.not_in_force.len(),
         answer.checked_by,
         answer.checked_at
+    );
+    if v.answer == Verdict::Restricted {
+        return Err(Restricted.into());
+    }
+    Ok(())
+}
+
+/// A provincial answer ([`verifier::federation`]): verified with the province's key alone.
+fn province(
+    v: serde_json::Value,
+    vkey: &str,
+    uscc: &str,
+    purpose: Measure,
+    date: Option<&str>,
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    let answer: verifier::federation::ProvinceAnswer =
+        serde_json::from_value(v).context("the answer is not a provincial check answer")?;
+    if answer.uscc != uscc || answer.purpose != purpose || date.is_some_and(|d| answer.date.to_string() != d) {
+        bail!("the answer is about {} for {} on {}, not what was asked", answer.uscc, answer.purpose, answer.date);
+    }
+    let v = verifier::federation::verify_province_answer(&answer, &Trust::LogKey(vkey.to_owned()))
+        .map_err(|e| anyhow::anyhow!("the provincial answer does not verify: {e}"))?;
+    if let Some(out) = out {
+        std::fs::write(out, serde_json::to_vec_pretty(&answer)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("answer kept as evidence in {}", out.display());
+    }
+    let label = format!("{} ({})", purpose, purpose.chinese_name());
+    match v.answer {
+        Verdict::Allowed => println!(
+            "allowed (允许): no city of {} restricts {} from {label} on {}",
+            answer.province, answer.uscc, answer.date
+        ),
+        Verdict::Restricted => println!(
+            "restricted (限制): {} is restricted from {label} on {} in at least one city of {} (一处失信、处处受限)",
+            answer.uscc, answer.date, answer.province
+        ),
+    }
+    if let Some(home) = &answer.home {
+        println!("  home city (登记地) by the USCC's region code: {home}");
+    }
+    for (c, (origin, verdict, in_force, anchor)) in answer.cities.iter().zip(&v.cities) {
+        println!(
+            "  {} ({origin}): {}, {in_force} sanction(s) in force; its answer is anchored at provincial entry {anchor}",
+            c.name,
+            match verdict {
+                Verdict::Allowed => "allowed (允许)",
+                Verdict::Restricted => "restricted (限制)",
+            }
+        );
+        for s in &c.answer.in_force {
+            println!("    in force (生效中): entry {} by {}: {}", s.index, s.signer.department, s.explanation);
+        }
+    }
+    println!(
+        "verified offline against the provincial checkpoint of {} entries: each city's answer under the city key the province logged, each anchored in the provincial log",
+        v.size
     );
     if v.answer == Verdict::Restricted {
         return Err(Restricted.into());

@@ -1,0 +1,168 @@
+//! The provincial federation (一处失信、处处受限): a provincial log anchors the checkpoints of two
+//! city logs, and its interception check answers across both: a sanction appended in Zibo
+//! restricts a firm registered in Qingdao, with proofs that verify offline with the province's
+//! key alone. Every part is a real `creditlog serve` process.
+
+use e2e::{cli, penalty_record, register_penalty_department, statement, Server, Signer};
+use registry::keyfile;
+use std::path::Path;
+use verifier::federation::{verify_province_answer, ProvinceAnswer};
+use verifier::identity::{Statement, IDENTITY_STATEMENT};
+use verifier::interception::Verdict;
+
+fn register_checker(op: &Signer, code: &str, name: &str, key: &ed25519_dalek::SigningKey) {
+    let (s, v) = statement(
+        op,
+        &Statement::RegisterDepartment {
+            kind: IDENTITY_STATEMENT.into(),
+            code: code.into(),
+            name: name.into(),
+            kinds: Default::default(),
+            domains: Default::default(),
+            capabilities: Default::default(),
+            key: keyfile::public_b64(key),
+        },
+    );
+    assert_eq!(s, 200, "{v}");
+}
+
+fn city(dir: &Path, short: &str) -> (Server, Signer) {
+    let data = dir.join(short);
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, &["--origin", &format!("creditlog.example/{short}")]);
+    let op = Signer { url: server.url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
+    (server, op)
+}
+
+fn today(s: &Signer) -> verifier::Date {
+    let (_, v) = s.get("/v1/jurisdiction");
+    verifier::Date::parse(v["today"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn a_sanction_in_one_city_restricts_a_firm_of_another_city_through_the_province() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zibo, zibo_op) = city(dir.path(), "zibo");
+    let (qingdao, qingdao_op) = city(dir.path(), "qingdao");
+    // The province's key for asking the cities.
+    let client = e2e::new_key(dir.path(), "province-client.key");
+    register_checker(&zibo_op, "sd-credit", "山东省信用中心", &client);
+    let fed = dir.path().join("federation.toml");
+    std::fs::write(
+        &fed,
+        format!(
+            "client_key = \"province-client.key\"\nanchor_interval_secs = 1\ntimeout_ms = 3000\n\n\
+             [[city]]\nname = \"淄博市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3703\"]\n\n\
+             [[city]]\nname = \"青岛市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3702\"]\n",
+            zibo.verifier_key, zibo.url, qingdao.verifier_key, qingdao.url
+        ),
+    )
+    .unwrap();
+    let pdata = dir.path().join("province");
+    std::fs::create_dir_all(&pdata).unwrap();
+    let province =
+        Server::start(&pdata, &["--origin", "creditlog.example/shandong", "--federation", fed.to_str().unwrap()]);
+    let pop = Signer { url: province.url.clone(), key: keyfile::read(&pdata.join("operator.key")).unwrap() };
+    // A procurement centre registered on the provincial log asks it.
+    let buyer = Signer { url: province.url.clone(), key: e2e::new_key(dir.path(), "buyer.key") };
+    register_checker(&pop, "sd-procurement", "山东省政府采购中心", &buyer.key);
+
+    // A firm registered in Qingdao (region 370203), penalised and sanctioned in Zibo.
+    let firm = verifier::uscc::Uscc::from_parts("91370203MA3C8DXB2").unwrap().as_str().to_owned();
+    let amr = Signer { url: zibo.url.clone(), key: e2e::new_key(dir.path(), "amr.key") };
+    register_penalty_department(&zibo_op, &amr.key);
+    let env = verifier::envelope::Envelope::sign(
+        verifier::envelope::RECORD_TYPE,
+        &serde_json::to_vec(&penalty_record(&firm, "淄市监罚〔2026〕9号")).unwrap(),
+        &amr.key,
+    );
+    let (s, v) = amr.post("/v1/records", &serde_json::json!({ "records": [env] }));
+    assert_eq!(s, 200, "{v}");
+    let penalty = e2e::appended_indices(&v)[0];
+    let day = today(&amr);
+    let step = verifier::sanction::Step::Imposed {
+        kind: verifier::sanction::SANCTION_FORMAT.into(),
+        subject: firm.clone(),
+        department: "zibo-amr".into(),
+        measures: vec!["government_procurement".parse().unwrap()],
+        basis: vec![penalty],
+        legal_basis: "《关于对失信主体实施联合惩戒的合作备忘录》".into(),
+        start: day,
+        end: day.add_days(30).unwrap(),
+        date: day,
+        reference: "淄惩〔2026〕1号".into(),
+    };
+    let (s, v) = amr.post("/v1/sanctions", &serde_json::to_value(step.sign(&amr.key)).unwrap());
+    assert_eq!(s, 200, "{v}");
+
+    let ask = format!("/v1/check?uscc={firm}&purpose=government_procurement&date={day}");
+    // Qingdao has not registered the province yet: no answer without every city's.
+    let (s, v) = buyer.get(&ask);
+    assert_eq!((s, v["type"].as_str()), (502, Some("/problems/city-unavailable")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("青岛市"), "{v}");
+    register_checker(&qingdao_op, "sd-credit", "山东省信用中心", &client);
+    // Only relying parties registered on the provincial log may ask it.
+    let stranger = Signer { url: province.url.clone(), key: e2e::new_key(dir.path(), "stranger.key") };
+    assert_eq!(stranger.get(&ask).0, 401);
+
+    let (s, v) = buyer.get(&ask);
+    assert_eq!(s, 200, "{v}");
+    let answer: ProvinceAnswer = serde_json::from_value(v).unwrap();
+    assert_eq!(answer.answer, Verdict::Restricted);
+    assert_eq!(answer.home.as_deref(), Some("creditlog.example/qingdao"), "the USCC's region code names Qingdao");
+    let zibo_part = answer.cities.iter().find(|c| c.origin == "creditlog.example/zibo").unwrap();
+    assert_eq!(zibo_part.answer.answer, Verdict::Restricted);
+    assert_eq!(zibo_part.answer.in_force.len(), 1);
+    let qingdao_part = answer.cities.iter().find(|c| c.origin == "creditlog.example/qingdao").unwrap();
+    assert_eq!(qingdao_part.answer.answer, Verdict::Allowed);
+    // Offline, with the province's key alone.
+    let verified =
+        verify_province_answer(&answer, &verifier::evidence::Trust::LogKey(province.verifier_key.clone())).unwrap();
+    assert_eq!(verified.answer, Verdict::Restricted);
+    let kept = dir.path().join("answer.json");
+    std::fs::write(&kept, serde_json::to_vec(&answer).unwrap()).unwrap();
+    let purpose = "government_procurement";
+    let (ok, out, err) = cli(&[
+        "check",
+        "--uscc",
+        &firm,
+        "--purpose",
+        purpose,
+        "--answer",
+        kept.to_str().unwrap(),
+        "--log-key",
+        &province.verifier_key,
+    ]);
+    assert!(!ok && out.contains("restricted (限制)") && out.contains("淄博市"), "{out}{err}");
+
+    // Refused offline: another key than the province's; the verdict turned to allowed; Zibo's
+    // answer swapped for one of another city; the anchor moved to another entry.
+    let trust = |k: &str| verifier::evidence::Trust::LogKey(k.to_owned());
+    assert!(verify_province_answer(&answer, &trust(&zibo.verifier_key)).is_err());
+    let mut forged = answer.clone();
+    forged.answer = Verdict::Allowed;
+    assert!(verify_province_answer(&forged, &trust(&province.verifier_key)).unwrap_err().contains("Restricted"));
+    let mut forged = answer.clone();
+    let qingdao_answer = qingdao_part.answer.clone();
+    forged.cities.iter_mut().find(|c| c.origin == "creditlog.example/zibo").unwrap().answer = qingdao_answer;
+    forged.answer = Verdict::Allowed;
+    let e = verify_province_answer(&forged, &trust(&province.verifier_key)).unwrap_err();
+    assert!(e.contains("淄博市"), "{e}");
+    let mut forged = answer.clone();
+    let (a, b) = (forged.cities[0].anchor.clone(), forged.cities[1].anchor.clone());
+    forged.cities[0].anchor = b;
+    forged.cities[1].anchor = a;
+    assert!(verify_province_answer(&forged, &trust(&province.verifier_key)).is_err());
+
+    // The province anchored each city's checkpoint in its own log; a monitor of the provincial
+    // log checks that only the province's grader anchors.
+    let (_, status) = province.get("/v1/federation");
+    let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
+    for c in status["cities"].as_array().unwrap() {
+        assert!(c["anchored"]["index"].as_u64().is_some(), "{status}");
+    }
+    let state = dir.path().join("monitor");
+    let log = format!("{}@{}", province.verifier_key, province.url);
+    let (ok, out, err) = cli(&["monitor", "--once", "--log", &log, "--state", state.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+}
