@@ -550,3 +550,78 @@ pub fn penalty_record(subject: &str, reference: &str) -> serde_json::Value {
         "fields": {"violation_type": "虚假广告", "violation": "发布虚假广告宣传", "penalties": ["warning", "fine"],
                    "fine_amount_fen": 100, "severity": "ordinary", "publicity_months": 36}})
 }
+
+/// Registers a department that records nothing, under `code`, with `key`: it may only make
+/// interception checks (a procurement office, or a province asking a city log).
+///
+/// # Panics
+///
+/// If the server refuses it.
+pub fn register_checker(op: &Signer, code: &str, name: &str, key: &ed25519_dalek::SigningKey) {
+    use verifier::identity::{Statement, IDENTITY_STATEMENT};
+    let (s, v) = statement(
+        op,
+        &Statement::RegisterDepartment {
+            kind: IDENTITY_STATEMENT.into(),
+            code: code.into(),
+            name: name.into(),
+            kinds: Default::default(),
+            domains: Default::default(),
+            capabilities: Default::default(),
+            key: registry::keyfile::public_b64(key),
+        },
+    );
+    assert_eq!(s, 200, "{v}");
+}
+
+/// Submits [`penalty_record`] about `subject` signed by `amr` (registered by
+/// [`register_penalty_department`]); its index.
+///
+/// # Panics
+///
+/// If it is not appended.
+pub fn submit_penalty(amr: &Signer, subject: &str, reference: &str) -> u64 {
+    let env = verifier::envelope::Envelope::sign(
+        verifier::envelope::RECORD_TYPE,
+        &serde_json::to_vec(&penalty_record(subject, reference)).expect("JSON"),
+        &amr.key,
+    );
+    let (s, v) = amr.post("/v1/records", &serde_json::json!({ "records": [env] }));
+    assert_eq!(s, 200, "{v}");
+    appended_indices(&v)[0]
+}
+
+/// The jurisdiction's today, as the server says.
+///
+/// # Panics
+///
+/// If the server does not say.
+pub fn server_today(s: &Signer) -> verifier::Date {
+    let (_, v) = s.get("/v1/jurisdiction");
+    verifier::Date::parse(v["today"].as_str().expect("today")).expect("a date")
+}
+
+/// `zibo-amr` imposes a 30-day ban from government procurement (政府采购) on `subject` from
+/// today, on the basis of its penalty `basis`; the sanction's index.
+///
+/// # Panics
+///
+/// If it is not appended.
+pub fn impose_procurement_ban(amr: &Signer, subject: &str, basis: u64, reference: &str) -> u64 {
+    let day = server_today(amr);
+    let step = verifier::sanction::Step::Imposed {
+        kind: verifier::sanction::SANCTION_FORMAT.into(),
+        subject: subject.to_owned(),
+        department: "zibo-amr".into(),
+        measures: vec![verifier::sanction::Measure::GovernmentProcurement],
+        basis: vec![basis],
+        legal_basis: "《关于对失信主体实施联合惩戒的合作备忘录》".into(),
+        start: day,
+        end: day.add_days(30).expect("a day"),
+        date: day,
+        reference: reference.into(),
+    };
+    let (s, v) = amr.post("/v1/sanctions", &serde_json::to_value(step.sign(&amr.key)).expect("JSON"));
+    assert_eq!(s, 200, "{v}");
+    v["index"].as_u64().unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 //! history cut at its end, a history served empty, another firm's proof, and a bundle that drops
 //! the proof; the map names no firm, and its leaves rebuild its signed root.
 
-use e2e::{cli, penalty_record, register_penalty_department, statement, Server, Signer};
+use e2e::{cli, register_penalty_department, statement, Server, Signer};
 use registry::keyfile;
 use verifier::evidence::{verify_bundle, Bundle, Trust};
 use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
@@ -44,14 +44,7 @@ fn city() -> City {
 }
 
 fn penalise(c: &City, subject: &str, reference: &str) -> u64 {
-    let env = verifier::envelope::Envelope::sign(
-        verifier::envelope::RECORD_TYPE,
-        &serde_json::to_vec(&penalty_record(subject, reference)).unwrap(),
-        &c.amr.key,
-    );
-    let (s, v) = c.amr.post("/v1/records", &serde_json::json!({ "records": [env] }));
-    assert_eq!(s, 200, "{v}");
-    e2e::appended_indices(&v)[0]
+    e2e::submit_penalty(&c.amr, subject, reference)
 }
 
 fn bundle(c: &City, subject: &str) -> Bundle {

@@ -3,28 +3,11 @@
 //! restricts a firm registered in Qingdao, with proofs that verify offline with the province's
 //! key alone. Every part is a real `creditlog serve` process.
 
-use e2e::{cli, penalty_record, register_penalty_department, statement, Server, Signer};
+use e2e::{cli, register_checker, register_penalty_department, Server, Signer};
 use registry::keyfile;
 use std::path::Path;
 use verifier::federation::{verify_province_answer, ProvinceAnswer};
-use verifier::identity::{Statement, IDENTITY_STATEMENT};
 use verifier::interception::Verdict;
-
-fn register_checker(op: &Signer, code: &str, name: &str, key: &ed25519_dalek::SigningKey) {
-    let (s, v) = statement(
-        op,
-        &Statement::RegisterDepartment {
-            kind: IDENTITY_STATEMENT.into(),
-            code: code.into(),
-            name: name.into(),
-            kinds: Default::default(),
-            domains: Default::default(),
-            capabilities: Default::default(),
-            key: keyfile::public_b64(key),
-        },
-    );
-    assert_eq!(s, 200, "{v}");
-}
 
 fn city(dir: &Path, short: &str) -> (Server, Signer) {
     let data = dir.join(short);
@@ -32,11 +15,6 @@ fn city(dir: &Path, short: &str) -> (Server, Signer) {
     let server = Server::start(&data, &["--origin", &format!("creditlog.example/{short}")]);
     let op = Signer { url: server.url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
     (server, op)
-}
-
-fn today(s: &Signer) -> verifier::Date {
-    let (_, v) = s.get("/v1/jurisdiction");
-    verifier::Date::parse(v["today"].as_str().unwrap()).unwrap()
 }
 
 #[test]
@@ -71,29 +49,9 @@ fn a_sanction_in_one_city_restricts_a_firm_of_another_city_through_the_province(
     let firm = verifier::uscc::Uscc::from_parts("91370203MA3C8DXB2").unwrap().as_str().to_owned();
     let amr = Signer { url: zibo.url.clone(), key: e2e::new_key(dir.path(), "amr.key") };
     register_penalty_department(&zibo_op, &amr.key);
-    let env = verifier::envelope::Envelope::sign(
-        verifier::envelope::RECORD_TYPE,
-        &serde_json::to_vec(&penalty_record(&firm, "淄市监罚〔2026〕9号")).unwrap(),
-        &amr.key,
-    );
-    let (s, v) = amr.post("/v1/records", &serde_json::json!({ "records": [env] }));
-    assert_eq!(s, 200, "{v}");
-    let penalty = e2e::appended_indices(&v)[0];
-    let day = today(&amr);
-    let step = verifier::sanction::Step::Imposed {
-        kind: verifier::sanction::SANCTION_FORMAT.into(),
-        subject: firm.clone(),
-        department: "zibo-amr".into(),
-        measures: vec!["government_procurement".parse().unwrap()],
-        basis: vec![penalty],
-        legal_basis: "《关于对失信主体实施联合惩戒的合作备忘录》".into(),
-        start: day,
-        end: day.add_days(30).unwrap(),
-        date: day,
-        reference: "淄惩〔2026〕1号".into(),
-    };
-    let (s, v) = amr.post("/v1/sanctions", &serde_json::to_value(step.sign(&amr.key)).unwrap());
-    assert_eq!(s, 200, "{v}");
+    let penalty = e2e::submit_penalty(&amr, &firm, "淄市监罚〔2026〕9号");
+    e2e::impose_procurement_ban(&amr, &firm, penalty, "淄惩〔2026〕1号");
+    let day = e2e::server_today(&amr);
 
     let ask = format!("/v1/check?uscc={firm}&purpose=government_procurement&date={day}");
     // Qingdao has not registered the province yet: no answer without every city's.

@@ -25,12 +25,17 @@ fn must(args: &[&str]) {
 struct Net {
     tag: String,
     hosts: Vec<String>,
+    subnet: u32,
 }
+
+/// Networks made by this process: tests run in parallel, each on its own bridge and subnet.
+static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Net {
     /// Hosts `names` at 10.77.<net>.<i + 1>; the test's namespace at .254.
     fn new(names: &[&str]) -> Option<Self> {
-        let tag = format!("cl{}", std::process::id() % 100_000);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = format!("cl{}{n}", std::process::id() % 100_000);
         let hub = format!("{tag}hub");
         if !ip(&["netns", "add", &hub]) {
             assert!(
@@ -40,10 +45,10 @@ impl Net {
             eprintln!("skipped: network namespaces need root");
             return None;
         }
-        let net = Self { tag: tag.clone(), hosts: names.iter().map(|n| format!("{tag}{n}")).collect() };
+        let subnet = 70 + (std::process::id() % 25) * 2 + n % 2;
+        let net = Self { tag: tag.clone(), hosts: names.iter().map(|n| format!("{tag}{n}")).collect(), subnet };
         must(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
         must(&["-n", &hub, "link", "set", "br0", "up"]);
-        let subnet = 70 + std::process::id() % 50;
         for (i, host) in net.hosts.iter().enumerate() {
             must(&["netns", "add", host]);
             let (a, b) = (format!("{tag}h{i}"), format!("{tag}p{i}"));
@@ -65,7 +70,7 @@ impl Net {
     }
 
     fn subnet(&self) -> u32 {
-        70 + std::process::id() % 50
+        self.subnet
     }
 
     fn addr(&self, i: usize) -> String {
@@ -251,4 +256,142 @@ fn monitor_in(net: &Net, dir: &Path, vkey: &str, url: &str, witness: &str) -> (b
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `creditlog ARGS` in host `i`'s namespace.
+fn in_host(net: &Net, i: usize, args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", net.host(i)]).arg(e2e::binary()).args(args);
+    c
+}
+
+/// Two city logs, a provincial log anchoring both, and two monitors, each on its own host: a
+/// sanction in Zibo restricts a Qingdao firm through the province, with proofs that verify
+/// offline; with Qingdao cut off the province refuses to answer without it, and answers again
+/// when the link is back; the monitors audit the cities' maps of chain heads and the province's
+/// anchors, and compare what they saw with each other.
+#[test]
+fn two_city_logs_a_province_and_two_monitors_on_separate_hosts() {
+    use e2e::{register_checker, register_penalty_department, Signer};
+    use registry::keyfile;
+    let Some(net) = Net::new(&["zibo", "qd", "prov", "m1", "m2"]) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let start = |i: usize, short: &str, extra: &[&str]| {
+        let data = dir.path().join(short);
+        std::fs::create_dir_all(&data).unwrap();
+        let origin = format!("creditlog.example/{short}");
+        let mut args = vec!["--origin", origin.as_str(), "--heads-interval-secs", "1"];
+        args.extend_from_slice(extra);
+        let s = Server::start_in(net.host(i), &format!("{}:8080", net.addr(i)), &data, &args);
+        let op = Signer { url: s.url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
+        (s, op)
+    };
+    let (zibo, zibo_op) = start(0, "zibo", &[]);
+    let (qingdao, qingdao_op) = start(1, "qingdao", &[]);
+    let client = new_key(dir.path(), "province-client.key");
+    register_checker(&zibo_op, "sd-credit", "山东省信用中心", &client);
+    register_checker(&qingdao_op, "sd-credit", "山东省信用中心", &client);
+    let fed = dir.path().join("federation.toml");
+    std::fs::write(
+        &fed,
+        format!(
+            "client_key = \"province-client.key\"\nanchor_interval_secs = 1\ntimeout_ms = 1000\n\n\
+             [[city]]\nname = \"淄博市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3703\"]\n\n\
+             [[city]]\nname = \"青岛市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3702\"]\n",
+            zibo.verifier_key, zibo.url, qingdao.verifier_key, qingdao.url
+        ),
+    )
+    .unwrap();
+    let (province, prov_op) = start(2, "shandong", &["--federation", fed.to_str().unwrap()]);
+    let buyer = Signer { url: province.url.clone(), key: new_key(dir.path(), "buyer.key") };
+    register_checker(&prov_op, "sd-procurement", "山东省政府采购中心", &buyer.key);
+
+    // A Qingdao firm (region 370203) penalised and banned from procurement in Zibo.
+    let firm = verifier::uscc::Uscc::from_parts("91370203MA3C8DXB2").unwrap().as_str().to_owned();
+    let amr = Signer { url: zibo.url.clone(), key: new_key(dir.path(), "amr.key") };
+    register_penalty_department(&zibo_op, &amr.key);
+    let penalty = e2e::submit_penalty(&amr, &firm, "淄市监罚〔2026〕9号");
+    e2e::impose_procurement_ban(&amr, &firm, penalty, "淄惩〔2026〕1号");
+    let ask = format!("/v1/check?uscc={firm}&purpose=government_procurement");
+    let trust = verifier::evidence::Trust::LogKey(province.verifier_key.clone());
+    let restricted = || {
+        let (s, v) = buyer.get(&ask);
+        assert_eq!(s, 200, "{v}");
+        let answer: verifier::federation::ProvinceAnswer = serde_json::from_value(v).unwrap();
+        let verified = verifier::federation::verify_province_answer(&answer, &trust).unwrap();
+        assert_eq!(verified.answer, verifier::interception::Verdict::Restricted);
+        assert_eq!(answer.home.as_deref(), Some("creditlog.example/qingdao"));
+    };
+    restricted();
+
+    // Qingdao cut off: the province does not answer without it, and says which city is missing.
+    net.link(1, false);
+    let (s, v) = buyer.get(&ask);
+    assert_eq!((s, v["type"].as_str()), (502, Some("/problems/city-unavailable")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("青岛市"), "{v}");
+    net.link(1, true);
+    restricted();
+
+    // Two monitors on their own hosts follow Zibo and the province: the first keeps running and
+    // serves what it saw; the second compares with it.
+    let logs = [format!("{}@{}", zibo.verifier_key, zibo.url), format!("{}@{}", province.verifier_key, province.url)];
+    let m1_listen = format!("{}:9100", net.addr(3));
+    let m1_state = dir.path().join("m1");
+    let mut m1 = in_host(
+        &net,
+        3,
+        &[
+            "monitor",
+            "--log",
+            &logs[0],
+            "--log",
+            &logs[1],
+            "--state",
+            m1_state.to_str().unwrap(),
+            "--listen",
+            &m1_listen,
+            "--interval-ms",
+            "500",
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let hash = witness::origin_hash("creditlog.example/shandong");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&format!("http://{m1_listen}/monitor/{hash}/checkpoint"))
+        .timeout(Duration::from_secs(1))
+        .call()
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the first monitor kept nothing");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let m2_state = dir.path().join("m2");
+    let out = in_host(
+        &net,
+        4,
+        &[
+            "monitor",
+            "--once",
+            "--log",
+            &logs[0],
+            "--log",
+            &logs[1],
+            "--state",
+            m2_state.to_str().unwrap(),
+            "--peer",
+            &format!("http://{m1_listen}"),
+        ],
+    )
+    .output()
+    .unwrap();
+    let _ = m1.kill();
+    let _ = m1.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let zibo_line = text.lines().find(|l| l.starts_with("ok creditlog.example/zibo")).unwrap_or_default();
+    assert!(zibo_line.contains("maps of chain heads audited"), "{text}");
+    let prov_line = text.lines().find(|l| l.starts_with("ok creditlog.example/shandong")).unwrap_or_default();
+    assert!(prov_line.contains("compared with 1 other views"), "{text}");
 }
