@@ -66,6 +66,15 @@ impl Server {
         Self::try_start_on(None, "127.0.0.1:0", data, args)
     }
 
+    /// Like [`Server::start`], listening on `listen` (e.g. the address of a server it replaces).
+    ///
+    /// # Panics
+    ///
+    /// If the server does not start within 60 seconds.
+    pub fn start_at(listen: &str, data: &Path, args: &[&str]) -> Self {
+        Self::try_start_on(None, listen, data, args).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
     /// Like [`Server::start`], in the network namespace `netns` (`ip netns exec`), listening on
     /// `listen`.
     ///

@@ -119,6 +119,39 @@ fn a_sanction_in_one_city_restricts_a_firm_of_another_city_through_the_province(
     for c in status["cities"].as_array().unwrap() {
         assert!(c["anchored"]["index"].as_u64().is_some(), "{status}");
     }
+    // A split view of Zibo: its data copied and grown differently, served at its address under
+    // its key. The province anchors the honest growth, then refuses the fork's checkpoint and
+    // answers no check until Zibo serves a tree consistent with what it anchored.
+    let zibo_addr = zibo.url.trim_start_matches("http://").to_owned();
+    let zdata = dir.path().join("zibo");
+    zibo.kill();
+    let fork = dir.path().join("zibo-fork");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&zdata).arg(&fork).status().unwrap().success());
+    let honest = Server::start_at(&zibo_addr, &zdata, &["--origin", "creditlog.example/zibo"]);
+    e2e::submit_penalty(&amr, &firm, "淄市监罚〔2026〕10号");
+    let grown = honest.settled_size();
+    let anchored_zibo = || {
+        let (_, status) = province.get("/v1/federation");
+        let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
+        status["cities"].as_array().unwrap().iter().find(|c| c["origin"] == "creditlog.example/zibo").unwrap().clone()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while anchored_zibo()["anchored"]["size"].as_u64() < Some(grown) {
+        assert!(std::time::Instant::now() < deadline, "the province did not anchor Zibo's growth: {}", anchored_zibo());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    honest.kill();
+    let forked = Server::start_at(&zibo_addr, &fork, &["--origin", "creditlog.example/zibo"]);
+    e2e::submit_penalty(&amr, &firm, "淄市监罚〔2026〕11号");
+    e2e::submit_penalty(&amr, &firm, "淄市监罚〔2026〕12号");
+    assert!(forked.settled_size() > grown);
+    let (s, v) = buyer.get(&ask);
+    assert_eq!((s, v["type"].as_str()), (502, Some("/problems/city-unavailable")), "{v}");
+    let detail = v["detail"].as_str().unwrap();
+    assert!(detail.contains("淄博市") && detail.contains("split view"), "{v}");
+    assert!(anchored_zibo()["problem"].as_str().unwrap_or_default().contains("split view"), "{}", anchored_zibo());
+    assert!(anchored_zibo()["anchored"]["size"].as_u64() == Some(grown), "the fork was not anchored");
+
     let state = dir.path().join("monitor");
     let log = format!("{}@{}", province.verifier_key, province.url);
     let (ok, out, err) = cli(&["monitor", "--once", "--log", &log, "--state", state.to_str().unwrap()]);
