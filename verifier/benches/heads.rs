@@ -47,5 +47,17 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Keying a firm (its VRF output: what a map publication pays once per new firm) and the VRF
+/// check a verifier makes per bundle.
+fn bench_vrf(c: &mut Criterion) {
+    let secret = [7u8; 32];
+    let public = verifier::vrf::public_key(&secret);
+    let pi = verifier::vrf::prove(&secret, b"91370303MA3C8DXA25");
+    c.bench_function("vrf prove", |b| b.iter(|| verifier::vrf::prove(&secret, black_box(b"91370303MA3C8DXA25"))));
+    c.bench_function("vrf verify", |b| {
+        b.iter(|| verifier::vrf::verify(&public, black_box(b"91370303MA3C8DXA25"), &pi).expect("valid"))
+    });
+}
+
+criterion_group!(benches, bench, bench_vrf);
 criterion_main!(benches);
