@@ -69,7 +69,7 @@ pub fn encode_leaves(leaves: &[(Key, Head)]) -> Vec<u8> {
 ///
 /// If its length is not a multiple of [`LEAF_BYTES`].
 pub fn decode_leaves(bytes: &[u8]) -> Result<Vec<(Key, Head)>, String> {
-    if bytes.len() % LEAF_BYTES != 0 {
+    if !bytes.len().is_multiple_of(LEAF_BYTES) {
         return Err(format!("{} bytes is not a whole number of {LEAF_BYTES}-byte leaves", bytes.len()));
     }
     Ok(bytes
@@ -119,7 +119,7 @@ impl Registry {
         let mut published = None;
         if let Some(index) = last {
             if let Some(map) = self.heads_map_at(index)? {
-                let file = self.inner.data.join(HEADS_DIR).join(&hex::encode(map.root_bytes().unwrap_or_default()));
+                let file = self.inner.data.join(HEADS_DIR).join(hex::encode(map.root_bytes().unwrap_or_default()));
                 match std::fs::read(&file).ok().and_then(|b| decode_leaves(&b).ok()).and_then(|l| Map::build(l).ok()) {
                     Some(tree) if tree.root() == map.root_bytes().unwrap_or_default() => {
                         published = Some(Arc::new(Published { index, map, tree }));

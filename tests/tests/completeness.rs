@@ -148,7 +148,7 @@ fn a_history_cut_at_its_end_or_served_empty_is_rejected_against_the_map_of_chain
 
     // The published map names no firm: its leaves rebuild the signed root, and no leaf key is a
     // firm's code or its hash.
-    let (_, info) = c.server.get(&format!("/v1/heads"));
+    let (_, info) = c.server.get("/v1/heads");
     let info: serde_json::Value = serde_json::from_slice(&info).unwrap();
     let index = info["index"].as_u64().unwrap();
     let (status, leaves) = c.server.get(&format!("/v1/heads/{index}/leaves"));

@@ -537,9 +537,11 @@ fn check_entry(agent: &ureq::Agent, url: &str, book: &mut KeyBook, index: u64, b
             Principal::Department(d) => book.departments.get(d).is_some_and(|dep| dep.kinds.contains(kind)),
             _ => false,
         }
-    } else if header.kind.starts_with("decision/") {
-        matches!(principal, Principal::Role(Role::Grader, _))
-    } else if header.kind == verifier::completeness::HEADS_KIND || header.kind == verifier::federation::ANCHOR_KIND {
+    } else if header.kind.starts_with("decision/")
+        || header.kind == verifier::completeness::HEADS_KIND
+        || header.kind == verifier::federation::ANCHOR_KIND
+    {
+        // Decisions, maps of chain heads and a province's anchors.
         matches!(principal, Principal::Role(Role::Grader, _))
     } else if header.kind.starts_with("model/") || header.kind.starts_with("order/") {
         matches!(principal, Principal::Role(Role::GradingAuthority, _))

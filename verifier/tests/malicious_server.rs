@@ -666,3 +666,70 @@ mod redactions {
         rejected(verify(&w, &w.bundle(FIRM), None), "redaction-rule", Some(r));
     }
 }
+
+/// Publishes a map of the firm's and the other firm's chain heads over the log as it stands,
+/// signed by `by`; the map entry's index and the firm's completeness proof against it.
+fn publish_map(w: &mut World, by: &ed25519_dalek::SigningKey) -> (u64, verifier::completeness::Completeness) {
+    use base64::prelude::*;
+    use verifier::completeness::{Completeness, HeadsMap, HEADS_FORMAT, HEADS_KIND, HEADS_TYPE};
+    use verifier::heads::{map_key, Head, Map};
+    let vrf = [42u8; 32];
+    let size = w.log.size();
+    let length = |w: &World, firm: &str| {
+        w.bundle(firm)
+            .entries
+            .iter()
+            .filter(|e| e.content.as_ref().is_some_and(|c| c.subject.as_deref() == Some(firm)))
+            .count() as u64
+    };
+    let key_of =
+        |firm: &str| map_key(&verifier::vrf::proof_to_hash(&verifier::vrf::prove(&vrf, firm.as_bytes())).unwrap());
+    let leaves = vec![
+        (key_of(FIRM), Head { leaf: w.log.head(FIRM).unwrap(), length: length(w, FIRM) }),
+        (key_of(OTHER_FIRM), Head { leaf: w.log.head(OTHER_FIRM).unwrap(), length: length(w, OTHER_FIRM) }),
+    ];
+    let entries = leaves.iter().map(|(_, h)| h.length).sum();
+    let map = Map::build(leaves).unwrap();
+    let payload = HeadsMap {
+        kind: HEADS_FORMAT.into(),
+        size,
+        root: BASE64_STANDARD.encode(map.root()),
+        firms: 2,
+        entries,
+        vrf_key: BASE64_STANDARD.encode(verifier::vrf::public_key(&vrf)),
+        previous: None,
+    };
+    let env = verifier::envelope::Envelope::sign(HEADS_TYPE, &serde_json::to_vec(&payload).unwrap(), by);
+    let index = w.log.append(env, HEADS_KIND, None);
+    let completeness = Completeness {
+        map_index: index,
+        first_map_index: index,
+        vrf_proof: BASE64_STANDARD.encode(verifier::vrf::prove(&vrf, FIRM.as_bytes())),
+        proof: (&map.prove(&key_of(FIRM))).into(),
+    };
+    (index, completeness)
+}
+
+/// A map of chain heads proves a history complete only when the grader signs it (rule
+/// heads-by-grader); the bundle that drops the firm's newest entry is refused against it.
+#[test]
+fn a_map_of_chain_heads_counts_only_when_the_grader_signs_it() {
+    let (mut w, _, decision) = honest();
+    let grader = w.grader.clone();
+    let (index, completeness) = publish_map(&mut w, &grader);
+    let mut bundle = w.log.bundle_with(FIRM, w.log.size(), None, &[index]);
+    bundle.completeness = Some(completeness.clone());
+    let report = verify(&w, &bundle, None).unwrap_or_else(|e| panic!("the honest map fails: {e}"));
+    assert_eq!(report.complete_up_to, Some(index));
+    // The firm's newest entry (the decision) dropped: the chain still holds, the map does not.
+    let mut cut = bundle.clone();
+    cut.entries.retain(|e| e.index != decision);
+    let e = rejected(verify(&w, &cut, None), "completeness", Some(index));
+    assert!(e.detail.contains("left out"), "{e}");
+    // The same map signed by a department.
+    let amr = w.amr.clone();
+    let (forged, completeness) = publish_map(&mut w, &amr);
+    let mut bundle = w.log.bundle_with(FIRM, w.log.size(), None, &[forged]);
+    bundle.completeness = Some(completeness);
+    rejected(verify(&w, &bundle, None), "heads-by-grader", Some(forged));
+}
