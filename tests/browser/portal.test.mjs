@@ -436,6 +436,7 @@ test("an auditor drops an evidence bundle on the page: the real one passes, an a
   await page.setInputFiles("[data-testid=bundle-file]", bundle);
   await page.waitForSelector("[data-testid=bundle-verdict]");
   assert.match(await page.textContent("[data-testid=bundle-verdict]"), /^✓/);
+  assert.match(await page.textContent("[data-testid=bundle-completeness]"), /^本证据包带有完整性证明/);
   await shot(page, "11-verify-bundle");
 
   const b = JSON.parse(fs.readFileSync(bundle, "utf8"));

@@ -1128,6 +1128,10 @@ async function verifyBundlePage() {
       fill(out, 
         bad.length ? verdict(false, T(`${bad.length} 条未通过：${bad[0].failed.message}`, `${bad.length} failed: ${bad[0].failed.message}`), { "data-testid": "bundle-verdict" }) : verdict(true, T(`证据包的 ${r.results.length} 条全部通过本页核验（检查点 ${r.checkpoint.size} 条）`, `all ${r.results.length} entries of the bundle pass this page's checks (checkpoint of ${r.checkpoint.size})`), { "data-testid": "bundle-verdict" }),
         h("p", { class: "small" }, T("完整核验（权限规则、分类结果重算）请用 creditlog verify。", "For the full check (authority rules, decision replay) run `creditlog verify`.")),
+        // Nothing hidden at the end (完整性承诺, BUNDLE.md §3.4b): the VRF and map proofs are checked by the CLI.
+        h("p", { class: "small", "data-testid": "bundle-completeness" }, bundle.completeness
+          ? T(`本证据包带有完整性证明：日志第 ${bundle.completeness.map_index} 条的链头承诺载明本企业的条目数与最新一条；历史末尾有无条目被隐去，由 creditlog verify 核验（VRF 证明与链头地图证明）。`, `This bundle carries a completeness proof: the map of chain heads at entry ${bundle.completeness.map_index} states how many entries the firm has and which is the newest; \`creditlog verify\` checks that none was left out at the end (VRF proof and map proof).`)
+          : T("本证据包不带完整性证明，可能只是节选：creditlog verify 不会把它当作完整历史接受（节选须加 --partial）。", "This bundle carries no completeness proof and may be an excerpt: `creditlog verify` does not accept it as a whole history (an excerpt needs --partial).")),
         h("ol", {}, bad.map((x) => h("li", {}, x.failed.message))),
       );
     } catch (e) {
