@@ -5,7 +5,8 @@
 //! Every firm's chain head (the leaf hash of its newest entry, and its chain's length) is loaded
 //! from the subjects view when the registry opens and kept by every append. Publishing takes a
 //! snapshot of it with the log's size under the intake lock, keys each firm by its ECVRF output
-//! under the registry's VRF key (`heads.key`, created on first use, mode 0600), builds the map,
+//! under the registry's VRF key (`heads.key`, created on first use, mode 0600; the keys are kept
+//! in the `heads_keys` view, so a restart does not compute them again), builds the map,
 //! writes its leaves to `heads/<root hex>` durably (so a restart can still prove against it, and
 //! monitors can fetch them), then appends the map entry signed by the grader.
 
@@ -212,11 +213,28 @@ impl Registry {
             let snapshot: Vec<([u8; 18], Head)> = live.iter().map(|(k, v)| (*k, *v)).collect();
             (size, snapshot, st.published.as_ref().map(|p| p.index))
         };
-        // Keys of firms not keyed yet, outside every lock: an ECVRF evaluation each.
-        let missing: Vec<[u8; 18]> = {
-            let st = self.inner.heads_map.lock().expect("lock");
-            snapshot.iter().map(|(u, _)| *u).filter(|u| !st.keys.contains_key(u)).collect()
-        };
+        // Keys of firms not keyed in memory: from the keys view if kept there (under this VRF
+        // key), else an ECVRF evaluation each, outside every lock.
+        let kept = &self.inner.views.heads_keys;
+        if self.inner.views.meta.get(b"heads_keys_vrf")?.as_deref() != Some(&vrf_public[..]) {
+            kept.clear()?;
+            self.inner.views.meta.insert(b"heads_keys_vrf", &vrf_public[..])?;
+        }
+        let mut missing: Vec<[u8; 18]> = Vec::new();
+        {
+            let absent: Vec<[u8; 18]> = {
+                let st = self.inner.heads_map.lock().expect("lock");
+                snapshot.iter().map(|(u, _)| *u).filter(|u| !st.keys.contains_key(u)).collect()
+            };
+            let mut found = Vec::new();
+            for u in absent {
+                match kept.get(u)?.and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()) {
+                    Some(k) => found.push((u, k)),
+                    None => missing.push(u),
+                }
+            }
+            self.inner.heads_map.lock().expect("lock").keys.extend(found);
+        }
         let computed = tokio::task::spawn_blocking(move || {
             missing
                 .into_iter()
@@ -229,6 +247,11 @@ impl Registry {
         })
         .await
         .map_err(|e| RegistryError::Inconsistent { index: size, problem: format!("keying the map failed: {e}") })?;
+        let mut batch = sled::Batch::default();
+        for (u, k) in &computed {
+            batch.insert(&u[..], &k[..]);
+        }
+        kept.apply_batch(batch)?;
         let leaves: Vec<(Key, Head)> = {
             let mut st = self.inner.heads_map.lock().expect("lock");
             st.keys.extend(computed);

@@ -50,6 +50,9 @@ pub(crate) struct Views {
     pub(crate) regrades: sled::Tree,
     pub(crate) reads: sled::Tree,
     pub(crate) meta: sled::Tree,
+    /// Each firm's key in the map of chain heads (its ECVRF output under `heads.key`), kept so
+    /// that a restart does not key every firm again; not derived from the log.
+    pub(crate) heads_keys: sled::Tree,
 }
 
 impl Views {
@@ -71,6 +74,7 @@ impl Views {
             regrades: db.open_tree("regrades")?,
             reads: db.open_tree("reads")?,
             meta: db.open_tree("meta")?,
+            heads_keys: db.open_tree("heads_keys")?,
         })
     }
 

@@ -180,6 +180,25 @@ fn a_history_cut_at_its_end_or_served_empty_is_rejected_against_the_map_of_chain
     // The older bundle replayed now still verifies, but only up to its own map: a verifier shows
     // how far it is complete, and `--since` a newer checkpoint shows it is old.
     assert!(judge(&c, &whole).unwrap() <= a3);
+
+    // After a restart (the newest map loaded from its leaves file, the firms' map keys from the
+    // keys view): a new entry leads to a new map under the same VRF key, and the bundle verifies;
+    // the previous bundle's proof still verifies against its own map.
+    let City { _dir, server, amr, court, dir } = c;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    server.kill();
+    let server = Server::start_at(&addr, &dir.join("data"), &["--origin", "creditlog.example/zibo"]);
+    let c = City { _dir, server, amr, court, dir };
+    let (_, info) = c.server.get("/v1/heads");
+    let info: serde_json::Value = serde_json::from_slice(&info).unwrap();
+    assert_eq!(info["index"].as_u64(), Some(p2.map_index), "the newest map is served after the restart");
+    let a4 = penalise(&c, &a, "淄市监罚〔2026〕5号");
+    let after = bundle(&c, &a);
+    let p3 = after.completeness.clone().unwrap();
+    assert!(p3.map_index > a4);
+    assert_eq!(p3.first_map_index, proof.first_map_index);
+    assert!(judge(&c, &after).unwrap() > a4);
+    assert!(judge(&c, &newer).unwrap() > a3);
 }
 
 #[test]
