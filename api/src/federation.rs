@@ -21,7 +21,9 @@
 use super::*;
 use std::path::PathBuf;
 use std::time::Duration;
-use verifier::federation::{Anchor, CityAnswer, ProvinceAnswer, ANCHOR_FORMAT, PROVINCE_CHECK_FORMAT};
+use verifier::federation::{
+    Anchor, Cities, CityAnswer, CityListed, ProvinceAnswer, ANCHOR_FORMAT, CITIES_FORMAT, PROVINCE_CHECK_FORMAT,
+};
 use verifier::interception::{CheckAnswer, Verdict};
 use verifier::sanction::Measure;
 
@@ -93,6 +95,8 @@ pub struct Federation {
     anchored: std::sync::Mutex<HashMap<String, Anchored>>,
     problems: std::sync::Mutex<HashMap<String, String>>,
     anchoring: tokio::sync::Mutex<()>,
+    /// The logged list of cities: the newest entry, and whether it is the configured one.
+    cities: std::sync::Mutex<Option<(u64, Cities)>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -132,7 +136,8 @@ impl Federation {
             .timeout(timeout)
             .build();
         let mut anchored = HashMap::new();
-        for (index, a) in registry.anchors().map_err(|e| e.to_string())? {
+        let (anchors, cities) = registry.federation_entries().map_err(|e| e.to_string())?;
+        for (index, a) in anchors {
             let cp = verifier::open_checkpoint(a.checkpoint.as_bytes(), &a.key).map_err(|e| e.to_string())?;
             anchored.insert(a.origin.clone(), Anchored { index, size: cp.size, root: cp.root });
         }
@@ -143,7 +148,39 @@ impl Federation {
             anchored: std::sync::Mutex::new(anchored),
             problems: Default::default(),
             anchoring: Default::default(),
+            cities: std::sync::Mutex::new(cities),
         })
+    }
+
+    /// The configured list of cities, as the province logs it.
+    fn configured(&self) -> Cities {
+        Cities {
+            kind: CITIES_FORMAT.into(),
+            cities: self
+                .config
+                .cities
+                .iter()
+                .map(|c| CityListed { name: c.name.clone(), key: c.key.clone(), regions: c.regions.clone() })
+                .collect(),
+        }
+    }
+
+    /// Logs the configured list of cities unless the newest list on the log is the same: every
+    /// answer then proves which cities it had to ask. Called once at start.
+    ///
+    /// # Errors
+    ///
+    /// No grader key; storage failures.
+    pub async fn log_cities(&self, registry: &Registry) -> Result<u64, String> {
+        let wanted = self.configured();
+        if let Some((index, logged)) = self.cities.lock().expect("lock").as_ref() {
+            if *logged == wanted {
+                return Ok(*index);
+            }
+        }
+        let index = registry.append_cities(&wanted).await.map_err(|e| e.to_string())?;
+        *self.cities.lock().expect("lock") = Some((index, wanted));
+        Ok(index)
     }
 
     /// The province's client key (to register on each city log).
@@ -321,7 +358,15 @@ impl Federation {
             };
             parts.push((city, answer, anchored, consistency));
         }
-        let newest = parts.iter().map(|(_, _, a, _)| a.index).max().unwrap_or(0);
+        let listed = self.cities.lock().expect("lock").as_ref().map(|(i, _)| *i).ok_or_else(|| {
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-city-list",
+                "The province has not logged its cities",
+                "the province answers only once its list of cities is on its log",
+            )
+        })?;
+        let newest = parts.iter().map(|(_, _, a, _)| a.index).max().unwrap_or(0).max(listed);
         let cp = registry.log().wait_for_checkpoint(newest + 1).await.map_err(Problem::from)?;
         let note = String::from_utf8_lossy(&cp.note).into_owned();
         let region = uscc.get(2..8).unwrap_or_default();
@@ -351,6 +396,7 @@ impl Federation {
             home,
             checked_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             checked_by: caller.to_string(),
+            federation: registry.anchor_proof(listed, cp.size, &note)?,
             checkpoint: note,
             cities,
         })

@@ -91,7 +91,8 @@ impl Registry {
             || header.kind.starts_with("order/")
             || header.kind == "decision/regrade_run"
             || header.kind == verifier::completeness::HEADS_KIND
-            || header.kind == verifier::federation::ANCHOR_KIND;
+            || header.kind == verifier::federation::ANCHOR_KIND
+            || header.kind == verifier::federation::CITIES_KIND;
         if public_kind && subject.is_none() {
             return true;
         }

@@ -111,6 +111,13 @@ fn a_sanction_in_one_city_restricts_a_firm_of_another_city_through_the_province(
     forged.cities[0].anchor = b;
     forged.cities[1].anchor = a;
     assert!(verify_province_answer(&forged, &trust(&province.verifier_key)).is_err());
+    // Zibo left out, as a province hiding the sanction would: the province's own logged list of
+    // its cities names Zibo.
+    let mut forged = answer.clone();
+    forged.cities.retain(|c| c.origin != "creditlog.example/zibo");
+    forged.answer = Verdict::Allowed;
+    let e = verify_province_answer(&forged, &trust(&province.verifier_key)).unwrap_err();
+    assert!(e.contains("淄博市") && e.contains("left out"), "{e}");
 
     // The province anchored each city's checkpoint in its own log; a monitor of the provincial
     // log checks that only the province's grader anchors.

@@ -526,6 +526,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             path.display(),
             registry::keyfile::public_b64(fed.client_key())
         );
+        let listed = fed.log_cities(&reg).await.map_err(|e| Failure(format!("logging the list of cities: {e}")))?;
+        println!("the list of cities is entry {listed} of the provincial log");
         fed.spawn_anchoring(reg);
         state = state.with_federation(fed);
     }

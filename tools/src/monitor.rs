@@ -540,6 +540,7 @@ fn check_entry(agent: &ureq::Agent, url: &str, book: &mut KeyBook, index: u64, b
     } else if header.kind.starts_with("decision/")
         || header.kind == verifier::completeness::HEADS_KIND
         || header.kind == verifier::federation::ANCHOR_KIND
+        || header.kind == verifier::federation::CITIES_KIND
     {
         // Decisions, maps of chain heads and a province's anchors.
         matches!(principal, Principal::Role(Role::Grader, _))

@@ -46,7 +46,7 @@
 //! | `sanction-period` | a sanction starts on or after the day it is imposed and ends after it starts, within the longest period the rules allow |
 //! | `sanction-lift` | a lift names an earlier sanction about the same firm, not lifted before, on or after the day it was imposed |
 //! | `heads-by-grader` | a map of chain heads (完整性承诺, [`crate::completeness`]) is signed by the grader key |
-//! | `anchors-by-grader` | a city checkpoint anchored in a provincial log ([`crate::federation`]) is signed by the province's grader key |
+//! | `anchors-by-grader` | a city checkpoint anchored in a provincial log, and the province's list of its cities ([`crate::federation`]), are signed by the province's grader key |
 //! | `heads-well-formed` | a map of chain heads covers only entries before it, and names an earlier map as the one before it |
 
 use crate::date::Date;
@@ -425,6 +425,8 @@ pub enum Payload<'a> {
     Heads(&'a crate::completeness::HeadsMap),
     /// A city checkpoint anchored in a provincial log.
     Anchor(&'a crate::federation::Anchor),
+    /// A provincial log's list of its cities.
+    Cities(&'a crate::federation::Cities),
 }
 
 /// The entry being checked.
@@ -460,7 +462,8 @@ pub fn implied_subject(book: &KeyBook, payload: &Payload<'_>) -> Option<String> 
         | Payload::Plan(_)
         | Payload::Draw(_)
         | Payload::Heads(_)
-        | Payload::Anchor(_) => None,
+        | Payload::Anchor(_)
+        | Payload::Cities(_) => None,
         Payload::Sanction(s) => Some(s.subject().to_owned()),
     }
 }
@@ -562,13 +565,13 @@ pub fn check_entry(book: &KeyBook, entry: &Candidate<'_>, history: &dyn History)
             }
             Ok(())
         }
-        Payload::Anchor(_) => {
+        Payload::Anchor(_) | Payload::Cities(_) => {
             if !matches!(key.principal, Principal::Role(Role::Grader, _)) {
                 return Err(refuse(
                     Rule::AnchorsByGrader,
                     "signatures[0].keyid",
                     format!(
-                        "city checkpoints are anchored in a provincial log by its grader key; this key belongs to {}",
+                        "city checkpoints and the list of cities are logged in a provincial log by its grader key; this key belongs to {}",
                         key.principal
                     ),
                 ));

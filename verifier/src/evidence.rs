@@ -268,6 +268,7 @@ enum Owned {
     Sanction(crate::sanction::Step),
     Heads(crate::completeness::HeadsMap),
     Anchor(crate::federation::Anchor),
+    Cities(crate::federation::Cities),
     /// A redacted entry: only its header and its stub (in `stubs`) are left.
     Redacted,
 }
@@ -559,6 +560,7 @@ fn open_payload(
         "sanction" => crate::sanction::SANCTION_TYPE,
         "heads" if name == "published" => crate::completeness::HEADS_TYPE,
         "federation" if name == "anchored" => crate::federation::ANCHOR_TYPE,
+        "federation" if name == "cities" => crate::federation::CITIES_TYPE,
         _ => return Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     };
     let (payload, signature) =
@@ -644,6 +646,9 @@ fn open_payload(
         }
         "federation" if name == "anchored" => {
             Ok(Owned::Anchor(crate::federation::Anchor::parse(&payload).map_err(malformed)?.0))
+        }
+        "federation" if name == "cities" => {
+            Ok(Owned::Cities(crate::federation::Cities::parse(&payload).map_err(malformed)?))
         }
         _ => Err(("format".into(), format!("unknown entry kind {:?}", header.kind))),
     }
@@ -887,6 +892,7 @@ fn judge(
             Owned::Sanction(s) => Payload::Sanction(s),
             Owned::Heads(m) => Payload::Heads(m),
             Owned::Anchor(a) => Payload::Anchor(a),
+            Owned::Cities(c) => Payload::Cities(c),
             Owned::Redacted => unreachable!("a redacted entry has no payload"),
         };
         let candidate = Candidate {

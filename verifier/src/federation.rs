@@ -11,7 +11,8 @@
 //!
 //! [`verify_province_answer`] checks it offline, trusting only the province's key (or policy):
 //!
-//! 1. the provincial checkpoint is signed by the province;
+//! 1. the provincial checkpoint is signed by the province, and the province's logged list of its
+//!    cities ([`CITIES_KIND`]) is in it: the answer holds one answer from each listed city;
 //! 2. for each city: its anchor entry is in the provincial log (inclusion proof of the header
 //!    against that checkpoint), its content opens the header's commitments, and its payload names
 //!    the city's origin and verifier key and holds a city checkpoint signed by that key;
@@ -21,8 +22,8 @@
 //!    `restricted` exactly when some city's is.
 //!
 //! The province vouches for the city keys by logging them: a relying party trusts one key, the
-//! province's. What it cannot show on its own: that the province asked every city it federates
-//! (the answer lists the cities asked; a monitor of the provincial log sees every city anchored).
+//! province's. What it cannot show on its own: that the list shown is the province's newest (a
+//! monitor of the provincial log sees every list the province logs).
 
 use crate::entry::{EntryContent, EntryHeader};
 use crate::evidence::{parse_tlog_proof, Trust};
@@ -40,6 +41,66 @@ pub const ANCHOR_KIND: &str = "federation/anchored";
 pub const ANCHOR_FORMAT: &str = "creditlog.anchor/v1";
 /// The value of a provincial answer's `type`.
 pub const PROVINCE_CHECK_FORMAT: &str = "creditlog.province-check/v1";
+/// Payload type of the entry listing the federation's cities.
+pub const CITIES_TYPE: &str = "application/vnd.creditlog.federation+json";
+/// Entry kind of the list of the federation's cities.
+pub const CITIES_KIND: &str = "federation/cities";
+/// The value of a city list's `type`.
+pub const CITIES_FORMAT: &str = "creditlog.federation/v1";
+
+/// The city logs a province federates, as it logs them (signed by its grader) when it starts
+/// with a list other than the one logged before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cities {
+    /// Always [`CITIES_FORMAT`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The cities.
+    pub cities: Vec<CityListed>,
+}
+
+/// One city of a [`Cities`] list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityListed {
+    /// Its name.
+    pub name: String,
+    /// Its log's verifier key (`origin+id+base64`).
+    pub key: String,
+    /// USCC region code prefixes of its firms.
+    pub regions: Vec<String>,
+}
+
+impl CityListed {
+    /// The city log's origin (the verifier key's name).
+    pub fn origin(&self) -> &str {
+        self.key.split('+').next().unwrap_or_default()
+    }
+}
+
+impl Cities {
+    /// Parses a city list: valid verifier keys, each city once.
+    ///
+    /// # Errors
+    ///
+    /// What is malformed.
+    pub fn parse(payload: &[u8]) -> Result<Self, String> {
+        let c: Self = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        if c.kind != CITIES_FORMAT {
+            return Err(format!("type must be {CITIES_FORMAT:?}, not {:?}", c.kind));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for city in &c.cities {
+            signed_note::StandardVerifier::new(&city.key)
+                .map_err(|e| format!("city {}: {:?} is not a verifier key: {e}", city.name, city.key))?;
+            if !seen.insert(city.origin()) {
+                return Err(format!("the city log {} is listed twice", city.origin()));
+            }
+        }
+        Ok(c)
+    }
+}
 
 /// A city checkpoint anchored in the provincial log, as the province signs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +163,9 @@ pub struct ProvinceAnswer {
     pub checked_by: String,
     /// The provincial checkpoint every anchor is proved against (C2SP signed note).
     pub checkpoint: String,
+    /// The province's logged list of its cities ([`CITIES_KIND`]), with its proof: the answer
+    /// must hold an answer from each of them.
+    pub federation: AnchorProof,
     /// Each city's answer and its anchor.
     pub cities: Vec<CityAnswer>,
 }
@@ -123,7 +187,7 @@ pub struct CityAnswer {
     pub consistency: Vec<String>,
 }
 
-/// An anchor entry with its proof.
+/// A provincial entry (an anchor, or the list of cities) with its proof.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnchorProof {
@@ -163,8 +227,37 @@ pub fn verify_province_answer(answer: &ProvinceAnswer, trust: &Trust) -> Result<
     if cp.origin != answer.province {
         return Err(format!("the checkpoint is of {}, not of the province {}", cp.origin, answer.province));
     }
-    if answer.cities.is_empty() {
-        return Err("the answer holds no city's answer".into());
+    // The province's list of its cities: every one of them answered, and no other.
+    let listed = {
+        let f = &answer.federation;
+        let what = |e: String| format!("the province's list of its cities (entry {}): {e}", f.index);
+        let bytes = BASE64_STANDARD.decode(&f.header).map_err(|e| what(format!("the header is not base64: {e}")))?;
+        let (i, hashes, cp_text) = parse_tlog_proof(&f.proof).map_err(|e| what(format!("proof: {e}")))?;
+        if i != f.index || cp_text != answer.checkpoint {
+            return Err(what("its proof is for another entry or another checkpoint".into()));
+        }
+        crate::verify_inclusion(crate::leaf_hash(&bytes), f.index, cp.size, cp.root, &hashes)
+            .map_err(|e| what(format!("it is not in the provincial log at that index ({e})")))?;
+        let header = EntryHeader::parse(&bytes).map_err(|e| what(format!("the header is malformed: {e}")))?;
+        if header.kind != CITIES_KIND {
+            return Err(what(format!("it is a {} entry, not {CITIES_KIND}", header.kind)));
+        }
+        f.content.check(&header).map_err(|e| what(format!("its content does not open its header: {e}")))?;
+        let (payload, _) = f.content.envelope.decode(CITIES_TYPE).map_err(|e| what(e.to_string()))?;
+        Cities::parse(&payload).map_err(what)?
+    };
+    for l in &listed.cities {
+        let n = answer.cities.iter().filter(|c| c.origin == l.origin()).count();
+        if n != 1 {
+            return Err(format!(
+                "the province federates {} ({}), but the answer holds {n} answers from it: a city left out could hide a sanction",
+                l.name,
+                l.origin()
+            ));
+        }
+    }
+    if let Some(c) = answer.cities.iter().find(|c| !listed.cities.iter().any(|l| l.origin() == c.origin)) {
+        return Err(format!("{} ({}) is not a city the province lists", c.name, c.origin));
     }
     let mut cities = Vec::new();
     let mut restricted = false;
@@ -195,6 +288,11 @@ pub fn verify_province_answer(answer: &ProvinceAnswer, trust: &Trust) -> Result<
         let (anchor, anchored) = Anchor::parse(&payload).map_err(city)?;
         if anchor.origin != c.origin {
             return Err(city(format!("the anchor is of {}, not of {}", anchor.origin, c.origin)));
+        }
+        if listed.cities.iter().all(|l| l.key != anchor.key) {
+            return Err(city(
+                "the anchored checkpoint is under another key than the one the province lists for the city".into(),
+            ));
         }
         // The city's own answer, under the key the province logged.
         let v = crate::interception::verify_answer(&c.answer, &Trust::LogKey(anchor.key.clone()))
