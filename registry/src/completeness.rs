@@ -50,7 +50,10 @@ pub(crate) struct HeadsState {
     /// Each firm's map key, computed once.
     keys: HashMap<[u8; 18], Key>,
     published: Option<Arc<Published>>,
+    /// The log's first and newest map entries (the newest is the next map's `previous`, even when
+    /// its leaves could not be loaded).
     first: Option<u64>,
+    last: Option<u64>,
 }
 
 /// Serialises leaves as a leaves file holds them.
@@ -132,6 +135,7 @@ impl Registry {
         let mut st = self.inner.heads_map.lock().expect("lock");
         st.live = Some(live);
         st.first = first;
+        st.last = last;
         st.published = published;
         Ok(())
     }
@@ -157,6 +161,7 @@ impl Registry {
         meta.insert(b"heads_last", &index.to_be_bytes())?;
         let mut st = self.inner.heads_map.lock().expect("lock");
         st.first.get_or_insert(index);
+        st.last = Some(index);
         Ok(())
     }
 
@@ -211,7 +216,7 @@ impl Registry {
             }
             let live = st.live.as_ref().expect("loaded above");
             let snapshot: Vec<([u8; 18], Head)> = live.iter().map(|(k, v)| (*k, *v)).collect();
-            (size, snapshot, st.published.as_ref().map(|p| p.index))
+            (size, snapshot, st.last)
         };
         // Keys of firms not keyed in memory: from the keys view if kept there (under this VRF
         // key), else an ECVRF evaluation each, outside every lock.

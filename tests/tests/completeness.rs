@@ -197,6 +197,9 @@ fn a_history_cut_at_its_end_or_served_empty_is_rejected_against_the_map_of_chain
     let p3 = after.completeness.clone().unwrap();
     assert!(p3.map_index > a4);
     assert_eq!(p3.first_map_index, proof.first_map_index);
+    let (_, info) = c.server.get("/v1/heads");
+    let info: serde_json::Value = serde_json::from_slice(&info).unwrap();
+    assert_eq!(info["map"]["previous"].as_u64(), Some(p2.map_index), "each map names the one before it");
     assert!(judge(&c, &after).unwrap() > a4);
     assert!(judge(&c, &newer).unwrap() > a3);
 }
