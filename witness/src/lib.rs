@@ -310,10 +310,16 @@ impl Witness {
         Ok(Ok(line))
     }
 
-    /// Appends a validly signed checkpoint that failed a consistency check to `DIR/evidence`.
+    /// Appends a validly signed checkpoint that failed a consistency check to `DIR/evidence`,
+    /// until the file holds [`MAX_EVIDENCE_BYTES`]: one such checkpoint already proves the fork,
+    /// and a log's key holder sending forks must not fill the witness's disk.
     fn keep_evidence(&self, checkpoint: &[u8], why: &str) {
         let _one = self.evidence.lock().expect("lock");
         let path = self.dir.join("evidence");
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() >= MAX_EVIDENCE_BYTES) {
+            tracing::warn!(path = %path.display(), "the evidence file is full: this inconsistent checkpoint is refused but not kept");
+            return;
+        }
         let kept = OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| {
             let mut entry = format!("# refused: {why}\n").into_bytes();
             entry.extend_from_slice(checkpoint);
@@ -326,6 +332,9 @@ impl Witness {
         }
     }
 }
+
+/// How much evidence of forks a witness keeps (`DIR/evidence`), in bytes: 64 MiB.
+pub const MAX_EVIDENCE_BYTES: u64 = 64 << 20;
 
 /// The witness's HTTP routes: `POST /add-checkpoint` and `GET /<origin hash>/checkpoint`.
 pub fn router(witness: Arc<Witness>) -> axum::Router {

@@ -142,6 +142,12 @@ fn a_log_growing_consistently_is_cosigned_and_a_fork_is_not() {
     assert!(r.to_string().contains("different tree of the same size 1100"), "{r}");
     let evidence = std::fs::read_to_string(dir.path().join("evidence")).unwrap();
     assert!(evidence.contains(&String::from_utf8(go.signed(1100, Hash([9; 32]))).unwrap()), "{evidence}");
+    // A full evidence file: the next fork is still refused, and not kept.
+    let file = std::fs::OpenOptions::new().write(true).open(dir.path().join("evidence")).unwrap();
+    file.set_len(crate::MAX_EVIDENCE_BYTES).unwrap();
+    let fork = AddCheckpoint { old_size: 1100, proof: vec![], checkpoint: go.signed(1100, Hash([8; 32])) };
+    assert_eq!(refused(&w, &fork.to_bytes()).status(), 422);
+    assert_eq!(std::fs::metadata(dir.path().join("evidence")).unwrap().len(), crate::MAX_EVIDENCE_BYTES);
     // The monitoring path serves the newest cosigned checkpoint with both signatures.
     let latest = w.latest_by_hash(&origin_hash("vectors.example/log")).unwrap();
     assert!(latest.starts_with(&go.checkpoint(1100)));
