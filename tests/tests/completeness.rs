@@ -214,11 +214,20 @@ fn a_monitor_audits_each_map_of_chain_heads_and_catches_leaves_that_do_not_rebui
     penalise(&c, &b_firm, "淄市监罚〔2026〕2号");
     penalise(&c, &a, "淄市监罚〔2026〕3号");
     let second = bundle(&c, &a).completeness.unwrap().map_index; // the second: two chains grew
+                                                                 // An entry after the second map: the monitor keeps it (in its state folder) for the third.
+    let later = penalise(&c, &b_firm, "淄市监罚〔2026〕5号");
     let state = c.dir.join("monitor");
     let log = format!("{}@{}", c.server.verifier_key, c.server.url);
-    c.server.wait_for_size(second + 1);
+    c.server.wait_for_size(later + 1);
     let (ok, out, err) = cli(&["monitor", "--once", "--log", &log, "--state", state.to_str().unwrap()]);
     assert!(ok && out.contains(&format!("audited up to the one at entry {second}")), "{out}{err}");
+    // A later round of the same monitor (a new process, from its state folder) audits the next
+    // map against the one it kept, with the entries about firms it read in between.
+    penalise(&c, &b_firm, "淄市监罚〔2026〕4号");
+    let third = bundle(&c, &b_firm).completeness.unwrap().map_index;
+    c.server.wait_for_size(third + 1);
+    let (ok, out, err) = cli(&["monitor", "--once", "--log", &log, "--state", state.to_str().unwrap()]);
+    assert!(ok && out.contains(&format!("audited up to the one at entry {third}")), "{out}{err}");
 
     // The server's copy of the newest map's leaves altered (a head moved back): a new monitor
     // reading the log from the start finds that they do not rebuild the signed root.

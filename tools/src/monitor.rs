@@ -130,8 +130,16 @@ struct HeadsKept {
     newest: Option<u64>,
     /// The newest map audited: its index and size (its leaves are in the state folder).
     audited: Option<(u64, u64)>,
-    /// Leaf hashes of the entries about a firm from the audited map's size on, by index.
-    pending: Vec<(u64, String)>,
+    /// Leaf hashes of the entries about a firm from the audited map's size on, by index: kept in
+    /// `<origin hash>.pending` beside the state (40 bytes each), not in the state file.
+    #[serde(skip)]
+    pending: Vec<(u64, [u8; 32])>,
+    /// How many of `pending` the file already holds.
+    #[serde(skip)]
+    flushed: usize,
+    /// The file must be written again (an audit pruned `pending`).
+    #[serde(skip)]
+    rewrite: bool,
     /// Maps whose leaves the server no longer served when the monitor read them (audited
     /// together with the next).
     skipped: u64,
@@ -188,10 +196,20 @@ pub fn run(args: MonitorArgs) -> Result<()> {
         let Some((vkey, url)) = l.rsplit_once('@') else { bail!("--log {l:?}: expected VERIFIER_KEY@URL") };
         let origin = vkey.split('+').next().unwrap_or_default().to_owned();
         let path = args.state.join(witness::origin_hash(&origin));
-        let kept = match std::fs::read(&path) {
+        let mut kept: Kept = match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).with_context(|| format!("reading {}", path.display()))?,
             Err(_) => Kept::default(),
         };
+        // The leaf hashes of entries about firms since the last audited map.
+        if let Ok(b) = std::fs::read(args.state.join(format!("{}.pending", witness::origin_hash(&origin)))) {
+            kept.heads.pending = b
+                .chunks_exact(40)
+                .map(|c| {
+                    (u64::from_be_bytes(c[..8].try_into().expect("8 bytes")), c[8..].try_into().expect("32 bytes"))
+                })
+                .collect();
+            kept.heads.flushed = kept.heads.pending.len();
+        }
         logs.push(Followed {
             vkey: vkey.to_owned(),
             url: url.trim_end_matches('/').to_owned(),
@@ -385,6 +403,25 @@ fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_onl
     if let Some(leaves) = heads.leaves.take() {
         std::fs::write(&leaves_file, leaves).with_context(|| format!("writing {}", leaves_file.display()))?;
     }
+    let pending_file = state.join(format!("{}.pending", witness::origin_hash(&f.origin)));
+    let from = if heads.rewrite { 0 } else { heads.flushed };
+    let mut bytes = Vec::with_capacity((heads.pending.len() - from) * 40);
+    for (i, l) in &heads.pending[from..] {
+        bytes.extend_from_slice(&i.to_be_bytes());
+        bytes.extend_from_slice(l);
+    }
+    let written = if heads.rewrite {
+        std::fs::write(&pending_file, &bytes)
+    } else {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&pending_file)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, &bytes))
+    };
+    written.with_context(|| format!("writing {}", pending_file.display()))?;
+    heads.flushed = heads.pending.len();
+    heads.rewrite = false;
     f.kept.edge = edge;
     f.kept.book = book;
     f.kept.heads = heads;
@@ -408,7 +445,7 @@ fn check_heads(
     use verifier::completeness::{HeadsMap, HEADS_KIND, HEADS_TYPE};
     let header = EntryHeader::parse(bytes).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
     if header.subject.is_some() {
-        heads.pending.push((index, BASE64_STANDARD.encode(verifier::leaf_hash(bytes).0)));
+        heads.pending.push((index, verifier::leaf_hash(bytes).0));
         return Ok(());
     }
     if header.kind != HEADS_KIND {
@@ -481,16 +518,13 @@ fn check_heads(
         }
         None => verifier::heads::Map::build(Vec::new())?,
     };
-    let appended: std::collections::HashSet<[u8; 32]> = heads
-        .pending
-        .iter()
-        .filter(|(i, _)| *i < map.size)
-        .map(|(_, l)| BASE64_STANDARD.decode(l).ok().and_then(|b| b.try_into().ok()).unwrap_or([0; 32]))
-        .collect();
+    let appended: std::collections::HashSet<[u8; 32]> =
+        heads.pending.iter().filter(|(i, _)| *i < map.size).map(|(_, l)| *l).collect();
     verifier::heads::audit_update(&old, &new, &appended).map_err(|e| {
         anyhow::anyhow!("entry {index}: the map of chain heads does not only append to the firms' chains: {e}")
     })?;
     heads.pending.retain(|(i, _)| *i >= map.size);
+    heads.rewrite = true;
     heads.audited = Some((index, map.size));
     heads.leaves = Some(leaves);
     Ok(())
