@@ -29,6 +29,11 @@ pub const HEADS_DIR: &str = "heads";
 /// entry, so the interval bounds only how long monitors wait to audit a change; each publication
 /// rebuilds the map (about n·log n hashes, `docs/PERFORMANCE.md`).
 pub const DEFAULT_HEADS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+/// The least time between two maps that bundles ask for, by default (`creditlog serve
+/// --heads-min-gap-ms`): a firm that adds an entry about itself (an objection, a commitment) and
+/// asks for its bundle again and again would otherwise make the server rebuild and write the
+/// whole map each time. A bundle asking sooner waits for the gap to pass.
+pub const DEFAULT_HEADS_MIN_GAP: std::time::Duration = std::time::Duration::from_secs(10);
 /// Bytes of one leaf in a leaves file: key, head leaf hash, chain length (big endian).
 pub const LEAF_BYTES: usize = 72;
 
@@ -54,6 +59,10 @@ pub(crate) struct HeadsState {
     /// its leaves could not be loaded).
     first: Option<u64>,
     last: Option<u64>,
+    /// When this process last published a map.
+    published_at: Option<std::time::Instant>,
+    /// The least time between two maps a bundle asks for; `None`: [`DEFAULT_HEADS_MIN_GAP`].
+    min_gap: Option<std::time::Duration>,
 }
 
 /// Serialises leaves as a leaves file holds them.
@@ -185,6 +194,11 @@ impl Registry {
         }
     }
 
+    /// Sets the least time between two maps that bundles ask for ([`DEFAULT_HEADS_MIN_GAP`]).
+    pub fn set_heads_min_gap(&self, gap: std::time::Duration) {
+        self.inner.heads_map.lock().expect("lock").min_gap = Some(gap);
+    }
+
     /// The newest published map, if any.
     pub fn published_heads(&self) -> Option<Arc<Published>> {
         self.inner.heads_map.lock().expect("lock").published.clone()
@@ -285,7 +299,11 @@ impl Registry {
             self.append_prepared(vec![Prepared::new(envelope, HEADS_KIND.into(), None)]).await?[0]
         };
         let p = Arc::new(Published { index, map, tree });
-        self.inner.heads_map.lock().expect("lock").published = Some(p.clone());
+        {
+            let mut st = self.inner.heads_map.lock().expect("lock");
+            st.published = Some(p.clone());
+            st.published_at = Some(std::time::Instant::now());
+        }
         tracing::info!(index, size, firms, "published a map of chain heads");
         Ok(p)
     }
@@ -342,6 +360,19 @@ impl Registry {
         newest: Option<u64>,
     ) -> Result<Option<Completeness>, RegistryError> {
         let covered = |p: &Published| newest.is_none_or(|n| n < p.map.size);
+        // At most one map per gap for bundles: a bundle asking sooner waits for the gap.
+        let wait = {
+            let st = self.inner.heads_map.lock().expect("lock");
+            let gap = st.min_gap.unwrap_or(DEFAULT_HEADS_MIN_GAP);
+            match (&st.published, st.published_at) {
+                (Some(p), _) if covered(p) => None,
+                (_, Some(at)) => gap.checked_sub(at.elapsed()),
+                _ => None,
+            }
+        };
+        if let Some(w) = wait {
+            tokio::time::sleep(w).await;
+        }
         let published = match self.published_heads() {
             Some(p) if covered(&p) => p,
             _ => match self.publish_heads().await {

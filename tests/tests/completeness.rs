@@ -20,11 +20,12 @@ struct City {
     dir: std::path::PathBuf,
 }
 
-fn city() -> City {
+/// A city log; `gap`: the least milliseconds between two maps bundles ask for.
+fn city(gap: &str) -> City {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let server = Server::start(&data, &["--origin", "creditlog.example/zibo"]);
+    let server = Server::start(&data, &["--origin", "creditlog.example/zibo", "--heads-min-gap-ms", gap]);
     let op = Signer { url: server.url.clone(), key: keyfile::read(&data.join("operator.key")).unwrap() };
     let amr = Signer { url: server.url.clone(), key: e2e::new_key(dir.path(), "amr.key") };
     register_penalty_department(&op, &amr.key);
@@ -90,7 +91,7 @@ fn cut(b: &Bundle, subject: &str, keep: usize) -> Bundle {
 
 #[test]
 fn a_history_cut_at_its_end_or_served_empty_is_rejected_against_the_map_of_chain_heads() {
-    let c = city();
+    let c = city("0");
     let a = firm("91370303MA3C8DXA2");
     let b_firm = firm("91370303MA3C8DXB2");
     let a1 = penalise(&c, &a, "淄市监罚〔2026〕1号");
@@ -187,7 +188,8 @@ fn a_history_cut_at_its_end_or_served_empty_is_rejected_against_the_map_of_chain
     let City { _dir, server, amr, court, dir } = c;
     let addr = server.url.trim_start_matches("http://").to_owned();
     server.kill();
-    let server = Server::start_at(&addr, &dir.join("data"), &["--origin", "creditlog.example/zibo"]);
+    let server =
+        Server::start_at(&addr, &dir.join("data"), &["--origin", "creditlog.example/zibo", "--heads-min-gap-ms", "0"]);
     let c = City { _dir, server, amr, court, dir };
     let (_, info) = c.server.get("/v1/heads");
     let info: serde_json::Value = serde_json::from_slice(&info).unwrap();
@@ -206,15 +208,18 @@ fn a_history_cut_at_its_end_or_served_empty_is_rejected_against_the_map_of_chain
 
 #[test]
 fn a_monitor_audits_each_map_of_chain_heads_and_catches_leaves_that_do_not_rebuild_its_root() {
-    let c = city();
+    let c = city("1500");
     let a = firm("91370303MA3C8DXA2");
     let b_firm = firm("91370303MA3C8DXB2");
     penalise(&c, &a, "淄市监罚〔2026〕1号");
     bundle(&c, &a); // the first map
+    let first_at = std::time::Instant::now();
     penalise(&c, &b_firm, "淄市监罚〔2026〕2号");
     penalise(&c, &a, "淄市监罚〔2026〕3号");
     let second = bundle(&c, &a).completeness.unwrap().map_index; // the second: two chains grew
-                                                                 // An entry after the second map: the monitor keeps it (in its state folder) for the third.
+                                                                 // Bundles get at most one new map per gap (--heads-min-gap-ms): this one waited for it.
+    assert!(first_at.elapsed() >= std::time::Duration::from_millis(1200), "{:?}", first_at.elapsed());
+    // An entry after the second map: the monitor keeps it (in its state folder) for the third.
     let later = penalise(&c, &b_firm, "淄市监罚〔2026〕5号");
     let state = c.dir.join("monitor");
     let log = format!("{}@{}", c.server.verifier_key, c.server.url);

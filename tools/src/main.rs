@@ -447,6 +447,9 @@ struct ServeArgs {
     /// 0 turns the interval off.
     #[arg(long, default_value_t = registry::completeness::DEFAULT_HEADS_INTERVAL.as_secs())]
     heads_interval_secs: u64,
+    /// The least time between two maps that bundles ask for: a bundle asking sooner waits.
+    #[arg(long, default_value_t = registry::completeness::DEFAULT_HEADS_MIN_GAP.as_millis() as u64)]
+    heads_min_gap_ms: u64,
     /// Serve as a provincial log (省级): anchor the checkpoints of the city logs this TOML file
     /// lists, and answer `GET /v1/check` across all of them (README, "The province").
     #[arg(long)]
@@ -492,6 +495,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         let r = registry::Registry::open(&args.log.data, log.clone()).await.context("opening the registry")?;
         r.set_storage_reserve(args.storage_reserve_mb << 20);
+        r.set_heads_min_gap(Duration::from_millis(args.heads_min_gap_ms));
         if args.heads_interval_secs > 0 {
             r.spawn_heads_publisher(Duration::from_secs(args.heads_interval_secs));
         }
