@@ -246,6 +246,12 @@ pub fn verify_province_answer(answer: &ProvinceAnswer, trust: &Trust) -> Result<
         let (payload, _) = f.content.envelope.decode(CITIES_TYPE).map_err(|e| what(e.to_string()))?;
         Cities::parse(&payload).map_err(what)?
     };
+    if listed.cities.is_empty() {
+        return Err(format!(
+            "the province's list of its cities (entry {}) names no city: an answer from no city proves nothing",
+            answer.federation.index
+        ));
+    }
     for l in &listed.cities {
         let n = answer.cities.iter().filter(|c| c.origin == l.origin()).count();
         if n != 1 {
