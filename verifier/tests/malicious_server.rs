@@ -733,3 +733,41 @@ fn a_map_of_chain_heads_counts_only_when_the_grader_signs_it() {
     bundle.completeness = Some(completeness);
     rejected(verify(&w, &bundle, None), "heads-by-grader", Some(forged));
 }
+
+/// A city checkpoint anchored, or a list of cities logged, by anyone but the grader is refused
+/// (rule anchors-by-grader); by the grader both pass.
+#[test]
+fn anchors_and_city_lists_count_only_when_the_grader_signs_them() {
+    use verifier::federation::{
+        Anchor, Cities, CityListed, ANCHOR_FORMAT, ANCHOR_KIND, ANCHOR_TYPE, CITIES_FORMAT, CITIES_KIND, CITIES_TYPE,
+    };
+    let (mut w, _, _) = honest();
+    let anchor = Anchor {
+        kind: ANCHOR_FORMAT.into(),
+        origin: "creditlog.test/zibo".into(),
+        key: w.log.verifier_key.clone(),
+        checkpoint: w.log.checkpoint(w.log.size()),
+    };
+    let cities = Cities {
+        kind: CITIES_FORMAT.into(),
+        cities: vec![CityListed {
+            name: "淄博市".into(),
+            key: w.log.verifier_key.clone(),
+            regions: vec!["3703".into()],
+        }],
+    };
+    let sign = |payload_type: &str, payload: Vec<u8>, by: &ed25519_dalek::SigningKey| {
+        verifier::envelope::Envelope::sign(payload_type, &payload, by)
+    };
+    let (grader, amr) = (w.grader.clone(), w.amr.clone());
+    let good_anchor = w.log.append(sign(ANCHOR_TYPE, serde_json::to_vec(&anchor).unwrap(), &grader), ANCHOR_KIND, None);
+    let good_list = w.log.append(sign(CITIES_TYPE, serde_json::to_vec(&cities).unwrap(), &grader), CITIES_KIND, None);
+    let bundle = w.log.bundle_with(FIRM, w.log.size(), None, &[good_anchor, good_list]);
+    verify(&w, &bundle, None).unwrap_or_else(|e| panic!("the grader's anchor and list fail: {e}"));
+    let bad_anchor = w.log.append(sign(ANCHOR_TYPE, serde_json::to_vec(&anchor).unwrap(), &amr), ANCHOR_KIND, None);
+    let bundle = w.log.bundle_with(FIRM, w.log.size(), None, &[bad_anchor]);
+    rejected(verify(&w, &bundle, None), "anchors-by-grader", Some(bad_anchor));
+    let bad_list = w.log.append(sign(CITIES_TYPE, serde_json::to_vec(&cities).unwrap(), &amr), CITIES_KIND, None);
+    let bundle = w.log.bundle_with(FIRM, w.log.size(), None, &[bad_list]);
+    rejected(verify(&w, &bundle, None), "anchors-by-grader", Some(bad_list));
+}
