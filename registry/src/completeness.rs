@@ -59,6 +59,8 @@ pub(crate) struct HeadsState {
     /// its leaves could not be loaded).
     first: Option<u64>,
     last: Option<u64>,
+    /// The VRF secret, once read.
+    vrf: Option<[u8; 32]>,
     /// When this process last published a map.
     published_at: Option<std::time::Instant>,
     /// The least time between two maps a bundle asks for; `None`: [`DEFAULT_HEADS_MIN_GAP`].
@@ -101,13 +103,20 @@ fn uscc_bytes(uscc: &str) -> Option<[u8; 18]> {
 }
 
 impl Registry {
+    /// The VRF secret, read from (or created in) `heads.key` once per process.
     fn vrf_secret(&self) -> Result<[u8; 32], RegistryError> {
-        let path = self.inner.data.join(HEADS_KEY_FILE);
-        if path.exists() {
-            return Ok(crate::keyfile::read(&path)?.to_bytes());
+        if let Some(k) = self.inner.heads_map.lock().expect("lock").vrf {
+            return Ok(k);
         }
-        let k = crate::keyfile::generate();
-        crate::keyfile::write(&path, &k)?;
+        let path = self.inner.data.join(HEADS_KEY_FILE);
+        let k = if path.exists() {
+            crate::keyfile::read(&path)?
+        } else {
+            let k = crate::keyfile::generate();
+            crate::keyfile::write(&path, &k)?;
+            k
+        };
+        self.inner.heads_map.lock().expect("lock").vrf = Some(k.to_bytes());
         Ok(k.to_bytes())
     }
 

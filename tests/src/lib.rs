@@ -634,3 +634,24 @@ pub fn impose_procurement_ban(amr: &Signer, subject: &str, basis: u64, reference
     assert_eq!(s, 200, "{v}");
     v["index"].as_u64().unwrap_or_default()
 }
+
+/// Writes `dir/federation.toml` for a province over Zibo (region 3703) and Qingdao (3702), asking
+/// them with `dir/province-client.key`, anchoring every second, `timeout_ms` per request; its path.
+///
+/// # Panics
+///
+/// If the file cannot be written.
+pub fn write_federation(dir: &Path, zibo: &Server, qingdao: &Server, timeout_ms: u64) -> std::path::PathBuf {
+    let fed = dir.join("federation.toml");
+    std::fs::write(
+        &fed,
+        format!(
+            "client_key = \"province-client.key\"\nanchor_interval_secs = 1\ntimeout_ms = {timeout_ms}\n\n\
+             [[city]]\nname = \"淄博市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3703\"]\n\n\
+             [[city]]\nname = \"青岛市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3702\"]\n",
+            zibo.verifier_key, zibo.url, qingdao.verifier_key, qingdao.url
+        ),
+    )
+    .expect("writing the federation file");
+    fed
+}

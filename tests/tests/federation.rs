@@ -25,17 +25,7 @@ fn a_sanction_in_one_city_restricts_a_firm_of_another_city_through_the_province(
     // The province's key for asking the cities.
     let client = e2e::new_key(dir.path(), "province-client.key");
     register_checker(&zibo_op, "sd-credit", "山东省信用中心", &client);
-    let fed = dir.path().join("federation.toml");
-    std::fs::write(
-        &fed,
-        format!(
-            "client_key = \"province-client.key\"\nanchor_interval_secs = 1\ntimeout_ms = 3000\n\n\
-             [[city]]\nname = \"淄博市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3703\"]\n\n\
-             [[city]]\nname = \"青岛市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3702\"]\n",
-            zibo.verifier_key, zibo.url, qingdao.verifier_key, qingdao.url
-        ),
-    )
-    .unwrap();
+    let fed = e2e::write_federation(dir.path(), &zibo, &qingdao, 3000);
     let pdata = dir.path().join("province");
     std::fs::create_dir_all(&pdata).unwrap();
     let province =

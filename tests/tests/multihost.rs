@@ -291,17 +291,7 @@ fn two_city_logs_a_province_and_two_monitors_on_separate_hosts() {
     let client = new_key(dir.path(), "province-client.key");
     register_checker(&zibo_op, "sd-credit", "山东省信用中心", &client);
     register_checker(&qingdao_op, "sd-credit", "山东省信用中心", &client);
-    let fed = dir.path().join("federation.toml");
-    std::fs::write(
-        &fed,
-        format!(
-            "client_key = \"province-client.key\"\nanchor_interval_secs = 1\ntimeout_ms = 1000\n\n\
-             [[city]]\nname = \"淄博市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3703\"]\n\n\
-             [[city]]\nname = \"青岛市\"\nkey = \"{}\"\nurl = \"{}\"\nregions = [\"3702\"]\n",
-            zibo.verifier_key, zibo.url, qingdao.verifier_key, qingdao.url
-        ),
-    )
-    .unwrap();
+    let fed = e2e::write_federation(dir.path(), &zibo, &qingdao, 1000);
     let (province, prov_op) = start(2, "shandong", &["--federation", fed.to_str().unwrap()]);
     let buyer = Signer { url: province.url.clone(), key: new_key(dir.path(), "buyer.key") };
     register_checker(&prov_op, "sd-procurement", "山东省政府采购中心", &buyer.key);

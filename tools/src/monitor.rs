@@ -388,8 +388,9 @@ fn follow(agent: &ureq::Agent, f: &mut Followed, cp: &OpenedCheckpoint, tree_onl
         let entries = verifier::parse_bundle(&data).map_err(|e| anyhow::anyhow!("entry tile {}: {e}", p.to_path()))?;
         for e in entries.iter().skip((index - n * 256) as usize) {
             if !tree_only {
-                check_entry(agent, &f.url, &mut book, index, e)?;
-                check_heads(agent, &f.url, &mut heads, &leaves_file, index, e)?;
+                let header = EntryHeader::parse(e).map_err(|err| anyhow::anyhow!("entry {index}: {err}"))?;
+                check_entry(agent, &f.url, &mut book, index, &header)?;
+                check_heads(agent, &f.url, &mut heads, &leaves_file, index, &header, e)?;
             }
             edge.push(verifier::leaf_hash(e));
             index += 1;
@@ -440,10 +441,10 @@ fn check_heads(
     heads: &mut HeadsKept,
     leaves_file: &Path,
     index: u64,
+    header: &EntryHeader,
     bytes: &[u8],
 ) -> Result<()> {
     use verifier::completeness::{HeadsMap, HEADS_KIND, HEADS_TYPE};
-    let header = EntryHeader::parse(bytes).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
     if header.subject.is_some() {
         heads.pending.push((index, verifier::leaf_hash(bytes).0));
         return Ok(());
@@ -451,13 +452,7 @@ fn check_heads(
     if header.kind != HEADS_KIND {
         return Ok(());
     }
-    let (status, body) = get(agent, &format!("{url}/v1/entries/{index}"))?;
-    anyhow::ensure!(status == 200, "entry {index} is a map of chain heads, but reading it answered {status}");
-    let v: serde_json::Value = serde_json::from_slice(&body)?;
-    let content: EntryContent = serde_json::from_value(v["content"].clone())
-        .map_err(|e| anyhow::anyhow!("entry {index}: its content is not an entry content: {e}"))?;
-    content.check(&header).map_err(|e| anyhow::anyhow!("entry {index}: its content does not open its header: {e}"))?;
-    let (payload, _) = content.envelope.decode(HEADS_TYPE).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+    let payload = public_payload(agent, url, index, header, "a map of chain heads", HEADS_TYPE)?;
     let map = HeadsMap::parse(&payload).map_err(|e| anyhow::anyhow!("entry {index}: a malformed map: {e}"))?;
     match &heads.first {
         None => anyhow::ensure!(
@@ -534,19 +529,29 @@ fn check_heads(
 const FIRM_KINDS: [&str; 3] = ["objection/filed", "repair/applied", "commitment/made"];
 
 /// The public part of the authority rules for entry `index`.
-fn check_entry(agent: &ureq::Agent, url: &str, book: &mut KeyBook, index: u64, bytes: &[u8]) -> Result<()> {
-    let header = EntryHeader::parse(bytes).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+/// The signed payload of public entry `index` (`what` it is), read from the log and checked
+/// against its header's commitments.
+fn public_payload(
+    agent: &ureq::Agent,
+    url: &str,
+    index: u64,
+    header: &EntryHeader,
+    what: &str,
+    payload_type: &'static str,
+) -> Result<Vec<u8>> {
+    let (status, body) = get(agent, &format!("{url}/v1/entries/{index}"))?;
+    anyhow::ensure!(status == 200, "entry {index} is {what}, but reading it answered {status}");
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    let content: EntryContent = serde_json::from_value(v["content"].clone())
+        .map_err(|e| anyhow::anyhow!("entry {index}: its content is not an entry content: {e}"))?;
+    content.check(header).map_err(|e| anyhow::anyhow!("entry {index}: its content does not open its header: {e}"))?;
+    Ok(content.envelope.decode(payload_type).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?.0)
+}
+
+fn check_entry(agent: &ureq::Agent, url: &str, book: &mut KeyBook, index: u64, header: &EntryHeader) -> Result<()> {
     if header.kind.starts_with("identity/") && header.subject.is_none() {
         // A public identity entry: read its content, check it opens the header, replay it.
-        let (status, body) = get(agent, &format!("{url}/v1/entries/{index}"))?;
-        anyhow::ensure!(status == 200, "entry {index} is a public identity entry, but reading it answered {status}");
-        let v: serde_json::Value = serde_json::from_slice(&body)?;
-        let content: EntryContent = serde_json::from_value(v["content"].clone())
-            .map_err(|e| anyhow::anyhow!("entry {index}: its content is not an entry content: {e}"))?;
-        content
-            .check(&header)
-            .map_err(|e| anyhow::anyhow!("entry {index}: its content does not open its header: {e}"))?;
-        let (payload, _) = content.envelope.decode(IDENTITY_TYPE).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
+        let payload = public_payload(agent, url, index, header, "a public identity entry", IDENTITY_TYPE)?;
         let st = Statement::parse(&payload).map_err(|e| anyhow::anyhow!("entry {index}: {e}"))?;
         return book
             .apply(&st, &header.author, index)

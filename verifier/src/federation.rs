@@ -214,6 +214,31 @@ pub struct VerifiedProvince {
     pub cities: Vec<(String, Verdict, usize, u64)>,
 }
 
+/// The signed payload of a provincial entry the answer shows (an anchor or the list of cities),
+/// once its header is shown to be in the answer's checkpoint at its index, of kind `kind`, and
+/// its content opens the header's commitments.
+fn proven_payload(
+    e: &AnchorProof,
+    kind: &str,
+    payload_type: &'static str,
+    answer: &ProvinceAnswer,
+    cp: &crate::OpenedCheckpoint,
+) -> Result<Vec<u8>, String> {
+    let bytes = BASE64_STANDARD.decode(&e.header).map_err(|err| format!("the header is not base64: {err}"))?;
+    let (i, hashes, cp_text) = parse_tlog_proof(&e.proof).map_err(|err| format!("proof: {err}"))?;
+    if i != e.index || cp_text != answer.checkpoint {
+        return Err(format!("the proof is for entry {i} or another checkpoint, not entry {} of the answer's", e.index));
+    }
+    crate::verify_inclusion(crate::leaf_hash(&bytes), e.index, cp.size, cp.root, &hashes)
+        .map_err(|err| format!("entry {} is not in the provincial log at that index ({err})", e.index))?;
+    let header = EntryHeader::parse(&bytes).map_err(|err| format!("the header is malformed: {err}"))?;
+    if header.kind != kind {
+        return Err(format!("entry {} is a {} entry, not {kind}", e.index, header.kind));
+    }
+    e.content.check(&header).map_err(|err| format!("the content does not open the header's commitments: {err}"))?;
+    Ok(e.content.envelope.decode(payload_type).map_err(|err| err.to_string())?.0)
+}
+
 /// Verifies a provincial answer; see the module documentation.
 ///
 /// # Errors
@@ -231,19 +256,7 @@ pub fn verify_province_answer(answer: &ProvinceAnswer, trust: &Trust) -> Result<
     let listed = {
         let f = &answer.federation;
         let what = |e: String| format!("the province's list of its cities (entry {}): {e}", f.index);
-        let bytes = BASE64_STANDARD.decode(&f.header).map_err(|e| what(format!("the header is not base64: {e}")))?;
-        let (i, hashes, cp_text) = parse_tlog_proof(&f.proof).map_err(|e| what(format!("proof: {e}")))?;
-        if i != f.index || cp_text != answer.checkpoint {
-            return Err(what("its proof is for another entry or another checkpoint".into()));
-        }
-        crate::verify_inclusion(crate::leaf_hash(&bytes), f.index, cp.size, cp.root, &hashes)
-            .map_err(|e| what(format!("it is not in the provincial log at that index ({e})")))?;
-        let header = EntryHeader::parse(&bytes).map_err(|e| what(format!("the header is malformed: {e}")))?;
-        if header.kind != CITIES_KIND {
-            return Err(what(format!("it is a {} entry, not {CITIES_KIND}", header.kind)));
-        }
-        f.content.check(&header).map_err(|e| what(format!("its content does not open its header: {e}")))?;
-        let (payload, _) = f.content.envelope.decode(CITIES_TYPE).map_err(|e| what(e.to_string()))?;
+        let payload = proven_payload(f, CITIES_KIND, CITIES_TYPE, answer, &cp).map_err(what)?;
         Cities::parse(&payload).map_err(what)?
     };
     if listed.cities.is_empty() {
@@ -271,26 +284,7 @@ pub fn verify_province_answer(answer: &ProvinceAnswer, trust: &Trust) -> Result<
         let city = |e: String| format!("{} ({}): {e}", c.name, c.origin);
         // The anchor is in the provincial log.
         let a = &c.anchor;
-        let bytes =
-            BASE64_STANDARD.decode(&a.header).map_err(|e| city(format!("the anchor header is not base64: {e}")))?;
-        let (i, hashes, cp_text) = parse_tlog_proof(&a.proof).map_err(|e| city(format!("anchor proof: {e}")))?;
-        if i != a.index || cp_text != answer.checkpoint {
-            return Err(city(format!(
-                "the anchor proof is for entry {i} or another checkpoint, not entry {} of the answer's",
-                a.index
-            )));
-        }
-        crate::verify_inclusion(crate::leaf_hash(&bytes), a.index, cp.size, cp.root, &hashes).map_err(|e| {
-            city(format!("the anchor entry {} is not in the provincial log at that index ({e})", a.index))
-        })?;
-        let header = EntryHeader::parse(&bytes).map_err(|e| city(format!("the anchor header is malformed: {e}")))?;
-        if header.kind != ANCHOR_KIND {
-            return Err(city(format!("entry {} is a {} entry, not {ANCHOR_KIND}", a.index, header.kind)));
-        }
-        a.content
-            .check(&header)
-            .map_err(|e| city(format!("the anchor's content does not open its header's commitments: {e}")))?;
-        let (payload, _) = a.content.envelope.decode(ANCHOR_TYPE).map_err(|e| city(e.to_string()))?;
+        let payload = proven_payload(a, ANCHOR_KIND, ANCHOR_TYPE, answer, &cp).map_err(city)?;
         let (anchor, anchored) = Anchor::parse(&payload).map_err(city)?;
         if anchor.origin != c.origin {
             return Err(city(format!("the anchor is of {}, not of {}", anchor.origin, c.origin)));
