@@ -36,6 +36,7 @@
 //! | `sanctions` | `POST /v1/sanctions`, `GET /v1/enterprises/{uscc}/sanctions`, `GET /v1/check`, `GET /v1/enterprises/{uscc}/checks` |
 
 pub mod auth;
+pub mod cluster;
 mod commitments;
 mod directory;
 mod disclosure;
@@ -106,6 +107,8 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     /// On a provincial server: the city logs it federates ([`federation`]).
     pub federation: Option<Arc<federation::Federation>>,
+    /// On an API node of a cluster: how it reaches the sequencer ([`cluster`]).
+    pub forward: Option<Arc<cluster::Forward>>,
 }
 
 impl AppState {
@@ -133,7 +136,15 @@ impl AppState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(serve::MAX_IN_FLIGHT)),
             directory: Arc::new(Directory::open(data)?),
             federation: None,
+            forward: None,
         })
+    }
+
+    /// The same state serving as an API node of a cluster, passing writes to the sequencer.
+    #[must_use]
+    pub fn with_forward(mut self, forward: Arc<cluster::Forward>) -> Self {
+        self.forward = Some(forward);
+        self
     }
 
     /// The same state serving as a provincial log over `federation`.
@@ -214,6 +225,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(portal::index))
         .route("/portal/{*path}", get(portal::asset))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cluster::forward))
         .layer(axum::middleware::from_fn_with_state(state.clone(), serve::limit_cost))
         .with_state(state)
 }
@@ -258,6 +270,12 @@ impl From<LedgerError> for Problem {
             LedgerError::Stopped(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "log-stopped", "The log is not accepting entries", detail)
             }
+            LedgerError::Follower => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "follower",
+                "This node does not append to the log",
+                detail,
+            ),
             LedgerError::NotCosigned { .. } => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not-cosigned",

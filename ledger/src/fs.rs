@@ -143,7 +143,7 @@ fn parse_slot(b: &[u8]) -> Option<(u64, Commit)> {
 }
 
 /// Bytes of the first `width` items of a tile's data, or `None` if it holds fewer.
-fn prefix_len(kind: TileKind, data: &[u8], width: u64) -> Option<usize> {
+pub fn prefix_len(kind: TileKind, data: &[u8], width: u64) -> Option<usize> {
     match kind {
         TileKind::Hash(_) => {
             let n = usize::try_from(width * 32).ok()?;

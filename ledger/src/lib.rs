@@ -101,6 +101,9 @@ pub enum LedgerError {
     /// The tree math failed (a stored hash was missing or unreadable).
     #[error("could not compute a proof from the stored tiles: {0}")]
     Proof(String),
+    /// This process follows a log another one sequences ([`Log::follow`]): it never appends.
+    #[error("this node follows the log and does not append to it: send the entries to the sequencer")]
+    Follower,
 }
 
 /// Tuning of the sequencer and publisher.
@@ -181,6 +184,10 @@ struct Inner {
     /// none: two witness timeouts and a retry.
     publish_wait: Option<Duration>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Tells a follower's polling thread to stop ([`Log::follow`]).
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether this log only follows another process's ([`Log::follow`]).
+    follower: bool,
 }
 
 /// Opens a sled database, waiting up to 5 s for its file lock: a database just closed in this
@@ -209,6 +216,7 @@ impl Drop for Inner {
     /// is committed), and waits for both, so the storage can be reopened at once.
     fn drop(&mut self) {
         drop(self.tx.take());
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -333,6 +341,78 @@ impl Log {
                 witnessing_problem,
                 publish_wait: config.witnessing.as_ref().map(|w| 2 * w.timeout + w.retry + interval),
                 threads: vec![sequencer, committer, publisher],
+                stop: Arc::default(),
+                follower: false,
+            }),
+        })
+    }
+
+    /// Follows a log that another process sequences into shared storage (an API node of a
+    /// cluster): reads are served from the storage, the newest checkpoint it records is polled
+    /// every `poll`, and [`Log::append`] refuses with [`LedgerError::Follower`]. The committed
+    /// size is the newest checkpoint's: storage may hold a committed batch whose tiles are still
+    /// being written, which only a checkpoint guarantees readable.
+    ///
+    /// # Errors
+    ///
+    /// If the newest checkpoint cannot be read or its tree cannot be hashed from the tiles.
+    pub fn follow(storage: Arc<dyn LogStorage>, key: LogKey, poll: Duration) -> Result<Self, LedgerError> {
+        let reader = TileHashReader::new(storage.clone(), 1024);
+        let empty = || SignedCheckpoint {
+            size: 0,
+            root: tlog_tiles::EMPTY_HASH,
+            note: sign_checkpoint(&key, 0, tlog_tiles::EMPTY_HASH).into(),
+        };
+        let read = |storage: &dyn LogStorage,
+                    reader: &TileHashReader<dyn LogStorage>|
+         -> Result<Option<SignedCheckpoint>, LedgerError> {
+            let Some((size, note)) = storage.latest_checkpoint()? else { return Ok(None) };
+            let root = tlog_tiles::tree_hash(size, reader).map_err(|e| LedgerError::Proof(e.to_string()))?;
+            Ok(Some(SignedCheckpoint { size, root, note: note.into() }))
+        };
+        let latest = read(&*storage, &reader)?.unwrap_or_else(empty);
+        let shared = Arc::new((
+            Mutex::new(Shared {
+                committed: Commit { size: latest.size, root: latest.root },
+                failed: None,
+                closed: false,
+            }),
+            Condvar::new(),
+        ));
+        let (pub_tx, pub_rx) = watch::channel(Arc::new(latest));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (t_storage, t_shared, t_stop) = (storage.clone(), shared.clone(), stop.clone());
+        let follower = std::thread::Builder::new()
+            .name("follower".into())
+            .spawn(move || {
+                let reader = TileHashReader::new(t_storage.clone(), 256);
+                while !t_stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(poll);
+                    match read(&*t_storage, &reader) {
+                        Ok(Some(cp)) if cp.size > pub_tx.borrow().size => {
+                            t_shared.0.lock().expect("lock").committed = Commit { size: cp.size, root: cp.root };
+                            pub_tx.send_replace(Arc::new(cp));
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not read the newest checkpoint; retrying"),
+                    }
+                }
+            })
+            .map_err(|e| LedgerError::Stopped(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                offsets: Mutex::default(),
+                storage,
+                reader,
+                key,
+                tx: None,
+                shared,
+                published: pub_rx,
+                witnessing_problem: Arc::default(),
+                publish_wait: None,
+                threads: vec![follower],
+                stop,
+                follower: true,
             }),
         })
     }
@@ -342,6 +422,11 @@ impl Log {
     /// or the log has no witnesses.
     pub fn witnessing_problem(&self) -> Option<String> {
         self.inner.witnessing_problem.lock().expect("lock").clone()
+    }
+
+    /// Whether this log only follows one that another process sequences ([`Log::follow`]).
+    pub fn is_follower(&self) -> bool {
+        self.inner.follower
     }
 
     /// The log's origin (its key name).
@@ -369,6 +454,9 @@ impl Log {
             return Err(LedgerError::EntrySize { position, size: e.len() });
         }
         let (ack, rx) = oneshot::channel();
+        if self.inner.follower {
+            return Err(LedgerError::Follower);
+        }
         let tx = self.inner.tx.as_ref().ok_or_else(|| LedgerError::Stopped("the log is closing".into()))?;
         tx.send(AppendRequest { entries, ack })
             .await

@@ -48,6 +48,57 @@ pub enum ContentError {
     /// The index database.
     #[error("content index: {0}")]
     Index(#[from] sled::Error),
+    /// The object store holding the contents of a cluster.
+    #[error("contents in the object store: {0}")]
+    Objects(#[from] cluster::ClusterError),
+}
+
+/// Where the contents are kept: the file beside the log (one machine, the default), or the
+/// cluster's bucket ([`cluster::ObjectContents`]).
+#[derive(Debug)]
+pub enum Contents {
+    /// `DATA/contents/`.
+    File(ContentStore),
+    /// `contents/` objects in the cluster's bucket.
+    Objects(cluster::ObjectContents),
+}
+
+impl Contents {
+    /// See [`ContentStore::append`].
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn append(&self, first: u64, items: &[([u8; 32], Vec<u8>)]) -> Result<(), ContentError> {
+        match self {
+            Self::File(f) => f.append(first, items),
+            Self::Objects(o) => Ok(o.append(first, items)?),
+        }
+    }
+
+    /// See [`ContentStore::erase`].
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn erase(&self, index: u64, leaf: &[u8; 32], replacement: &[u8]) -> Result<(), ContentError> {
+        match self {
+            Self::File(f) => f.erase(index, leaf, replacement),
+            Self::Objects(o) => Ok(o.erase(index, leaf, replacement)?),
+        }
+    }
+
+    /// See [`ContentStore::get`].
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn get(&self, index: u64, leaf: &[u8; 32]) -> Result<Option<Vec<u8>>, ContentError> {
+        match self {
+            Self::File(f) => f.get(index, leaf),
+            Self::Objects(o) => Ok(o.get(index, leaf)?),
+        }
+    }
 }
 
 /// The content file and its index.

@@ -49,7 +49,7 @@ mod scoring;
 mod store;
 pub mod warnings;
 
-use content::{ContentError, ContentStore};
+use content::{ContentError, ContentStore, Contents};
 use ledger::{LedgerError, Log};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -248,7 +248,7 @@ struct Inner {
     log: Log,
     db: sled::Db,
     views: store::Views,
-    contents: ContentStore,
+    contents: Contents,
     /// Records and repairs as scoring reads them ([`scoring`]).
     scoring: scoring::ScoringView,
     /// The number of entries the scoring view was rebuilt for when the registry opened.
@@ -314,6 +314,29 @@ impl Registry {
     ///
     /// Storage failures, or a log whose contents are missing.
     pub async fn open_with(data: &Path, log: Log, jurisdiction: Jurisdiction) -> Result<Self, RegistryError> {
+        Self::open_inner(data, log, jurisdiction, None).await
+    }
+
+    /// Opens the registry of a cluster node: the contents are in the cluster's bucket, the views
+    /// in `data` (derived: an empty folder is caught up from the log). A sequencer registers the
+    /// operator and grader of a new log; an API node (whose log follows, [`Log::follow`]) waits
+    /// for the sequencer to have done so and keeps its views caught up
+    /// ([`Registry::spawn_follower`]).
+    ///
+    /// # Errors
+    ///
+    /// See [`Registry::open_with`].
+    pub async fn open_cluster(data: &Path, log: Log, contents: cluster::ObjectContents) -> Result<Self, RegistryError> {
+        let jurisdiction = Jurisdiction { name: log.origin().to_owned(), ..Jurisdiction::default() };
+        Self::open_inner(data, log, jurisdiction, Some(contents)).await
+    }
+
+    async fn open_inner(
+        data: &Path,
+        log: Log,
+        jurisdiction: Jurisdiction,
+        objects: Option<cluster::ObjectContents>,
+    ) -> Result<Self, RegistryError> {
         let db = ledger::open_sled(
             &sled::Config::new()
                 .path(data.join("registry"))
@@ -325,7 +348,10 @@ impl Registry {
         if views.check_format()? {
             tracing::warn!("the views were written in an older layout: rebuilding them from the log");
         }
-        let contents = ContentStore::open(&data.join("contents"), views.meta.clone())?;
+        let contents = match objects {
+            Some(o) => Contents::Objects(o),
+            None => Contents::File(ContentStore::open(&data.join("contents"), views.meta.clone())?),
+        };
         let applied = views.applied()?;
         let recorded = views.meta.get(b"scoring")?.map(|v| store::be_u64(&v, "meta")).transpose()?;
         let (scoring, rebuild_scoring) = scoring::ScoringView::open(&data.join("scoring"), applied, recorded)?;
@@ -363,12 +389,52 @@ impl Registry {
             registry.rebuild_scoring(applied)?;
         }
         registry.catch_up()?;
-        if registry.key_book().operator.is_none() {
+        if registry.key_book().operator.is_none() && !registry.inner.log.is_follower() {
             registry.bootstrap().await?;
         }
         registry.load_heads()?;
         registry.resolve_grader();
         Ok(registry)
+    }
+
+    /// On an API node of a cluster (its log follows the sequencer's, [`Log::follow`]): applies
+    /// to this node's views whatever the sequencer appended, each time a newer checkpoint is
+    /// seen. Must be called within a Tokio runtime.
+    pub fn spawn_follower(&self) {
+        let reg = self.clone();
+        let mut rx = self.inner.log.subscribe();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let r = reg.clone();
+                match tokio::task::spawn_blocking(move || r.follow_once()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "could not apply the sequencer's new entries to this node's views")
+                    }
+                    Err(e) => tracing::error!(error = %e, "the view follower panicked"),
+                }
+            }
+        });
+    }
+
+    fn follow_once(&self) -> Result<u64, RegistryError> {
+        let _one = self.inner.intake.blocking_lock();
+        let n = self.catch_up()?;
+        if n > 0 {
+            // Chain heads are filled again from the views on demand.
+            self.inner.heads.lock().expect("lock").clear();
+        }
+        Ok(n)
+    }
+
+    /// How many entries of the log this node's views reflect (an API node's lag behind the
+    /// sequencer is the log's size minus this).
+    ///
+    /// # Errors
+    ///
+    /// If the views cannot be read.
+    pub fn views_applied(&self) -> Result<u64, RegistryError> {
+        self.applied()
     }
 
     /// If the scoring view had fallen behind the other views (its files lost or cut short, as a

@@ -3,6 +3,7 @@
 mod bench;
 mod city;
 mod client;
+mod cluster_cmd;
 mod commitment_cmds;
 mod demo;
 mod evidence_cmds;
@@ -71,6 +72,11 @@ enum Command {
     Witness {
         #[command(subcommand)]
         command: witness_cmd::WitnessCommand,
+    },
+    /// A log beyond one machine: `creditlog cluster init` creates a new cluster's keys.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster_cmd::ClusterCommand,
     },
     /// Key files.
     Key {
@@ -454,6 +460,11 @@ struct ServeArgs {
     /// lists, and answer `GET /v1/check` across all of them (README, "The province").
     #[arg(long)]
     federation: Option<PathBuf>,
+    /// Run as a node of a cluster (README, "Deploying beyond one machine"): the log's tiles and
+    /// contents in the S3-compatible bucket, the sequencer's lease and the tree state in the
+    /// PostgreSQL database this TOML file names, as a sequencer candidate or an API node.
+    #[arg(long)]
+    cluster: Option<PathBuf>,
 }
 
 /// Opens (or creates) the log of a data folder.
@@ -487,6 +498,9 @@ pub fn open_log(args: &LogArgs) -> Result<(Log, bool)> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    if let Some(path) = args.cluster.clone() {
+        return cluster_cmd::serve(args, &path).await;
+    }
     let (log, created) = open_log(&args.log)?;
     let operator_existed = args.log.data.join(registry::OPERATOR_KEY_FILE).exists();
     let registry = if args.raw_append {
@@ -597,6 +611,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Fsck { data } => fsck(&data),
+        Command::Cluster { command } => cluster_cmd::run(command),
         Command::Bench { command } => bench::run(command),
         Command::Key { command } => registry_cmds::key(command),
         Command::Witness { command } => witness_cmd::run(command),
