@@ -252,6 +252,9 @@ pub struct NonceCache {
     seen: Arc<Mutex<HashMap<String, u64>>>,
     /// The writer thread, when the nonces are kept in a file.
     writer: Option<Writer>,
+    /// On a cluster: the nonces are claimed in PostgreSQL, so that a signature accepted by one
+    /// node is a replay on every other.
+    shared: Option<Arc<cluster::Coordinator>>,
 }
 
 /// Appends to the nonce file between two compactions, at least.
@@ -357,7 +360,7 @@ impl NonceCache {
         let thread = std::thread::Builder::new()
             .name("nonce-writer".into())
             .spawn(move || write_nonces(rx, &path, file, durable, &shared))?;
-        Ok(Self { seen, writer: Some(Writer { tx: Some(tx), thread: Some(thread) }) })
+        Ok(Self { seen, writer: Some(Writer { tx: Some(tx), thread: Some(thread) }), shared: None })
     }
 
     /// Records `nonce` until `expires`, or refuses it if it is already recorded; returns once
@@ -373,6 +376,20 @@ impl NonceCache {
             // the nonce is refused until it expires, like one that was accepted.
             seen.insert(nonce.to_owned(), expires);
         }
+        if let Some(coord) = &self.shared {
+            let (coord, n) = (coord.clone(), nonce.to_owned());
+            let claimed = tokio::task::spawn_blocking(move || coord.claim_nonce(&n, expires, now))
+                .await
+                .map_err(|_| AuthError::NonceStore)?;
+            return match claimed {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(AuthError::Replay(nonce.to_owned())),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not claim a request nonce in PostgreSQL");
+                    Err(AuthError::NonceStore)
+                }
+            };
+        }
         let Some(tx) = self.writer.as_ref().and_then(|w| w.tx.as_ref()) else { return Ok(()) };
         let (ack, durable) = oneshot::channel();
         tx.send(Pending { nonce: nonce.to_owned(), expires, now, ack }).await.map_err(|_| AuthError::NonceStore)?;
@@ -380,6 +397,12 @@ impl NonceCache {
             Ok(true) => Ok(()),
             _ => Err(AuthError::NonceStore),
         }
+    }
+
+    /// Nonces claimed in the cluster's PostgreSQL ([`cluster::Coordinator::claim_nonce`]),
+    /// remembered by every node; nothing is written to a file.
+    pub fn shared(coord: Arc<cluster::Coordinator>) -> Self {
+        Self { seen: Arc::default(), writer: None, shared: Some(coord) }
     }
 
     /// How many nonces are remembered (durable or on their way to the file).

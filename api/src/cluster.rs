@@ -1,12 +1,10 @@
-//! An API node of a cluster (`creditlog serve --cluster FILE` with `role = "api"`) answers
-//! anonymous reads from the shared state itself and passes everything else to the sequencer that
-//! holds the lease, found in PostgreSQL:
+//! An API node of a cluster (`creditlog serve --cluster FILE` with `role = "api"`) answers reads,
+//! signed or not, from the shared state and its own views (request nonces and the journal of
+//! reads are in PostgreSQL, shared by every node), and passes to the sequencer that holds the
+//! lease, found in PostgreSQL:
 //!
 //! - every request that is not `GET` or `HEAD` (intake, identities, models, objections, ...):
 //!   one sequencer decides what the log says next;
-//! - every signed request: request signatures' nonces are remembered by the sequencer alone, so
-//!   a replayed signature is refused however many API nodes there are (and journalled reads are
-//!   journalled in one place);
 //! - the few reads that live in the sequencer's process: a firm's evidence bundle (which may
 //!   publish a map of chain heads), the maps' leaves, re-grade jobs, the federation's status.
 //!
@@ -81,8 +79,8 @@ impl Forward {
 }
 
 /// Whether a request must be answered by the sequencer.
-pub fn needs_sequencer(method: &Method, path: &str, signed: bool) -> bool {
-    if !matches!(*method, Method::GET | Method::HEAD) || signed {
+pub fn needs_sequencer(method: &Method, path: &str) -> bool {
+    if !matches!(*method, Method::GET | Method::HEAD) {
         return true;
     }
     path.starts_with("/v1/regrade/")
@@ -94,8 +92,7 @@ pub fn needs_sequencer(method: &Method, path: &str, signed: bool) -> bool {
 /// Middleware: on an API node, passes a request that [`needs_sequencer`] to the sequencer.
 pub async fn forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let Some(fwd) = s.forward.clone() else { return next.run(req).await };
-    let signed = req.headers().contains_key("signature");
-    if !needs_sequencer(req.method(), req.uri().path(), signed) {
+    if !needs_sequencer(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
     match pass(&fwd, req).await {
@@ -185,13 +182,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn writes_signed_requests_and_sequencer_state_go_to_the_sequencer() {
-        assert!(needs_sequencer(&Method::POST, "/v1/records", false));
-        assert!(needs_sequencer(&Method::GET, "/v1/enterprises/91370200MA3C4XJ21K/history", true));
-        assert!(needs_sequencer(&Method::GET, "/v1/enterprises/91370200MA3C4XJ21K/bundle", false));
-        assert!(needs_sequencer(&Method::GET, "/v1/heads/12/leaves", false));
-        assert!(!needs_sequencer(&Method::GET, "/v1/enterprises/91370200MA3C4XJ21K/history", false));
-        assert!(!needs_sequencer(&Method::GET, "/tile/0/000.p/3", false));
-        assert!(!needs_sequencer(&Method::GET, "/checkpoint", false));
+    fn writes_and_reads_of_sequencer_state_go_to_the_sequencer() {
+        assert!(needs_sequencer(&Method::POST, "/v1/records"));
+        assert!(needs_sequencer(&Method::GET, "/v1/enterprises/91370200MA3C4XJ21K/bundle"));
+        assert!(needs_sequencer(&Method::GET, "/v1/heads/12/leaves"));
+        assert!(!needs_sequencer(&Method::GET, "/v1/enterprises/91370200MA3C4XJ21K/history"));
+        assert!(!needs_sequencer(&Method::GET, "/tile/0/000.p/3"));
+        assert!(!needs_sequencer(&Method::GET, "/checkpoint"));
     }
 }

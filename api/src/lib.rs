@@ -140,6 +140,13 @@ impl AppState {
         })
     }
 
+    /// The same state as a node of a cluster: request nonces are claimed in its PostgreSQL.
+    #[must_use]
+    pub fn with_shared_nonces(mut self, coord: Arc<::cluster::Coordinator>) -> Self {
+        self.nonces = Arc::new(auth::NonceCache::shared(coord));
+        self
+    }
+
     /// The same state serving as an API node of a cluster, passing writes to the sequencer.
     #[must_use]
     pub fn with_forward(mut self, forward: Arc<cluster::Forward>) -> Self {

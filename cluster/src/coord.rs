@@ -6,6 +6,8 @@
 //! | `creditlog_lease` | per log (origin): the holder's name and URL, the fencing token (raised by one at every take-over), the expiry (the database's clock) |
 //! | `creditlog_tree` | per log: the committed size and root, and the last committed batch's tile bytes (`pending`), replayed by the next leader |
 //! | `creditlog_checkpoints` | per log and size: the signed checkpoint note |
+//! | `creditlog_nonces` | per log and request-signature nonce: when the signature expires (every node refuses a nonce any node accepted) |
+//! | `creditlog_reads` | per log and firm: the journal of reads of its class, decisions, history and bundles, from every node |
 //!
 //! Every write a sequencer makes checks, in the same statement and under a share lock on the
 //! lease row, that its token is the current one and unexpired. A standby takes the lease with an
@@ -33,6 +35,19 @@ CREATE TABLE IF NOT EXISTS creditlog_tree (
     size bigint NOT NULL,
     root bytea NOT NULL,
     pending bytea
+);
+CREATE TABLE IF NOT EXISTS creditlog_nonces (
+    origin text NOT NULL,
+    nonce text NOT NULL,
+    expires bigint NOT NULL,
+    PRIMARY KEY (origin, nonce)
+);
+CREATE TABLE IF NOT EXISTS creditlog_reads (
+    origin text NOT NULL,
+    uscc text NOT NULL,
+    seq bigserial NOT NULL,
+    read bytea NOT NULL,
+    PRIMARY KEY (origin, uscc, seq)
 );
 CREATE TABLE IF NOT EXISTS creditlog_checkpoints (
     origin text NOT NULL,
@@ -326,6 +341,69 @@ impl Coordinator {
         }
     }
 
+    /// Claims a request signature's nonce until `expires` (Unix seconds): false if another
+    /// request, on any node, claimed it and it has not expired at `now`. Expired nonces are
+    /// deleted now and then.
+    ///
+    /// # Errors
+    ///
+    /// If the database fails.
+    pub fn claim_nonce(&self, nonce: &str, expires: u64, now: u64) -> Result<bool, ClusterError> {
+        let (nonce, expires, now) = (nonce.to_owned(), as_i64(expires)?, as_i64(now)?);
+        let sweep = rand_sweep();
+        self.call("claiming a request nonce", |c, origin| async move {
+            if sweep {
+                c.execute("DELETE FROM creditlog_nonces WHERE origin = $1 AND expires < $2", &[&origin, &now])
+                    .await
+                    .map_err(db("deleting expired nonces"))?;
+            }
+            let n = c
+                .execute(
+                    "INSERT INTO creditlog_nonces (origin, nonce, expires) VALUES ($1, $2, $3)
+                     ON CONFLICT (origin, nonce) DO UPDATE SET expires = EXCLUDED.expires
+                     WHERE creditlog_nonces.expires < $4",
+                    &[&origin, &nonce, &expires, &now],
+                )
+                .await
+                .map_err(db("claiming a request nonce"))?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Adds a read to a firm's journal of reads.
+    ///
+    /// # Errors
+    ///
+    /// If the database fails.
+    pub fn journal_read(&self, uscc: &str, read: Vec<u8>) -> Result<(), ClusterError> {
+        let uscc = uscc.to_owned();
+        self.call("journalling a read", |c, origin| async move {
+            c.execute("INSERT INTO creditlog_reads (origin, uscc, read) VALUES ($1, $2, $3)", &[&origin, &uscc, &read])
+                .await
+                .map_err(db("journalling a read"))?;
+            Ok(())
+        })
+    }
+
+    /// A firm's journal of reads, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// If the database fails.
+    pub fn reads(&self, uscc: &str) -> Result<Vec<Vec<u8>>, ClusterError> {
+        let uscc = uscc.to_owned();
+        self.call("reading the journal of reads", |c, origin| async move {
+            let rows = c
+                .query(
+                    "SELECT read FROM creditlog_reads WHERE origin = $1 AND uscc = $2 ORDER BY seq",
+                    &[&origin, &uscc],
+                )
+                .await
+                .map_err(db("reading the journal of reads"))?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
     /// The newest recorded checkpoint.
     ///
     /// # Errors
@@ -374,6 +452,13 @@ impl Coordinator {
             Ok(rows.iter().map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get(1))).collect())
         })
     }
+}
+
+/// About one call in 1,000 also deletes expired nonces.
+fn rand_sweep() -> bool {
+    use std::sync::atomic::AtomicU64;
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    CALLS.fetch_add(1, Ordering::Relaxed) % 1000 == 0
 }
 
 fn as_i64(n: u64) -> Result<i64, ClusterError> {

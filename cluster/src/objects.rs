@@ -37,16 +37,34 @@ pub const CHECKPOINT_CACHE: &str = "no-cache";
 pub fn bucket(s3: &S3, timeout: Duration) -> Result<Arc<dyn ObjectStore>, ClusterError> {
     let store = object_store::aws::AmazonS3Builder::new()
         .with_endpoint(&s3.endpoint)
-        .with_allow_http(s3.endpoint.starts_with("http://"))
         .with_bucket_name(&s3.bucket)
         .with_region(&s3.region)
         .with_access_key_id(&s3.access_key_id)
         .with_secret_access_key(&s3.secret_access_key)
-        .with_client_options(object_store::ClientOptions::new().with_timeout(timeout))
+        .with_client_options(
+            object_store::ClientOptions::new()
+                .with_timeout(timeout)
+                .with_allow_http(s3.endpoint.starts_with("http://")),
+        )
         .with_retry(object_store::RetryConfig { max_retries: 3, retry_timeout: timeout, ..Default::default() })
         .build()
-        .map_err(|e| ClusterError::Objects { action: "opening", path: s3.bucket.clone(), detail: e.to_string() })?;
+        .map_err(|e| ClusterError::Objects { action: "opening", path: s3.bucket.clone(), detail: chain(&e) })?;
     Ok(Arc::new(store))
+}
+
+/// An error with its causes, `a: b: c` (the store's own message is often only the outermost).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !s.contains(&more) {
+            s.push_str(": ");
+            s.push_str(&more);
+        }
+        cause = c.source();
+    }
+    s
 }
 
 /// Shared helpers over a bucket.
@@ -83,7 +101,7 @@ impl Bucket {
                 }
             })
             .ok_or_else(|| self.late("reading", path))?
-            .map_err(|e| ClusterError::Objects { action: "reading", path: path.to_owned(), detail: e.to_string() })
+            .map_err(|e| ClusterError::Objects { action: "reading", path: path.to_owned(), detail: chain(&e) })
     }
 
     /// An object's size, or `None` if there is no such object.
@@ -99,7 +117,7 @@ impl Bucket {
                 }
             })
             .ok_or_else(|| self.late("asking for", path))?
-            .map_err(|e| ClusterError::Objects { action: "asking for", path: path.to_owned(), detail: e.to_string() })
+            .map_err(|e| ClusterError::Objects { action: "asking for", path: path.to_owned(), detail: chain(&e) })
     }
 
     /// The names of the objects under `prefix/`.
@@ -112,7 +130,7 @@ impl Bucket {
                 Ok::<_, object_store::Error>(metas.into_iter().map(|m| m.location.to_string()).collect())
             })
             .ok_or_else(|| self.late("listing", prefix))?
-            .map_err(|e| ClusterError::Objects { action: "listing", path: prefix.to_owned(), detail: e.to_string() })
+            .map_err(|e| ClusterError::Objects { action: "listing", path: prefix.to_owned(), detail: chain(&e) })
     }
 
     /// Writes objects, all at once; each with its `Cache-Control`.
@@ -133,7 +151,7 @@ impl Bucket {
                         store
                             .put_opts(&ObjPath::from(path.as_str()), PutPayload::from(bytes), opts)
                             .await
-                            .map_err(|e| ClusterError::Objects { action: "writing", path, detail: e.to_string() })
+                            .map_err(|e| ClusterError::Objects { action: "writing", path, detail: chain(&e) })
                     }
                 });
                 futures::future::try_join_all(puts).await.map(|_| ())

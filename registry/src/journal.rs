@@ -5,7 +5,9 @@
 //! The journal is kept in the views database, not on the log: a read changes no state, and
 //! logging every look-up would let the log grow with traffic rather than with decisions. It is
 //! therefore not rebuilt by `creditlog rebuild` and not covered by the log's proofs; a read
-//! recorded is kept, a crash may lose the last two seconds of reads.
+//! recorded is kept, a crash may lose the last two seconds of reads. On a cluster the journal is
+//! kept in PostgreSQL instead (`creditlog_reads`), so that every node records and shows the same
+//! reads.
 
 use crate::store::{be_u64, firm_prefix};
 use crate::{Registry, RegistryError};
@@ -37,6 +39,13 @@ impl Registry {
             return Ok(());
         }
         let time = crate::now();
+        if let Some(coord) = &self.inner.shared_journal {
+            let read = Read { time, reader: reader.clone(), who: reader.to_string(), what: what.to_owned() };
+            coord
+                .journal_read(uscc, serde_json::to_vec(&read).expect("serialises"))
+                .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })?;
+            return Ok(());
+        }
         let seq = self.inner.reads_seq.fetch_add(1, Ordering::Relaxed);
         let mut key = firm_prefix(uscc);
         key.extend_from_slice(&time.to_be_bytes());
@@ -52,6 +61,18 @@ impl Registry {
     ///
     /// Views database failures, or a stored read that does not decode.
     pub fn reads(&self, uscc: &str) -> Result<Vec<Read>, RegistryError> {
+        if let Some(coord) = &self.inner.shared_journal {
+            let rows = coord
+                .reads(uscc)
+                .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })?;
+            return rows
+                .iter()
+                .map(|v| {
+                    serde_json::from_slice(v)
+                        .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })
+                })
+                .collect();
+        }
         let prefix = firm_prefix(uscc);
         let mut out = Vec::new();
         for item in self.inner.views.reads.scan_prefix(&prefix) {

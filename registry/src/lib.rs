@@ -264,6 +264,8 @@ struct Inner {
     /// Objection deadlines.
     objection_rules: objections::ObjectionRules,
     reads_seq: std::sync::atomic::AtomicU64,
+    /// On a cluster: the journal of reads in PostgreSQL, shared by every node ([`journal`]).
+    shared_journal: Option<Arc<cluster::Coordinator>>,
     /// Index of the newest public identity entry applied (each header names it in `keys`).
     public_identity_head: std::sync::Mutex<Option<u64>>,
     /// Each firm's chain head (the leaf hash of its newest entry) as the log has it, filled on
@@ -314,7 +316,7 @@ impl Registry {
     ///
     /// Storage failures, or a log whose contents are missing.
     pub async fn open_with(data: &Path, log: Log, jurisdiction: Jurisdiction) -> Result<Self, RegistryError> {
-        Self::open_inner(data, log, jurisdiction, None).await
+        Self::open_inner(data, log, jurisdiction, None, None).await
     }
 
     /// Opens the registry of a cluster node: the contents are in the cluster's bucket, the views
@@ -326,9 +328,14 @@ impl Registry {
     /// # Errors
     ///
     /// See [`Registry::open_with`].
-    pub async fn open_cluster(data: &Path, log: Log, contents: cluster::ObjectContents) -> Result<Self, RegistryError> {
+    pub async fn open_cluster(
+        data: &Path,
+        log: Log,
+        contents: cluster::ObjectContents,
+        coord: Arc<cluster::Coordinator>,
+    ) -> Result<Self, RegistryError> {
         let jurisdiction = Jurisdiction { name: log.origin().to_owned(), ..Jurisdiction::default() };
-        Self::open_inner(data, log, jurisdiction, Some(contents)).await
+        Self::open_inner(data, log, jurisdiction, Some(contents), Some(coord)).await
     }
 
     async fn open_inner(
@@ -336,6 +343,7 @@ impl Registry {
         log: Log,
         jurisdiction: Jurisdiction,
         objects: Option<cluster::ObjectContents>,
+        shared_journal: Option<Arc<cluster::Coordinator>>,
     ) -> Result<Self, RegistryError> {
         let db = ledger::open_sled(
             &sled::Config::new()
@@ -373,6 +381,7 @@ impl Registry {
                 calendar: verifier::calendar::Calendar::china(),
                 objection_rules: objections::ObjectionRules::shipped(),
                 reads_seq: Default::default(),
+                shared_journal,
                 public_identity_head: Default::default(),
                 heads: Default::default(),
                 heads_map: Default::default(),

@@ -4,6 +4,8 @@
 //! One oracle, [`check_log`], re-verifies the whole log through the public read side (signed
 //! checkpoint, every tile, every entry's inclusion) after each step of a test.
 
+pub mod services;
+
 use base64::prelude::*;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -146,6 +148,26 @@ impl Server {
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The server's process id (for SIGSTOP and SIGCONT).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the server to exit by itself; its exit code (`Some(-1)` if a
+    /// signal ended it), or `None` if it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// GET a path; returns status and body.
@@ -654,4 +676,69 @@ pub fn write_federation(dir: &Path, zibo: &Server, qingdao: &Server, timeout_ms:
     )
     .expect("writing the federation file");
     fed
+}
+
+/// Builds the Go client into `out`, or returns `None` when `CREDITLOG_SKIP_GO=1` and Go or
+/// x/mod is missing.
+///
+/// # Panics
+///
+/// If Go or x/mod is missing (without `CREDITLOG_SKIP_GO=1`), or the build fails.
+pub fn build_go_client(out: &Path) -> Option<PathBuf> {
+    let skip = std::env::var("CREDITLOG_SKIP_GO").is_ok_and(|v| v == "1");
+    let gopath = std::env::var("CREDITLOG_GOPATH").unwrap_or_else(|_| "/usr/share/gocode".to_owned());
+    let install = "install it with .ci/run's install step \
+                   (apt-get update && apt-get install -y golang-go golang-golang-x-mod-dev), \
+                   or set CREDITLOG_SKIP_GO=1 to skip this test";
+    let missing = match std::process::Command::new("go").arg("version").output() {
+        Ok(o) if o.status.success() => {
+            let xmod = Path::new(&gopath).join("src/golang.org/x/mod/sumdb/tlog");
+            (!xmod.is_dir()).then(|| format!("golang.org/x/mod is not at {}", xmod.display()))
+        }
+        Ok(o) => Some(format!("`go version` failed: {}", String::from_utf8_lossy(&o.stderr))),
+        Err(e) => Some(format!("`go` cannot be run: {e}")),
+    };
+    if let Some(why) = missing {
+        if skip {
+            eprintln!("skipping the Go reference client test (CREDITLOG_SKIP_GO=1): {why}");
+            return None;
+        }
+        panic!("the Go reference client cannot be built: {why}; {install}");
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("go-client");
+    let bin = out.join("go-client");
+    let mut cmd = std::process::Command::new("go");
+    cmd.arg("build")
+        .arg("-o")
+        .arg(&bin)
+        .arg(".")
+        .current_dir(&src)
+        // GOPATH mode: no module proxy, no go.sum, just Debian's x/mod source tree.
+        .env("GO111MODULE", "off")
+        .env("GOPATH", &gopath)
+        .env("GOFLAGS", "")
+        .env("CGO_ENABLED", "0");
+    let has = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    if !has("GOCACHE") && !has("HOME") && !has("XDG_CACHE_HOME") {
+        cmd.env("GOCACHE", std::env::temp_dir().join("creditlog-go-build-cache"));
+    }
+    let built = cmd.output().expect("running go build");
+    assert!(
+        built.status.success(),
+        "go build of {} failed:\n{}{}",
+        src.display(),
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    Some(bin)
+}
+
+/// Runs the Go client; returns its output.
+pub fn go_client(bin: &Path, server: &Server, vkey: &str, old: Option<(u64, &str)>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["-url", &server.url, "-vkey", vkey]);
+    if let Some((size, root)) = old {
+        cmd.args(["-old-size", &size.to_string(), "-old-root", root]);
+    }
+    cmd.output().expect("running the Go client")
 }

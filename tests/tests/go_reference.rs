@@ -12,9 +12,8 @@
 //! client offline in GOPATH mode against `/usr/share/gocode` (or `$CREDITLOG_GOPATH`). Without
 //! Go the test fails, unless `CREDITLOG_SKIP_GO=1`.
 
-use e2e::Server;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use e2e::{build_go_client, go_client, Server};
+use std::process::Output;
 
 /// The origin of the log under test (and the name of its key).
 const ORIGIN: &str = "go-reference.example/log";
@@ -28,71 +27,6 @@ fn entries(from: u64, to: u64) -> Vec<Vec<u8>> {
             _ => format!("go-reference entry {i} {}", "x".repeat((i % 61) as usize)).into_bytes(),
         })
         .collect()
-}
-
-/// Builds the Go client into `out`, or returns `None` when `CREDITLOG_SKIP_GO=1` and Go or
-/// x/mod is missing.
-///
-/// # Panics
-///
-/// If Go or x/mod is missing (without `CREDITLOG_SKIP_GO=1`), or the build fails.
-fn build_go_client(out: &Path) -> Option<PathBuf> {
-    let skip = std::env::var("CREDITLOG_SKIP_GO").is_ok_and(|v| v == "1");
-    let gopath = std::env::var("CREDITLOG_GOPATH").unwrap_or_else(|_| "/usr/share/gocode".to_owned());
-    let install = "install it with .ci/run's install step \
-                   (apt-get update && apt-get install -y golang-go golang-golang-x-mod-dev), \
-                   or set CREDITLOG_SKIP_GO=1 to skip this test";
-    let missing = match Command::new("go").arg("version").output() {
-        Ok(o) if o.status.success() => {
-            let xmod = Path::new(&gopath).join("src/golang.org/x/mod/sumdb/tlog");
-            (!xmod.is_dir()).then(|| format!("golang.org/x/mod is not at {}", xmod.display()))
-        }
-        Ok(o) => Some(format!("`go version` failed: {}", String::from_utf8_lossy(&o.stderr))),
-        Err(e) => Some(format!("`go` cannot be run: {e}")),
-    };
-    if let Some(why) = missing {
-        if skip {
-            eprintln!("skipping the Go reference client test (CREDITLOG_SKIP_GO=1): {why}");
-            return None;
-        }
-        panic!("the Go reference client cannot be built: {why}; {install}");
-    }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("go-client");
-    let bin = out.join("go-client");
-    let mut cmd = Command::new("go");
-    cmd.arg("build")
-        .arg("-o")
-        .arg(&bin)
-        .arg(".")
-        .current_dir(&src)
-        // GOPATH mode: no module proxy, no go.sum, just Debian's x/mod source tree.
-        .env("GO111MODULE", "off")
-        .env("GOPATH", &gopath)
-        .env("GOFLAGS", "")
-        .env("CGO_ENABLED", "0");
-    let has = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
-    if !has("GOCACHE") && !has("HOME") && !has("XDG_CACHE_HOME") {
-        cmd.env("GOCACHE", std::env::temp_dir().join("creditlog-go-build-cache"));
-    }
-    let built = cmd.output().expect("running go build");
-    assert!(
-        built.status.success(),
-        "go build of {} failed:\n{}{}",
-        src.display(),
-        String::from_utf8_lossy(&built.stdout),
-        String::from_utf8_lossy(&built.stderr)
-    );
-    Some(bin)
-}
-
-/// Runs the Go client; returns its output.
-fn go_client(bin: &Path, server: &Server, vkey: &str, old: Option<(u64, &str)>) -> Output {
-    let mut cmd = Command::new(bin);
-    cmd.args(["-url", &server.url, "-vkey", vkey]);
-    if let Some((size, root)) = old {
-        cmd.args(["-old-size", &size.to_string(), "-old-root", root]);
-    }
-    cmd.output().expect("running the Go client")
 }
 
 fn text(o: &Output) -> String {

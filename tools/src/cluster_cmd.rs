@@ -138,10 +138,12 @@ pub async fn serve(args: ServeArgs, path: &Path) -> Result<()> {
             (log, None)
         }
     };
-    let registry =
-        registry::Registry::open_cluster(data, log.clone(), contents).await.context("opening the registry")?;
+    let registry = registry::Registry::open_cluster(data, log.clone(), contents, coord.clone())
+        .await
+        .context("opening the registry")?;
     let mut state = api::AppState::new(log.clone(), Some(registry.clone()), false, data)
-        .with_context(|| format!("opening the nonce file and the firm directory in {}", data.display()))?;
+        .with_context(|| format!("opening the firm directory in {}", data.display()))?
+        .with_shared_nonces(coord.clone());
     match node.role {
         Role::Sequencer => {
             registry.set_storage_reserve(args.storage_reserve_mb << 20);

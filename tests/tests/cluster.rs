@@ -1,0 +1,384 @@
+//! Issue 14: the log beyond one machine, on real servers started here: PostgreSQL (Debian's, in a
+//! temporary folder) and Garage (the S3-compatible store, a separate process).
+//!
+//! - A log whose tiles live in Garage, served by API nodes, passes the Go reference client and
+//!   the harness's whole-log check, and two API nodes return the same firm histories as the
+//!   sequencer.
+//! - `kill -9` of the leading sequencer during ingest: the standby takes over, every
+//!   acknowledged record is in the log exactly once, the tree is consistent with the checkpoints
+//!   published before, and the old leader, restarted, only stands by.
+//! - A paused leader (SIGSTOP) that wakes after the standby took over can neither acknowledge
+//!   nor publish: it exits, and every recorded checkpoint is consistent with the newest.
+//!
+//! Skipped without PostgreSQL or Garage unless `CREDITLOG_REQUIRE_CLUSTER=1` (as in `.ci/run`).
+
+use e2e::services::{free_port, Garage, Postgres};
+use e2e::{
+    binary, build_go_client, check_consistency, check_log, cli, go_client, new_key, register_penalty_department,
+    Server, Signer,
+};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The lease in these tests: short, so that take-overs are quick.
+const LEASE_MS: u64 = 2000;
+
+struct Cluster {
+    pg: Postgres,
+    garage: Garage,
+    root: tempfile::TempDir,
+    seed: PathBuf,
+}
+
+fn firm(i: usize) -> String {
+    verifier::uscc::Uscc::from_parts(&format!("91370303MA3C{:05}", i)).expect("valid").as_str().to_owned()
+}
+
+impl Cluster {
+    fn start(origin: &str) -> Option<Self> {
+        let pg = Postgres::start()?;
+        let garage = Garage::start()?;
+        let root = tempfile::tempdir().expect("tempdir");
+        let seed = root.path().join("seed");
+        let (ok, out, err) = cli(&["cluster", "init", "--data", seed.to_str().unwrap(), "--origin", origin]);
+        assert!(ok, "{err}");
+        assert!(out.contains("verifier key: "), "{out}");
+        Some(Self { pg, garage, root, seed })
+    }
+
+    /// A node's data folder (with the keys its role needs) and cluster file; its listen address.
+    fn node(&self, name: &str, role: &str) -> (PathBuf, PathBuf, String) {
+        let data = self.root.path().join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        let mut keys = vec![ledger::keys::KEY_FILE];
+        if role == "sequencer" {
+            // The sequencer that starts the log registers the operator from its key file.
+            keys.extend([registry::GRADER_KEY_FILE, registry::OPERATOR_KEY_FILE]);
+        }
+        for k in keys {
+            std::fs::copy(self.seed.join(k), data.join(k)).unwrap();
+        }
+        let listen = format!("127.0.0.1:{}", free_port());
+        let file = self.root.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\nlease_ms = {LEASE_MS}\n",
+                self.pg.url,
+                self.garage.s3_toml()
+            ),
+        )
+        .unwrap();
+        (data, file, listen)
+    }
+
+    fn start_node(&self, name: &str, role: &str) -> Server {
+        let (data, file, listen) = self.node(name, role);
+        Server::start_at(&listen, &data, &["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"])
+    }
+
+    /// Starts a sequencer candidate that stands by: the thread returns the server once it leads.
+    fn start_standby(&self, name: &str) -> std::thread::JoinHandle<Server> {
+        let (data, file, listen) = self.node(name, "sequencer");
+        std::thread::spawn(move || {
+            Server::start_at(&listen, &data, &["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"])
+        })
+    }
+
+    fn operator(&self, url: &str) -> Signer {
+        Signer {
+            url: url.to_owned(),
+            key: registry::keyfile::read(&self.seed.join(registry::OPERATOR_KEY_FILE)).unwrap(),
+        }
+    }
+}
+
+/// The signed envelope of a penalty about `subject` under document number `reference`.
+fn penalty(key: &ed25519_dalek::SigningKey, subject: &str, reference: &str) -> serde_json::Value {
+    let env = verifier::envelope::Envelope::sign(
+        verifier::envelope::RECORD_TYPE,
+        &serde_json::to_vec(&e2e::penalty_record(subject, reference)).expect("JSON"),
+        key,
+    );
+    serde_json::json!({ "records": [env] })
+}
+
+/// Registers an auditor (审计) key with the operator; auditors read whole histories.
+fn auditor(op: &Signer) -> ed25519_dalek::SigningKey {
+    use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+    let key = registry::keyfile::generate();
+    let st = Statement::RegisterKey {
+        kind: IDENTITY_STATEMENT.into(),
+        role: Role::Auditor,
+        name: "auditor".into(),
+        key: registry::keyfile::public_b64(&key),
+    };
+    let (s, v) = e2e::statement(op, &st);
+    assert_eq!(s, 200, "{v}");
+    key
+}
+
+/// The document numbers of the records in a firm's history, as an auditor reads it (a signed
+/// read, journalled for the firm).
+fn references(server: &Server, auditor: &ed25519_dalek::SigningKey, uscc: &str) -> Vec<String> {
+    use base64::prelude::*;
+    let s = Signer { url: server.url.clone(), key: auditor.clone() };
+    let (status, v) = s.get(&format!("/v1/enterprises/{uscc}/history"));
+    assert_eq!(status, 200, "{v}");
+    let mut refs = Vec::new();
+    for e in v["entries"].as_array().unwrap_or_else(|| panic!("history of {uscc}: {v}")) {
+        let env = &e["content"]["envelope"];
+        if env["payloadType"] != verifier::envelope::RECORD_TYPE {
+            continue;
+        }
+        let payload = BASE64_STANDARD.decode(env["payload"].as_str().expect("payload")).expect("base64");
+        let record: serde_json::Value = serde_json::from_slice(&payload).expect("JSON");
+        refs.push(record["reference"].as_str().expect("reference").to_owned());
+    }
+    refs
+}
+
+#[test]
+fn a_log_in_object_storage_is_served_by_api_nodes_and_verified_by_the_go_reference_client() {
+    let Some(c) = Cluster::start("cluster.example/zibo") else { return };
+    let seq = c.start_node("seq-a", "sequencer");
+    assert!(seq.banner.iter().any(|l| l.starts_with("sequencer: holding the lease (token 1)")), "{:?}", seq.banner);
+    let api1 = c.start_node("api-1", "api");
+    let api2 = c.start_node("api-2", "api");
+    assert_eq!(api1.verifier_key, seq.verifier_key);
+
+    // Writes sent to the API nodes reach the sequencer.
+    let op = c.operator(&api1.url);
+    let amr = new_key(c.root.path(), "amr.key");
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+    let at = [Signer { url: api1.url.clone(), key: amr.clone() }, Signer { url: api2.url.clone(), key: amr.clone() }];
+    for i in 0..30 {
+        let (s, v) = at[i % 2].post("/v1/records", &penalty(&amr, &firm(i % 5), &format!("淄博市监罚〔2026〕{i}号")));
+        assert_eq!(s, 200, "{v}");
+    }
+    let size = seq.settled_size();
+    api1.wait_for_size(size);
+    api2.wait_for_size(size);
+    assert_eq!(api1.checkpoint().root, seq.checkpoint().root);
+
+    // An API node serves the log from the bucket: the harness's whole-log check, and the Go
+    // reference client, which knows nothing of creditlog.
+    let (cp, entries) = check_log(&api1);
+    assert_eq!(entries.len() as u64, cp.size);
+    let work = tempfile::tempdir().unwrap();
+    if let Some(go) = build_go_client(work.path()) {
+        let out = go_client(&go, &api1, &api1.verifier_key, None);
+        assert!(
+            out.status.success(),
+            "the Go client refused the log served by an API node:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The same histories from both API nodes and the sequencer (their views are their own,
+    // derived from the one log).
+    for f in 0..5 {
+        let uscc = firm(f);
+        let from_seq = references(&seq, &aud, &uscc);
+        assert_eq!(from_seq.len(), 6, "{uscc}: {from_seq:?}");
+        assert_eq!(references(&api1, &aud, &uscc), from_seq);
+        assert_eq!(references(&api2, &aud, &uscc), from_seq);
+    }
+
+    // Every node journals those reads in the one journal (the auditor read 5 histories from each
+    // of the three nodes).
+    let journalled: usize = c.pg.psql("SELECT count(*) FROM creditlog_reads").parse().unwrap();
+    assert_eq!(journalled, 15);
+
+    // A signature accepted by one API node is a replay on the other: the nonces are shared.
+    let path = format!("/v1/enterprises/{}/history", firm(0));
+    let headers = at[0].headers("GET", &path, "", None);
+    let send = |url: &str| {
+        let mut req = ureq::get(&format!("{url}{path}"));
+        for (k, v) in &headers {
+            req = req.set(k, v);
+        }
+        match req.call() {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap()),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(send(&api1.url).0, 200);
+    let (status, body) = send(&api2.url);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("nonce"), "{body}");
+
+    // An API node appends nothing itself: a raw append is refused, and a write it passed on
+    // says which sequencer answered.
+    let (s, _) = api1.get("/v1/log");
+    assert_eq!(s, 200);
+    let r = ureq::post(&format!("{}/v1/records", api2.url)).set("content-type", "application/json").send_string("{}");
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(resp.header("x-creditlog-served-by"), Some("seq-a"));
+}
+
+#[test]
+fn the_standby_takes_over_when_the_leader_is_killed_and_every_acknowledged_record_is_there_once() {
+    let Some(c) = Cluster::start("cluster.example/failover") else { return };
+    let seq_a = c.start_node("seq-a", "sequencer");
+    let standby = c.start_standby("seq-b");
+    let api = c.start_node("api-1", "api");
+    let op = c.operator(&api.url);
+    let amr = new_key(c.root.path(), "amr.key");
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+
+    // Ingest through the API node, one record per request, retrying what gets no answer.
+    const N: usize = 120;
+    let acked = Arc::new(Mutex::new(Vec::<(usize, Instant)>::new()));
+    let ingest = {
+        let (acked, url, amr) = (acked.clone(), api.url.clone(), amr.clone());
+        std::thread::spawn(move || {
+            let s = Signer { url, key: amr.clone() };
+            let mut refused = Vec::new();
+            for i in 0..N {
+                let body = penalty(&amr, &firm(i % 4), &format!("淄博市监罚〔2026〕F{i}号"));
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    let (status, v) = s.post("/v1/records", &body);
+                    match status {
+                        200 => {
+                            acked.lock().unwrap().push((i, Instant::now()));
+                            break;
+                        }
+                        // A retry of a record whose first attempt was recorded but not answered.
+                        409 => {
+                            refused.push((i, v));
+                            break;
+                        }
+                        _ => {
+                            assert!(Instant::now() < deadline, "record {i} not accepted within 60 s: {status} {v}");
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                }
+            }
+            refused
+        })
+    };
+    while acked.lock().unwrap().len() < 40 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = api.checkpoint();
+    let killed = Instant::now();
+    seq_a.kill();
+    let seq_b = standby.join().expect("the standby took over");
+    let took_over = killed.elapsed();
+    assert!(seq_b.banner.iter().any(|l| l.starts_with("sequencer: holding the lease (token 2)")), "{:?}", seq_b.banner);
+    let refused = ingest.join().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    let first_after = acked.iter().find(|(_, t)| *t > killed).map(|(_, t)| t.duration_since(killed));
+    eprintln!("failover: the standby led after {took_over:?}; first acknowledgement after the kill at {first_after:?}");
+    assert!(took_over < Duration::from_secs(10), "took over after {took_over:?}");
+
+    // Every record is in the log exactly once: those acknowledged, and those refused as
+    // already recorded on their retry.
+    let size = seq_b.settled_size();
+    let after = api.wait_for_size(size);
+    check_consistency(&api, &before, &after);
+    let (_, entries) = check_log(&api);
+    assert_eq!(entries.len() as u64, size);
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for f in 0..4 {
+        for r in references(&api, &aud, &firm(f)) {
+            *seen.entry(r).or_default() += 1;
+        }
+    }
+    for (i, _) in &acked {
+        let r = format!("淄博市监罚〔2026〕F{i}号");
+        assert_eq!(seen.get(&r), Some(&1), "acknowledged record {i} is in the log {:?} times", seen.get(&r));
+    }
+    for (i, v) in &refused {
+        let r = format!("淄博市监罚〔2026〕F{i}号");
+        assert_eq!(
+            seen.get(&r),
+            Some(&1),
+            "record {i} was refused on a retry ({v}) but is in the log {:?} times",
+            seen.get(&r)
+        );
+    }
+    assert_eq!(seen.values().sum::<usize>(), N, "{seen:?}");
+
+    // The old leader, started again, only stands by.
+    let (data, file, listen) = c.node("seq-a", "sequencer");
+    let mut again = Command::new(binary())
+        .args(["serve", "--data", data.to_str().unwrap(), "--listen", &listen, "--cluster", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    while let Some(Ok(l)) = lines.next() {
+        said.push(l.clone());
+        if l.starts_with("standby:") || l.starts_with("listening") {
+            break;
+        }
+    }
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(said.last().is_some_and(|l| l.starts_with("standby: seq-b holds the lease (token 2)")), "{said:?}");
+    assert_eq!(c.pg.psql("SELECT holder || ' ' || token FROM creditlog_lease"), "seq-b 2");
+}
+
+#[test]
+fn a_paused_leader_that_wakes_after_the_take_over_can_neither_acknowledge_nor_publish() {
+    let Some(c) = Cluster::start("cluster.example/fenced") else { return };
+    let mut seq_a = c.start_node("seq-a", "sequencer");
+    let standby = c.start_standby("seq-b");
+    let op = c.operator(&seq_a.url);
+    let amr = new_key(c.root.path(), "amr.key");
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+    let at_a = Signer { url: seq_a.url.clone(), key: amr.clone() };
+    let (s, v) = at_a.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕P1号"));
+    assert_eq!(s, 200, "{v}");
+
+    signal(seq_a.pid(), "STOP");
+    let seq_b = standby.join().expect("the standby took over");
+    let at_b = Signer { url: seq_b.url.clone(), key: amr.clone() };
+    let (s, v) = at_b.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕P2号"));
+    assert_eq!(s, 200, "{v}");
+    let newest = seq_b.wait_for_size(seq_b.checkpoint().size);
+
+    // Woken, the old leader is asked to record something at once.
+    signal(seq_a.pid(), "CONT");
+    let (s, v) = at_a.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕P3号"));
+    assert_ne!(s, 200, "a fenced sequencer acknowledged a record: {v}");
+    assert_eq!(seq_a.wait_exit(Duration::from_secs(10)), Some(3), "the fenced sequencer should stop with exit code 3");
+    let err = seq_a.stderr.lock().unwrap().clone();
+    assert!(err.contains("lease"), "{err}");
+
+    // Nothing of the old leader's after the take-over: every recorded checkpoint is consistent
+    // with the newest, and P3 is nowhere.
+    let sizes = c.pg.psql("SELECT size FROM creditlog_checkpoints ORDER BY size");
+    for size in sizes.lines() {
+        let (s, note) = seq_b.get(&format!("/v1/checkpoints/{size}"));
+        assert_eq!(s, 200);
+        let cp = verifier::open_checkpoint(&note, &seq_b.verifier_key).expect("a checkpoint the log signed");
+        check_consistency(&seq_b, &cp, &newest);
+    }
+    let refs = references(&seq_b, &aud, &firm(1));
+    assert_eq!(refs, ["淄博市监罚〔2026〕P1号", "淄博市监罚〔2026〕P2号"]);
+    assert_eq!(c.pg.psql("SELECT token FROM creditlog_lease"), "2");
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+    assert!(ok.success());
+}
