@@ -90,6 +90,10 @@ pub struct LogInfo {
     /// checkpoint (见证人未达法定数): which witnesses cosigned and what the others answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witnessing_problem: Option<String>,
+    /// How many entries this server's views reflect: on an API node of a cluster, what it
+    /// answers about firms is as of this many entries (its lag is `size` minus this).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views_applied: Option<u64>,
 }
 
 #[utoipa::path(
@@ -108,6 +112,7 @@ pub(crate) async fn log_info(State(s): State<AppState>) -> Json<LogInfo> {
         root_hash: b64(&cp.root),
         unpublished: s.log.committed_size().saturating_sub(cp.size),
         witnessing_problem: s.log.witnessing_problem(),
+        views_applied: s.registry.as_ref().and_then(|r| r.views_applied().ok()),
     })
 }
 

@@ -106,6 +106,20 @@ fn penalty(key: &ed25519_dalek::SigningKey, subject: &str, reference: &str) -> s
     serde_json::json!({ "records": [env] })
 }
 
+/// Waits until a node's views reflect `size` entries (an API node applies the sequencer's
+/// entries after it sees their checkpoint).
+fn views_at(server: &Server, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = server.get_json("/v1/log");
+        if v["views_applied"].as_u64().is_some_and(|n| n >= size) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "views stuck: {v}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Registers an auditor (审计) key with the operator; auditors read whole histories.
 fn auditor(op: &Signer) -> ed25519_dalek::SigningKey {
     use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
@@ -163,6 +177,8 @@ fn a_log_in_object_storage_is_served_by_api_nodes_and_verified_by_the_go_referen
     let size = seq.settled_size();
     api1.wait_for_size(size);
     api2.wait_for_size(size);
+    views_at(&api1, size);
+    views_at(&api2, size);
     assert_eq!(api1.checkpoint().root, seq.checkpoint().root);
 
     // An API node serves the log from the bucket: the harness's whole-log check, and the Go
@@ -290,6 +306,7 @@ fn the_standby_takes_over_when_the_leader_is_killed_and_every_acknowledged_recor
     // already recorded on their retry.
     let size = seq_b.settled_size();
     let after = api.wait_for_size(size);
+    views_at(&api, size);
     check_consistency(&api, &before, &after);
     let (_, entries) = check_log(&api);
     assert_eq!(entries.len() as u64, size);
