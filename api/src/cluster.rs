@@ -89,16 +89,40 @@ pub fn needs_sequencer(method: &Method, path: &str) -> bool {
         || (path.starts_with("/v1/enterprises/") && path.ends_with("/bundle"))
 }
 
-/// Middleware: on an API node, passes a request that [`needs_sequencer`] to the sequencer.
+/// The header in which a sequencer says how many entries its log holds after a write.
+pub const SIZE_HEADER: &str = "x-creditlog-log-size";
+
+/// How long an API node waits for its own views to show a write it passed on.
+const READ_YOUR_WRITES: Duration = Duration::from_secs(5);
+
+/// Middleware: on an API node, passes a request that [`needs_sequencer`] to the sequencer, and
+/// after a write waits (up to 5 s) until its own views show it, so that a client reads its
+/// writes back from the node it wrote through. On any other server, says after a write how many
+/// entries the log holds ([`SIZE_HEADER`]).
 pub async fn forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(fwd) = s.forward.clone() else { return next.run(req).await };
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let Some(fwd) = s.forward.clone() else {
+        let mut r = next.run(req).await;
+        if write && s.registry.is_some() {
+            r.headers_mut().insert(SIZE_HEADER, HeaderValue::from(s.log.committed_size()));
+        }
+        return r;
+    };
     if !needs_sequencer(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
-    match pass(&fwd, req).await {
+    let r = match pass(&fwd, req).await {
         Ok(r) => r,
-        Err(p) => p.into_response(),
+        Err(p) => return p.into_response(),
+    };
+    let size = r.headers().get(SIZE_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if let (Some(size), Some(reg)) = (size.filter(|_| r.status().is_success()), &s.registry) {
+        let deadline = Instant::now() + READ_YOUR_WRITES;
+        while reg.views_applied().is_ok_and(|n| n < size) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
+    r
 }
 
 async fn pass(fwd: &Forward, req: Request) -> Result<Response, Problem> {

@@ -87,7 +87,7 @@ impl std::fmt::Debug for Coordinator {
 }
 
 fn db(action: &'static str) -> impl Fn(tokio_postgres::Error) -> ClusterError {
-    move |e| ClusterError::Database { action, detail: e.to_string() }
+    move |e| ClusterError::Database { action, detail: crate::objects::chain(&e) }
 }
 
 impl Coordinator {
@@ -350,7 +350,7 @@ impl Coordinator {
     /// If the database fails.
     pub fn claim_nonce(&self, nonce: &str, expires: u64, now: u64) -> Result<bool, ClusterError> {
         let (nonce, expires, now) = (nonce.to_owned(), as_i64(expires)?, as_i64(now)?);
-        let sweep = rand_sweep();
+        let sweep = sweep_now();
         self.call("claiming a request nonce", |c, origin| async move {
             if sweep {
                 c.execute("DELETE FROM creditlog_nonces WHERE origin = $1 AND expires < $2", &[&origin, &now])
@@ -455,10 +455,10 @@ impl Coordinator {
 }
 
 /// About one call in 1,000 also deletes expired nonces.
-fn rand_sweep() -> bool {
+fn sweep_now() -> bool {
     use std::sync::atomic::AtomicU64;
     static CALLS: AtomicU64 = AtomicU64::new(0);
-    CALLS.fetch_add(1, Ordering::Relaxed) % 1000 == 0
+    CALLS.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000)
 }
 
 fn as_i64(n: u64) -> Result<i64, ClusterError> {

@@ -4,6 +4,7 @@
 //! One oracle, [`check_log`], re-verifies the whole log through the public read side (signed
 //! checkpoint, every tile, every entry's inclusion) after each step of a test.
 
+pub mod netns;
 pub mod services;
 
 use base64::prelude::*;

@@ -111,6 +111,11 @@ impl Postgres {
             .output()
             .expect("running initdb");
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        // Trust connections from the test hosts' addresses too (initdb trusts only loopback).
+        let hba = data.join("pg_hba.conf");
+        let mut conf = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        conf.push_str("host all all 0.0.0.0/0 trust\n");
+        std::fs::write(&hba, conf).expect("writing pg_hba.conf");
         let port = free_port();
         let opts = format!("-p {port} -k {} -c listen_addresses={host} -c max_connections=200", dir.display());
         let mut ctl = match netns {

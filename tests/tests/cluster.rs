@@ -12,6 +12,7 @@
 //!
 //! Skipped without PostgreSQL or Garage unless `CREDITLOG_REQUIRE_CLUSTER=1` (as in `.ci/run`).
 
+use e2e::netns::Net;
 use e2e::services::{free_port, Garage, Postgres};
 use e2e::{
     binary, build_go_client, check_consistency, check_log, cli, go_client, new_key, register_penalty_department,
@@ -26,11 +27,16 @@ use std::time::{Duration, Instant};
 /// The lease in these tests: short, so that take-overs are quick.
 const LEASE_MS: u64 = 2000;
 
+/// The hosts of the multi-host test, in the order of their addresses.
+const HOSTS: [&str; 6] = ["postgres", "garage", "seq-a", "seq-b", "api-1", "api-2"];
+
 struct Cluster {
     pg: Postgres,
     garage: Garage,
     root: tempfile::TempDir,
     seed: PathBuf,
+    /// The hosts, when each node runs in its own network namespace.
+    net: Option<Net>,
 }
 
 fn firm(i: usize) -> String {
@@ -41,12 +47,23 @@ impl Cluster {
     fn start(origin: &str) -> Option<Self> {
         let pg = Postgres::start()?;
         let garage = Garage::start()?;
+        Self::with(pg, garage, origin, None)
+    }
+
+    /// PostgreSQL on host 0, Garage on host 1, the nodes on the hosts named after them.
+    fn start_on(net: Net, origin: &str) -> Option<Self> {
+        let pg = Postgres::start_on(&net.addr(0), Some(net.host(0)))?;
+        let garage = Garage::start_on(&net.addr(1), Some(net.host(1)))?;
+        Self::with(pg, garage, origin, Some(net))
+    }
+
+    fn with(pg: Postgres, garage: Garage, origin: &str, net: Option<Net>) -> Option<Self> {
         let root = tempfile::tempdir().expect("tempdir");
         let seed = root.path().join("seed");
         let (ok, out, err) = cli(&["cluster", "init", "--data", seed.to_str().unwrap(), "--origin", origin]);
         assert!(ok, "{err}");
         assert!(out.contains("verifier key: "), "{out}");
-        Some(Self { pg, garage, root, seed })
+        Some(Self { pg, garage, root, seed, net })
     }
 
     /// A node's data folder (with the keys its role needs) and cluster file; its listen address.
@@ -61,7 +78,10 @@ impl Cluster {
         for k in keys {
             std::fs::copy(self.seed.join(k), data.join(k)).unwrap();
         }
-        let listen = format!("127.0.0.1:{}", free_port());
+        let listen = match &self.net {
+            Some(net) => format!("{}:8080", net.addr(HOSTS.iter().position(|h| *h == name).expect("a known host"))),
+            None => format!("127.0.0.1:{}", free_port()),
+        };
         let file = self.root.path().join(format!("{name}.toml"));
         std::fs::write(
             &file,
@@ -75,16 +95,30 @@ impl Cluster {
         (data, file, listen)
     }
 
+    fn netns(&self, name: &str) -> Option<String> {
+        let net = self.net.as_ref()?;
+        Some(net.host(HOSTS.iter().position(|h| *h == name).expect("a known host")).to_owned())
+    }
+
     fn start_node(&self, name: &str, role: &str) -> Server {
         let (data, file, listen) = self.node(name, role);
-        Server::start_at(&listen, &data, &["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"])
+        let args = ["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"];
+        match self.netns(name) {
+            Some(ns) => Server::start_in(&ns, &listen, &data, &args),
+            None => Server::start_at(&listen, &data, &args),
+        }
     }
 
     /// Starts a sequencer candidate that stands by: the thread returns the server once it leads.
     fn start_standby(&self, name: &str) -> std::thread::JoinHandle<Server> {
         let (data, file, listen) = self.node(name, "sequencer");
+        let ns = self.netns(name);
         std::thread::spawn(move || {
-            Server::start_at(&listen, &data, &["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"])
+            let args = ["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"];
+            match ns {
+                Some(ns) => Server::start_in(&ns, &listen, &data, &args),
+                None => Server::start_at(&listen, &data, &args),
+            }
         })
     }
 
@@ -453,4 +487,82 @@ fn the_database_refuses_a_batch_or_a_checkpoint_from_a_sequencer_whose_lease_exp
 fn c_leader(coord: &cluster::Coordinator) -> (String, i64) {
     let l = coord.leader().unwrap().expect("a leader");
     (l.holder, l.token)
+}
+
+#[test]
+fn on_six_hosts_api_nodes_agree_while_intake_runs_and_a_leader_cut_off_from_postgresql_stops_within_its_lease() {
+    let Some(net) = Net::new(&HOSTS) else { return };
+    let Some(c) = Cluster::start_on(net, "cluster.example/hosts") else { return };
+    let mut seq_a = c.start_node("seq-a", "sequencer");
+    let standby = c.start_standby("seq-b");
+    let api1 = c.start_node("api-1", "api");
+    let api2 = c.start_node("api-2", "api");
+    let op = c.operator(&api1.url);
+    let amr = new_key(c.root.path(), "amr.key");
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+    // (API node 1 answered the registrations once its own views showed them; node 2 may lag.)
+    views_at(&api2, seq_a.settled_size());
+
+    // Intake through API node 2 while both API nodes are read: every history either node gives
+    // is a prefix of the final one (they lag, they never disagree).
+    let ingest = {
+        let (url, amr) = (api2.url.clone(), amr.clone());
+        std::thread::spawn(move || {
+            let s = Signer { url, key: amr.clone() };
+            for i in 0..40 {
+                let (st, v) = s.post("/v1/records", &penalty(&amr, &firm(0), &format!("淄博市监罚〔2026〕H{i}号")));
+                assert_eq!(st, 200, "{v}");
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    while !ingest.is_finished() {
+        seen.push(references(&api1, &aud, &firm(0)));
+        seen.push(references(&api2, &aud, &firm(0)));
+    }
+    ingest.join().unwrap();
+    let size = seq_a.settled_size();
+    for api in [&api1, &api2] {
+        api.wait_for_size(size);
+        views_at(api, size);
+    }
+    let last = references(&seq_a, &aud, &firm(0));
+    assert_eq!(last.len(), 40);
+    assert_eq!(references(&api1, &aud, &firm(0)), last);
+    assert_eq!(references(&api2, &aud, &firm(0)), last);
+    assert!(seen.len() > 2, "the API nodes were read while intake ran");
+    for h in &seen {
+        assert_eq!(h[..], last[..h.len()], "an API node gave a history that is not a prefix of the log's");
+    }
+
+    // The leader's link goes down: it cannot reach PostgreSQL, so it cannot renew its lease, and
+    // it stops (acknowledging nothing more) within the lease.
+    let net = c.net.as_ref().unwrap();
+    let cut = Instant::now();
+    net.link(2, false);
+    let code = seq_a.wait_exit(Duration::from_millis(LEASE_MS + 2000));
+    let stopped = cut.elapsed();
+    eprintln!("the cut-off leader stopped after {stopped:?} (lease {LEASE_MS} ms)");
+    assert_eq!(code, Some(3), "the cut-off leader should stop: {}", seq_a.stderr.lock().unwrap());
+    assert!(seq_a.stderr.lock().unwrap().contains("could not renew the lease"), "{}", seq_a.stderr.lock().unwrap());
+    let seq_b = standby.join().expect("the standby took over");
+    assert!(seq_b.banner.iter().any(|l| l.starts_with("sequencer: holding the lease (token 2)")), "{:?}", seq_b.banner);
+
+    // The API nodes now pass writes to the new leader.
+    let s = Signer { url: api1.url.clone(), key: amr.clone() };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (st, v) = s.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕H-after号"));
+        if st == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no write accepted after the take-over: {st} {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    net.link(2, true);
+    let size = seq_b.settled_size();
+    api1.wait_for_size(size);
+    views_at(&api1, size);
+    assert_eq!(references(&api1, &aud, &firm(1)), ["淄博市监罚〔2026〕H-after号"]);
 }

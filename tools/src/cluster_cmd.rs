@@ -62,7 +62,7 @@ pub fn run(command: ClusterCommand) -> Result<()> {
 }
 
 /// How often an API node reads the newest checkpoint from PostgreSQL.
-const FOLLOW_POLL: Duration = Duration::from_millis(200);
+const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
 /// `creditlog serve --cluster FILE`.
 pub async fn serve(args: ServeArgs, path: &Path) -> Result<()> {
