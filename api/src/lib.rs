@@ -48,6 +48,7 @@ mod history;
 mod identities;
 mod imports;
 mod intake;
+pub mod metrics;
 mod objections;
 pub mod openapi;
 mod plans;
@@ -109,6 +110,8 @@ pub struct AppState {
     pub federation: Option<Arc<federation::Federation>>,
     /// On an API node of a cluster: how it reaches the sequencer ([`cluster`]).
     pub forward: Option<Arc<cluster::Forward>>,
+    /// Request counters for `/metrics` ([`metrics`]).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -137,6 +140,7 @@ impl AppState {
             directory: Arc::new(Directory::open(data)?),
             federation: None,
             forward: None,
+            metrics: Arc::default(),
         })
     }
 
@@ -229,9 +233,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/firms", get(directory::search))
         .route("/v1/imports/read", post(imports::read))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/metrics", get(metrics::metrics))
         .route("/", get(portal::index))
         .route("/portal/{*path}", get(portal::asset))
         .fallback(not_found)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cluster::forward))
         .layer(axum::middleware::from_fn_with_state(state.clone(), serve::limit_cost))
         .with_state(state)

@@ -103,6 +103,7 @@ impl Modify for SecuritySchemes {
         crate::tlog::checkpoint,
         crate::tlog::tile,
         crate::tlog::log_info,
+        crate::metrics::metrics,
         crate::tlog::raw_append,
         crate::tlog::inclusion,
         crate::tlog::consistency,

@@ -150,6 +150,31 @@ struct AppendRequest {
     ack: oneshot::Sender<Result<u64, LedgerError>>,
 }
 
+/// Upper bounds of the batch-size histogram ([`LogStats`]).
+pub const BATCH_BUCKETS: [u64; 8] = [1, 4, 16, 64, 256, 1024, 4096, 16_384];
+
+/// Counters of the sequencer, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    /// Batches made durable.
+    pub batches: std::sync::atomic::AtomicU64,
+    /// Entries in them.
+    pub entries: std::sync::atomic::AtomicU64,
+    /// Batches of at most [`BATCH_BUCKETS`]`[i]` entries (not cumulative; the last also counts
+    /// larger ones).
+    pub batch_sizes: [std::sync::atomic::AtomicU64; 8],
+}
+
+impl LogStats {
+    fn record(&self, entries: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.batches.fetch_add(1, Relaxed);
+        self.entries.fetch_add(entries, Relaxed);
+        let i = BATCH_BUCKETS.iter().position(|b| entries <= *b).unwrap_or(BATCH_BUCKETS.len() - 1);
+        self.batch_sizes[i].fetch_add(1, Relaxed);
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     committed: Commit,
@@ -188,6 +213,7 @@ struct Inner {
     stop: Arc<std::sync::atomic::AtomicBool>,
     /// Whether this log only follows another process's ([`Log::follow`]).
     follower: bool,
+    stats: Arc<LogStats>,
 }
 
 /// Opens a sled database, waiting up to 5 s for its file lock: a database just closed in this
@@ -308,9 +334,11 @@ impl Log {
             .map_err(|e| LedgerError::Stopped(e.to_string()))?;
         let com_storage = storage.clone();
         let com_shared = shared.clone();
+        let stats = Arc::new(LogStats::default());
+        let com_stats = stats.clone();
         let committer = std::thread::Builder::new()
             .name("committer".into())
-            .spawn(move || commit_batches(committer_rx, &*com_storage, &com_shared))
+            .spawn(move || commit_batches(committer_rx, &*com_storage, &com_shared, &com_stats))
             .map_err(|e| LedgerError::Stopped(e.to_string()))?;
 
         let pub_storage = storage.clone();
@@ -343,6 +371,7 @@ impl Log {
                 threads: vec![sequencer, committer, publisher],
                 stop: Arc::default(),
                 follower: false,
+                stats,
             }),
         })
     }
@@ -413,6 +442,7 @@ impl Log {
                 threads: vec![follower],
                 stop,
                 follower: true,
+                stats: Arc::default(),
             }),
         })
     }
@@ -422,6 +452,16 @@ impl Log {
     /// or the log has no witnesses.
     pub fn witnessing_problem(&self) -> Option<String> {
         self.inner.witnessing_problem.lock().expect("lock").clone()
+    }
+
+    /// The sequencer's counters.
+    pub fn stats(&self) -> &LogStats {
+        &self.inner.stats
+    }
+
+    /// Append requests waiting for the sequencer.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.tx.as_ref().map_or(0, |tx| tx.max_capacity() - tx.capacity())
     }
 
     /// Whether this log only follows one that another process sequences ([`Log::follow`]).
@@ -702,6 +742,7 @@ fn commit_batches(
     rx: std::sync::mpsc::Receiver<Sequenced>,
     storage: &dyn LogStorage,
     shared: &(Mutex<Shared>, Condvar),
+    stats: &LogStats,
 ) {
     let mut failed: Option<String> = None;
     for Sequenced { batch, requests } in rx {
@@ -713,6 +754,7 @@ fn commit_batches(
         }
         match storage.commit(&batch) {
             Ok(()) => {
+                stats.record(batch.commit.size - lock_size(shared));
                 {
                     let (lock, cv) = shared;
                     lock.lock().expect("lock").committed = batch.commit;
@@ -736,6 +778,10 @@ fn commit_batches(
     let (lock, cv) = shared;
     lock.lock().expect("lock").closed = true;
     cv.notify_all();
+}
+
+fn lock_size(shared: &(Mutex<Shared>, Condvar)) -> u64 {
+    shared.0.lock().expect("lock").committed.size
 }
 
 /// The publisher's witnesses.

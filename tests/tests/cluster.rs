@@ -264,6 +264,24 @@ fn a_log_in_object_storage_is_served_by_api_nodes_and_verified_by_the_go_referen
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("nonce"), "{body}");
 
+    // Every node's /metrics: the sequencer made every entry durable itself, the API nodes pass
+    // writes on, answered the histories themselves and lag by nothing now.
+    let metric = |server: &Server, name: &str| -> u64 {
+        let (st, body) = server.get("/metrics");
+        assert_eq!(st, 200);
+        let text = String::from_utf8(body).unwrap();
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(metric(&seq, "creditlog_sequencer_entries_total "), size);
+    assert_eq!(metric(&seq, "creditlog_node_forwards_writes "), 0);
+    assert_eq!(metric(&api1, "creditlog_node_forwards_writes "), 1);
+    assert_eq!(metric(&api1, "creditlog_views_lag_entries "), 0);
+    assert_eq!(
+        metric(&api2, "creditlog_http_requests_total{route=\"/v1/enterprises/{uscc}/history\",code=\"200\"} "),
+        5
+    );
+
     // An API node appends nothing itself: a raw append is refused, and a write it passed on
     // says which sequencer answered.
     let (s, _) = api1.get("/v1/log");
