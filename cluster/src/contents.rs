@@ -48,6 +48,15 @@ impl ObjectContents {
         self.bucket.put_all(objects)
     }
 
+    /// Stores contents of any entries (`creditlog migrate`): (index, leaf hash, bytes).
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn put_many(&self, items: Vec<(u64, [u8; 32], Vec<u8>)>) -> Result<(), ClusterError> {
+        self.bucket.put_all(items.into_iter().map(|(i, leaf, c)| (key(i, &leaf), c, "private, no-store")).collect())
+    }
+
     /// The content of entry `index` whose header has leaf hash `leaf`.
     ///
     /// # Errors

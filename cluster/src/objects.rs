@@ -233,6 +233,24 @@ impl ObjectLog {
         })
     }
 
+    /// Writes tiles as they are, each with its `Cache-Control` (`creditlog migrate`).
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn put_tiles(&self, tiles: Vec<(TilePath, Vec<u8>)>) -> Result<(), ClusterError> {
+        self.bucket.put_all(tiles.into_iter().map(|(t, b)| (t.to_path(), b, TILE_CACHE)).collect())
+    }
+
+    /// Writes the `checkpoint` object (`creditlog migrate`).
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn put_checkpoint(&self, note: &[u8]) -> Result<(), ClusterError> {
+        self.bucket.put_all(vec![("checkpoint".into(), note.to_vec(), CHECKPOINT_CACHE)])
+    }
+
     fn lease(&self) -> Result<&Arc<LeaseKeeper>, ClusterError> {
         let l = self.writer.as_ref().ok_or_else(|| {
             ClusterError::Fenced("this node is an API node: it reads the log and never writes it".into())

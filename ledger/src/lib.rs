@@ -415,8 +415,13 @@ impl Log {
             .name("follower".into())
             .spawn(move || {
                 let reader = TileHashReader::new(t_storage.clone(), 256);
-                while !t_stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    std::thread::sleep(poll);
+                let stopped = || t_stop.load(std::sync::atomic::Ordering::SeqCst);
+                while !stopped() {
+                    // In steps, so that dropping the log never waits a whole poll.
+                    let woke = Instant::now() + poll;
+                    while Instant::now() < woke && !stopped() {
+                        std::thread::sleep(poll.min(Duration::from_millis(20)));
+                    }
                     match read(&*t_storage, &reader) {
                         Ok(Some(cp)) if cp.size > pub_tx.borrow().size => {
                             t_shared.0.lock().expect("lock").committed = Commit { size: cp.size, root: cp.root };
@@ -452,6 +457,15 @@ impl Log {
     /// or the log has no witnesses.
     pub fn witnessing_problem(&self) -> Option<String> {
         self.inner.witnessing_problem.lock().expect("lock").clone()
+    }
+
+    /// Every published checkpoint, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// If the history cannot be read.
+    pub fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, LedgerError> {
+        Ok(self.inner.storage.checkpoints()?)
     }
 
     /// The sequencer's counters.

@@ -481,6 +481,19 @@ impl Registry {
         &self.inner.log
     }
 
+    /// The stored content of entry `index` exactly as it is kept (for `creditlog migrate`): the
+    /// leaf hash of its header, which the content is stored under, and the bytes; `None` for an
+    /// entry without one (a raw ledger entry).
+    ///
+    /// # Errors
+    ///
+    /// If the log or the contents cannot be read.
+    pub fn stored_content(&self, index: u64) -> Result<Option<([u8; 32], Vec<u8>)>, RegistryError> {
+        let bytes = self.inner.log.entry(index)?;
+        let leaf = leaf_hash(&bytes).0;
+        Ok(self.inner.contents.get(index, &leaf)?.map(|c| (leaf, c)))
+    }
+
     /// The jurisdiction and its settings (dates, local time), as the log sets them now.
     pub fn jurisdiction(&self) -> Jurisdiction {
         self.inner.book.read().expect("lock").jurisdiction.clone()

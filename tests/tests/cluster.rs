@@ -584,3 +584,80 @@ fn on_six_hosts_api_nodes_agree_while_intake_runs_and_a_leader_cut_off_from_post
     views_at(&api1, size);
     assert_eq!(references(&api1, &aud, &firm(1)), ["淄博市监罚〔2026〕H-after号"]);
 }
+
+#[test]
+fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
+    let Some(pg) = Postgres::start() else { return };
+    let Some(garage) = Garage::start() else { return };
+    // A log on one machine, with records and an auditor.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let op = Signer {
+        url: server.url.clone(),
+        key: registry::keyfile::read(&data.join(registry::OPERATOR_KEY_FILE)).unwrap(),
+    };
+    let amr = new_key(dir.path(), "amr.key");
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+    let at = Signer { url: server.url.clone(), key: amr.clone() };
+    for i in 0..300 {
+        let (s, v) = at.post("/v1/records", &penalty(&amr, &firm(i % 3), &format!("淄博市监罚〔2026〕M{i}号")));
+        assert_eq!(s, 200, "{v}");
+    }
+    let size = server.settled_size();
+    let before = server.checkpoint();
+    let histories: Vec<_> = (0..3).map(|f| references(&server, &aud, &firm(f))).collect();
+    server.kill();
+
+    let file = dir.path().join("cluster.toml");
+    let cluster_file = |name: &str, role: &str, listen: &str| {
+        format!(
+            "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\nlease_ms = {LEASE_MS}\n",
+            pg.url,
+            garage.s3_toml()
+        )
+    };
+    std::fs::write(&file, cluster_file("migrate", "api", "127.0.0.1:1")).unwrap();
+    let (ok, out, err) = cli(&["migrate", "--from", data.to_str().unwrap(), "--to", file.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    use base64::prelude::*;
+    assert!(out.contains(&format!("identical: checkpoint root {}", BASE64_STANDARD.encode(before.root.0))), "{out}");
+    assert!(out.contains(&format!("{size} entries")), "{out}");
+
+    // Only into an empty cluster.
+    let (ok, out, err) = cli(&["migrate", "--from", data.to_str().unwrap(), "--to", file.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(err.contains(&format!("already holds a log of {size} entries")), "{err}");
+
+    // The cluster serves the migrated log: same root through an API node, same histories.
+    let node = |name: &str, role: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        for k in [ledger::keys::KEY_FILE, registry::GRADER_KEY_FILE] {
+            std::fs::copy(data.join(k), d.join(k)).unwrap();
+        }
+        let listen = format!("127.0.0.1:{}", free_port());
+        let f = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&f, cluster_file(name, role, &listen)).unwrap();
+        Server::start_at(&listen, &d, &["--cluster", f.to_str().unwrap(), "--heads-interval-secs", "0"])
+    };
+    let seq = node("seq-a", "sequencer");
+    let api = node("api-1", "api");
+    assert_eq!(api.verifier_key, before_key(&data));
+    let (cp, _) = check_log(&api);
+    assert_eq!((cp.size, cp.root), (before.size, before.root));
+    views_at(&api, size);
+    for (f, h) in histories.iter().enumerate() {
+        assert_eq!(&references(&api, &aud, &firm(f)), h);
+    }
+    // And it goes on: a new record through the API node.
+    let s = Signer { url: api.url.clone(), key: amr.clone() };
+    let (st, v) = s.post("/v1/records", &penalty(&amr, &firm(0), "淄博市监罚〔2026〕after号"));
+    assert_eq!(st, 200, "{v}");
+    drop(seq);
+}
+
+fn before_key(data: &std::path::Path) -> String {
+    ledger::keys::LogKey::load(data).unwrap().verifier_key
+}

@@ -3,6 +3,7 @@
 
 use crate::{Failure, ServeArgs};
 use anyhow::{Context, Result};
+use base64::prelude::*;
 use clap::Subcommand;
 use cluster::{ClusterConfig, Coordinator, LeaseKeeper, ObjectContents, ObjectLog, Role};
 use ledger::keys::LogKey;
@@ -10,6 +11,7 @@ use ledger::{Log, LogConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use verifier::{TileKind, TilePath, TILE_WIDTH};
 
 /// `creditlog cluster ...`.
 #[derive(Subcommand, Debug)]
@@ -177,4 +179,145 @@ pub async fn serve(args: ServeArgs, path: &Path) -> Result<()> {
         println!("released the lease");
     }
     Ok(())
+}
+
+/// Every tile of a tree of `size` entries: the full ones and the partial one at its right edge,
+/// for each level and the entry bundles.
+fn tiles_of(size: u64) -> Vec<TilePath> {
+    let mut out = Vec::new();
+    let mut edge = |kind: TileKind, n: u64| {
+        out.extend((0..n / TILE_WIDTH).map(|index| TilePath { kind, index, partial: None }));
+        if n % TILE_WIDTH > 0 {
+            let w = u8::try_from(n % TILE_WIDTH).expect("under 256");
+            out.push(TilePath { kind, index: n / TILE_WIDTH, partial: Some(w) });
+        }
+    };
+    edge(TileKind::Entries, size);
+    let (mut level, mut n) = (0u8, size);
+    while n > 0 {
+        edge(TileKind::Hash(level), n);
+        n /= TILE_WIDTH;
+        level += 1;
+    }
+    out
+}
+
+/// `creditlog migrate --from DATA --to CLUSTER.toml`.
+pub fn migrate(from: &Path, to: &Path) -> Result<()> {
+    let config = ClusterConfig::load(to).map_err(|e| Failure(e.to_string()))?;
+    let rt = crate::runtime()?;
+    let key = LogKey::load(from).with_context(|| format!("reading the log key of {}", from.display()))?;
+    let (log, _) = crate::open_log(&crate::LogArgs::at(from))?;
+    let source = rt.block_on(registry::Registry::open(from, log.clone())).context("opening the registry to migrate")?;
+    let digest = source.views_digest()?;
+    let size = log.committed_size();
+    let latest = log.latest();
+    anyhow::ensure!(
+        latest.size == size,
+        "{} holds {size} entries but its newest checkpoint covers {}: start its server once so that it publishes them, then migrate",
+        from.display(),
+        latest.size
+    );
+    let checkpoints = log.checkpoints()?;
+    let timeout = Duration::from_secs(30);
+    let coord = Arc::new(
+        Coordinator::connect(&config.postgres.url, log.origin(), timeout).map_err(|e| Failure(e.to_string()))?,
+    );
+    // The lease, for the whole migration: no sequencer may start meanwhile.
+    let token = coord
+        .try_acquire("creditlog migrate", "-", Duration::from_secs(3600))
+        .map_err(|e| Failure(e.to_string()))?
+        .ok_or_else(|| {
+            Failure("a sequencer holds the cluster's lease: stop every node of the cluster, then migrate".into())
+        })?;
+    let result = (|| -> Result<()> {
+        let (have, _, _) = coord.tree().map_err(|e| Failure(e.to_string()))?;
+        anyhow::ensure!(
+            have == 0,
+            "the cluster already holds a log of {have} entries under {}: migrate only into an empty cluster",
+            log.origin()
+        );
+        let bucket = cluster::objects::bucket(&config.s3, timeout).map_err(|e| Failure(e.to_string()))?;
+        let target =
+            ObjectLog::open_reader(bucket.clone(), coord.clone(), timeout).map_err(|e| Failure(e.to_string()))?;
+        let contents = ObjectContents::new(bucket.clone(), timeout);
+        // 1. Tiles and contents (rewriting them is harmless: the same bytes).
+        let tiles = tiles_of(size);
+        for chunk in tiles.chunks(64) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            for t in chunk {
+                let bytes = log
+                    .read_tile(*t)?
+                    .ok_or_else(|| Failure(format!("{} is missing from {}", t.to_path(), from.display())))?;
+                batch.push((*t, bytes));
+            }
+            target.put_tiles(batch).map_err(|e| Failure(e.to_string()))?;
+        }
+        let mut stored = 0u64;
+        let mut batch = Vec::new();
+        for index in 0..size {
+            if let Some((leaf, c)) = source.stored_content(index)? {
+                batch.push((index, leaf, c));
+                stored += 1;
+            }
+            if batch.len() == 256 || index + 1 == size {
+                contents.put_many(std::mem::take(&mut batch)).map_err(|e| Failure(e.to_string()))?;
+            }
+        }
+        // 2. The database last: the checkpoints, then the tree, which makes the log count.
+        for (s, note) in &checkpoints {
+            coord.publish(token, *s, note).map_err(|e| Failure(e.to_string()))?;
+        }
+        let empty = ledger::storage::TileBatch {
+            appends: Vec::new(),
+            commit: ledger::storage::Commit { size, root: latest.root },
+        };
+        coord
+            .advance(token, 0, size, latest.root, cluster::objects::encode_batch(&empty))
+            .map_err(|e| Failure(e.to_string()))?;
+        target.put_checkpoint(&latest.note).map_err(|e| Failure(e.to_string()))?;
+        println!(
+            "copied {} tiles, {stored} contents and {} checkpoints of {size} entries",
+            tiles.len(),
+            checkpoints.len()
+        );
+
+        // 3. Proof: the tree read back from the bucket has the same root, every content reads
+        // back the same, and views rebuilt from the cluster have the same digest.
+        let storage: Arc<dyn ledger::storage::LogStorage> = Arc::new(
+            ObjectLog::open_reader(bucket.clone(), coord.clone(), timeout).map_err(|e| Failure(e.to_string()))?,
+        );
+        let reader = ledger::tree::TileHashReader::new(storage.clone(), 1024);
+        let root =
+            tlog_tiles::tree_hash(size, &reader).map_err(|e| Failure(format!("hashing the migrated tree: {e}")))?;
+        anyhow::ensure!(
+            root == latest.root,
+            "the tree read back from the bucket has another root: the migration is not identical"
+        );
+        for index in 0..size {
+            if let Some((leaf, c)) = source.stored_content(index)? {
+                let back = contents.get(index, &leaf).map_err(|e| Failure(e.to_string()))?;
+                anyhow::ensure!(
+                    back.as_deref() == Some(&c[..]),
+                    "the content of entry {index} reads back differently from the bucket"
+                );
+            }
+        }
+        let views = tempfile::tempdir()?;
+        let follower = Log::follow(storage, key, Duration::from_secs(3600))?;
+        let migrated = rt
+            .block_on(registry::Registry::open_cluster(views.path(), follower, contents, coord.clone()))
+            .context("rebuilding the views from the migrated log")?;
+        let after = migrated.views_digest()?;
+        anyhow::ensure!(
+            after == digest,
+            "views rebuilt from the migrated log have digest {after}, the source's are {digest}"
+        );
+        println!("identical: checkpoint root {} and views digest {digest}", BASE64_STANDARD.encode(root.0));
+        Ok(())
+    })();
+    if let Err(e) = coord.release(token) {
+        eprintln!("creditlog: could not release the lease after migrating ({e}); it expires within an hour");
+    }
+    result
 }

@@ -73,6 +73,17 @@ enum Command {
         #[command(subcommand)]
         command: witness_cmd::WitnessCommand,
     },
+    /// Move a data folder's log into a cluster's bucket and PostgreSQL, and prove the result
+    /// identical: the same checkpoint root read back from the bucket, every content read back,
+    /// and the same views digest rebuilt from the cluster. The cluster must be stopped and empty.
+    Migrate {
+        /// The data folder (stop its server first).
+        #[arg(long)]
+        from: PathBuf,
+        /// The cluster file (README, "Deploying beyond one machine").
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// A log beyond one machine: `creditlog cluster init` creates a new cluster's keys.
     Cluster {
         #[command(subcommand)]
@@ -612,6 +623,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Fsck { data } => fsck(&data),
         Command::Cluster { command } => cluster_cmd::run(command),
+        Command::Migrate { from, to } => cluster_cmd::migrate(&from, &to),
         Command::Bench { command } => bench::run(command),
         Command::Key { command } => registry_cmds::key(command),
         Command::Witness { command } => witness_cmd::run(command),
