@@ -237,6 +237,9 @@ pub struct EntryView {
     pub disputed_by: Option<u64>,
 }
 
+/// An entry's content as it is kept: the leaf hash of its header, and the bytes.
+pub type StoredContent = ([u8; 32], Vec<u8>);
+
 /// The registry over one log.
 #[derive(Clone)]
 pub struct Registry {
@@ -488,7 +491,7 @@ impl Registry {
     /// # Errors
     ///
     /// If the log or the contents cannot be read.
-    pub fn stored_content(&self, index: u64) -> Result<Option<([u8; 32], Vec<u8>)>, RegistryError> {
+    pub fn stored_content(&self, index: u64) -> Result<Option<StoredContent>, RegistryError> {
         let bytes = self.inner.log.entry(index)?;
         let leaf = leaf_hash(&bytes).0;
         Ok(self.inner.contents.get(index, &leaf)?.map(|c| (leaf, c)))
