@@ -187,7 +187,7 @@ fn tiles_of(size: u64) -> Vec<TilePath> {
     let mut out = Vec::new();
     let mut edge = |kind: TileKind, n: u64| {
         out.extend((0..n / TILE_WIDTH).map(|index| TilePath { kind, index, partial: None }));
-        if n % TILE_WIDTH > 0 {
+        if !n.is_multiple_of(TILE_WIDTH) {
             let w = u8::try_from(n % TILE_WIDTH).expect("under 256");
             out.push(TilePath { kind, index: n / TILE_WIDTH, partial: Some(w) });
         }
@@ -320,4 +320,25 @@ pub fn migrate(from: &Path, to: &Path) -> Result<()> {
         eprintln!("creditlog: could not release the lease after migrating ({e}); it expires within an hour");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tiles_of_a_tree_are_its_full_tiles_and_its_right_edge() {
+        let paths: Vec<String> = tiles_of(70_000).iter().map(TilePath::to_path).collect();
+        // 70,000 = 273 × 256 + 112 entries; 273 = 1 × 256 + 17 level-1 hashes; 1 level-2 hash.
+        assert_eq!(paths.len(), 274 + 274 + 2 + 1);
+        assert_eq!(paths[272], "tile/entries/272");
+        assert_eq!(paths[273], "tile/entries/273.p/112");
+        assert_eq!(paths[274 + 273], "tile/0/273.p/112");
+        assert_eq!(&paths[548..], ["tile/1/000", "tile/1/001.p/17", "tile/2/000.p/1"]);
+        assert!(tiles_of(0).is_empty());
+        assert_eq!(
+            tiles_of(256).iter().map(TilePath::to_path).collect::<Vec<_>>(),
+            ["tile/entries/000", "tile/0/000", "tile/1/000.p/1"]
+        );
+    }
 }
