@@ -16,7 +16,7 @@
 //! name = "seq-a"                 # unique in the cluster
 //! role = "sequencer"             # or "api"
 //! url = "http://10.0.0.2:8080"   # where the other nodes reach this one
-//! lease_ms = 10000               # the sequencer's lease; a standby takes over after it expires
+//! lease_ms = 5000                # the sequencer's lease; a standby takes over after it expires
 //! ```
 
 use crate::ClusterError;
@@ -97,15 +97,16 @@ pub struct Node {
     pub role: Role,
     /// Where the other nodes reach it (an API node sends writes to the leader's).
     pub url: String,
-    /// The sequencer's lease, in milliseconds (default 10,000): the leader renews it every
-    /// quarter of it and stops writing when it could not for the whole of it; a standby takes
-    /// over once it has expired.
+    /// The sequencer's lease, in milliseconds (default 5,000). The leader renews it every
+    /// quarter of it and stops writing when it could not renew for 80 % of it; a standby takes
+    /// over once it has expired, so a failover takes about the lease plus a quarter of it plus
+    /// the new leader's start.
     #[serde(default = "default_lease_ms")]
     pub lease_ms: u64,
 }
 
 fn default_lease_ms() -> u64 {
-    10_000
+    5_000
 }
 
 impl ClusterConfig {

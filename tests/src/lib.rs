@@ -21,6 +21,10 @@ use verifier::{
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // A benchmark may run a release build instead (`CREDITLOG_BIN=target/release/creditlog`).
+        if let Some(bin) = std::env::var_os("CREDITLOG_BIN") {
+            return PathBuf::from(bin);
+        }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)

@@ -1,0 +1,232 @@
+//! Figures for docs/PERFORMANCE.md (issue 14), run by hand, never in CI:
+//!
+//! ```sh
+//! CREDITLOG_REQUIRE_CLUSTER=1 cargo test --release -p e2e --test cluster_bench -- --ignored --nocapture
+//! ```
+//!
+//! On this one machine, with PostgreSQL and Garage on it too: intake through two API nodes and
+//! one sequencer against the embedded server of the same run (records/s, p99 acknowledgement);
+//! history reads with one and with two API nodes (requests/s); failover, from `kill -9` of the
+//! leader to the first acknowledgement by the new one, over repeated kills, with the default
+//! lease (5 s).
+
+use e2e::services::{free_port, Garage, Postgres};
+use e2e::{cli, new_key, register_penalty_department, Server, Signer};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 8;
+
+fn firm(i: usize) -> String {
+    verifier::uscc::Uscc::from_parts(&format!("91370303MA3D{:05}", i % 99_999)).expect("valid").as_str().to_owned()
+}
+
+fn penalty(key: &ed25519_dalek::SigningKey, subject: &str, reference: &str) -> serde_json::Value {
+    let env = verifier::envelope::Envelope::sign(
+        verifier::envelope::RECORD_TYPE,
+        &serde_json::to_vec(&e2e::penalty_record(subject, reference)).expect("JSON"),
+        key,
+    );
+    serde_json::json!({ "records": [env] })
+}
+
+fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+/// `n` one-record requests from CLIENTS threads spread over `urls`: (records/s, p50, p99).
+fn intake(urls: &[String], key: &ed25519_dalek::SigningKey, n: usize, tag: &str) -> (f64, Duration, Duration) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let (next, key, url, tag) = (next.clone(), key.clone(), urls[t % urls.len()].clone(), tag.to_owned());
+            std::thread::spawn(move || {
+                let s = Signer { url, key: key.clone() };
+                let mut lat = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return lat;
+                    }
+                    let body = penalty(&key, &firm(i), &format!("罚{tag}{i}号"));
+                    let t0 = Instant::now();
+                    let (st, v) = s.post("/v1/records", &body);
+                    assert_eq!(st, 200, "{v}");
+                    lat.push(t0.elapsed());
+                }
+            })
+        })
+        .collect();
+    let lat: Vec<Duration> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let secs = start.elapsed().as_secs_f64();
+    (n as f64 / secs, percentile(lat.clone(), 0.5), percentile(lat, 0.99))
+}
+
+/// Signed history reads for `secs` from CLIENTS threads spread over `urls`: requests/s.
+fn reads(urls: &[String], key: &ed25519_dalek::SigningKey, firms: usize, secs: u64) -> f64 {
+    let done = Arc::new(AtomicUsize::new(0));
+    let until = Instant::now() + Duration::from_secs(secs);
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let (done, s) = (done.clone(), Signer { url: urls[t % urls.len()].clone(), key: key.clone() });
+            std::thread::spawn(move || {
+                let mut i = t;
+                while Instant::now() < until {
+                    let (st, v) = s.get(&format!("/v1/enterprises/{}/history", firm(i % firms)));
+                    assert_eq!(st, 200, "{v}");
+                    done.fetch_add(1, Ordering::Relaxed);
+                    i += CLIENTS;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / secs as f64
+}
+
+fn auditor(op: &Signer) -> ed25519_dalek::SigningKey {
+    use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+    let key = registry::keyfile::generate();
+    let st = Statement::RegisterKey {
+        kind: IDENTITY_STATEMENT.into(),
+        role: Role::Auditor,
+        name: "auditor".into(),
+        key: registry::keyfile::public_b64(&key),
+    };
+    let (s, v) = e2e::statement(op, &st);
+    assert_eq!(s, 200, "{v}");
+    key
+}
+
+struct Nodes {
+    root: PathBuf,
+    seed: PathBuf,
+    pg: Postgres,
+    garage: Garage,
+}
+
+impl Nodes {
+    fn start(node: &Nodes, name: &str, role: &str, lease_ms: Option<u64>) -> (PathBuf, PathBuf, String) {
+        let data = node.root.join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        for k in [ledger::keys::KEY_FILE, registry::GRADER_KEY_FILE, registry::OPERATOR_KEY_FILE] {
+            std::fs::copy(node.seed.join(k), data.join(k)).unwrap();
+        }
+        let listen = format!("127.0.0.1:{}", free_port());
+        let file = node.root.join(format!("{name}.toml"));
+        let lease = lease_ms.map(|l| format!("lease_ms = {l}\n")).unwrap_or_default();
+        std::fs::write(
+            &file,
+            format!(
+                "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\n{lease}",
+                node.pg.url,
+                node.garage.s3_toml()
+            ),
+        )
+        .unwrap();
+        (data, file, listen)
+    }
+
+    fn serve(&self, name: &str, role: &str) -> Server {
+        let (data, file, listen) = Self::start(self, name, role, None);
+        Server::start_at(&listen, &data, &["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"])
+    }
+
+    fn standby(&self, name: &str) -> std::thread::JoinHandle<Server> {
+        let (data, file, listen) = Self::start(self, name, "sequencer", None);
+        std::thread::spawn(move || {
+            Server::start_at(&listen, &data, &["--cluster", file.to_str().unwrap(), "--heads-interval-secs", "0"])
+        })
+    }
+}
+
+#[test]
+#[ignore = "a benchmark: run by hand with --ignored --nocapture"]
+fn cluster_figures() {
+    let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let seed = root.join("seed");
+    let (ok, _, err) = cli(&["cluster", "init", "--data", seed.to_str().unwrap(), "--origin", "bench.example/cluster"]);
+    assert!(ok, "{err}");
+    let nodes = Nodes { root, seed, pg, garage };
+    let n: usize = std::env::var("CREDITLOG_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(4000);
+
+    // Embedded, same machine, same run.
+    let embedded_dir = dir.path().join("embedded");
+    let embedded = Server::start(&embedded_dir, &[]);
+    let op = Signer {
+        url: embedded.url.clone(),
+        key: registry::keyfile::read(&embedded_dir.join(registry::OPERATOR_KEY_FILE)).unwrap(),
+    };
+    let amr = new_key(dir.path(), "amr.key");
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+    let (rate, p50, p99) = intake(&[embedded.url.clone()], &amr, n, "e");
+    println!("embedded intake: {n} records, {rate:.0} records/s, ack p50 {p50:?} p99 {p99:?}");
+    let r = reads(&[embedded.url.clone()], &aud, 500, 10);
+    println!("embedded history reads: {r:.0} requests/s");
+    drop(embedded);
+
+    // The cluster: one sequencer, a standby, two API nodes.
+    let seq = nodes.serve("seq-a", "sequencer");
+    let standby = nodes.standby("seq-b");
+    let api1 = nodes.serve("api-1", "api");
+    let api2 = nodes.serve("api-2", "api");
+    let op = Signer {
+        url: api1.url.clone(),
+        key: registry::keyfile::read(&nodes.seed.join(registry::OPERATOR_KEY_FILE)).unwrap(),
+    };
+    register_penalty_department(&op, &amr);
+    let aud = auditor(&op);
+    std::thread::sleep(Duration::from_millis(500));
+    let (rate, p50, p99) = intake(&[api1.url.clone(), api2.url.clone()], &amr, n, "c");
+    println!("cluster intake through two API nodes: {n} records, {rate:.0} records/s, ack p50 {p50:?} p99 {p99:?}");
+    let size = seq.settled_size();
+    for api in [&api1, &api2] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while api.get_json("/v1/log")["views_applied"].as_u64().unwrap_or(0) < size {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let one = reads(&[api1.url.clone()], &aud, 500, 10);
+    println!("cluster history reads, one API node: {one:.0} requests/s");
+    let two = reads(&[api1.url.clone(), api2.url.clone()], &aud, 500, 10);
+    println!("cluster history reads, two API nodes: {two:.0} requests/s");
+
+    // Failover, repeated: kill the leader during intake; time to the first acknowledgement.
+    let kills: usize = std::env::var("CREDITLOG_BENCH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let mut leader = seq;
+    let mut standby = standby;
+    let mut times = Vec::new();
+    let names = ["seq-a", "seq-b"];
+    for k in 0..kills {
+        let s = Signer { url: api1.url.clone(), key: amr.clone() };
+        let killed = Instant::now();
+        leader.kill();
+        let mut i = 0;
+        loop {
+            let (st, _) = s.post("/v1/records", &penalty(&amr, &firm(k), &format!("罚f{k}-{i}号")));
+            i += 1;
+            if st == 200 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let t = killed.elapsed();
+        println!("failover {}: first acknowledgement by the new leader after {t:?}", k + 1);
+        times.push(t);
+        leader = standby.join().unwrap();
+        standby = nodes.standby(names[k % 2]);
+    }
+    times.sort();
+    println!("failover over {kills} kills: median {:?}, max {:?}", times[times.len() / 2], times[times.len() - 1]);
+    drop(leader);
+}
