@@ -168,9 +168,9 @@ fn cluster_figures() {
     let amr = new_key(dir.path(), "amr.key");
     register_penalty_department(&op, &amr);
     let aud = auditor(&op);
-    let (rate, p50, p99) = intake(&[embedded.url.clone()], &amr, n, "e");
+    let (rate, p50, p99) = intake(std::slice::from_ref(&embedded.url), &amr, n, "e");
     println!("embedded intake: {n} records, {rate:.0} records/s, ack p50 {p50:?} p99 {p99:?}");
-    let r = reads(&[embedded.url.clone()], &aud, 500, 10);
+    let r = reads(std::slice::from_ref(&embedded.url), &aud, 500, 10);
     println!("embedded history reads: {r:.0} requests/s");
     drop(embedded);
 
@@ -196,7 +196,7 @@ fn cluster_figures() {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    let one = reads(&[api1.url.clone()], &aud, 500, 10);
+    let one = reads(std::slice::from_ref(&api1.url), &aud, 500, 10);
     println!("cluster history reads, one API node: {one:.0} requests/s");
     let two = reads(&[api1.url.clone(), api2.url.clone()], &aud, 500, 10);
     println!("cluster history reads, two API nodes: {two:.0} requests/s");
