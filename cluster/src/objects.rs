@@ -160,8 +160,42 @@ impl Bucket {
     }
 }
 
+/// Tile objects kept in memory by a reader, at most this many bytes: every tile object is
+/// immutable (a full tile, or a partial one at its width), so a copy never goes stale.
+const TILE_CACHE_BYTES: usize = 256 << 20;
+
+/// Tile objects already read, by path, dropped oldest first past [`TILE_CACHE_BYTES`].
+#[derive(Debug, Default)]
+struct TileCache {
+    tiles: HashMap<String, Arc<Vec<u8>>>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl TileCache {
+    fn get(&self, path: &str) -> Option<Arc<Vec<u8>>> {
+        self.tiles.get(path).cloned()
+    }
+
+    fn put(&mut self, path: String, bytes: Arc<Vec<u8>>) {
+        if self.tiles.contains_key(&path) {
+            return;
+        }
+        self.bytes += bytes.len();
+        self.order.push_back(path.clone());
+        self.tiles.insert(path, bytes);
+        while self.bytes > TILE_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(b) = self.tiles.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+    }
+}
+
 /// The log in a bucket, coordinated through PostgreSQL.
 pub struct ObjectLog {
+    cache: Mutex<TileCache>,
     bucket: Bucket,
     coord: Arc<Coordinator>,
     /// The lease this node writes under; `None` on an API node, which only reads.
@@ -193,6 +227,7 @@ impl ObjectLog {
         let coord = lease.coordinator().clone();
         let (size, root, pending) = coord.tree()?;
         let log = Self {
+            cache: Mutex::default(),
             bucket: Bucket::new(store, timeout),
             coord,
             writer: Some(lease),
@@ -225,6 +260,7 @@ impl ObjectLog {
     ) -> Result<Self, ClusterError> {
         let (size, root, _) = coord.tree()?;
         Ok(Self {
+            cache: Mutex::default(),
             bucket: Bucket::new(store, timeout),
             coord,
             writer: None,
@@ -307,6 +343,16 @@ impl ObjectLog {
         Ok(data)
     }
 
+    /// A tile object, from memory or the bucket (then kept).
+    fn cached(&self, path: &str) -> Result<Option<Vec<u8>>, ClusterError> {
+        if let Some(b) = self.cache.lock().expect("lock").get(path) {
+            return Ok(Some(b.to_vec()));
+        }
+        let Some(b) = self.bucket.get(path)? else { return Ok(None) };
+        self.cache.lock().expect("lock").put(path.to_owned(), Arc::new(b.clone()));
+        Ok(Some(b))
+    }
+
     fn read(&self, tile: TilePath) -> Result<Option<Vec<u8>>, ClusterError> {
         let width = tile.width();
         let full = tile.full();
@@ -316,7 +362,7 @@ impl ObjectLog {
             }
         }
         let path = tile.to_path();
-        if let Some(b) = self.bucket.get(&path)? {
+        if let Some(b) = self.cached(&path)? {
             return Self::prefix(tile, b, width, &path).map(Some);
         }
         if tile.partial.is_none() {
@@ -325,7 +371,7 @@ impl ObjectLog {
         // No batch ended the tile at this width: cut it from the full tile, or from the
         // narrowest wider partial one.
         let full_path = full.to_path();
-        if let Some(b) = self.bucket.get(&full_path)? {
+        if let Some(b) = self.cached(&full_path)? {
             return Self::prefix(tile, b, width, &full_path).map(Some);
         }
         let wider = self

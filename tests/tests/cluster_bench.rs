@@ -176,7 +176,6 @@ fn cluster_figures() {
 
     // The cluster: one sequencer, a standby, two API nodes.
     let seq = nodes.serve("seq-a", "sequencer");
-    let standby = nodes.standby("seq-b");
     let api1 = nodes.serve("api-1", "api");
     let api2 = nodes.serve("api-2", "api");
     let op = Signer {
@@ -204,7 +203,10 @@ fn cluster_figures() {
     // Failover, repeated: kill the leader during intake; time to the first acknowledgement.
     let kills: usize = std::env::var("CREDITLOG_BENCH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let mut leader = seq;
-    let mut standby = standby;
+    // (Started now: the harness gives a server 60 s to start listening, and a standby listens
+    // only once it leads.)
+    let mut standby = nodes.standby("seq-b");
+    std::thread::sleep(Duration::from_secs(2));
     let mut times = Vec::new();
     let names = ["seq-a", "seq-b"];
     for k in 0..kills {
