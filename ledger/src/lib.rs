@@ -468,6 +468,12 @@ impl Log {
         Ok(self.inner.storage.checkpoints()?)
     }
 
+    /// Why the sequencer stopped accepting entries after a storage failure, if it did (the log
+    /// then refuses every append until the process restarts).
+    pub fn failure(&self) -> Option<String> {
+        self.inner.shared.0.lock().expect("lock").failed.clone()
+    }
+
     /// The sequencer's counters.
     pub fn stats(&self) -> &LogStats {
         &self.inner.stats

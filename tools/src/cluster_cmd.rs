@@ -156,6 +156,19 @@ pub async fn serve(args: ServeArgs, path: &Path) -> Result<()> {
             for order in registry.resume_regrades()? {
                 println!("resuming the re-grade of order {order} (its run summary is not on the log)");
             }
+            // A storage failure stops the log until a restart; holding the lease meanwhile would
+            // keep every standby out, so the sequencer exits and a standby (or this one, started
+            // again) replays the last batch and goes on.
+            let watched = log.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    if let Some(why) = watched.failure() {
+                        eprintln!("creditlog: the log stopped after a storage failure ({why}); this sequencer exits so that a standby takes over");
+                        std::process::exit(4);
+                    }
+                }
+            });
         }
         Role::Api => {
             registry.spawn_follower();
@@ -223,13 +236,27 @@ pub fn migrate(from: &Path, to: &Path) -> Result<()> {
     let coord = Arc::new(
         Coordinator::connect(&config.postgres.url, log.origin(), timeout).map_err(|e| Failure(e.to_string()))?,
     );
-    // The lease, for the whole migration: no sequencer may start meanwhile.
-    let token = coord
-        .try_acquire("creditlog migrate", "-", Duration::from_secs(3600))
-        .map_err(|e| Failure(e.to_string()))?
-        .ok_or_else(|| {
-            Failure("a sequencer holds the cluster's lease: stop every node of the cluster, then migrate".into())
-        })?;
+    // The lease, kept for the whole migration (and lost within 30 s if it dies): no sequencer
+    // may start meanwhile.
+    if let Some(l) = coord.leader().map_err(|e| Failure(e.to_string()))?.filter(|l| l.live) {
+        return Err(Failure(format!(
+            "{} holds the cluster's lease: stop every node of the cluster, then migrate",
+            l.holder
+        ))
+        .into());
+    }
+    let keeper = LeaseKeeper::acquire(
+        coord.clone(),
+        "creditlog migrate",
+        "-",
+        Duration::from_secs(30),
+        |_| {},
+        |why| {
+            eprintln!("creditlog: {why}; the migration stops (run it again: it starts over)");
+            std::process::exit(3);
+        },
+    );
+    let token = keeper.token();
     let result = (|| -> Result<()> {
         let (have, _, _) = coord.tree().map_err(|e| Failure(e.to_string()))?;
         anyhow::ensure!(
@@ -316,9 +343,7 @@ pub fn migrate(from: &Path, to: &Path) -> Result<()> {
         println!("identical: checkpoint root {} and views digest {digest}", BASE64_STANDARD.encode(root.0));
         Ok(())
     })();
-    if let Err(e) = coord.release(token) {
-        eprintln!("creditlog: could not release the lease after migrating ({e}); it expires within an hour");
-    }
+    keeper.release();
     result
 }
 
