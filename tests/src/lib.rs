@@ -747,3 +747,34 @@ pub fn go_client(bin: &Path, server: &Server, vkey: &str, old: Option<(u64, &str
     }
     cmd.output().expect("running the Go client")
 }
+
+/// The signed request body of one [`penalty_record`] about `subject` under `reference`, signed
+/// by `key` (`zibo-amr`'s).
+pub fn penalty_body(key: &ed25519_dalek::SigningKey, subject: &str, reference: &str) -> serde_json::Value {
+    let env = verifier::envelope::Envelope::sign(
+        verifier::envelope::RECORD_TYPE,
+        &serde_json::to_vec(&penalty_record(subject, reference)).expect("JSON"),
+        key,
+    );
+    serde_json::json!({ "records": [env] })
+}
+
+/// Registers a new auditor (审计) key with the operator `op` and returns it; auditors read whole
+/// histories.
+///
+/// # Panics
+///
+/// If the server refuses it.
+pub fn register_auditor(op: &Signer) -> ed25519_dalek::SigningKey {
+    use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
+    let key = registry::keyfile::generate();
+    let st = Statement::RegisterKey {
+        kind: IDENTITY_STATEMENT.into(),
+        role: Role::Auditor,
+        name: "auditor".into(),
+        key: registry::keyfile::public_b64(&key),
+    };
+    let (s, v) = statement(op, &st);
+    assert_eq!(s, 200, "{v}");
+    key
+}

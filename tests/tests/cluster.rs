@@ -15,8 +15,8 @@
 use e2e::netns::Net;
 use e2e::services::{free_port, Garage, Postgres};
 use e2e::{
-    binary, build_go_client, check_consistency, check_log, cli, go_client, new_key, register_penalty_department,
-    Server, Signer,
+    binary, build_go_client, check_consistency, check_log, cli, go_client, new_key, penalty_body, register_auditor,
+    register_penalty_department, Server, Signer,
 };
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -130,16 +130,6 @@ impl Cluster {
     }
 }
 
-/// The signed envelope of a penalty about `subject` under document number `reference`.
-fn penalty(key: &ed25519_dalek::SigningKey, subject: &str, reference: &str) -> serde_json::Value {
-    let env = verifier::envelope::Envelope::sign(
-        verifier::envelope::RECORD_TYPE,
-        &serde_json::to_vec(&e2e::penalty_record(subject, reference)).expect("JSON"),
-        key,
-    );
-    serde_json::json!({ "records": [env] })
-}
-
 /// Waits until a node's views reflect `size` entries (an API node applies the sequencer's
 /// entries after it sees their checkpoint).
 fn views_at(server: &Server, size: u64) {
@@ -152,21 +142,6 @@ fn views_at(server: &Server, size: u64) {
         assert!(Instant::now() < deadline, "views stuck: {v}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Registers an auditor (审计) key with the operator; auditors read whole histories.
-fn auditor(op: &Signer) -> ed25519_dalek::SigningKey {
-    use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
-    let key = registry::keyfile::generate();
-    let st = Statement::RegisterKey {
-        kind: IDENTITY_STATEMENT.into(),
-        role: Role::Auditor,
-        name: "auditor".into(),
-        key: registry::keyfile::public_b64(&key),
-    };
-    let (s, v) = e2e::statement(op, &st);
-    assert_eq!(s, 200, "{v}");
-    key
 }
 
 /// The document numbers of the records in a firm's history, as an auditor reads it (a signed
@@ -202,10 +177,11 @@ fn a_log_in_object_storage_is_served_by_api_nodes_and_verified_by_the_go_referen
     let op = c.operator(&api1.url);
     let amr = new_key(c.root.path(), "amr.key");
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
     let at = [Signer { url: api1.url.clone(), key: amr.clone() }, Signer { url: api2.url.clone(), key: amr.clone() }];
     for i in 0..30 {
-        let (s, v) = at[i % 2].post("/v1/records", &penalty(&amr, &firm(i % 5), &format!("淄博市监罚〔2026〕{i}号")));
+        let (s, v) =
+            at[i % 2].post("/v1/records", &penalty_body(&amr, &firm(i % 5), &format!("淄博市监罚〔2026〕{i}号")));
         assert_eq!(s, 200, "{v}");
     }
     let size = seq.settled_size();
@@ -304,7 +280,7 @@ fn the_standby_takes_over_when_the_leader_is_killed_and_every_acknowledged_recor
     let op = c.operator(&api.url);
     let amr = new_key(c.root.path(), "amr.key");
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
 
     // Ingest through the API node, one record per request, retrying what gets no answer.
     const N: usize = 120;
@@ -315,7 +291,7 @@ fn the_standby_takes_over_when_the_leader_is_killed_and_every_acknowledged_recor
             let s = Signer { url, key: amr.clone() };
             let mut refused = Vec::new();
             for i in 0..N {
-                let body = penalty(&amr, &firm(i % 4), &format!("淄博市监罚〔2026〕F{i}号"));
+                let body = penalty_body(&amr, &firm(i % 4), &format!("淄博市监罚〔2026〕F{i}号"));
                 let deadline = Instant::now() + Duration::from_secs(60);
                 loop {
                     let (status, v) = s.post("/v1/records", &body);
@@ -413,15 +389,15 @@ fn a_paused_leader_that_wakes_after_the_take_over_can_neither_acknowledge_nor_pu
     let op = c.operator(&seq_a.url);
     let amr = new_key(c.root.path(), "amr.key");
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
     let at_a = Signer { url: seq_a.url.clone(), key: amr.clone() };
-    let (s, v) = at_a.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕P1号"));
+    let (s, v) = at_a.post("/v1/records", &penalty_body(&amr, &firm(1), "淄博市监罚〔2026〕P1号"));
     assert_eq!(s, 200, "{v}");
 
     signal(seq_a.pid(), "STOP");
     let seq_b = standby.join().expect("the standby took over");
     let at_b = Signer { url: seq_b.url.clone(), key: amr.clone() };
-    let (s, v) = at_b.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕P2号"));
+    let (s, v) = at_b.post("/v1/records", &penalty_body(&amr, &firm(1), "淄博市监罚〔2026〕P2号"));
     assert_eq!(s, 200, "{v}");
     let newest = seq_b.wait_for_size(seq_b.checkpoint().size);
 
@@ -429,7 +405,7 @@ fn a_paused_leader_that_wakes_after_the_take_over_can_neither_acknowledge_nor_pu
     signal(seq_a.pid(), "CONT");
     // (It may answer with an error or close the connection as it stops: either way, no
     // acknowledgement.)
-    let body = serde_json::to_vec(&penalty(&amr, &firm(1), "淄博市监罚〔2026〕P3号")).unwrap();
+    let body = serde_json::to_vec(&penalty_body(&amr, &firm(1), "淄博市监罚〔2026〕P3号")).unwrap();
     let mut req = ureq::post(&format!("{}/v1/records", seq_a.url)).set("content-type", "application/json");
     for (k, v) in at_a.headers("POST", "/v1/records", "", Some(&body)) {
         req = req.set(k, &v);
@@ -518,7 +494,7 @@ fn on_six_hosts_api_nodes_agree_while_intake_runs_and_a_leader_cut_off_from_post
     let op = c.operator(&api1.url);
     let amr = new_key(c.root.path(), "amr.key");
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
     // (API node 1 answered the registrations once its own views showed them; node 2 may lag.)
     views_at(&api2, seq_a.settled_size());
 
@@ -529,7 +505,8 @@ fn on_six_hosts_api_nodes_agree_while_intake_runs_and_a_leader_cut_off_from_post
         std::thread::spawn(move || {
             let s = Signer { url, key: amr.clone() };
             for i in 0..40 {
-                let (st, v) = s.post("/v1/records", &penalty(&amr, &firm(0), &format!("淄博市监罚〔2026〕H{i}号")));
+                let (st, v) =
+                    s.post("/v1/records", &penalty_body(&amr, &firm(0), &format!("淄博市监罚〔2026〕H{i}号")));
                 assert_eq!(st, 200, "{v}");
             }
         })
@@ -571,7 +548,7 @@ fn on_six_hosts_api_nodes_agree_while_intake_runs_and_a_leader_cut_off_from_post
     let s = Signer { url: api1.url.clone(), key: amr.clone() };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (st, v) = s.post("/v1/records", &penalty(&amr, &firm(1), "淄博市监罚〔2026〕H-after号"));
+        let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(1), "淄博市监罚〔2026〕H-after号"));
         if st == 200 {
             break;
         }
@@ -599,10 +576,10 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
     };
     let amr = new_key(dir.path(), "amr.key");
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
     let at = Signer { url: server.url.clone(), key: amr.clone() };
     for i in 0..300 {
-        let (s, v) = at.post("/v1/records", &penalty(&amr, &firm(i % 3), &format!("淄博市监罚〔2026〕M{i}号")));
+        let (s, v) = at.post("/v1/records", &penalty_body(&amr, &firm(i % 3), &format!("淄博市监罚〔2026〕M{i}号")));
         assert_eq!(s, 200, "{v}");
     }
     let size = server.settled_size();
@@ -653,7 +630,7 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
     }
     // And it goes on: a new record through the API node.
     let s = Signer { url: api.url.clone(), key: amr.clone() };
-    let (st, v) = s.post("/v1/records", &penalty(&amr, &firm(0), "淄博市监罚〔2026〕after号"));
+    let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(0), "淄博市监罚〔2026〕after号"));
     assert_eq!(st, 200, "{v}");
     drop(seq);
 }

@@ -11,7 +11,7 @@
 //! lease (5 s).
 
 use e2e::services::{free_port, Garage, Postgres};
-use e2e::{cli, new_key, register_penalty_department, Server, Signer};
+use e2e::{cli, new_key, penalty_body, register_auditor, register_penalty_department, Server, Signer};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,15 +21,6 @@ const CLIENTS: usize = 8;
 
 fn firm(i: usize) -> String {
     verifier::uscc::Uscc::from_parts(&format!("91370303MA3D{:05}", i % 99_999)).expect("valid").as_str().to_owned()
-}
-
-fn penalty(key: &ed25519_dalek::SigningKey, subject: &str, reference: &str) -> serde_json::Value {
-    let env = verifier::envelope::Envelope::sign(
-        verifier::envelope::RECORD_TYPE,
-        &serde_json::to_vec(&e2e::penalty_record(subject, reference)).expect("JSON"),
-        key,
-    );
-    serde_json::json!({ "records": [env] })
 }
 
 fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
@@ -52,7 +43,7 @@ fn intake(urls: &[String], key: &ed25519_dalek::SigningKey, n: usize, tag: &str)
                     if i >= n {
                         return lat;
                     }
-                    let body = penalty(&key, &firm(i), &format!("罚{tag}{i}号"));
+                    let body = penalty_body(&key, &firm(i), &format!("罚{tag}{i}号"));
                     let t0 = Instant::now();
                     let (st, v) = s.post("/v1/records", &body);
                     assert_eq!(st, 200, "{v}");
@@ -88,20 +79,6 @@ fn reads(urls: &[String], key: &ed25519_dalek::SigningKey, firms: usize, secs: u
         t.join().unwrap();
     }
     done.load(Ordering::Relaxed) as f64 / secs as f64
-}
-
-fn auditor(op: &Signer) -> ed25519_dalek::SigningKey {
-    use verifier::identity::{Role, Statement, IDENTITY_STATEMENT};
-    let key = registry::keyfile::generate();
-    let st = Statement::RegisterKey {
-        kind: IDENTITY_STATEMENT.into(),
-        role: Role::Auditor,
-        name: "auditor".into(),
-        key: registry::keyfile::public_b64(&key),
-    };
-    let (s, v) = e2e::statement(op, &st);
-    assert_eq!(s, 200, "{v}");
-    key
 }
 
 struct Nodes {
@@ -167,7 +144,7 @@ fn cluster_figures() {
     };
     let amr = new_key(dir.path(), "amr.key");
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
     let (rate, p50, p99) = intake(std::slice::from_ref(&embedded.url), &amr, n, "e");
     println!("embedded intake: {n} records, {rate:.0} records/s, ack p50 {p50:?} p99 {p99:?}");
     let r = reads(std::slice::from_ref(&embedded.url), &aud, 500, 10);
@@ -183,7 +160,7 @@ fn cluster_figures() {
         key: registry::keyfile::read(&nodes.seed.join(registry::OPERATOR_KEY_FILE)).unwrap(),
     };
     register_penalty_department(&op, &amr);
-    let aud = auditor(&op);
+    let aud = register_auditor(&op);
     std::thread::sleep(Duration::from_millis(500));
     let (rate, p50, p99) = intake(&[api1.url.clone(), api2.url.clone()], &amr, n, "c");
     println!("cluster intake through two API nodes: {n} records, {rate:.0} records/s, ack p50 {p50:?} p99 {p99:?}");
@@ -215,7 +192,7 @@ fn cluster_figures() {
         leader.kill();
         let mut i = 0;
         loop {
-            let (st, _) = s.post("/v1/records", &penalty(&amr, &firm(k), &format!("罚f{k}-{i}号")));
+            let (st, _) = s.post("/v1/records", &penalty_body(&amr, &firm(k), &format!("罚f{k}-{i}号")));
             i += 1;
             if st == 200 {
                 break;
