@@ -399,7 +399,6 @@ fn a_paused_leader_that_wakes_after_the_take_over_can_neither_acknowledge_nor_pu
     let at_b = Signer { url: seq_b.url.clone(), key: amr.clone() };
     let (s, v) = at_b.post("/v1/records", &penalty_body(&amr, &firm(1), "淄博市监罚〔2026〕P2号"));
     assert_eq!(s, 200, "{v}");
-    let newest = seq_b.wait_for_size(seq_b.checkpoint().size);
 
     // Woken, the old leader is asked to record something at once.
     signal(seq_a.pid(), "CONT");
@@ -422,7 +421,8 @@ fn a_paused_leader_that_wakes_after_the_take_over_can_neither_acknowledge_nor_pu
     assert!(err.contains("lease"), "{err}");
 
     // Nothing of the old leader's after the take-over: every recorded checkpoint is consistent
-    // with the newest, and P3 is nowhere.
+    // with the newest (read once the new leader's log has settled), and P3 is nowhere.
+    let newest = seq_b.wait_for_size(seq_b.settled_size());
     let sizes = c.pg.psql("SELECT size FROM creditlog_checkpoints ORDER BY size");
     for size in sizes.lines() {
         let (s, note) = seq_b.get(&format!("/v1/checkpoints/{size}"));
