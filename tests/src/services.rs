@@ -360,3 +360,22 @@ impl Drop for Garage {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The text of a cluster file (`creditlog serve --cluster`) for a node `name` in `role`
+/// (`sequencer` or `api`) reached at `listen`, over `pg` and `garage`; the default lease unless
+/// `lease_ms` is given.
+pub fn cluster_toml(
+    pg: &Postgres,
+    garage: &Garage,
+    name: &str,
+    role: &str,
+    listen: &str,
+    lease_ms: Option<u64>,
+) -> String {
+    let lease = lease_ms.map(|l| format!("lease_ms = {l}\n")).unwrap_or_default();
+    format!(
+        "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\n{lease}",
+        pg.url,
+        garage.s3_toml()
+    )
+}

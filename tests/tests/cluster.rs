@@ -13,7 +13,7 @@
 //! Skipped without PostgreSQL or Garage unless `CREDITLOG_REQUIRE_CLUSTER=1` (as in `.ci/run`).
 
 use e2e::netns::Net;
-use e2e::services::{free_port, Garage, Postgres};
+use e2e::services::{cluster_toml, free_port, Garage, Postgres};
 use e2e::{
     binary, build_go_client, check_consistency, check_log, cli, go_client, new_key, penalty_body, register_auditor,
     register_penalty_department, Server, Signer,
@@ -83,15 +83,7 @@ impl Cluster {
             None => format!("127.0.0.1:{}", free_port()),
         };
         let file = self.root.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &file,
-            format!(
-                "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\nlease_ms = {LEASE_MS}\n",
-                self.pg.url,
-                self.garage.s3_toml()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&file, cluster_toml(&self.pg, &self.garage, name, role, &listen, Some(LEASE_MS))).unwrap();
         (data, file, listen)
     }
 
@@ -588,13 +580,8 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
     server.kill();
 
     let file = dir.path().join("cluster.toml");
-    let cluster_file = |name: &str, role: &str, listen: &str| {
-        format!(
-            "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\nlease_ms = {LEASE_MS}\n",
-            pg.url,
-            garage.s3_toml()
-        )
-    };
+    let cluster_file =
+        |name: &str, role: &str, listen: &str| cluster_toml(&pg, &garage, name, role, listen, Some(LEASE_MS));
     std::fs::write(&file, cluster_file("migrate", "api", "127.0.0.1:1")).unwrap();
     let (ok, out, err) = cli(&["migrate", "--from", data.to_str().unwrap(), "--to", file.to_str().unwrap()]);
     assert!(ok, "{out}{err}");

@@ -10,7 +10,7 @@
 //! leader to the first acknowledgement by the new one, over repeated kills, with the default
 //! lease (5 s).
 
-use e2e::services::{free_port, Garage, Postgres};
+use e2e::services::{cluster_toml, free_port, Garage, Postgres};
 use e2e::{cli, new_key, penalty_body, register_auditor, register_penalty_department, Server, Signer};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,16 +97,7 @@ impl Nodes {
         }
         let listen = format!("127.0.0.1:{}", free_port());
         let file = node.root.join(format!("{name}.toml"));
-        let lease = lease_ms.map(|l| format!("lease_ms = {l}\n")).unwrap_or_default();
-        std::fs::write(
-            &file,
-            format!(
-                "[postgres]\nurl = \"{}\"\n\n{}\n[node]\nname = \"{name}\"\nrole = \"{role}\"\nurl = \"http://{listen}\"\n{lease}",
-                node.pg.url,
-                node.garage.s3_toml()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&file, cluster_toml(&node.pg, &node.garage, name, role, &listen, lease_ms)).unwrap();
         (data, file, listen)
     }
 
