@@ -72,21 +72,27 @@ pub struct Leader {
 
 /// A connection to the coordination database for one log.
 pub struct Coordinator {
-    bridge: Bridge,
-    url: String,
-    origin: String,
-    /// Every call's limit: a partitioned node fails after it instead of hanging.
-    timeout: Duration,
-    client: Mutex<Option<Arc<Client>>>,
+    pg: Pg,
 }
 
 impl std::fmt::Debug for Coordinator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Coordinator").field("origin", &self.origin).finish_non_exhaustive()
+        f.debug_struct("Coordinator").field("origin", &self.pg.origin).finish_non_exhaustive()
     }
 }
 
-fn db(action: &'static str) -> impl Fn(tokio_postgres::Error) -> ClusterError {
+/// One PostgreSQL connection for one log, opened on first use and opened again after a failure;
+/// every call runs on the bridge within the timeout.
+pub(crate) struct Pg {
+    bridge: Bridge,
+    url: String,
+    pub(crate) origin: String,
+    /// Every call's limit: a partitioned node fails after it instead of hanging.
+    pub(crate) timeout: Duration,
+    client: Mutex<Option<Arc<Client>>>,
+}
+
+pub(crate) fn db(action: &'static str) -> impl Fn(tokio_postgres::Error) -> ClusterError {
     move |e| ClusterError::Database { action, detail: crate::objects::chain(&e) }
 }
 
@@ -97,22 +103,52 @@ impl Coordinator {
     ///
     /// If the database cannot be reached in `timeout` or refuses.
     pub fn connect(url: &str, origin: &str, timeout: Duration) -> Result<Self, ClusterError> {
-        let c = Self {
+        let pg = Pg::new(url, origin, timeout);
+        pg.call("creating the tables", |client, _| async move {
+            client.batch_execute(SCHEMA).await.map_err(db("creating the tables"))
+        })?;
+        Ok(Self { pg })
+    }
+
+    /// The log this coordinator is for.
+    pub fn origin(&self) -> &str {
+        &self.pg.origin
+    }
+}
+
+impl Pg {
+    pub(crate) fn new(url: &str, origin: &str, timeout: Duration) -> Self {
+        Self {
             bridge: Bridge::get(),
             url: url.to_owned(),
             origin: origin.to_owned(),
             timeout,
             client: Mutex::new(None),
-        };
-        c.call("creating the tables", |client, _| async move {
-            client.batch_execute(SCHEMA).await.map_err(db("creating the tables"))
-        })?;
-        Ok(c)
+        }
     }
 
-    /// The log this coordinator is for.
-    pub fn origin(&self) -> &str {
-        &self.origin
+    /// The connection, opened if there is none.
+    pub(crate) fn connection(&self) -> Result<Arc<Client>, ClusterError> {
+        self.client()
+    }
+
+    /// Drops the connection: the next call opens a fresh one.
+    pub(crate) fn reset(&self) {
+        *self.client.lock().expect("lock") = None;
+    }
+
+    /// Runs `fut` on the bridge within the timeout; `None` if it did not finish in time.
+    pub(crate) fn block<F>(&self, fut: F) -> Option<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.bridge.run(self.timeout, fut)
+    }
+
+    /// The failure of a call that did not answer in time.
+    pub(crate) fn no_answer(&self, action: &'static str) -> ClusterError {
+        ClusterError::Database { action, detail: format!("no answer within {} ms", self.timeout.as_millis()) }
     }
 
     fn client(&self) -> Result<Arc<Client>, ClusterError> {
@@ -144,7 +180,7 @@ impl Coordinator {
 
     /// Runs one call on the bridge within the timeout; any failure drops the connection, so the
     /// next call starts a fresh one.
-    fn call<T, F, Fut>(&self, action: &'static str, f: F) -> Result<T, ClusterError>
+    pub(crate) fn call<T, F, Fut>(&self, action: &'static str, f: F) -> Result<T, ClusterError>
     where
         F: FnOnce(Arc<Client>, String) -> Fut,
         Fut: std::future::Future<Output = Result<T, ClusterError>> + Send + 'static,
@@ -159,7 +195,9 @@ impl Coordinator {
         }
         out
     }
+}
 
+impl Coordinator {
     /// Takes the lease if it is free (never held, or expired by the database's clock): the
     /// token is then one more than the last holder's. `None` while another node holds it.
     ///
@@ -168,7 +206,7 @@ impl Coordinator {
     /// If the database fails.
     pub fn try_acquire(&self, holder: &str, url: &str, lease: Duration) -> Result<Option<i64>, ClusterError> {
         let (holder, url, ms) = (holder.to_owned(), url.to_owned(), lease.as_secs_f64() * 1000.0);
-        self.call("taking the lease", |c, origin| async move {
+        self.pg.call("taking the lease", |c, origin| async move {
             let row = c
                 .query_opt(
                     "INSERT INTO creditlog_lease (origin, holder, url, token, expires)
@@ -192,7 +230,7 @@ impl Coordinator {
     /// If the database fails or does not answer in time.
     pub fn renew(&self, token: i64, lease: Duration) -> Result<bool, ClusterError> {
         let ms = lease.as_secs_f64() * 1000.0;
-        self.call("renewing the lease", |c, origin| async move {
+        self.pg.call("renewing the lease", |c, origin| async move {
             let n = c
                 .execute(
                     "UPDATE creditlog_lease SET expires = now() + $3::float8 * interval '1 millisecond'
@@ -211,7 +249,7 @@ impl Coordinator {
     ///
     /// If the database fails.
     pub fn release(&self, token: i64) -> Result<(), ClusterError> {
-        self.call("releasing the lease", |c, origin| async move {
+        self.pg.call("releasing the lease", |c, origin| async move {
             c.execute(
                 "UPDATE creditlog_lease SET expires = now() WHERE origin = $1 AND token = $2",
                 &[&origin, &token],
@@ -228,7 +266,7 @@ impl Coordinator {
     ///
     /// If the database fails.
     pub fn leader(&self) -> Result<Option<Leader>, ClusterError> {
-        self.call("reading the lease", |c, origin| async move {
+        self.pg.call("reading the lease", |c, origin| async move {
             let row = c
                 .query_opt(
                     "SELECT holder, url, token, expires > now() FROM creditlog_lease WHERE origin = $1",
@@ -247,7 +285,7 @@ impl Coordinator {
     ///
     /// If the database fails or holds a malformed root.
     pub fn tree(&self) -> Result<(u64, Hash, Option<Vec<u8>>), ClusterError> {
-        self.call("reading the tree", |c, origin| async move {
+        self.pg.call("reading the tree", |c, origin| async move {
             let empty = tlog_empty();
             c.execute(
                 "INSERT INTO creditlog_tree (origin, size, root, pending) VALUES ($1, 0, $2, NULL) ON CONFLICT DO NOTHING",
@@ -278,7 +316,7 @@ impl Coordinator {
     pub fn advance(&self, token: i64, prev: u64, size: u64, root: Hash, pending: Vec<u8>) -> Result<(), ClusterError> {
         let (prev, size) = (as_i64(prev)?, as_i64(size)?);
         let root = root.0.to_vec();
-        let n = self.call("committing a batch", |c, origin| async move {
+        let n = self.pg.call("committing a batch", |c, origin| async move {
             c.execute(
                 "UPDATE creditlog_tree SET size = $3, root = $4, pending = $5
                  WHERE origin = $1 AND size = $2 AND EXISTS (
@@ -307,7 +345,7 @@ impl Coordinator {
     pub fn publish(&self, token: i64, size: u64, note: &[u8]) -> Result<(), ClusterError> {
         let size = as_i64(size)?;
         let note = note.to_vec();
-        let n = self.call("recording a checkpoint", |c, origin| async move {
+        let n = self.pg.call("recording a checkpoint", |c, origin| async move {
             c.execute(
                 "INSERT INTO creditlog_checkpoints (origin, size, note)
                  SELECT $1, $2, $3 WHERE EXISTS (
@@ -351,7 +389,7 @@ impl Coordinator {
     pub fn claim_nonce(&self, nonce: &str, expires: u64, now: u64) -> Result<bool, ClusterError> {
         let (nonce, expires, now) = (nonce.to_owned(), as_i64(expires)?, as_i64(now)?);
         let sweep = sweep_now();
-        self.call("claiming a request nonce", |c, origin| async move {
+        self.pg.call("claiming a request nonce", |c, origin| async move {
             if sweep {
                 c.execute("DELETE FROM creditlog_nonces WHERE origin = $1 AND expires < $2", &[&origin, &now])
                     .await
@@ -377,7 +415,7 @@ impl Coordinator {
     /// If the database fails.
     pub fn journal_read(&self, uscc: &str, read: Vec<u8>) -> Result<(), ClusterError> {
         let uscc = uscc.to_owned();
-        self.call("journalling a read", |c, origin| async move {
+        self.pg.call("journalling a read", |c, origin| async move {
             c.execute("INSERT INTO creditlog_reads (origin, uscc, read) VALUES ($1, $2, $3)", &[&origin, &uscc, &read])
                 .await
                 .map_err(db("journalling a read"))?;
@@ -392,7 +430,7 @@ impl Coordinator {
     /// If the database fails.
     pub fn reads(&self, uscc: &str) -> Result<Vec<Vec<u8>>, ClusterError> {
         let uscc = uscc.to_owned();
-        self.call("reading the journal of reads", |c, origin| async move {
+        self.pg.call("reading the journal of reads", |c, origin| async move {
             let rows = c
                 .query(
                     "SELECT read FROM creditlog_reads WHERE origin = $1 AND uscc = $2 ORDER BY seq",
@@ -410,7 +448,7 @@ impl Coordinator {
     ///
     /// If the database fails.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, ClusterError> {
-        self.call("reading the newest checkpoint", |c, origin| async move {
+        self.pg.call("reading the newest checkpoint", |c, origin| async move {
             let r = c
                 .query_opt(
                     "SELECT size, note FROM creditlog_checkpoints WHERE origin = $1 ORDER BY size DESC LIMIT 1",
@@ -429,7 +467,7 @@ impl Coordinator {
     /// If the database fails.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, ClusterError> {
         let size = as_i64(size)?;
-        self.call("reading a checkpoint", |c, origin| async move {
+        self.pg.call("reading a checkpoint", |c, origin| async move {
             let r = c
                 .query_opt("SELECT note FROM creditlog_checkpoints WHERE origin = $1 AND size = $2", &[&origin, &size])
                 .await
@@ -444,7 +482,7 @@ impl Coordinator {
     ///
     /// If the database fails.
     pub fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, ClusterError> {
-        self.call("reading the checkpoints", |c, origin| async move {
+        self.pg.call("reading the checkpoints", |c, origin| async move {
             let rows = c
                 .query("SELECT size, note FROM creditlog_checkpoints WHERE origin = $1 ORDER BY size", &[&origin])
                 .await

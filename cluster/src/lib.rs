@@ -26,11 +26,13 @@ pub mod config;
 pub mod contents;
 pub mod coord;
 pub mod objects;
+pub mod views;
 
 pub use config::{ClusterConfig, Role};
 pub use contents::ObjectContents;
 pub use coord::{Coordinator, Leader, LeaseKeeper};
 pub use objects::ObjectLog;
+pub use views::PgViews;
 
 /// An error from the object store or the database, naming what was being done.
 #[derive(Debug, thiserror::Error)]

@@ -396,6 +396,12 @@ fn partial(full: TilePath, width: u64) -> TilePath {
 
 impl LogStorage for ObjectLog {
     fn last_commit(&self) -> Result<Option<Commit>, StorageError> {
+        if self.writer.is_none() {
+            // A reader: the tree as the database has it now (its tiles may still be on their
+            // way; entries the sequencer has applied to the views are in the bucket).
+            let (size, root, _) = self.coord.tree()?;
+            return Ok((size > 0).then_some(Commit { size, root }));
+        }
         let c = *self.committed.lock().expect("lock");
         Ok((c.size > 0).then_some(c))
     }

@@ -587,7 +587,14 @@ impl Log {
     ///
     /// [`LedgerError::IndexOutOfRange`] past the committed size; storage errors.
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
-        let size = self.committed_size();
+        let mut size = self.committed_size();
+        if index >= size && self.inner.follower {
+            // A follower's shared views may name an entry its last checkpoint does not cover
+            // yet: the sequencer applies a batch as soon as it is committed. The storage knows.
+            if let Some(c) = self.inner.storage.last_commit()? {
+                size = size.max(c.size);
+            }
+        }
         if index >= size {
             return Err(LedgerError::IndexOutOfRange { index, size });
         }

@@ -174,9 +174,9 @@ impl Registry {
     pub(crate) fn apply_heads(&self, index: u64) -> Result<(), RegistryError> {
         let meta = &self.inner.views.meta;
         if meta.get(b"heads_first")?.is_none() {
-            meta.insert(b"heads_first", &index.to_be_bytes())?;
+            meta.insert(b"heads_first", index.to_be_bytes())?;
         }
-        meta.insert(b"heads_last", &index.to_be_bytes())?;
+        meta.insert(b"heads_last", index.to_be_bytes())?;
         let mut st = self.inner.heads_map.lock().expect("lock");
         st.first.get_or_insert(index);
         st.last = Some(index);
@@ -275,7 +275,7 @@ impl Registry {
         })
         .await
         .map_err(|e| RegistryError::Inconsistent { index: size, problem: format!("keying the map failed: {e}") })?;
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::store::Batch::default();
         for (u, k) in &computed {
             batch.insert(&u[..], &k[..]);
         }

@@ -97,11 +97,11 @@ impl Registry {
             let hash = Model::hash(&payload);
             let text = String::from_utf8(payload).map_err(|_| bad("model is not UTF-8".into()))?;
             let model = Model::parse(&text).map_err(|e| bad(e.to_string()))?;
-            self.inner.views.models.insert(hash.as_bytes(), &index.to_be_bytes())?;
+            self.inner.views.models.insert(hash.as_bytes(), index.to_be_bytes())?;
             self.inner.models.write().expect("lock").insert(hash, PublishedModel { index, model: Arc::new(model) });
         } else if header.kind == "order/regrade" {
             // A run to resume until its summary is on the log.
-            self.inner.views.regrades.insert(index.to_be_bytes(), &[])?;
+            self.inner.views.regrades.insert(index.to_be_bytes(), [])?;
         } else if header.kind == "decision/regrade_run" {
             let (payload, _) = content.envelope.decode(DECISION_TYPE).map_err(|e| bad(e.to_string()))?;
             let run: RunSummary = serde_json::from_slice(&payload).map_err(|e| bad(e.to_string()))?;
@@ -118,11 +118,9 @@ impl Registry {
                 score: d.breakdown.score,
                 as_of: d.as_of,
             };
-            let before = self
-                .inner
-                .views
-                .grades
-                .insert(grade_key(&d.subject, &d.model), serde_json::to_vec(&g).expect("serialises"))?;
+            let key = grade_key(&d.subject, &d.model);
+            let before = self.inner.views.grades.get(&key)?;
+            self.inner.views.grades.insert(&key, serde_json::to_vec(&g).expect("serialises"))?;
             let before: Option<CurrentGrade> = before
                 .map(|v| serde_json::from_slice(&v))
                 .transpose()
@@ -148,7 +146,7 @@ impl Registry {
             Some(v) => crate::store::be_u64(&v, "classes")?.cast_signed(),
             None => 0,
         };
-        tree.insert(key, &(now + by).to_be_bytes())?;
+        tree.insert(key, (now + by).to_be_bytes())?;
         Ok(())
     }
 

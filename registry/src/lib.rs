@@ -81,6 +81,9 @@ pub enum RegistryError {
     /// The views database failed.
     #[error("views database: {0}")]
     Views(#[from] sled::Error),
+    /// The cluster's shared views in PostgreSQL failed, or this node may not write them.
+    #[error("shared views (PostgreSQL): {0}")]
+    SharedViews(#[from] cluster::ClusterError),
     /// A stored view value does not decode.
     #[error("views database, tree {tree}: {problem} (run `creditlog rebuild`)")]
     Corrupt {
@@ -237,6 +240,10 @@ pub struct EntryView {
     pub disputed_by: Option<u64>,
 }
 
+/// How often an API node of a cluster looks whether the sequencer has applied more to the shared
+/// views ([`Registry::spawn_follower`]): one small query to PostgreSQL each time.
+pub const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// An entry's content as it is kept: the leaf hash of its header, and the bytes.
 pub type StoredContent = ([u8; 32], Vec<u8>);
 
@@ -249,8 +256,12 @@ pub struct Registry {
 struct Inner {
     data: PathBuf,
     log: Log,
-    db: sled::Db,
+    /// The sled database of the views; `None` on a cluster, whose views are in PostgreSQL.
+    db: Option<sled::Db>,
     views: store::Views,
+    /// On a cluster: how far this node's own derived state (the scoring view, the key book, the
+    /// models) follows the shared views; an API node reads the shared views up to here.
+    local_applied: std::sync::atomic::AtomicU64,
     contents: Contents,
     /// Records and repairs as scoring reads them ([`scoring`]).
     scoring: scoring::ScoringView,
@@ -319,14 +330,15 @@ impl Registry {
     ///
     /// Storage failures, or a log whose contents are missing.
     pub async fn open_with(data: &Path, log: Log, jurisdiction: Jurisdiction) -> Result<Self, RegistryError> {
-        Self::open_inner(data, log, jurisdiction, None, None).await
+        Self::open_inner(data, log, jurisdiction, None).await
     }
 
     /// Opens the registry of a cluster node: the contents are in the cluster's bucket, the views
-    /// in `data` (derived: an empty folder is caught up from the log). A sequencer registers the
-    /// operator and grader of a new log; an API node (whose log follows, [`Log::follow`]) waits
-    /// for the sequencer to have done so and keeps its views caught up
-    /// ([`Registry::spawn_follower`]).
+    /// in its PostgreSQL (`views`), shared by every node. A sequencer (whose `views` write under
+    /// its lease) registers the operator and grader of a new log and applies what the views lack;
+    /// an API node (whose log follows, [`Log::follow`], and whose `views` only read) waits for
+    /// the sequencer to have done so. Each node keeps its own scoring view in `data`, derived
+    /// from the log ([`Registry::spawn_follower`]).
     ///
     /// # Errors
     ///
@@ -336,42 +348,56 @@ impl Registry {
         log: Log,
         contents: cluster::ObjectContents,
         coord: Arc<cluster::Coordinator>,
+        views: Arc<cluster::PgViews>,
     ) -> Result<Self, RegistryError> {
         let jurisdiction = Jurisdiction { name: log.origin().to_owned(), ..Jurisdiction::default() };
-        Self::open_inner(data, log, jurisdiction, Some(contents), Some(coord)).await
+        Self::open_inner(data, log, jurisdiction, Some((contents, coord, views))).await
     }
 
     async fn open_inner(
         data: &Path,
         log: Log,
         jurisdiction: Jurisdiction,
-        objects: Option<cluster::ObjectContents>,
-        shared_journal: Option<Arc<cluster::Coordinator>>,
+        cluster: Option<(cluster::ObjectContents, Arc<cluster::Coordinator>, Arc<cluster::PgViews>)>,
     ) -> Result<Self, RegistryError> {
-        let db = ledger::open_sled(
-            &sled::Config::new()
-                .path(data.join("registry"))
-                .cache_capacity(256 << 20)
-                .mode(sled::Mode::HighThroughput)
-                .flush_every_ms(Some(2000)),
-        )?;
-        let views = store::Views::open(&db)?;
+        let (db, views, contents, shared_journal) = match cluster {
+            Some((objects, coord, pg)) => (None, store::Views::open_pg(pg), Contents::Objects(objects), Some(coord)),
+            None => {
+                let db = ledger::open_sled(
+                    &sled::Config::new()
+                        .path(data.join("registry"))
+                        .cache_capacity(256 << 20)
+                        .mode(sled::Mode::HighThroughput)
+                        .flush_every_ms(Some(2000)),
+                )?;
+                let views = store::Views::open(&db)?;
+                let contents = Contents::File(ContentStore::open(&data.join("contents"), db.open_tree("meta")?)?);
+                (Some(db), views, contents, None)
+            }
+        };
         if views.check_format()? {
             tracing::warn!("the views were written in an older layout: rebuilding them from the log");
         }
-        let contents = match objects {
-            Some(o) => Contents::Objects(o),
-            None => Contents::File(ContentStore::open(&data.join("contents"), views.meta.clone())?),
-        };
         let applied = views.applied()?;
-        let recorded = views.meta.get(b"scoring")?.map(|v| store::be_u64(&v, "meta")).transpose()?;
-        let (scoring, rebuild_scoring) = scoring::ScoringView::open(&data.join("scoring"), applied, recorded)?;
+        // The scoring view's length as last recorded with how far it is applied: beside the
+        // views in sled; in this node's own folder on a cluster (the shared views are not
+        // this node's).
+        let (scoring_applied, recorded) = if views.shared() {
+            match scoring::read_mark(&data.join("scoring"))? {
+                Some((at, len)) if at <= applied => (at, Some(len)),
+                _ => (0, None),
+            }
+        } else {
+            (applied, views.meta.get(b"scoring")?.map(|v| store::be_u64(&v, "meta")).transpose()?)
+        };
+        let (scoring, rebuild_scoring) = scoring::ScoringView::open(&data.join("scoring"), scoring_applied, recorded)?;
         let registry = Self {
             inner: Arc::new(Inner {
                 data: data.to_owned(),
                 log,
                 db,
                 views,
+                local_applied: scoring_applied.into(),
                 contents,
                 scoring,
                 scoring_rebuilt: rebuild_scoring.then_some(applied),
@@ -398,7 +424,12 @@ impl Registry {
         registry.load_models()?;
         if rebuild_scoring {
             tracing::warn!("the scoring view is behind the other views: rebuilding it from the log");
-            registry.rebuild_scoring(applied)?;
+            registry.rebuild_scoring(scoring_applied)?;
+        }
+        if registry.inner.views.shared() {
+            // This node's scoring view, up to the shared views; then, on the sequencer, the
+            // shared views up to the log (what the last leader appended but did not apply).
+            registry.follow_shared()?;
         }
         registry.catch_up()?;
         if registry.key_book().operator.is_none() && !registry.inner.log.is_follower() {
@@ -409,19 +440,25 @@ impl Registry {
         Ok(registry)
     }
 
-    /// On an API node of a cluster (its log follows the sequencer's, [`Log::follow`]): applies
-    /// to this node's views whatever the sequencer appended, each time a newer checkpoint is
-    /// seen. Must be called within a Tokio runtime.
+    /// On an API node of a cluster (its log follows the sequencer's, [`Log::follow`]): brings
+    /// this node's own derived state up to the shared views whenever the sequencer has applied
+    /// more, looking each time a newer checkpoint is seen and every [`FOLLOW_POLL`] (the
+    /// sequencer applies a batch just after it commits it, before its checkpoint). Must be
+    /// called within a Tokio runtime.
     pub fn spawn_follower(&self) {
         let reg = self.clone();
         let mut rx = self.inner.log.subscribe();
         tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
+            loop {
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep(FOLLOW_POLL) => {}
+                }
                 let r = reg.clone();
                 match tokio::task::spawn_blocking(move || r.follow_once()).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
-                        tracing::error!(error = %e, "could not apply the sequencer's new entries to this node's views")
+                        tracing::error!(error = %e, "could not follow the sequencer's new entries on this node")
                     }
                     Err(e) => tracing::error!(error = %e, "the view follower panicked"),
                 }
@@ -431,7 +468,7 @@ impl Registry {
 
     fn follow_once(&self) -> Result<u64, RegistryError> {
         let _one = self.inner.intake.blocking_lock();
-        let n = self.catch_up()?;
+        let n = if self.inner.views.shared() { self.follow_shared()? } else { self.catch_up()? };
         if n > 0 {
             // Chain heads are filled again from the views on demand.
             self.inner.heads.lock().expect("lock").clear();
@@ -446,6 +483,9 @@ impl Registry {
     ///
     /// If the views cannot be read.
     pub fn views_applied(&self) -> Result<u64, RegistryError> {
+        if self.inner.views.shared() {
+            return Ok(self.inner.local_applied.load(std::sync::atomic::Ordering::SeqCst));
+        }
         self.applied()
     }
 
@@ -588,13 +628,26 @@ impl Registry {
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// Drops every view derived from the log, so that opening the registry again rebuilds them
+    /// (`creditlog rebuild` of a cluster's shared views; this node's scoring view is in its own
+    /// folder, which the caller empties).
+    ///
+    /// # Errors
+    ///
+    /// Views failures; on a cluster, a node that does not hold the lease.
+    pub fn clear_views(&self) -> Result<(), RegistryError> {
+        self.inner.views.clear_derived()
+    }
+
     /// Flushes the views (not needed for safety: they are rebuilt from the log).
     ///
     /// # Errors
     ///
     /// Views database failures.
     pub fn flush(&self) -> Result<(), RegistryError> {
-        self.inner.db.flush()?;
+        if let Some(db) = &self.inner.db {
+            db.flush()?;
+        }
         Ok(())
     }
 }

@@ -161,13 +161,13 @@ impl Registry {
         let tree = &self.inner.views.objections;
         match (&step, step.objection_index()) {
             (Step::Filed { target_index, .. }, None) => {
-                tree.insert(step_key(index, index), &[])?;
+                tree.insert(step_key(index, index), [])?;
                 if let Some(t) = target_index {
-                    tree.insert(target_key(*t, index), &[])?;
+                    tree.insert(target_key(*t, index), [])?;
                 }
             }
             (_, Some(o)) => {
-                tree.insert(step_key(o, index), &[])?;
+                tree.insert(step_key(o, index), [])?;
             }
             _ => {}
         }

@@ -110,6 +110,9 @@ fn apply_identity(
         .map_err(|e| RegistryError::Inconsistent { index, problem: format!("identity statement does not apply: {e}") })
 }
 
+/// Entries per transaction of the views when they catch up with the log.
+const CATCH_UP_BATCH: u64 = 256;
+
 impl Registry {
     /// How far the views are applied.
     pub(crate) fn applied(&self) -> Result<u64, RegistryError> {
@@ -138,37 +141,114 @@ impl Registry {
         Ok(())
     }
 
-    /// Applies every entry the views have not seen yet.
+    /// Applies every entry the views have not seen yet (on a cluster, only the sequencer
+    /// writes the shared views: an API node leaves them to it), in transactions of up to
+    /// [`CATCH_UP_BATCH`] entries.
     pub(crate) fn catch_up(&self) -> Result<u64, RegistryError> {
-        let size = self.inner.log.committed_size();
-        let mut n = 0;
-        for index in self.applied()?..size {
-            let bytes = self.inner.log.entry(index)?;
-            match self.open_stored(index, &bytes)? {
-                Some((header, crate::Stored::Content(content))) => {
-                    self.apply_all(&[(index, &bytes, &header, &content, None)])?;
-                }
-                // A redacted record: only its place in the firm's chain is left to index.
-                Some((_, crate::Stored::Redacted(stub))) => {
-                    self.inner.views.subjects.insert(subject_key(&stub.subject, index), &leaf_hash(&bytes).0)?;
-                    self.inner.scoring.write(&[(index, None)])?;
-                }
-                None => self.inner.scoring.write(&[(index, None)])?,
-            }
-            self.mark_applied(index + 1)?;
-            n += 1;
+        if !self.inner.views.writable() {
+            return Ok(0);
         }
-        Ok(n)
+        let size = self.inner.log.committed_size();
+        let from = self.applied()?;
+        let mut start = from;
+        while start < size {
+            let end = size.min(start + CATCH_UP_BATCH);
+            self.applying(end, || {
+                for index in start..end {
+                    self.catch_up_one(index)?;
+                    self.mark_applied(index + 1)?;
+                }
+                Ok(())
+            })?;
+            start = end;
+        }
+        Ok(size.saturating_sub(from))
+    }
+
+    fn catch_up_one(&self, index: u64) -> Result<(), RegistryError> {
+        let bytes = self.inner.log.entry(index)?;
+        match self.open_stored(index, &bytes)? {
+            Some((header, crate::Stored::Content(content))) => {
+                self.apply_all(&[(index, &bytes, &header, &content, None)])?;
+            }
+            // A redacted record: only its place in the firm's chain is left to index.
+            Some((_, crate::Stored::Redacted(stub))) => {
+                self.inner.views.subjects.insert(subject_key(&stub.subject, index), leaf_hash(&bytes).0)?;
+                self.inner.scoring.write(&[(index, None)])?;
+            }
+            None => self.inner.scoring.write(&[(index, None)])?,
+        }
+        Ok(())
+    }
+
+    /// Runs `apply` (which applies entries up to `next` and marks them applied) as one
+    /// transaction of the views; on a cluster, this node's own state then follows.
+    fn applying(&self, next: u64, apply: impl FnOnce() -> Result<(), RegistryError>) -> Result<(), RegistryError> {
+        self.inner.views.transaction(apply)?;
+        if self.inner.views.shared() {
+            self.inner.local_applied.store(next, std::sync::atomic::Ordering::SeqCst);
+            crate::scoring::write_mark(&self.inner.data.join("scoring"), next, self.inner.scoring.len())?;
+        }
+        Ok(())
     }
 
     /// Records that the views are applied up to `next`, with the length of the scoring view's
-    /// file at that point, in one sled batch.
+    /// file at that point, in one sled batch (on a cluster, the scoring view is this node's and
+    /// its length is recorded beside it: [`crate::scoring::write_mark`]).
     pub(crate) fn mark_applied(&self, next: u64) -> Result<(), RegistryError> {
-        let mut batch = sled::Batch::default();
-        batch.insert(&b"applied"[..], &next.to_be_bytes()[..]);
-        batch.insert(&b"scoring"[..], &self.inner.scoring.len().to_be_bytes()[..]);
-        self.inner.views.meta.apply_batch(batch)?;
-        Ok(())
+        let mut batch = crate::store::Batch::default();
+        batch.insert(b"applied", next.to_be_bytes());
+        if !self.inner.views.shared() {
+            batch.insert(b"scoring", self.inner.scoring.len().to_be_bytes());
+        }
+        self.inner.views.meta.apply_batch(batch)
+    }
+
+    /// On a cluster: brings this node's own derived state (its scoring view, and the key book
+    /// and models it keeps in memory) up to the shared views. An API node calls it whenever the
+    /// sequencer may have applied more; the sequencer, once on open.
+    pub(crate) fn follow_shared(&self) -> Result<u64, RegistryError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let target = self.applied()?;
+        let from = self.inner.local_applied.load(SeqCst);
+        if target <= from {
+            return Ok(0);
+        }
+        let (mut identities, mut models) = (false, false);
+        let mut rows = Vec::new();
+        for index in from..target {
+            let bytes = self.inner.log.entry(index)?;
+            let row = match self.open_stored(index, &bytes)? {
+                Some((header, crate::Stored::Content(content))) => {
+                    identities |= header.kind.starts_with("identity/");
+                    models |= header.kind.starts_with("model/");
+                    if header.kind == verifier::redaction::REDACTION_KIND {
+                        // The redacted records' rows are zeroed, as the sequencer's were.
+                        self.inner.scoring.write(&std::mem::take(&mut rows))?;
+                        for &t in &crate::redactions::redaction_of(index, &content)?.entries {
+                            self.inner.scoring.erase(t)?;
+                        }
+                    }
+                    self.scoring_row(index, &header, &content, None)?
+                }
+                _ => None,
+            };
+            rows.push((index, row));
+            if rows.len() == 4096 {
+                self.inner.scoring.write(&std::mem::take(&mut rows))?;
+            }
+        }
+        self.inner.scoring.write(&rows)?;
+        crate::scoring::write_mark(&self.inner.data.join("scoring"), target, self.inner.scoring.len())?;
+        if identities {
+            self.load_book()?;
+            self.resolve_grader();
+        }
+        if models {
+            self.load_models()?;
+        }
+        self.inner.local_applied.store(target, SeqCst);
+        Ok(target - from)
     }
 
     /// The scoring view's row for an entry ([`crate::scoring`]): a record's JSON, or an approved
@@ -210,6 +290,9 @@ impl Registry {
             }
         }
         self.inner.scoring.write(&rows)?;
+        if self.inner.views.shared() {
+            return crate::scoring::write_mark(&self.inner.data.join("scoring"), applied, self.inner.scoring.len());
+        }
         self.mark_applied(applied)
     }
 
@@ -226,8 +309,12 @@ impl Registry {
             rows.push((index, self.scoring_row(index, header, content, facts)?));
         }
         self.inner.scoring.write(&rows)?;
-        let (mut dedup, mut subjects, mut references, mut watch) =
-            (sled::Batch::default(), sled::Batch::default(), sled::Batch::default(), sled::Batch::default());
+        let (mut dedup, mut subjects, mut references, mut watch) = (
+            crate::store::Batch::default(),
+            crate::store::Batch::default(),
+            crate::store::Batch::default(),
+            crate::store::Batch::default(),
+        );
         // References written by this batch, which the tree does not show yet.
         let mut written: HashMap<Vec<u8>, Reference> = HashMap::new();
         let mut identities_changed = false;
@@ -235,7 +322,7 @@ impl Registry {
         for &(index, bytes, header, content, facts) in items {
             if let Some(uscc) = &content.subject {
                 // The value is the entry's leaf hash: the newest key of a USCC is its chain head.
-                subjects.insert(subject_key(uscc, index), &leaf_hash(bytes).0);
+                subjects.insert(subject_key(uscc, index), leaf_hash(bytes).0);
             }
             if header.kind.starts_with("record/") {
                 // A live record is found by its document number (the references view); its
@@ -244,10 +331,10 @@ impl Registry {
                     Some(f) => f.clone(),
                     None => RecordFacts::of(&record_of(index, content)?),
                 };
-                references.insert(facts.reference.clone(), &index.to_be_bytes());
+                references.insert(facts.reference.clone(), index.to_be_bytes());
                 if let Some(d) = facts.draw_index {
                     // The results of a draw, published by its plan (一公开).
-                    self.inner.views.plans.insert(crate::plans::result_key(d, index), &[])?;
+                    self.inner.views.plans.insert(crate::plans::result_key(d, index), [])?;
                 }
                 if facts.watched.is_some() || facts.retracts.is_some() {
                     if let Some(uscc) = &content.subject {
@@ -269,16 +356,16 @@ impl Registry {
                             if now == Reference::Live(target_index) {
                                 references.insert(key.clone(), &Reference::retracted_value(target_index)[..]);
                                 written.insert(key, Reference::Retracted(target_index));
-                                dedup.insert(&dedup_key(&target.envelope)[..], &target_index.to_be_bytes());
+                                dedup.insert(&dedup_key(&target.envelope)[..], target_index.to_be_bytes());
                             }
                         }
                     }
                 }
             } else {
-                dedup.insert(&dedup_key(&content.envelope)[..], &index.to_be_bytes());
+                dedup.insert(&dedup_key(&content.envelope)[..], index.to_be_bytes());
             }
             if header.kind.starts_with("identity/") {
-                v.identities.insert(index.to_be_bytes(), &[])?;
+                v.identities.insert(index.to_be_bytes(), [])?;
                 let mut book = self.inner.book.write().expect("lock");
                 apply_identity(&mut book, index, header, content)?;
                 identities_changed = true;
@@ -348,14 +435,11 @@ impl Registry {
 
     /// [`Registry::chain_head`] as the subjects view has it.
     fn chain_head_in_view(&self, uscc: &str) -> Result<Option<[u8; 32]>, RegistryError> {
-        match self.inner.views.subjects.scan_prefix(crate::store::firm_prefix(uscc)).next_back() {
-            Some(item) => {
-                let v = item?.1;
-                Ok(Some(v.as_ref().try_into().map_err(|_| RegistryError::Corrupt {
-                    tree: "subjects",
-                    problem: "a chain head is not 32 bytes".into(),
-                })?))
-            }
+        match self.inner.views.subjects.last_with_prefix(crate::store::firm_prefix(uscc))? {
+            Some((_, v)) => Ok(Some(v.as_ref().try_into().map_err(|_| RegistryError::Corrupt {
+                tree: "subjects",
+                problem: "a chain head is not 32 bytes".into(),
+            })?)),
             None => Ok(None),
         }
     }
@@ -535,9 +619,12 @@ impl Registry {
             .enumerate()
             .map(|(i, ((b, (h, c)), f))| (first + i as u64, b.as_slice(), h, c, f.as_ref()))
             .collect();
-        self.apply_all(&items)?;
         // The intake lock makes the registry the only writer, so these are the newest entries.
-        self.mark_applied(first + headers.len() as u64)?;
+        let next = first + headers.len() as u64;
+        self.applying(next, || {
+            self.apply_all(&items)?;
+            self.mark_applied(next)
+        })?;
         Ok((first..first + headers.len() as u64).collect())
     }
 }

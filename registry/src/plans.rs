@@ -446,7 +446,7 @@ impl Registry {
             self.inner.views.plans.insert(key(b'p', index), p.department.as_bytes())?;
         } else if header.kind == DRAW_KIND {
             let d = draw_of(index, content)?;
-            self.inner.views.plans.insert(key(b'd', d.plan_index), &index.to_be_bytes())?;
+            self.inner.views.plans.insert(key(b'd', d.plan_index), index.to_be_bytes())?;
         }
         Ok(())
     }

@@ -113,7 +113,8 @@ impl Registry {
         }
         // The views no longer name the records before their contents go: a crash in between
         // leaves nothing that points at a content that is gone.
-        self.inner.db.flush()?;
+        // (On a cluster the views' transaction commits them; the content goes first there.)
+        self.flush()?;
         for (t, leaf, stub) in stubs {
             let bytes = serde_json::to_vec(&StoredRedacted { redacted: stub }).expect("serialises");
             self.inner.contents.erase(t, &leaf, &bytes)?;

@@ -79,7 +79,7 @@ impl Registry {
     pub(crate) fn apply_repair(&self, index: u64, content: &EntryContent) -> Result<(), RegistryError> {
         let step = step_of(index, content)?;
         let application = step.application_index().unwrap_or(index);
-        self.inner.views.repairs.insert(step_key(application, index), &[])?;
+        self.inner.views.repairs.insert(step_key(application, index), [])?;
         Ok(())
     }
 

@@ -86,7 +86,7 @@ impl Registry {
     /// Applies a sanction entry to the sanctions view (USCC, index of each imposed sanction).
     pub(crate) fn apply_sanction(&self, index: u64, content: &EntryContent) -> Result<(), RegistryError> {
         if let Step::Imposed { subject, .. } = step_of(index, content)? {
-            self.inner.views.sanctions.insert(sanction_key(&subject, index), &[])?;
+            self.inner.views.sanctions.insert(sanction_key(&subject, index), [])?;
         }
         Ok(())
     }

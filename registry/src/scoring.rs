@@ -257,3 +257,31 @@ impl ScoringView {
         Ok(())
     }
 }
+
+/// The file beside a cluster node's scoring view that records how far it is applied and the
+/// length of `scoring.dat` then (16 bytes: two u64 BE). Written after the rows it covers; a
+/// missing or torn file makes the view be rebuilt from the log.
+const MARK: &str = "applied";
+
+/// Records that the scoring view in `dir` holds the rows of entries `0..applied`, with
+/// `scoring.dat` `len` bytes long.
+pub(crate) fn write_mark(dir: &Path, applied: u64, len: u64) -> Result<(), RegistryError> {
+    let mut b = applied.to_be_bytes().to_vec();
+    b.extend_from_slice(&len.to_be_bytes());
+    let p = dir.join(MARK);
+    std::fs::write(&p, b).map_err(|e| ScoringView::io(&p, e))
+}
+
+/// What [`write_mark`] recorded, if its file is whole.
+pub(crate) fn read_mark(dir: &Path) -> Result<Option<(u64, u64)>, RegistryError> {
+    let p = dir.join(MARK);
+    match std::fs::read(&p) {
+        Ok(b) if b.len() == 16 => Ok(Some((
+            u64::from_be_bytes(b[..8].try_into().expect("8")),
+            u64::from_be_bytes(b[8..].try_into().expect("8")),
+        ))),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ScoringView::io(&p, e)),
+    }
+}

@@ -257,7 +257,7 @@ impl Registry {
     /// names (the watch view behind [`Registry::record_rule_warning`]), in the batch of the
     /// warnings tree that [`Registry::apply_all`] applies.
     pub(crate) fn watch(
-        batch: &mut sled::Batch,
+        batch: &mut crate::store::Batch,
         uscc: &str,
         index: u64,
         watched: Option<&(WarningRule, verifier::Date, String)>,
@@ -381,10 +381,10 @@ impl Registry {
                 Some(v) => crate::store::be_u64(&v, "warnings")?,
                 None => 0,
             };
-            self.inner.views.warnings.insert(key, &newest.max(before).to_be_bytes())?;
+            self.inner.views.warnings.insert(key, newest.max(before).to_be_bytes())?;
         } else if header.kind == ACK_KIND {
             let a = ack_of(index, content)?;
-            self.inner.views.warnings.insert(ack_key(a.warning_index, &a.department), &index.to_be_bytes())?;
+            self.inner.views.warnings.insert(ack_key(a.warning_index, &a.department), index.to_be_bytes())?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use crate::{Failure, ServeArgs};
 use anyhow::{Context, Result};
 use base64::prelude::*;
 use clap::Subcommand;
-use cluster::{ClusterConfig, Coordinator, LeaseKeeper, ObjectContents, ObjectLog, Role};
+use cluster::{ClusterConfig, Coordinator, LeaseKeeper, ObjectContents, ObjectLog, PgViews, Role};
 use ledger::keys::LogKey;
 use ledger::{Log, LogConfig};
 use std::path::{Path, PathBuf};
@@ -140,7 +140,13 @@ pub async fn serve(args: ServeArgs, path: &Path) -> Result<()> {
             (log, None)
         }
     };
-    let registry = registry::Registry::open_cluster(data, log.clone(), contents, coord.clone())
+    // The shared views: the sequencer writes them under its lease, an API node only reads.
+    let (url, origin, token) =
+        (config.postgres.url.clone(), log.origin().to_owned(), keeper.as_ref().map(|k| k.token()));
+    let views = tokio::task::spawn_blocking(move || PgViews::connect(&url, &origin, timeout, token))
+        .await?
+        .map_err(|e| Failure(e.to_string()))?;
+    let registry = registry::Registry::open_cluster(data, log.clone(), contents, coord.clone(), Arc::new(views))
         .await
         .context("opening the registry")?;
     let mut state = api::AppState::new(log.clone(), Some(registry.clone()), false, data)
@@ -215,6 +221,75 @@ fn tiles_of(size: u64) -> Vec<TilePath> {
     out
 }
 
+/// The cluster's lease for an offline operation (`creditlog migrate`, `creditlog rebuild
+/// --cluster`), kept for its whole length and lost within 30 s if it dies: no sequencer may
+/// start meanwhile. Refused while a sequencer holds it.
+fn hold_lease(coord: &Arc<Coordinator>, what: &'static str) -> Result<Arc<LeaseKeeper>> {
+    if let Some(l) = coord.leader().map_err(|e| Failure(e.to_string()))?.filter(|l| l.live) {
+        return Err(Failure(format!(
+            "{} holds the cluster's lease (it is sequencing): stop the cluster's sequencers, then {what}",
+            l.holder
+        ))
+        .into());
+    }
+    Ok(LeaseKeeper::acquire(
+        coord.clone(),
+        &format!("creditlog {what}"),
+        "-",
+        Duration::from_secs(30),
+        |_| {},
+        move |why| {
+            eprintln!("creditlog: {why}; {what} stops (run it again: it starts over)");
+            std::process::exit(3);
+        },
+    ))
+}
+
+/// `creditlog rebuild --data DIR --cluster CLUSTER.toml`: drops the cluster's shared views in
+/// PostgreSQL and builds them again from the log in the bucket, under the lease; the result must
+/// have the digest the views had before.
+pub fn rebuild(data: &Path, file: &Path) -> Result<()> {
+    let config = ClusterConfig::load(file).map_err(|e| Failure(e.to_string()))?;
+    let rt = crate::runtime()?;
+    let key = LogKey::load(data).with_context(|| format!("reading the log key in {}", data.display()))?;
+    let timeout = Duration::from_secs(30);
+    let coord =
+        Arc::new(Coordinator::connect(&config.postgres.url, &key.name, timeout).map_err(|e| Failure(e.to_string()))?);
+    let keeper = hold_lease(&coord, "rebuild")?;
+    let result = (|| -> Result<()> {
+        let bucket = cluster::objects::bucket(&config.s3, timeout).map_err(|e| Failure(e.to_string()))?;
+        let views = Arc::new(
+            PgViews::connect(&config.postgres.url, &key.name, timeout, Some(keeper.token()))
+                .map_err(|e| Failure(e.to_string()))?,
+        );
+        let open = |scratch: &Path| -> Result<registry::Registry> {
+            let storage =
+                ObjectLog::open_reader(bucket.clone(), coord.clone(), timeout).map_err(|e| Failure(e.to_string()))?;
+            let log = Log::follow(Arc::new(storage), key.clone(), Duration::from_secs(3600))?;
+            let contents = ObjectContents::new(bucket.clone(), timeout);
+            Ok(rt.block_on(registry::Registry::open_cluster(scratch, log, contents, coord.clone(), views.clone()))?)
+        };
+        // Each opening's own scoring view in a scratch folder: a rebuild derives everything.
+        let (first, second) = (tempfile::tempdir()?, tempfile::tempdir()?);
+        let r = open(first.path()).context("opening the cluster's views")?;
+        let size = r.log().latest().size;
+        let before = r.views_digest()?;
+        r.clear_views()?;
+        drop(r);
+        let r = open(second.path()).context("rebuilding the views from the log")?;
+        let after = r.views_digest()?;
+        println!("rebuilt the cluster's shared views from {size} log entries: digest {after}");
+        anyhow::ensure!(
+            before == after,
+            "the rebuilt views differ from the ones before the rebuild (digest {before}): the views in PostgreSQL were not what the log says"
+        );
+        println!("identical to the views before the rebuild");
+        Ok(())
+    })();
+    keeper.release();
+    result
+}
+
 /// `creditlog migrate --from DATA --to CLUSTER.toml`.
 pub fn migrate(from: &Path, to: &Path) -> Result<()> {
     let config = ClusterConfig::load(to).map_err(|e| Failure(e.to_string()))?;
@@ -236,26 +311,7 @@ pub fn migrate(from: &Path, to: &Path) -> Result<()> {
     let coord = Arc::new(
         Coordinator::connect(&config.postgres.url, log.origin(), timeout).map_err(|e| Failure(e.to_string()))?,
     );
-    // The lease, kept for the whole migration (and lost within 30 s if it dies): no sequencer
-    // may start meanwhile.
-    if let Some(l) = coord.leader().map_err(|e| Failure(e.to_string()))?.filter(|l| l.live) {
-        return Err(Failure(format!(
-            "{} holds the cluster's lease: stop every node of the cluster, then migrate",
-            l.holder
-        ))
-        .into());
-    }
-    let keeper = LeaseKeeper::acquire(
-        coord.clone(),
-        "creditlog migrate",
-        "-",
-        Duration::from_secs(30),
-        |_| {},
-        |why| {
-            eprintln!("creditlog: {why}; the migration stops (run it again: it starts over)");
-            std::process::exit(3);
-        },
-    );
+    let keeper = hold_lease(&coord, "migrate")?;
     let token = keeper.token();
     let result = (|| -> Result<()> {
         let (have, _, _) = coord.tree().map_err(|e| Failure(e.to_string()))?;
@@ -330,11 +386,18 @@ pub fn migrate(from: &Path, to: &Path) -> Result<()> {
                 );
             }
         }
-        let views = tempfile::tempdir()?;
+        // The views, built into PostgreSQL from the migrated log (under the migration's lease):
+        // the cluster's sequencer finds them applied.
+        let views = Arc::new(
+            PgViews::connect(&config.postgres.url, log.origin(), timeout, Some(token))
+                .map_err(|e| Failure(e.to_string()))?,
+        );
+        views.clear_all().map_err(|e| Failure(e.to_string()))?;
+        let scratch = tempfile::tempdir()?;
         let follower = Log::follow(storage, key, Duration::from_secs(3600))?;
         let migrated = rt
-            .block_on(registry::Registry::open_cluster(views.path(), follower, contents, coord.clone()))
-            .context("rebuilding the views from the migrated log")?;
+            .block_on(registry::Registry::open_cluster(scratch.path(), follower, contents, coord.clone(), views))
+            .context("building the views from the migrated log")?;
         let after = migrated.views_digest()?;
         anyhow::ensure!(
             after == digest,

@@ -333,9 +333,13 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Rebuild every registry view from the log and the contents; checks the result is identical.
     Rebuild {
-        /// Data folder (the server must be stopped).
+        /// Data folder (the server must be stopped); of a cluster, a node's folder with the log key.
         #[arg(long)]
         data: PathBuf,
+        /// Rebuild a cluster's shared views in its PostgreSQL instead (its sequencers must be
+        /// stopped; API nodes may keep serving).
+        #[arg(long, value_name = "CLUSTER.toml")]
+        cluster: Option<PathBuf>,
     },
 }
 
@@ -692,7 +696,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Simulate(args) => simulate::run(args),
-        Command::Rebuild { data } => rebuild(&data),
+        Command::Rebuild { data, cluster: Some(file) } => cluster_cmd::rebuild(&data, &file),
+        Command::Rebuild { data, cluster: None } => rebuild(&data),
         Command::Model { command: ModelCommand::Check { file } } => model_check(&file),
         Command::Model { command: ModelCommand::Publish { file, key, server } } => {
             registry_cmds::publish_model(&file, &key, &server)
