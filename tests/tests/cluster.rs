@@ -619,9 +619,109 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
     let s = Signer { url: api.url.clone(), key: amr.clone() };
     let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(0), "淄博市监罚〔2026〕after号"));
     assert_eq!(st, 200, "{v}");
-    drop(seq);
+    let mut history = histories[0].clone();
+    history.push("淄博市监罚〔2026〕after号".into());
+    assert_eq!(references(&api, &aud, &firm(0)), history);
+
+    // The views are the cluster's, in PostgreSQL: the API node keeps no views database of its
+    // own, and the firm's history index is rows of creditlog_views.
+    assert!(!dir.path().join("api-1").join("registry").exists());
+    let rows: usize = pg
+        .psql(&format!(
+            "SELECT count(*) FROM creditlog_views WHERE tree = 'subjects' AND key >= '\\x{0}00' AND key < '\\x{0}01'",
+            hex::encode(firm(0))
+        ))
+        .parse()
+        .unwrap();
+    assert_eq!(rows, history.len(), "one row per entry about the firm: here, its records");
+
+    // A rebuild of the shared views needs the lease: refused while the sequencer runs.
+    let api_data = dir.path().join("api-1");
+    let rebuild = || cli(&["rebuild", "--data", api_data.to_str().unwrap(), "--cluster", file.to_str().unwrap()]);
+    let (ok, out, err) = rebuild();
+    assert!(!ok, "{out}");
+    assert!(err.contains("seq-a holds the cluster's lease"), "{err}");
+    seq.kill();
+    // Once the lease has expired, it rebuilds them from the log to the same digest.
+    std::thread::sleep(Duration::from_millis(LEASE_MS + 200));
+    let (ok, out, err) = rebuild();
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("identical to the views before the rebuild"), "{out}");
+
+    // An operator who deletes a record from the firm's history index in PostgreSQL hides it
+    // from every API node at once...
+    pg.psql(&format!(
+        "DELETE FROM creditlog_views WHERE tree = 'subjects' AND key >= '\\x{0}00{size:016x}' AND key < '\\x{0}01'",
+        hex::encode(firm(0)),
+    ));
+    let hidden = histories[0].clone();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while references(&api, &aud, &firm(0)) != hidden && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(references(&api, &aud, &firm(0)), hidden, "the tampered index is what API nodes read");
+    // ...and a rebuild finds it: the views rebuilt from the log differ from the tampered ones.
+    let (ok, out, err) = rebuild();
+    assert!(!ok, "{out}");
+    assert!(err.contains("the rebuilt views differ"), "{err}");
+    // The rebuilt views are the log's again: the record is back.
+    assert_eq!(references(&api, &aud, &firm(0)), history);
+    let (ok, out, err) = rebuild();
+    assert!(ok, "{out}{err}");
 }
 
 fn before_key(data: &std::path::Path) -> String {
     ledger::keys::LogKey::load(data).unwrap().verifier_key
+}
+
+#[test]
+fn shared_views_are_written_only_under_a_current_lease_and_a_batch_is_seen_whole() {
+    use cluster::{ClusterError, Coordinator, PgViews};
+    use std::ops::Bound::Unbounded;
+    let Some(pg) = Postgres::start() else { return };
+    let origin = "views.example/log";
+    let t = Duration::from_secs(5);
+    let coord = Coordinator::connect(&pg.url, origin, t).unwrap();
+    let a = coord.try_acquire("seq-a", "http://a", Duration::from_millis(1000)).unwrap().unwrap();
+    let writer = PgViews::connect(&pg.url, origin, t, Some(a)).unwrap();
+    let reader = PgViews::connect(&pg.url, origin, t, None).unwrap();
+    let put = |k: &[u8], v: &[u8]| vec![(k.to_vec(), Some(v.to_vec()))];
+
+    // An API node's views only read.
+    let e = reader.apply("subjects", put(b"k", b"v")).unwrap_err();
+    assert!(matches!(e, ClusterError::Fenced(_)), "{e}");
+    assert!(e.to_string().contains("only reads the shared views"), "{e}");
+
+    // Keys are ordered bytewise, as sled orders them (Rust's order of byte strings).
+    let mut keys: Vec<Vec<u8>> = vec![vec![0xff], vec![0x00], vec![0x80, 0x00], vec![0x7f], vec![0x80], vec![]];
+    writer.apply("models", keys.iter().map(|k| (k.clone(), Some(b"x".to_vec()))).collect()).unwrap();
+    keys.sort();
+    let scanned: Vec<Vec<u8>> =
+        reader.scan("models", Unbounded, Unbounded, 100, false).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(scanned, keys);
+
+    // A transaction is seen whole or not at all: its own thread reads its writes, every other
+    // reader only once it commits.
+    writer.begin().unwrap();
+    writer.apply("subjects", [put(b"k1", b"v1"), put(b"k2", b"v2")].concat()).unwrap();
+    assert_eq!(writer.get("subjects", b"k1").unwrap(), Some(b"v1".to_vec()));
+    let elsewhere = std::thread::scope(|s| s.spawn(|| writer.get("subjects", b"k1").unwrap()).join().unwrap());
+    assert_eq!(elsewhere, None);
+    assert_eq!(reader.get("subjects", b"k2").unwrap(), None);
+    writer.commit().unwrap();
+    assert_eq!(reader.scan("subjects", Unbounded, Unbounded, 10, false).unwrap().len(), 2);
+
+    // The lease expires and seq-b takes over: the old leader's transaction in flight can
+    // neither write nor commit, and nothing of it is seen.
+    writer.begin().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let b = coord.try_acquire("seq-b", "http://b", Duration::from_millis(5000)).unwrap().unwrap();
+    let e = writer.apply("subjects", put(b"k3", b"stale")).unwrap_err();
+    assert!(matches!(e, ClusterError::Fenced(_)), "{e}");
+    assert!(writer.commit().is_err());
+    assert!(matches!(writer.clear_all().unwrap_err(), ClusterError::Fenced(_)));
+    assert_eq!(reader.get("subjects", b"k3").unwrap(), None);
+    let new = PgViews::connect(&pg.url, origin, t, Some(b)).unwrap();
+    new.apply("subjects", put(b"k3", b"v3")).unwrap();
+    assert_eq!(reader.get("subjects", b"k3").unwrap(), Some(b"v3".to_vec()));
 }
