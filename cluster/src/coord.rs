@@ -423,6 +423,21 @@ impl Coordinator {
         })
     }
 
+    /// The whole journal of reads of this log, as `(USCC, read)`, oldest first (for a backup).
+    ///
+    /// # Errors
+    ///
+    /// If the database fails.
+    pub fn all_reads(&self) -> Result<Vec<(String, Vec<u8>)>, ClusterError> {
+        self.pg.call("reading the journal of reads", |c, origin| async move {
+            let rows = c
+                .query("SELECT uscc, read FROM creditlog_reads WHERE origin = $1 ORDER BY seq", &[&origin])
+                .await
+                .map_err(db("reading the journal of reads"))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
     /// A firm's journal of reads, oldest first.
     ///
     /// # Errors

@@ -155,6 +155,28 @@ fn sync(file: &File, path: &Path) -> std::io::Result<()> {
 }
 
 impl ContentStore {
+    /// The content store of the data folder `data` (its progress kept in the folder's views
+    /// database, as the registry keeps it), for a tool that fills a new folder (`creditlog
+    /// backup`) before the registry opens it. Call [`ContentStore::flush`] when done.
+    ///
+    /// # Errors
+    ///
+    /// As [`ContentStore::open`], and the views database's.
+    pub fn open_in_folder(data: &Path) -> Result<Self, ContentError> {
+        let db = ledger::open_sled(&sled::Config::new().path(data.join("registry")))?;
+        Self::open(&data.join("contents"), db.open_tree("meta")?)
+    }
+
+    /// Makes the store's progress durable in the views database.
+    ///
+    /// # Errors
+    ///
+    /// The views database's.
+    pub fn flush(&self) -> Result<(), ContentError> {
+        self.meta.flush()?;
+        Ok(())
+    }
+
     /// Opens the store in `dir`, indexing any records the index lacks and cutting a torn tail.
     /// `meta` holds how far `contents.log` is indexed (`contents`: offset, u64 BE).
     ///

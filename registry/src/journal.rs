@@ -55,6 +55,58 @@ impl Registry {
         Ok(())
     }
 
+    /// The whole journal of reads, as `(USCC, read as stored)`: by firm, oldest first, in the
+    /// data folder; oldest first on a cluster. For `creditlog migrate` and `creditlog backup`,
+    /// which carry it over (it is not derived from the log: a rebuild cannot recreate it).
+    ///
+    /// # Errors
+    ///
+    /// Storage failures.
+    pub fn journal(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
+        if let Some(coord) = &self.inner.shared_journal {
+            return coord
+                .all_reads()
+                .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() });
+        }
+        let mut out = Vec::new();
+        for item in self.inner.views.reads.iter() {
+            let (k, v) = item?;
+            let end = k
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or_else(|| RegistryError::Corrupt { tree: "reads", problem: "a key has no USCC".into() })?;
+            let uscc = String::from_utf8(k[..end].to_vec())
+                .map_err(|_| RegistryError::Corrupt { tree: "reads", problem: "a USCC is not UTF-8".into() })?;
+            out.push((uscc, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Adds reads exported by [`Registry::journal`] of another copy of this log, in order; each
+    /// must decode as a read.
+    ///
+    /// # Errors
+    ///
+    /// A read that does not decode (nothing after it is added); storage failures.
+    pub fn import_journal(&self, reads: &[(String, Vec<u8>)]) -> Result<(), RegistryError> {
+        for (uscc, bytes) in reads {
+            let read: Read = serde_json::from_slice(bytes)
+                .map_err(|e| RegistryError::Corrupt { tree: "reads (imported)", problem: e.to_string() })?;
+            if let Some(coord) = &self.inner.shared_journal {
+                coord
+                    .journal_read(uscc, bytes.clone())
+                    .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })?;
+                continue;
+            }
+            let seq = self.inner.reads_seq.fetch_add(1, Ordering::Relaxed);
+            let mut key = firm_prefix(uscc);
+            key.extend_from_slice(&read.time.to_be_bytes());
+            key.extend_from_slice(&seq.to_be_bytes());
+            self.inner.views.reads.insert(key, bytes)?;
+        }
+        Ok(())
+    }
+
     /// The reads of `uscc`'s class, decisions and history, oldest first.
     ///
     /// # Errors

@@ -7,6 +7,7 @@ use base64::prelude::*;
 use clap::Subcommand;
 use cluster::{ClusterConfig, Coordinator, LeaseKeeper, ObjectContents, ObjectLog, PgViews, Role};
 use ledger::keys::LogKey;
+use ledger::storage::{Commit, LogStorage, TileAppend, TileBatch};
 use ledger::{Log, LogConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -290,6 +291,153 @@ pub fn rebuild(data: &Path, file: &Path) -> Result<()> {
     result
 }
 
+/// The batch that takes a copy of the log from `s0` to `s1` entries with root `root`: for every
+/// tile the step touches (entry bundles and each level of hashes), the entries or hashes it gains,
+/// read from `src` at its width at `s1`.
+fn tile_batch(src: &dyn LogStorage, s0: u64, s1: u64, root: verifier::Hash) -> Result<TileBatch> {
+    let mut appends = Vec::new();
+    let mut kinds = vec![(TileKind::Entries, s0, s1)];
+    let (mut level, mut a, mut b) = (0u8, s0, s1);
+    while b > 0 {
+        kinds.push((TileKind::Hash(level), a, b));
+        (a, b, level) = (a / TILE_WIDTH, b / TILE_WIDTH, level + 1);
+    }
+    for (kind, a, b) in kinds {
+        if b <= a {
+            continue;
+        }
+        for index in a / TILE_WIDTH..=(b - 1) / TILE_WIDTH {
+            let base = index * TILE_WIDTH;
+            let (start, end) = (a.max(base) - base, b.min(base + TILE_WIDTH) - base);
+            if end <= start {
+                continue;
+            }
+            let at =
+                TilePath { kind, index, partial: (end < TILE_WIDTH).then(|| u8::try_from(end).expect("under 256")) };
+            let bytes =
+                src.read_tile(at)?.ok_or_else(|| Failure(format!("{} is missing from the bucket", at.to_path())))?;
+            let data = match kind {
+                TileKind::Hash(_) => bytes
+                    .get(32 * start as usize..32 * end as usize)
+                    .ok_or_else(|| Failure(format!("{} is shorter than its width", at.to_path())))?
+                    .to_vec(),
+                TileKind::Entries => {
+                    let entries =
+                        verifier::parse_bundle(&bytes).map_err(|e| Failure(format!("{}: {e}", at.to_path())))?;
+                    let mut out = Vec::new();
+                    for e in entries.get(start as usize..end as usize).unwrap_or_default() {
+                        out.extend_from_slice(&u16::try_from(e.len()).expect("an entry is under 64 KiB").to_be_bytes());
+                        out.extend_from_slice(e);
+                    }
+                    out
+                }
+            };
+            appends.push(TileAppend {
+                tile: TilePath { kind, index, partial: None },
+                start_width: start,
+                end_width: end,
+                data,
+            });
+        }
+    }
+    Ok(TileBatch { appends, commit: Commit { size: s1, root } })
+}
+
+/// Entries per step of a backup (each step one durable batch of the copy).
+const BACKUP_STEP: u64 = 1 << 16;
+
+/// `creditlog backup --cluster CLUSTER.toml --data NODE --to DIR`: copies a running cluster's log
+/// as of its newest checkpoint into a new data folder: the tiles (one batch per 65,536 entries),
+/// every checkpoint recorded up to it, word for word, each entry's content, and the journal of
+/// reads; the views are derived there from the copy. The copy is proved identical (the root of
+/// the copied tree is the checkpoint's) and is itself a data folder: `creditlog fsck` checks it,
+/// `creditlog serve` serves it, and `creditlog migrate` restores it into an empty cluster.
+pub fn backup(data: &Path, file: &Path, to: &Path) -> Result<()> {
+    let config = ClusterConfig::load(file).map_err(|e| Failure(e.to_string()))?;
+    let rt = crate::runtime()?;
+    let key = LogKey::load(data).with_context(|| format!("reading the log key in {}", data.display()))?;
+    anyhow::ensure!(
+        !to.exists() || std::fs::read_dir(to)?.next().is_none(),
+        "{} is not empty: a backup goes into a new folder",
+        to.display()
+    );
+    let timeout = Duration::from_secs(30);
+    let coord =
+        Arc::new(Coordinator::connect(&config.postgres.url, &key.name, timeout).map_err(|e| Failure(e.to_string()))?);
+    let bucket = cluster::objects::bucket(&config.s3, timeout).map_err(|e| Failure(e.to_string()))?;
+    let src: Arc<dyn LogStorage> =
+        Arc::new(ObjectLog::open_reader(bucket.clone(), coord.clone(), timeout).map_err(|e| Failure(e.to_string()))?);
+    // As of the newest checkpoint: every tile and content it covers is in the bucket.
+    let (size, note) = coord
+        .latest_checkpoint()
+        .map_err(|e| Failure(e.to_string()))?
+        .ok_or_else(|| Failure("the cluster's log has no checkpoint yet: nothing to back up".into()))?;
+    let reader = ledger::tree::TileHashReader::new(src.clone(), 1024);
+    let root = tlog_tiles::tree_hash(size, &reader).map_err(|e| Failure(format!("hashing the cluster's tree: {e}")))?;
+    let checkpoints: Vec<(u64, Vec<u8>)> =
+        coord.checkpoints().map_err(|e| Failure(e.to_string()))?.into_iter().filter(|(s, _)| *s <= size).collect();
+
+    std::fs::create_dir_all(to)?;
+    std::fs::copy(data.join(ledger::keys::KEY_FILE), to.join(ledger::keys::KEY_FILE))
+        .context("copying the log key into the backup")?;
+    // 1. The tree, step by step, then the checkpoints as recorded.
+    {
+        let (dst, _) = ledger::fs::FileStorage::open(&to.join("log"), ledger::fs::OpenMode::Repair)?;
+        let mut at = 0;
+        while at < size {
+            let next = size.min(at + BACKUP_STEP);
+            let r = if next == size {
+                root
+            } else {
+                tlog_tiles::tree_hash(next, &reader).map_err(|e| Failure(format!("hashing the cluster's tree: {e}")))?
+            };
+            dst.commit(&tile_batch(&*src, at, next, r)?)?;
+            at = next;
+        }
+        for (s, n) in &checkpoints {
+            dst.publish_checkpoint(*s, n)?;
+        }
+        let copied: Arc<dyn LogStorage> = Arc::new(dst);
+        let back = tlog_tiles::tree_hash(size, &ledger::tree::TileHashReader::new(copied, 1024))
+            .map_err(|e| Failure(format!("hashing the copied tree: {e}")))?;
+        anyhow::ensure!(back == root, "the copied tree has another root than the cluster's checkpoint");
+    }
+    // 2. The contents, in log order.
+    let contents = ObjectContents::new(bucket, timeout);
+    let (log, _) = crate::open_log(&crate::LogArgs::at(to))?;
+    {
+        let store = registry::content::ContentStore::open_in_folder(to)?;
+        let mut batch = Vec::new();
+        for index in 0..size {
+            let leaf = verifier::leaf_hash(&log.entry(index)?).0;
+            let c = contents
+                .get(index, &leaf)
+                .map_err(|e| Failure(e.to_string()))?
+                .ok_or_else(|| Failure(format!("the content of entry {index} is missing from the bucket")))?;
+            batch.push((leaf, c));
+            if batch.len() == 256 || index + 1 == size {
+                store.append(index + 1 - batch.len() as u64, &std::mem::take(&mut batch))?;
+            }
+        }
+        store.flush()?;
+    }
+    // 3. The views, derived from the copy; the journal of reads, carried over.
+    let copy = rt.block_on(registry::Registry::open(to, log.clone())).context("deriving the views of the backup")?;
+    let journal = coord.all_reads().map_err(|e| Failure(e.to_string()))?;
+    copy.import_journal(&journal)?;
+    copy.flush()?;
+    println!(
+        "backed up {size} entries, {} checkpoints and {} reads into {}: root {} (the checkpoint's), views digest {}",
+        checkpoints.len(),
+        journal.len(),
+        to.display(),
+        BASE64_STANDARD.encode(root.0),
+        copy.views_digest()?
+    );
+    let _ = note;
+    Ok(())
+}
+
 /// `creditlog migrate --from DATA --to CLUSTER.toml`.
 pub fn migrate(from: &Path, to: &Path) -> Result<()> {
     let config = ClusterConfig::load(to).map_err(|e| Failure(e.to_string()))?;
@@ -403,6 +551,15 @@ pub fn migrate(from: &Path, to: &Path) -> Result<()> {
             after == digest,
             "views rebuilt from the migrated log have digest {after}, the source's are {digest}"
         );
+        // The journal of reads is not derived from the log: it is carried over as it is.
+        let journal = source.journal()?;
+        migrated.import_journal(&journal)?;
+        anyhow::ensure!(
+            migrated.journal()?.len() == journal.len(),
+            "the journal of reads did not carry over whole ({} reads)",
+            journal.len()
+        );
+        println!("carried over the journal of reads ({} reads)", journal.len());
         println!("identical: checkpoint root {} and views digest {digest}", BASE64_STANDARD.encode(root.0));
         Ok(())
     })();

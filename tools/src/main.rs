@@ -84,6 +84,20 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Copy a running cluster's log, as of its newest checkpoint, into a new data folder: tiles,
+    /// checkpoints word for word, contents and the journal of reads, proved to have the
+    /// checkpoint's root. The copy is a data folder (`fsck`, `serve`); `migrate` restores it.
+    Backup {
+        /// The cluster file of any node.
+        #[arg(long, value_name = "CLUSTER.toml")]
+        cluster: PathBuf,
+        /// A node's data folder (for the log key, which the backup keeps: guard it as the key).
+        #[arg(long)]
+        data: PathBuf,
+        /// The new folder.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// A log beyond one machine: `creditlog cluster init` creates a new cluster's keys.
     Cluster {
         #[command(subcommand)]
@@ -628,6 +642,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fsck { data } => fsck(&data),
         Command::Cluster { command } => cluster_cmd::run(command),
         Command::Migrate { from, to } => cluster_cmd::migrate(&from, &to),
+        Command::Backup { cluster, data, to } => cluster_cmd::backup(&data, &cluster, &to),
         Command::Bench { command } => bench::run(command),
         Command::Key { command } => registry_cmds::key(command),
         Command::Witness { command } => witness_cmd::run(command),
