@@ -1,6 +1,7 @@
 //! creditlog beyond one machine (DESIGN.md, "ledger storage"): the log's tiles, entry bundles,
 //! checkpoints and entry contents as objects in an S3-compatible store, and the one sequencer's
-//! lease, fencing token, tree state and checkpoint history in PostgreSQL.
+//! lease, fencing token, tree state, checkpoint history and the registry's views ([`views`]) in
+//! PostgreSQL.
 //!
 //! The split is Tessera's (its AWS backend): the database decides *what* the log is (which batch
 //! comes next, under which leader), the object store only holds bytes that the database's record

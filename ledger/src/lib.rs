@@ -588,6 +588,7 @@ impl Log {
     /// [`LedgerError::IndexOutOfRange`] past the committed size; storage errors.
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
         let mut size = self.committed_size();
+        let published = size;
         if index >= size && self.inner.follower {
             // A follower's shared views may name an entry its last checkpoint does not cover
             // yet: the sequencer applies a batch as soon as it is committed. The storage knows.
@@ -601,7 +602,11 @@ impl Log {
         if (index / TILE_WIDTH + 1) * TILE_WIDTH <= size {
             return self.entry_of_full_tile(index);
         }
-        let width = index % TILE_WIDTH + 1;
+        // The narrowest bundle that holds the entry; on a follower, the bundle as of its newest
+        // checkpoint, which the sequencer certainly wrote and which the storage then keeps for
+        // every newer entry of the tile that is read (each read of a bucket costs a request).
+        let base = index - index % TILE_WIDTH;
+        let width = if self.inner.follower && index < published { published - base } else { index % TILE_WIDTH + 1 };
         let tile = TilePath { kind: TileKind::Entries, index: index / TILE_WIDTH, partial: u8::try_from(width).ok() };
         let data = self.inner.storage.read_tile(tile)?.ok_or_else(|| {
             LedgerError::Storage(StorageError::Corrupt {

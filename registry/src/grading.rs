@@ -267,7 +267,7 @@ impl Registry {
     ) -> Result<Vec<(u64, Record)>, RegistryError> {
         let mut out = Vec::new();
         for index in self.subject_indices(uscc)?.into_iter().take_while(|i| *i < position) {
-            if let Some(Row::Record(json)) = self.inner.scoring.read(index)? {
+            if let Some(Row::Record(json)) = self.scoring_read(index)? {
                 if Record::kind_in_json(&json).is_some_and(|k| k != kind.as_str().as_bytes()) {
                     continue;
                 }
@@ -312,7 +312,7 @@ impl Registry {
         let mut records = Vec::new();
         let mut repairs = Vec::new();
         for index in self.subject_indices(uscc)?.into_iter().take_while(|i| *i < position) {
-            match self.inner.scoring.read(index)? {
+            match self.scoring_read(index)? {
                 Some(Row::Record(json)) => records.push(
                     ScoredRecord::from_json(index, &json)
                         .map_err(|e| RegistryError::Inconsistent { index, problem: e.to_string() })?,

@@ -259,12 +259,13 @@ struct Inner {
     /// The sled database of the views; `None` on a cluster, whose views are in PostgreSQL.
     db: Option<sled::Db>,
     views: store::Views,
-    /// On a cluster: how far this node's own derived state (the scoring view, the key book, the
-    /// models) follows the shared views; an API node reads the shared views up to here.
+    /// On a cluster: how far this node's own derived state (the sequencer's scoring view; the
+    /// key book and models in memory) follows the shared views; an API node reads them up to here.
     local_applied: std::sync::atomic::AtomicU64,
     contents: Contents,
-    /// Records and repairs as scoring reads them ([`scoring`]).
-    scoring: scoring::ScoringView,
+    /// Records and repairs as scoring reads them ([`scoring`]); `None` on an API node of a
+    /// cluster, which keeps no files and reads a row from the log when it needs one.
+    scoring: Option<scoring::ScoringView>,
     /// The number of entries the scoring view was rebuilt for when the registry opened.
     scoring_rebuilt: Option<u64>,
     book: RwLock<KeyBook>,
@@ -390,7 +391,12 @@ impl Registry {
         } else {
             (applied, views.meta.get(b"scoring")?.map(|v| store::be_u64(&v, "meta")).transpose()?)
         };
-        let (scoring, rebuild_scoring) = scoring::ScoringView::open(&data.join("scoring"), scoring_applied, recorded)?;
+        let (scoring, rebuild_scoring) = if views.writable() {
+            let (s, rebuild) = scoring::ScoringView::open(&data.join("scoring"), scoring_applied, recorded)?;
+            (Some(s), rebuild)
+        } else {
+            (None, false)
+        };
         let registry = Self {
             inner: Arc::new(Inner {
                 data: data.to_owned(),
@@ -435,7 +441,11 @@ impl Registry {
         if registry.key_book().operator.is_none() && !registry.inner.log.is_follower() {
             registry.bootstrap().await?;
         }
-        registry.load_heads()?;
+        // The map of chain heads is the sequencer's to publish (an API node passes its requests
+        // on): an API node does not walk the whole history index at start for it.
+        if registry.inner.views.writable() {
+            registry.load_heads()?;
+        }
         registry.resolve_grader();
         Ok(registry)
     }
@@ -623,7 +633,7 @@ impl Registry {
                 h.update(&val);
             }
         }
-        self.inner.scoring.digest(self.applied()?, &mut h)?;
+        scoring::digest(self.applied()?, |i| self.scoring_read(i), &mut h)?;
         h.update(serde_json::to_vec(&*self.inner.book.read().expect("lock")).expect("serialises"));
         Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }

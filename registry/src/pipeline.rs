@@ -174,9 +174,9 @@ impl Registry {
             // A redacted record: only its place in the firm's chain is left to index.
             Some((_, crate::Stored::Redacted(stub))) => {
                 self.inner.views.subjects.insert(subject_key(&stub.subject, index), leaf_hash(&bytes).0)?;
-                self.inner.scoring.write(&[(index, None)])?;
+                self.scoring_write(&[(index, None)])?;
             }
-            None => self.inner.scoring.write(&[(index, None)])?,
+            None => self.scoring_write(&[(index, None)])?,
         }
         Ok(())
     }
@@ -187,7 +187,7 @@ impl Registry {
         self.inner.views.transaction(apply)?;
         if self.inner.views.shared() {
             self.inner.local_applied.store(next, std::sync::atomic::Ordering::SeqCst);
-            crate::scoring::write_mark(&self.inner.data.join("scoring"), next, self.inner.scoring.len())?;
+            crate::scoring::write_mark(&self.inner.data.join("scoring"), next, self.scoring_len())?;
         }
         Ok(())
     }
@@ -199,14 +199,16 @@ impl Registry {
         let mut batch = crate::store::Batch::default();
         batch.insert(b"applied", next.to_be_bytes());
         if !self.inner.views.shared() {
-            batch.insert(b"scoring", self.inner.scoring.len().to_be_bytes());
+            batch.insert(b"scoring", self.scoring_len().to_be_bytes());
         }
         self.inner.views.meta.apply_batch(batch)
     }
 
-    /// On a cluster: brings this node's own derived state (its scoring view, and the key book
-    /// and models it keeps in memory) up to the shared views. An API node calls it whenever the
-    /// sequencer may have applied more; the sequencer, once on open.
+    /// On a cluster: brings this node's own derived state up to the shared views. The sequencer
+    /// (on open) writes the rows its scoring view lacks, reading those entries from the log. An
+    /// API node (whenever the sequencer may have applied more) reads nothing from the log: it
+    /// asks the shared views whether identities or models were applied since, and only then
+    /// loads its key book or models again.
     pub(crate) fn follow_shared(&self) -> Result<u64, RegistryError> {
         use std::sync::atomic::Ordering::SeqCst;
         let target = self.applied()?;
@@ -214,32 +216,20 @@ impl Registry {
         if target <= from {
             return Ok(0);
         }
-        let (mut identities, mut models) = (false, false);
-        let mut rows = Vec::new();
-        for index in from..target {
-            let bytes = self.inner.log.entry(index)?;
-            let row = match self.open_stored(index, &bytes)? {
-                Some((header, crate::Stored::Content(content))) => {
-                    identities |= header.kind.starts_with("identity/");
-                    models |= header.kind.starts_with("model/");
-                    if header.kind == verifier::redaction::REDACTION_KIND {
-                        // The redacted records' rows are zeroed, as the sequencer's were.
-                        self.inner.scoring.write(&std::mem::take(&mut rows))?;
-                        for &t in &crate::redactions::redaction_of(index, &content)?.entries {
-                            self.inner.scoring.erase(t)?;
-                        }
-                    }
-                    self.scoring_row(index, &header, &content, None)?
+        let (identities, models) = match &self.inner.scoring {
+            Some(_) => self.follow_scoring(from, target)?,
+            None => {
+                let identities = match self.inner.views.identities.range(from.to_be_bytes()..).next() {
+                    Some(item) => crate::store::be_u64(&item?.0, "identities")? < target,
+                    None => false,
+                };
+                let mut models = false;
+                for item in self.inner.views.models.iter() {
+                    models |= (from..target).contains(&crate::store::be_u64(&item?.1, "models")?);
                 }
-                _ => None,
-            };
-            rows.push((index, row));
-            if rows.len() == 4096 {
-                self.inner.scoring.write(&std::mem::take(&mut rows))?;
+                (identities, models)
             }
-        }
-        self.inner.scoring.write(&rows)?;
-        crate::scoring::write_mark(&self.inner.data.join("scoring"), target, self.inner.scoring.len())?;
+        };
         if identities {
             self.load_book()?;
             self.resolve_grader();
@@ -249,6 +239,64 @@ impl Registry {
         }
         self.inner.local_applied.store(target, SeqCst);
         Ok(target - from)
+    }
+
+    /// The sequencer's scoring view, from `from` up to `target` entries: (whether identities,
+    /// whether models were among them).
+    fn follow_scoring(&self, from: u64, target: u64) -> Result<(bool, bool), RegistryError> {
+        let (mut identities, mut models) = (false, false);
+        let mut rows = Vec::new();
+        for index in from..target {
+            let bytes = self.inner.log.entry(index)?;
+            let row = match self.open_stored(index, &bytes)? {
+                Some((header, crate::Stored::Content(content))) => {
+                    identities |= header.kind.starts_with("identity/");
+                    models |= header.kind.starts_with("model/");
+                    if header.kind == verifier::redaction::REDACTION_KIND {
+                        // The redacted records' rows are zeroed, as the last leader's were.
+                        self.scoring_write(&std::mem::take(&mut rows))?;
+                        for &t in &crate::redactions::redaction_of(index, &content)?.entries {
+                            if let Some(s) = &self.inner.scoring {
+                                s.erase(t)?;
+                            }
+                        }
+                    }
+                    self.scoring_row(index, &header, &content, None)?
+                }
+                _ => None,
+            };
+            rows.push((index, row));
+            if rows.len() == 4096 {
+                self.scoring_write(&std::mem::take(&mut rows))?;
+            }
+        }
+        self.scoring_write(&rows)?;
+        crate::scoring::write_mark(&self.inner.data.join("scoring"), target, self.scoring_len())?;
+        Ok((identities, models))
+    }
+
+    /// Writes rows to the scoring view (none on an API node).
+    fn scoring_write(&self, rows: &[(u64, Option<Row>)]) -> Result<(), RegistryError> {
+        match &self.inner.scoring {
+            Some(s) => s.write(rows),
+            None => Ok(()),
+        }
+    }
+
+    fn scoring_len(&self) -> u64 {
+        self.inner.scoring.as_ref().map_or(0, crate::scoring::ScoringView::len)
+    }
+
+    /// The scoring view's row of entry `index`: from the view, or on an API node of a cluster
+    /// (which keeps none) from the log and the entry's content.
+    pub(crate) fn scoring_read(&self, index: u64) -> Result<Option<Row>, RegistryError> {
+        if let Some(s) = &self.inner.scoring {
+            return s.read(index);
+        }
+        match self.read_entry(index)? {
+            Some((header, content)) => self.scoring_row(index, &header, &content, None),
+            None => Ok(None),
+        }
     }
 
     /// The scoring view's row for an entry ([`crate::scoring`]): a record's JSON, or an approved
@@ -285,13 +333,13 @@ impl Registry {
             };
             rows.push((index, row));
             if rows.len() == 4096 {
-                self.inner.scoring.write(&rows)?;
+                self.scoring_write(&rows)?;
                 rows.clear();
             }
         }
-        self.inner.scoring.write(&rows)?;
+        self.scoring_write(&rows)?;
         if self.inner.views.shared() {
-            return crate::scoring::write_mark(&self.inner.data.join("scoring"), applied, self.inner.scoring.len());
+            return crate::scoring::write_mark(&self.inner.data.join("scoring"), applied, self.scoring_len());
         }
         self.mark_applied(applied)
     }
@@ -308,7 +356,7 @@ impl Registry {
         for &(index, _, header, content, facts) in items {
             rows.push((index, self.scoring_row(index, header, content, facts)?));
         }
-        self.inner.scoring.write(&rows)?;
+        self.scoring_write(&rows)?;
         let (mut dedup, mut subjects, mut references, mut watch) = (
             crate::store::Batch::default(),
             crate::store::Batch::default(),

@@ -101,7 +101,9 @@ impl Registry {
                 v.dedup.remove(dedup)?;
             }
             // The record's row in the scoring view, zeroed in place and made durable.
-            self.inner.scoring.erase(t)?;
+            if let Some(s) = &self.inner.scoring {
+                s.erase(t)?;
+            }
             let stub = Redacted::of(&target, r.rule, index).ok_or_else(|| RegistryError::Inconsistent {
                 index: t,
                 problem: "a redacted entry is about no firm".into(),

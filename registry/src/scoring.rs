@@ -232,14 +232,21 @@ impl ScoringView {
         self.dat.write_all_at(&vec![0u8; 1 + len], off + 12).map_err(|e| Self::io(&self.dat_path, e))?;
         self.dat.sync_data().map_err(|e| Self::io(&self.dat_path, e))
     }
+}
 
-    /// Feeds what the view says of entries `0..applied` to `h`: an erased row and an entry
-    /// without a row read alike, so a rebuilt view digests as the live one.
-    pub(crate) fn digest(&self, applied: u64, h: &mut sha2::Sha256) -> Result<(), RegistryError> {
+/// Feeds the rows of entries `0..applied`, as `read` gives them, to `h`: an erased row and an
+/// entry without a row read alike, so a rebuilt view digests as the live one, and rows read from
+/// the log (an API node of a cluster keeps no scoring view) as the view's.
+pub(crate) fn digest(
+    applied: u64,
+    read: impl Fn(u64) -> Result<Option<Row>, RegistryError>,
+    h: &mut sha2::Sha256,
+) -> Result<(), RegistryError> {
+    {
         use sha2::Digest;
         h.update(b"scoring");
         for index in 0..applied {
-            match self.read(index)? {
+            match read(index)? {
                 None => h.update([0]),
                 Some(Row::Record(json)) => {
                     h.update([1]);

@@ -625,7 +625,14 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
 
     // The views are the cluster's, in PostgreSQL: the API node keeps no views database of its
     // own, and the firm's history index is rows of creditlog_views.
-    assert!(!dir.path().join("api-1").join("registry").exists());
+    let api_data = dir.path().join("api-1");
+    assert!(!api_data.join("registry").exists() && !api_data.join("scoring").exists(), "an API node keeps no views");
+    // Public disclosure (公示) reads the records as scoring does: the API node reads them from the
+    // log, the sequencer from its scoring view; the same answer.
+    let disclosure = format!("/v1/enterprises/{}/disclosure", firm(0));
+    let shown = api.get_json(&disclosure);
+    assert!(shown.to_string().contains("淄博市监罚〔2026〕after号"), "{shown}");
+    assert_eq!(shown, seq.get_json(&disclosure));
     let rows: usize = pg
         .psql(&format!(
             "SELECT count(*) FROM creditlog_views WHERE tree = 'subjects' AND key >= '\\x{0}00' AND key < '\\x{0}01'",
@@ -636,7 +643,6 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
     assert_eq!(rows, history.len(), "one row per entry about the firm: here, its records");
 
     // A rebuild of the shared views needs the lease: refused while the sequencer runs.
-    let api_data = dir.path().join("api-1");
     let rebuild = || cli(&["rebuild", "--data", api_data.to_str().unwrap(), "--cluster", file.to_str().unwrap()]);
     let (ok, out, err) = rebuild();
     assert!(!ok, "{out}");

@@ -153,6 +153,20 @@ fn cluster_figures() {
     register_penalty_department(&op, &amr);
     let aud = register_auditor(&op);
     std::thread::sleep(Duration::from_millis(500));
+    // One client, one record at a time: straight to the sequencer, and through an API node.
+    for (name, url) in [("the sequencer", &seq.url), ("an API node", &api1.url)] {
+        let s = Signer { url: url.clone(), key: amr.clone() };
+        let mut lat: Vec<Duration> = (0..40)
+            .map(|i| {
+                let t0 = Instant::now();
+                let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(i), &format!("罚1{name}{i}号")));
+                assert_eq!(st, 200, "{v}");
+                t0.elapsed()
+            })
+            .collect();
+        lat.sort();
+        println!("one client to {name}: ack p50 {:?}, min {:?}, max {:?}", lat[20], lat[0], lat[39]);
+    }
     let (rate, p50, p99) = intake(&[api1.url.clone(), api2.url.clone()], &amr, n, "c");
     println!("cluster intake through two API nodes: {n} records, {rate:.0} records/s, ack p50 {p50:?} p99 {p99:?}");
     let size = seq.settled_size();
