@@ -66,6 +66,33 @@ impl ObjectContents {
         self.bucket.get(&key(index, leaf))
     }
 
+    /// Writes the leaves of a published map of chain heads as `heads/<root hex>` (private, as
+    /// contents are), and deletes every other map's leaves but those named in `keep`: any
+    /// sequencer that leads next serves them, not only the one that published the map.
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn put_map_leaves(&self, root_hex: &str, leaves: Vec<u8>, keep: &[String]) -> Result<(), ClusterError> {
+        self.bucket.put_all(vec![(format!("heads/{root_hex}"), leaves, "private, no-store")])?;
+        for name in self.bucket.list("heads")? {
+            let n = name.rsplit('/').next().unwrap_or_default();
+            if n != root_hex && !keep.iter().any(|k| k == n) {
+                self.bucket.delete(&name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The leaves of the map whose root is `root_hex`, if they are kept.
+    ///
+    /// # Errors
+    ///
+    /// If the store fails.
+    pub fn map_leaves(&self, root_hex: &str) -> Result<Option<Vec<u8>>, ClusterError> {
+        self.bucket.get(&format!("heads/{root_hex}"))
+    }
+
     /// Replaces a content by what a redaction keeps of it (nothing happens if it is absent).
     ///
     /// # Errors

@@ -133,6 +133,16 @@ impl Bucket {
             .map_err(|e| ClusterError::Objects { action: "listing", path: prefix.to_owned(), detail: chain(&e) })
     }
 
+    /// Deletes an object (nothing happens if it is absent).
+    pub(crate) fn delete(&self, path: &str) -> Result<(), ClusterError> {
+        let store = self.store.clone();
+        let p = ObjPath::from(path);
+        match self.bridge.run(self.timeout, async move { store.delete(&p).await }).ok_or_else(|| self.late("deleting", path))? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(ClusterError::Objects { action: "deleting", path: path.to_owned(), detail: chain(&e) }),
+        }
+    }
+
     /// Writes objects, all at once; each with its `Cache-Control`.
     pub(crate) fn put_all(&self, objects: Vec<(String, Vec<u8>, &'static str)>) -> Result<(), ClusterError> {
         if objects.is_empty() {

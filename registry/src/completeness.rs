@@ -141,8 +141,8 @@ impl Registry {
         let mut published = None;
         if let Some(index) = last {
             if let Some(map) = self.heads_map_at(index)? {
-                let file = self.inner.data.join(HEADS_DIR).join(hex::encode(map.root_bytes().unwrap_or_default()));
-                match std::fs::read(&file).ok().and_then(|b| decode_leaves(&b).ok()).and_then(|l| Map::build(l).ok()) {
+                let leaves = self.stored_leaves(&hex::encode(map.root_bytes().unwrap_or_default()))?;
+                match leaves.and_then(|b| decode_leaves(&b).ok()).and_then(|l| Map::build(l).ok()) {
                     Some(tree) if tree.root() == map.root_bytes().unwrap_or_default() => {
                         published = Some(Arc::new(Published { index, map, tree }));
                     }
@@ -320,6 +320,18 @@ impl Registry {
     /// Writes a map's leaves durably to `heads/<root hex>` (temporary file, fsync, rename,
     /// directory fsync), keeping the two newest files.
     fn write_leaves(&self, root: &[u8; 32], leaves: &[(Key, Head)]) -> Result<(), RegistryError> {
+        if let crate::content::Contents::Objects(o) = &self.inner.contents {
+            // On a cluster, in the bucket: the newest map's and the one before (from the views).
+            let mut keep = Vec::new();
+            if let Some(v) = self.inner.views.meta.get(b"heads_last")? {
+                if let Some(map) = self.heads_map_at(crate::store::be_u64(&v, "meta")?)? {
+                    keep.push(hex::encode(map.root_bytes().unwrap_or_default()));
+                }
+            }
+            o.put_map_leaves(&hex::encode(root), encode_leaves(leaves), &keep)
+                .map_err(|e| RegistryError::Corrupt { tree: "heads (bucket)", problem: e.to_string() })?;
+            return Ok(());
+        }
         let dir = self.inner.data.join(HEADS_DIR);
         let io = |e: std::io::Error| RegistryError::Corrupt { tree: "heads", problem: e.to_string() };
         std::fs::create_dir_all(&dir).map_err(io)?;
@@ -353,12 +365,22 @@ impl Registry {
         let map = self
             .heads_map_at(index)?
             .ok_or_else(|| RegistryError::NotFound(format!("entry {index} is not a map of chain heads")))?;
-        let file = self.inner.data.join(HEADS_DIR).join(hex::encode(map.root_bytes().unwrap_or_default()));
-        std::fs::read(&file).map_err(|_| {
+        self.stored_leaves(&hex::encode(map.root_bytes().unwrap_or_default()))?.ok_or_else(|| {
             RegistryError::NotFound(format!(
                 "this server keeps the leaves of its two newest maps of chain heads only; entry {index} is older"
             ))
         })
+    }
+
+    /// The leaves file of the map whose root is `root_hex`: in the data folder, or on a cluster
+    /// in the bucket; `None` if it is not kept.
+    fn stored_leaves(&self, root_hex: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        match &self.inner.contents {
+            crate::content::Contents::Objects(o) => o
+                .map_leaves(root_hex)
+                .map_err(|e| RegistryError::Corrupt { tree: "heads (bucket)", problem: e.to_string() }),
+            crate::content::Contents::File(_) => Ok(std::fs::read(self.inner.data.join(HEADS_DIR).join(root_hex)).ok()),
+        }
     }
 
     /// The completeness proof for `uscc`'s whole history: publishes a map first if none covers
