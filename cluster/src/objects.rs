@@ -137,7 +137,11 @@ impl Bucket {
     pub(crate) fn delete(&self, path: &str) -> Result<(), ClusterError> {
         let store = self.store.clone();
         let p = ObjPath::from(path);
-        match self.bridge.run(self.timeout, async move { store.delete(&p).await }).ok_or_else(|| self.late("deleting", path))? {
+        match self
+            .bridge
+            .run(self.timeout, async move { store.delete(&p).await })
+            .ok_or_else(|| self.late("deleting", path))?
+        {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(ClusterError::Objects { action: "deleting", path: path.to_owned(), detail: chain(&e) }),
         }

@@ -311,6 +311,14 @@ fn the_standby_takes_over_when_the_leader_is_killed_and_every_acknowledged_recor
         std::thread::sleep(Duration::from_millis(20));
     }
     let before = api.checkpoint();
+    // A firm's bundle makes the leader publish a map of chain heads (完整性承诺): its leaves must
+    // outlive the leader that published them.
+    let auditor = Signer { url: api.url.clone(), key: aud.clone() };
+    let (st, v) = auditor.get(&format!("/v1/enterprises/{}/bundle", firm(0)));
+    assert_eq!(st, 200, "{v}");
+    let (_, map) = api.get("/v1/heads");
+    let map: serde_json::Value = serde_json::from_slice(&map).unwrap();
+    let map_index = map["index"].as_u64().unwrap_or_else(|| panic!("no map published: {map}"));
     let killed = Instant::now();
     seq_a.kill();
     let seq_b = standby.join().expect("the standby took over");
@@ -350,6 +358,15 @@ fn the_standby_takes_over_when_the_leader_is_killed_and_every_acknowledged_recor
         );
     }
     assert_eq!(seen.values().sum::<usize>(), N, "{seen:?}");
+
+    // The new leader serves the leaves of the map the old one published (from the bucket), and
+    // they rebuild its signed root.
+    let (status, leaves) = api.get(&format!("/v1/heads/{map_index}/leaves"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&leaves));
+    let leaves = registry::completeness::decode_leaves(&leaves).unwrap();
+    use base64::prelude::*;
+    let root = verifier::heads::Map::build(leaves).unwrap().root();
+    assert_eq!(BASE64_STANDARD.encode(root), map["map"]["root"].as_str().unwrap());
 
     // The old leader, started again, only stands by.
     let (data, file, listen) = c.node("seq-a", "sequencer");
