@@ -778,3 +778,40 @@ pub fn register_auditor(op: &Signer) -> ed25519_dalek::SigningKey {
     assert_eq!(s, 200, "{v}");
     key
 }
+
+/// A log to test with: registers a penalty department (its key written to `dir/amr.key`) and an
+/// auditor through the operator `op`, then posts `n` penalty records, one per request, through
+/// the server at `url`: the `i`th about `firm(i)`, numbered `淄博市监罚〔2026〕{tag}{i}号`.
+/// Returns the department's and the auditor's keys.
+///
+/// # Panics
+///
+/// If a registration or a record is refused.
+pub fn department_with_records(
+    op: &Signer,
+    url: &str,
+    dir: &Path,
+    n: usize,
+    firm: impl Fn(usize) -> String,
+    tag: &str,
+) -> (ed25519_dalek::SigningKey, ed25519_dalek::SigningKey) {
+    let amr = new_key(dir, "amr.key");
+    register_penalty_department(op, &amr);
+    let aud = register_auditor(op);
+    let s = Signer { url: url.to_owned(), key: amr.clone() };
+    for i in 0..n {
+        let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(i), &format!("淄博市监罚〔2026〕{tag}{i}号")));
+        assert_eq!(st, 200, "{v}");
+    }
+    (amr, aud)
+}
+
+/// The operator of the log whose keys are in `folder` (its `operator.key`), signing requests to
+/// the server at `url`.
+///
+/// # Panics
+///
+/// If the key file cannot be read.
+pub fn operator(url: &str, folder: &Path) -> Signer {
+    Signer { url: url.to_owned(), key: registry::keyfile::read(&folder.join(registry::OPERATOR_KEY_FILE)).unwrap() }
+}

@@ -4,7 +4,7 @@
 //! the same checkpoint and the same histories. The cluster's procedure (`creditlog backup`,
 //! restored by `creditlog migrate`) is tested in cluster.rs.
 
-use e2e::{cli, new_key, penalty_body, register_auditor, register_penalty_department, Server, Signer};
+use e2e::{cli, department_with_records, Server, Signer};
 
 fn firm(i: usize) -> String {
     verifier::uscc::Uscc::from_parts(&format!("91370303MA3E{i:05}")).expect("valid").as_str().to_owned()
@@ -15,18 +15,8 @@ fn a_copy_of_a_stopped_data_folder_restores_the_same_log_and_histories() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
-    let op = Signer {
-        url: server.url.clone(),
-        key: registry::keyfile::read(&data.join(registry::OPERATOR_KEY_FILE)).unwrap(),
-    };
-    let amr = new_key(dir.path(), "amr.key");
-    register_penalty_department(&op, &amr);
-    let aud = register_auditor(&op);
-    let s = Signer { url: server.url.clone(), key: amr.clone() };
-    for i in 0..30 {
-        let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(i % 3), &format!("淄博市监罚〔2026〕R{i}号")));
-        assert_eq!(st, 200, "{v}");
-    }
+    let op = e2e::operator(&server.url, &data);
+    let (_, aud) = department_with_records(&op, &server.url, dir.path(), 30, |i| firm(i % 3), "R");
     server.settled_size();
     let cp = server.checkpoint();
     let history = |srv: &Server, f: usize| {

@@ -15,8 +15,8 @@
 use e2e::netns::Net;
 use e2e::services::{cluster_toml, free_port, Garage, Postgres};
 use e2e::{
-    binary, build_go_client, check_consistency, check_log, cli, go_client, new_key, penalty_body, register_auditor,
-    register_penalty_department, Server, Signer,
+    binary, build_go_client, check_consistency, check_log, cli, department_with_records, go_client, new_key,
+    penalty_body, register_auditor, register_penalty_department, Server, Signer,
 };
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -115,10 +115,7 @@ impl Cluster {
     }
 
     fn operator(&self, url: &str) -> Signer {
-        Signer {
-            url: url.to_owned(),
-            key: registry::keyfile::read(&self.seed.join(registry::OPERATOR_KEY_FILE)).unwrap(),
-        }
+        e2e::operator(url, &self.seed)
     }
 }
 
@@ -579,18 +576,8 @@ fn migrate_moves_a_data_folder_into_the_cluster_and_proves_it_identical() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
-    let op = Signer {
-        url: server.url.clone(),
-        key: registry::keyfile::read(&data.join(registry::OPERATOR_KEY_FILE)).unwrap(),
-    };
-    let amr = new_key(dir.path(), "amr.key");
-    register_penalty_department(&op, &amr);
-    let aud = register_auditor(&op);
-    let at = Signer { url: server.url.clone(), key: amr.clone() };
-    for i in 0..300 {
-        let (s, v) = at.post("/v1/records", &penalty_body(&amr, &firm(i % 3), &format!("淄博市监罚〔2026〕M{i}号")));
-        assert_eq!(s, 200, "{v}");
-    }
+    let op = e2e::operator(&server.url, &data);
+    let (amr, aud) = department_with_records(&op, &server.url, dir.path(), 300, |i| firm(i % 3), "M");
     let size = server.settled_size();
     let before = server.checkpoint();
     let histories: Vec<_> = (0..3).map(|f| references(&server, &aud, &firm(f))).collect();
@@ -755,15 +742,8 @@ fn a_backup_of_a_running_cluster_is_a_data_folder_that_restores_into_a_new_clust
     let Some(c) = Cluster::start("backup.example/log") else { return };
     let seq = c.start_node("seq-a", "sequencer");
     let api = c.start_node("api-1", "api");
-    let op = c.operator(&seq.url);
-    let amr = new_key(c.root.path(), "amr.key");
-    register_penalty_department(&op, &amr);
-    let aud = register_auditor(&op);
+    let (amr, aud) = department_with_records(&c.operator(&seq.url), &api.url, c.root.path(), 40, |i| firm(i % 4), "B");
     let s = Signer { url: api.url.clone(), key: amr.clone() };
-    for i in 0..40 {
-        let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(i % 4), &format!("淄博市监罚〔2026〕B{i}号")));
-        assert_eq!(st, 200, "{v}");
-    }
     let size = seq.settled_size();
     let cp = seq.checkpoint();
     // The auditor's reads are journalled: the journal is part of what a backup keeps.
@@ -775,15 +755,18 @@ fn a_backup_of_a_running_cluster_is_a_data_folder_that_restores_into_a_new_clust
     // A backup while the cluster serves, as of its newest checkpoint.
     let backup = c.root.path().join("backup");
     let (data, file) = (c.root.path().join("api-1"), c.root.path().join("api-1.toml"));
-    let (ok, out, err) = cli(&[
-        "backup",
-        "--cluster",
-        file.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--to",
-        backup.to_str().unwrap(),
-    ]);
+    let run_backup = || {
+        cli(&[
+            "backup",
+            "--cluster",
+            file.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--to",
+            backup.to_str().unwrap(),
+        ])
+    };
+    let (ok, out, err) = run_backup();
     assert!(ok, "{out}{err}");
     assert!(out.contains(&format!("backed up {size} entries")), "{out}");
     assert!(out.contains(&format!("root {} (the checkpoint's)", BASE64_STANDARD.encode(cp.root.0))), "{out}");
@@ -792,15 +775,7 @@ fn a_backup_of_a_running_cluster_is_a_data_folder_that_restores_into_a_new_clust
     let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(0), "淄博市监罚〔2026〕later号"));
     assert_eq!(st, 200, "{v}");
     // Not over a folder that holds something.
-    let (ok, _, err) = cli(&[
-        "backup",
-        "--cluster",
-        file.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--to",
-        backup.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = run_backup();
     assert!(!ok && err.contains("is not empty"), "{err}");
 
     // The backup is a data folder: fsck re-hashes it whole.

@@ -129,10 +129,7 @@ fn cluster_figures() {
     // Embedded, same machine, same run.
     let embedded_dir = dir.path().join("embedded");
     let embedded = Server::start(&embedded_dir, &[]);
-    let op = Signer {
-        url: embedded.url.clone(),
-        key: registry::keyfile::read(&embedded_dir.join(registry::OPERATOR_KEY_FILE)).unwrap(),
-    };
+    let op = e2e::operator(&embedded.url, &embedded_dir);
     let amr = new_key(dir.path(), "amr.key");
     register_penalty_department(&op, &amr);
     let aud = register_auditor(&op);
@@ -146,10 +143,7 @@ fn cluster_figures() {
     let seq = nodes.serve("seq-a", "sequencer");
     let api1 = nodes.serve("api-1", "api");
     let api2 = nodes.serve("api-2", "api");
-    let op = Signer {
-        url: api1.url.clone(),
-        key: registry::keyfile::read(&nodes.seed.join(registry::OPERATOR_KEY_FILE)).unwrap(),
-    };
+    let op = e2e::operator(&api1.url, &nodes.seed);
     register_penalty_department(&op, &amr);
     let aud = register_auditor(&op);
     std::thread::sleep(Duration::from_millis(500));
