@@ -104,8 +104,17 @@ impl Coordinator {
     /// If the database cannot be reached in `timeout` or refuses.
     pub fn connect(url: &str, origin: &str, timeout: Duration) -> Result<Self, ClusterError> {
         let pg = Pg::new(url, origin, timeout);
-        pg.call("creating the tables", |client, _| async move {
-            client.batch_execute(SCHEMA).await.map_err(db("creating the tables"))
+        pg.call("creating the tables", |client, origin| async move {
+            client.batch_execute(SCHEMA).await.map_err(db("creating the tables"))?;
+            // The tree's row, once: every later read and write of the tree finds it.
+            client
+                .execute(
+                    "INSERT INTO creditlog_tree (origin, size, root, pending) VALUES ($1, 0, $2, NULL) ON CONFLICT DO NOTHING",
+                    &[&origin, &tlog_empty()],
+                )
+                .await
+                .map_err(db("creating the tree row"))?;
+            Ok(())
         })?;
         Ok(Self { pg })
     }
@@ -286,22 +295,14 @@ impl Coordinator {
     /// If the database fails or holds a malformed root.
     pub fn tree(&self) -> Result<(u64, Hash, Option<Vec<u8>>), ClusterError> {
         self.pg.call("reading the tree", |c, origin| async move {
-            let empty = tlog_empty();
-            c.execute(
-                "INSERT INTO creditlog_tree (origin, size, root, pending) VALUES ($1, 0, $2, NULL) ON CONFLICT DO NOTHING",
-                &[&origin, &empty],
-            )
-            .await
-            .map_err(db("creating the tree row"))?;
             let r = c
                 .query_one("SELECT size, root, pending FROM creditlog_tree WHERE origin = $1", &[&origin])
                 .await
                 .map_err(db("reading the tree"))?;
             let size: i64 = r.get(0);
             let root: Vec<u8> = r.get(1);
-            let root: [u8; 32] = root
-                .try_into()
-                .map_err(|_| ClusterError::Corrupt("creditlog_tree.root is not 32 bytes".into()))?;
+            let root: [u8; 32] =
+                root.try_into().map_err(|_| ClusterError::Corrupt("creditlog_tree.root is not 32 bytes".into()))?;
             Ok((u64::try_from(size).unwrap_or(0), Hash(root), r.get(2)))
         })
     }

@@ -190,14 +190,15 @@ pub fn garage_binary() -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join("garage")).find(|p| p.is_file())
 }
 
-/// A single-node Garage server with one bucket and one key, killed when dropped.
+/// A Garage server (one node, or a cluster of several with every object on each: replication
+/// factor = node count) with one bucket and one key, killed when dropped.
 #[derive(Debug)]
 pub struct Garage {
     child: Child,
     dir: PathBuf,
     config: PathBuf,
     bin: PathBuf,
-    /// `http://HOST:PORT` of its S3 API.
+    /// `http://HOST:PORT` of its S3 API (the first node's).
     pub endpoint: String,
     /// The bucket.
     pub bucket: String,
@@ -206,6 +207,8 @@ pub struct Garage {
     /// The secret key.
     pub secret: String,
     netns: Option<String>,
+    /// The other nodes of a cluster: each process and its folder.
+    peers: Vec<(Child, PathBuf, PathBuf)>,
 }
 
 impl Garage {
@@ -225,42 +228,63 @@ impl Garage {
     ///
     /// If it is installed but does not start or cannot be set up.
     pub fn start_on(host: &str, netns: Option<&str>) -> Option<Self> {
+        Self::start_nodes(host, netns, 1)
+    }
+
+    /// Starts a Garage cluster of `nodes` nodes on 127.0.0.1, each holding every object (so
+    /// that reads and writes go on while a quorum, two of three, is up); the S3 endpoint is the
+    /// first node's.
+    ///
+    /// # Panics
+    ///
+    /// As [`Garage::start_on`].
+    pub fn start_cluster(nodes: usize) -> Option<Self> {
+        Self::start_nodes("127.0.0.1", None, nodes)
+    }
+
+    fn start_nodes(host: &str, netns: Option<&str>, nodes: usize) -> Option<Self> {
         let Some(bin) = garage_binary() else {
             skip_or_panic("Garage is not installed (cargo install garage --version 2.5.0 --locked)");
             return None;
         };
-        let dir = tempfile::Builder::new().prefix("creditlog-garage").tempdir().expect("tempdir").keep();
-        let (s3, rpc, admin) = (free_port(), free_port(), free_port());
         let secret: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        let config = dir.join("garage.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "metadata_dir = \"{d}/meta\"\ndata_dir = \"{d}/data\"\ndb_engine = \"sqlite\"\n\
-                 replication_factor = 1\nrpc_bind_addr = \"{host}:{rpc}\"\nrpc_public_addr = \"{host}:{rpc}\"\n\
-                 rpc_secret = \"{secret}\"\n\n[s3_api]\ns3_region = \"garage\"\napi_bind_addr = \"{host}:{s3}\"\n\
-                 root_domain = \".s3.garage.localhost\"\n\n[admin]\napi_bind_addr = \"{host}:{admin}\"\n",
-                d = dir.display()
-            ),
-        )
-        .expect("writing garage.toml");
-        let mut cmd = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns]).arg(&bin);
-                c
-            }
-            None => Command::new(&bin),
-        };
-        let child = cmd
-            .arg("-c")
-            .arg(&config)
-            .arg("server")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("server.log")).expect("log file"))
-            .spawn()
-            .expect("spawning garage");
+        let mut started: Vec<(Child, PathBuf, PathBuf, u16)> = (0..nodes)
+            .map(|_| {
+                let dir = tempfile::Builder::new().prefix("creditlog-garage").tempdir().expect("tempdir").keep();
+                let (s3, rpc, admin) = (free_port(), free_port(), free_port());
+                let config = dir.join("garage.toml");
+                std::fs::write(
+                    &config,
+                    format!(
+                        "metadata_dir = \"{d}/meta\"\ndata_dir = \"{d}/data\"\ndb_engine = \"sqlite\"\n\
+                         replication_factor = {nodes}\nrpc_bind_addr = \"{host}:{rpc}\"\nrpc_public_addr = \"{host}:{rpc}\"\n\
+                         rpc_secret = \"{secret}\"\n\n[s3_api]\ns3_region = \"garage\"\napi_bind_addr = \"{host}:{s3}\"\n\
+                         root_domain = \".s3.garage.localhost\"\n\n[admin]\napi_bind_addr = \"{host}:{admin}\"\n",
+                        d = dir.display()
+                    ),
+                )
+                .expect("writing garage.toml");
+                let mut cmd = match netns {
+                    Some(ns) => {
+                        let mut c = Command::new("ip");
+                        c.args(["netns", "exec", ns]).arg(&bin);
+                        c
+                    }
+                    None => Command::new(&bin),
+                };
+                let child = cmd
+                    .arg("-c")
+                    .arg(&config)
+                    .arg("server")
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(dir.join("server.log")).expect("log file"))
+                    .spawn()
+                    .expect("spawning garage");
+                (child, dir, config, s3)
+            })
+            .collect();
+        let (child, dir, config, s3) = started.remove(0);
         let mut g = Self {
             child,
             dir,
@@ -271,9 +295,21 @@ impl Garage {
             key_id: String::new(),
             secret: String::new(),
             netns: netns.map(str::to_owned),
+            peers: started.into_iter().map(|(c, d, f, _)| (c, d, f)).collect(),
         };
         g.setup();
         Some(g)
+    }
+
+    /// Kills the `i`th other node of a cluster (SIGKILL), as a crash of that storage host.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such node.
+    pub fn kill_peer(&mut self, i: usize) {
+        let (child, _, _) = &mut self.peers[i];
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// Runs `garage -c CONFIG ARGS...` (in the server's namespace) and returns its stdout.
@@ -282,6 +318,10 @@ impl Garage {
     ///
     /// Its stderr if it fails.
     pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        self.cli_of(&self.config, args)
+    }
+
+    fn cli_of(&self, config: &Path, args: &[&str]) -> Result<String, String> {
         let mut c = match &self.netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
@@ -290,8 +330,7 @@ impl Garage {
             }
             None => Command::new(&self.bin),
         };
-        let out =
-            c.arg("-c").arg(&self.config).args(args).env("RUST_LOG", "warn").output().map_err(|e| e.to_string())?;
+        let out = c.arg("-c").arg(config).args(args).env("RUST_LOG", "warn").output().map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -303,25 +342,40 @@ impl Garage {
         }
     }
 
-    /// Lays out the one node, creates the bucket and a key allowed to read and write it.
+    /// Connects the nodes, lays them out, creates the bucket and a key allowed to read and
+    /// write it.
     fn setup(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let configs: Vec<PathBuf> =
+            std::iter::once(self.config.clone()).chain(self.peers.iter().map(|(_, _, f)| f.clone())).collect();
+        let dirs: Vec<PathBuf> =
+            std::iter::once(self.dir.clone()).chain(self.peers.iter().map(|(_, d, _)| d.clone())).collect();
         // `node id` reads the key from the metadata folder; `status` needs the server up.
-        let id = loop {
-            match self.cli(&["status"]).and_then(|_| self.cli(&["node", "id", "-q"])) {
-                Ok(id) => break id.trim().split('@').next().unwrap_or_default().to_owned(),
-                Err(e) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "Garage did not start: {e}\n{}",
-                        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
-                    );
-                    std::thread::sleep(Duration::from_millis(200));
+        let ids: Vec<String> = configs
+            .iter()
+            .zip(&dirs)
+            .map(|(config, dir)| loop {
+                match self.cli_of(config, &["status"]).and_then(|_| self.cli_of(config, &["node", "id", "-q"])) {
+                    Ok(id) => break id.trim().to_owned(),
+                    Err(e) => {
+                        assert!(
+                            Instant::now() < deadline,
+                            "Garage did not start: {e}\n{}",
+                            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+                        );
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
                 }
-            }
-        };
+            })
+            .collect();
         let must = |g: &Self, args: &[&str]| g.cli(args).unwrap_or_else(|e| panic!("setting up Garage: {e}"));
-        must(self, &["layout", "assign", "-z", "dc1", "-c", "1G", &id]);
+        for full in &ids[1..] {
+            must(self, &["node", "connect", full]);
+        }
+        for full in &ids {
+            let id = full.split('@').next().unwrap_or_default();
+            must(self, &["layout", "assign", "-z", "dc1", "-c", "1G", id]);
+        }
         must(self, &["layout", "apply", "--version", "1"]);
         must(self, &["bucket", "create", &self.bucket.clone()]);
         let created = must(self, &["key", "create", "creditlog-key"]);
@@ -358,6 +412,11 @@ impl Drop for Garage {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        for (child, dir, _) in &mut self.peers {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -57,6 +57,13 @@ impl Cluster {
         Self::with(pg, garage, origin, Some(net))
     }
 
+    /// Over a Garage of three nodes, each holding every object.
+    fn start_on_three_storage_nodes(origin: &str) -> Option<Self> {
+        let pg = Postgres::start()?;
+        let garage = Garage::start_cluster(3)?;
+        Self::with(pg, garage, origin, None)
+    }
+
     fn with(pg: Postgres, garage: Garage, origin: &str, net: Option<Net>) -> Option<Self> {
         let root = tempfile::tempdir().expect("tempdir");
         let seed = root.path().join("seed");
@@ -818,4 +825,35 @@ fn a_backup_of_a_running_cluster_is_a_data_folder_that_restores_into_a_new_clust
     let (st, v) = s2.post("/v1/records", &penalty_body(&amr, &firm(0), "淄博市监罚〔2026〕restored号"));
     assert_eq!(st, 200, "{v}");
     drop((seq2, seq));
+}
+
+#[test]
+fn on_three_storage_nodes_the_log_goes_on_when_one_dies_during_intake() {
+    let Some(mut c) = Cluster::start_on_three_storage_nodes("cluster.example/three") else { return };
+    let seq = c.start_node("seq-a", "sequencer");
+    let api = c.start_node("api-1", "api");
+    let (amr, aud) = department_with_records(&c.operator(&seq.url), &api.url, c.root.path(), 20, |i| firm(i % 4), "G");
+    let before = api.checkpoint();
+    // One storage host dies (not the one the nodes send their requests to): two of three hold
+    // every object, a quorum for each read and write.
+    c.garage.kill_peer(1);
+    let s = Signer { url: api.url.clone(), key: amr.clone() };
+    for i in 20..60 {
+        let (st, v) = s.post("/v1/records", &penalty_body(&amr, &firm(i % 4), &format!("淄博市监罚〔2026〕G{i}号")));
+        assert_eq!(st, 200, "record {i} with a storage node down: {v}");
+    }
+    let size = seq.settled_size();
+    let after = api.wait_for_size(size);
+    check_consistency(&api, &before, &after);
+    // Every tile and entry of the log reads back through the API node and hashes to the
+    // checkpoint (the harness's whole-log check), and every record is in its firm's history.
+    let (cp, entries) = check_log(&api);
+    assert_eq!(entries.len() as u64, cp.size);
+    let mut n = 0;
+    for f in 0..4 {
+        let refs = references(&api, &aud, &firm(f));
+        assert_eq!(refs.len(), 15, "{refs:?}");
+        n += refs.len();
+    }
+    assert_eq!(n, 60);
 }
