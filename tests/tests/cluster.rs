@@ -202,6 +202,49 @@ fn a_log_in_object_storage_is_served_by_api_nodes_and_verified_by_the_go_referen
         );
     }
 
+    // The tamper suite, against the log in the bucket: the Go client refuses another log's key,
+    // a wrong old root, and a hash tile changed in the bucket (served by a new API node, which
+    // has read nothing yet; the others keep the tiles they read).
+    if let Some(go) = build_go_client(work.path()) {
+        let said = |out: &std::process::Output| {
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        };
+        let other = "other.example/log+95e38626+AYn2gl/QsWpeSja/UBdlEnYEPr1iYnJWPvqwGteAA+mZ";
+        let out = go_client(&go, &api1, other, None);
+        assert!(!out.status.success() && said(&out).contains("note.Open"), "{}", said(&out));
+        let wrong = api1.get_json(&format!("/v1/proof/inclusion?index=0&size={}", cp.size - 1))["root_hash"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let out = go_client(&go, &api1, &api1.verifier_key, Some((cp.size, &wrong)));
+        assert!(!out.status.success() && said(&out).contains("tlog.CheckTree"), "{}", said(&out));
+
+        let config = cluster::ClusterConfig::load(&c.root.path().join("api-1.toml")).unwrap();
+        let t = Duration::from_secs(10);
+        let coord = Arc::new(cluster::Coordinator::connect(&config.postgres.url, &cp.origin, t).unwrap());
+        let bucket =
+            cluster::ObjectLog::open_reader(cluster::objects::bucket(&config.s3, t).unwrap(), coord, t).unwrap();
+        use ledger::storage::LogStorage;
+        let tile = verifier::TilePath {
+            kind: verifier::TileKind::Hash(0),
+            index: 0,
+            partial: Some(u8::try_from(cp.size).expect("under 256")),
+        };
+        let good = bucket.read_tile(tile).unwrap().expect("the checkpoint's hash tile");
+        let mut bad = good.clone();
+        bad[32 * 3] ^= 1;
+        bucket.put_tiles(vec![(tile, bad)]).unwrap();
+        let api3 = c.start_node("api-3", "api");
+        let out = go_client(&go, &api3, &api3.verifier_key, None);
+        assert!(
+            !out.status.success() && said(&out).contains("downloaded inconsistent tile"),
+            "the Go client accepted a changed tile:\n{}",
+            said(&out)
+        );
+        drop(api3);
+        bucket.put_tiles(vec![(tile, good)]).unwrap();
+    }
+
     // The same histories from both API nodes and the sequencer (their views are their own,
     // derived from the one log).
     for f in 0..5 {
