@@ -338,8 +338,9 @@ impl Registry {
     /// in its PostgreSQL (`views`), shared by every node. A sequencer (whose `views` write under
     /// its lease) registers the operator and grader of a new log and applies what the views lack;
     /// an API node (whose log follows, [`Log::follow`], and whose `views` only read) waits for
-    /// the sequencer to have done so. Each node keeps its own scoring view in `data`, derived
-    /// from the log ([`Registry::spawn_follower`]).
+    /// the sequencer to have done so and follows the views ([`Registry::spawn_follower`]). The
+    /// sequencer keeps its scoring view in `data`, derived from the log; an API node keeps no
+    /// files at all.
     ///
     /// # Errors
     ///

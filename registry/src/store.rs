@@ -320,16 +320,20 @@ impl Views {
     pub(crate) fn transaction<T>(&self, f: impl FnOnce() -> Result<T, RegistryError>) -> Result<T, RegistryError> {
         let Some(pg) = &self.pg else { return f() };
         pg.begin()?;
-        match f() {
-            Ok(v) => {
-                pg.commit()?;
-                Ok(v)
-            }
-            Err(e) => {
-                pg.rollback();
-                Err(e)
+        // Rolled back if `f` fails or panics: the thread never keeps a transaction open.
+        struct Open<'a>(Option<&'a cluster::PgViews>);
+        impl Drop for Open<'_> {
+            fn drop(&mut self) {
+                if let Some(pg) = self.0 {
+                    pg.rollback();
+                }
             }
         }
+        let mut open = Open(Some(pg));
+        let v = f()?;
+        open.0 = None;
+        pg.commit()?;
+        Ok(v)
     }
 
     /// How far the views are applied: the log size they reflect.
@@ -461,4 +465,29 @@ pub(crate) fn firm_prefix(uscc: &str) -> Vec<u8> {
     let mut k = uscc.as_bytes().to_vec();
     k.push(0);
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_covers_exactly_the_keys_that_start_with_it() {
+        let keys: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0x00],
+            vec![0x01],
+            vec![0x01, 0x00],
+            vec![0x01, 0xff],
+            vec![0x02],
+            vec![0xff],
+            vec![0xff, 0x00],
+        ];
+        for prefix in [&[][..], &[0x01], &[0x01, 0xff], &[0xff], &[0x03]] {
+            let (lower, upper) = prefix_bounds(prefix);
+            let inside: Vec<&Vec<u8>> = keys.iter().filter(|k| (lower.clone(), upper.clone()).contains(*k)).collect();
+            let expected: Vec<&Vec<u8>> = keys.iter().filter(|k| k.starts_with(prefix)).collect();
+            assert_eq!(inside, expected, "prefix {prefix:?}");
+        }
+    }
 }
