@@ -792,7 +792,8 @@ fn a_backup_of_a_running_cluster_is_a_data_folder_that_restores_into_a_new_clust
     let Some(c) = Cluster::start("backup.example/log") else { return };
     let seq = c.start_node("seq-a", "sequencer");
     let api = c.start_node("api-1", "api");
-    let (amr, aud) = department_with_records(&c.operator(&seq.url), &api.url, c.root.path(), 40, |i| firm(i % 4), "B");
+    // Over 256 entries: full tiles, and a second level of hashes, to copy.
+    let (amr, aud) = department_with_records(&c.operator(&seq.url), &api.url, c.root.path(), 300, |i| firm(i % 4), "B");
     let s = Signer { url: api.url.clone(), key: amr.clone() };
     let size = seq.settled_size();
     let cp = seq.checkpoint();
