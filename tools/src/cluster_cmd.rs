@@ -368,7 +368,7 @@ pub fn backup(data: &Path, file: &Path, to: &Path) -> Result<()> {
     let src: Arc<dyn LogStorage> =
         Arc::new(ObjectLog::open_reader(bucket.clone(), coord.clone(), timeout).map_err(|e| Failure(e.to_string()))?);
     // As of the newest checkpoint: every tile and content it covers is in the bucket.
-    let (size, note) = coord
+    let (size, _) = coord
         .latest_checkpoint()
         .map_err(|e| Failure(e.to_string()))?
         .ok_or_else(|| Failure("the cluster's log has no checkpoint yet: nothing to back up".into()))?;
@@ -434,7 +434,6 @@ pub fn backup(data: &Path, file: &Path, to: &Path) -> Result<()> {
         BASE64_STANDARD.encode(root.0),
         copy.views_digest()?
     );
-    let _ = note;
     Ok(())
 }
 
