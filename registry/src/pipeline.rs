@@ -187,9 +187,15 @@ impl Registry {
         self.inner.views.transaction(apply)?;
         if self.inner.views.shared() {
             self.inner.local_applied.store(next, std::sync::atomic::Ordering::SeqCst);
-            crate::scoring::write_mark(&self.inner.data.join("scoring"), next, self.scoring_len())?;
+            self.mark_scoring(next)?;
         }
         Ok(())
+    }
+
+    /// On a cluster: records beside this node's scoring view that it holds entries `0..applied`
+    /// ([`crate::scoring::write_mark`]).
+    fn mark_scoring(&self, applied: u64) -> Result<(), RegistryError> {
+        crate::scoring::write_mark(&self.inner.data.join("scoring"), applied, self.scoring_len())
     }
 
     /// Records that the views are applied up to `next`, with the length of the scoring view's
@@ -217,7 +223,11 @@ impl Registry {
             return Ok(0);
         }
         let (identities, models) = match &self.inner.scoring {
-            Some(_) => self.follow_scoring(from, target)?,
+            Some(_) => {
+                let changed = self.scoring_rows(from, target)?;
+                self.mark_scoring(target)?;
+                changed
+            }
             None => {
                 let identities = match self.inner.views.identities.range(from.to_be_bytes()..).next() {
                     Some(item) => crate::store::be_u64(&item?.0, "identities")? < target,
@@ -241,9 +251,10 @@ impl Registry {
         Ok(target - from)
     }
 
-    /// The sequencer's scoring view, from `from` up to `target` entries: (whether identities,
-    /// whether models were among them).
-    fn follow_scoring(&self, from: u64, target: u64) -> Result<(bool, bool), RegistryError> {
+    /// Writes the scoring view's rows of entries `from..target`, read from the log, zeroing the
+    /// rows of records a redaction among them names: (whether identities, whether models were
+    /// among them).
+    fn scoring_rows(&self, from: u64, target: u64) -> Result<(bool, bool), RegistryError> {
         let (mut identities, mut models) = (false, false);
         let mut rows = Vec::new();
         for index in from..target {
@@ -253,7 +264,7 @@ impl Registry {
                     identities |= header.kind.starts_with("identity/");
                     models |= header.kind.starts_with("model/");
                     if header.kind == verifier::redaction::REDACTION_KIND {
-                        // The redacted records' rows are zeroed, as the last leader's were.
+                        // The redacted records' rows are zeroed, as intake zeroed them.
                         self.scoring_write(&std::mem::take(&mut rows))?;
                         for &t in &crate::redactions::redaction_of(index, &content)?.entries {
                             if let Some(s) = &self.inner.scoring {
@@ -271,7 +282,6 @@ impl Registry {
             }
         }
         self.scoring_write(&rows)?;
-        crate::scoring::write_mark(&self.inner.data.join("scoring"), target, self.scoring_len())?;
         Ok((identities, models))
     }
 
@@ -324,22 +334,9 @@ impl Registry {
     /// Writes the scoring view again for entries `0..applied`, from the log (its files were
     /// lost or cut short).
     pub(crate) fn rebuild_scoring(&self, applied: u64) -> Result<(), RegistryError> {
-        let mut rows = Vec::new();
-        for index in 0..applied {
-            let bytes = self.inner.log.entry(index)?;
-            let row = match self.open_entry(index, &bytes)? {
-                Some((header, content)) => self.scoring_row(index, &header, &content, None)?,
-                None => None,
-            };
-            rows.push((index, row));
-            if rows.len() == 4096 {
-                self.scoring_write(&rows)?;
-                rows.clear();
-            }
-        }
-        self.scoring_write(&rows)?;
+        self.scoring_rows(0, applied)?;
         if self.inner.views.shared() {
-            return crate::scoring::write_mark(&self.inner.data.join("scoring"), applied, self.scoring_len());
+            return self.mark_scoring(applied);
         }
         self.mark_applied(applied)
     }
