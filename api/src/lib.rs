@@ -334,12 +334,12 @@ impl From<RegistryError> for Problem {
             RegistryError::StorageFull { .. } => {
                 Problem::new(StatusCode::INSUFFICIENT_STORAGE, "storage-reserve", "The disk is full", e.to_string())
             }
-            RegistryError::SharedViews(_) => {
-                tracing::warn!(error = %e, "the cluster's shared views failed");
+            RegistryError::Cluster(_) => {
+                tracing::warn!(error = %e, "the cluster's database or bucket failed");
                 Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "shared-views",
-                    "The cluster's views are unavailable",
+                    "cluster-unavailable",
+                    "The cluster's database or bucket is unavailable",
                     format!(
                         "{e}. A record submitted now may be on the log already: submit it again, and if it was recorded it is refused as a duplicate"
                     ),

@@ -41,9 +41,7 @@ impl Registry {
         let time = crate::now();
         if let Some(coord) = &self.inner.shared_journal {
             let read = Read { time, reader: reader.clone(), who: reader.to_string(), what: what.to_owned() };
-            coord
-                .journal_read(uscc, serde_json::to_vec(&read).expect("serialises"))
-                .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })?;
+            coord.journal_read(uscc, serde_json::to_vec(&read).expect("serialises"))?;
             return Ok(());
         }
         let seq = self.inner.reads_seq.fetch_add(1, Ordering::Relaxed);
@@ -64,9 +62,7 @@ impl Registry {
     /// Storage failures.
     pub fn journal(&self) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
         if let Some(coord) = &self.inner.shared_journal {
-            return coord
-                .all_reads()
-                .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() });
+            return Ok(coord.all_reads()?);
         }
         let mut out = Vec::new();
         for item in self.inner.views.reads.iter() {
@@ -93,9 +89,7 @@ impl Registry {
             let read: Read = serde_json::from_slice(bytes)
                 .map_err(|e| RegistryError::Corrupt { tree: "reads (imported)", problem: e.to_string() })?;
             if let Some(coord) = &self.inner.shared_journal {
-                coord
-                    .journal_read(uscc, bytes.clone())
-                    .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })?;
+                coord.journal_read(uscc, bytes.clone())?;
                 continue;
             }
             let seq = self.inner.reads_seq.fetch_add(1, Ordering::Relaxed);
@@ -114,9 +108,7 @@ impl Registry {
     /// Views database failures, or a stored read that does not decode.
     pub fn reads(&self, uscc: &str) -> Result<Vec<Read>, RegistryError> {
         if let Some(coord) = &self.inner.shared_journal {
-            let rows = coord
-                .reads(uscc)
-                .map_err(|e| RegistryError::Corrupt { tree: "reads (PostgreSQL)", problem: e.to_string() })?;
+            let rows = coord.reads(uscc)?;
             return rows
                 .iter()
                 .map(|v| {

@@ -81,9 +81,10 @@ pub enum RegistryError {
     /// The views database failed.
     #[error("views database: {0}")]
     Views(#[from] sled::Error),
-    /// The cluster's shared views in PostgreSQL failed, or this node may not write them.
-    #[error("shared views (PostgreSQL): {0}")]
-    SharedViews(#[from] cluster::ClusterError),
+    /// The cluster's PostgreSQL (its shared views, its journal of reads) or bucket failed, or
+    /// this node may not write there.
+    #[error("cluster: {0}")]
+    Cluster(#[from] cluster::ClusterError),
     /// A stored view value does not decode.
     #[error("views database, tree {tree}: {problem} (run `creditlog rebuild`)")]
     Corrupt {
